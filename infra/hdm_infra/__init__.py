@@ -1,0 +1,1 @@
+"""Local infrastructure for hdm: MariaDB bootstrap, osTicket data generator, API emulators."""

@@ -1,0 +1,1 @@
+"""pytest fixtures for the local infrastructure (registered in tests/conftest.py)."""

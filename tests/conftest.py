@@ -1,0 +1,3 @@
+"""Fixtures shared by every test level. Area fixtures live in hdm_infra.testing.<area> modules."""
+
+pytest_plugins: list[str] = []
