@@ -1,0 +1,130 @@
+"""The stage port. Adapters implement five byte-level methods; everything else is shared here.
+
+Layout of a migration's stage (keys are relative to the migration's root):
+- ``plan.json`` — the chunk plan; ``manifests/<step>.json`` — Distributed Map item lists;
+- ``extract/<object_type>/<chunk_id>.jsonl.gz`` — canonical records; ``extract-stats/...json``;
+- ``transform/<phase>/<chunk_id>.jsonl.gz`` — destination-ready rows per load phase;
+- ``results/<phase>/<chunk_id>.json`` — what loading one chunk did;
+- ``blobs/<sha256[:2]>/<sha256>`` — attachment bytes, content-addressed (so shared files are staged once);
+- ``reports/…`` — reconciliation JSON/HTML, scoping report, inventory, review pages.
+"""
+
+from __future__ import annotations
+
+import abc
+import gzip
+import hashlib
+import io
+import json
+from contextlib import contextmanager
+from typing import IO, Any, Iterable, Iterator
+
+BLOB_PREFIX = "blobs/"
+
+
+class StageKeyMissing(KeyError):
+    """A key that should be in the stage is not."""
+
+
+class Stage(abc.ABC):
+    """A key/value store of bytes with streaming reads and writes."""
+
+    # -- what an adapter implements -----------------------------------------------------------
+    @abc.abstractmethod
+    @contextmanager
+    def open_write(self, key: str) -> Iterator[IO[bytes]]:
+        """A binary file to write ``key``; the object appears whole only when the block exits cleanly."""
+
+    @abc.abstractmethod
+    @contextmanager
+    def open_read(self, key: str) -> Iterator[IO[bytes]]:
+        """A binary file to read ``key``; raises StageKeyMissing when absent."""
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def list(self, prefix: str) -> list[str]:
+        """Keys under ``prefix``, sorted."""
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None: ...
+
+    @abc.abstractmethod
+    def uri(self, key: str) -> str:
+        """Where a person (or Step Functions) finds ``key``: a path or an s3:// URI."""
+
+    # -- shared on top of those ----------------------------------------------------------------
+    def put_bytes(self, key: str, data: bytes) -> None:
+        with self.open_write(key) as f:
+            f.write(data)
+
+    def get_bytes(self, key: str) -> bytes:
+        with self.open_read(key) as f:
+            return f.read()
+
+    def put_json(self, key: str, obj: Any) -> None:
+        self.put_bytes(key, json.dumps(obj, sort_keys=True, indent=1, default=str).encode())
+
+    def get_json(self, key: str) -> Any:
+        return json.loads(self.get_bytes(key))
+
+    def write_records(self, key: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Write rows as gzip JSONL, streaming; returns the row count."""
+        n = 0
+        with self.open_write(key) as raw:
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=5, mtime=0) as gz:
+                buf = io.TextIOWrapper(gz, encoding="utf-8", newline="\n")
+                for row in rows:
+                    buf.write(json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str))
+                    buf.write("\n")
+                    n += 1
+                buf.flush()
+                buf.detach()
+        return n
+
+    def read_records(self, key: str) -> Iterator[dict[str, Any]]:
+        """Rows of a gzip JSONL object, one at a time."""
+        with self.open_read(key) as raw:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+                for line in io.TextIOWrapper(gz, encoding="utf-8"):
+                    if line.strip():
+                        yield json.loads(line)
+
+    def put_blob(self, chunks: Iterable[bytes]) -> tuple[str, str, int]:
+        """Stage attachment bytes content-addressed; returns (key, sha256 hex, size).
+
+        Bytes are hashed while they stream into a temporary object, then kept under their hash, so the
+        same file attached to many entries is stored once.
+        """
+        digest = hashlib.sha256()
+        size = 0
+        tmp_key = f"{BLOB_PREFIX}tmp/{id(digest):x}-{hashlib.sha1(repr(chunks).encode()).hexdigest()[:12]}"
+        with self.open_write(tmp_key) as f:
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                f.write(chunk)
+        sha = digest.hexdigest()
+        final = blob_key(sha)
+        if self.exists(final):
+            self.delete(tmp_key)
+        else:
+            self._rename(tmp_key, final)
+        return final, sha, size
+
+    def _rename(self, src: str, dst: str) -> None:
+        """Move an object; adapters with a cheaper native move override this."""
+        with self.open_read(src) as fin, self.open_write(dst) as fout:
+            while block := fin.read(1 << 20):
+                fout.write(block)
+        self.delete(src)
+
+    @contextmanager
+    def open_blob(self, key: str) -> Iterator[IO[bytes]]:
+        with self.open_read(key) as f:
+            yield f
+
+
+def blob_key(sha256_hex: str) -> str:
+    return f"{BLOB_PREFIX}{sha256_hex[:2]}/{sha256_hex}"
