@@ -67,6 +67,9 @@ class Destination(Protocol):
     def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
         """Canonical records of one extract chunk → destination-ready rows per load phase.
 
+        It may also return ``{"_skipped": [{"_source_key": ..., "reason": ...}]}`` for records it does
+        not load on purpose; records neither in a row nor skipped are reported as unmapped.
+
         Rows are JSON dicts carrying ``_source_key`` and lookups still as source keys (resolved at load
         time through the crosswalk), plus ``_flags`` for the reconciliation report.
         """

@@ -1,0 +1,201 @@
+"""`hdm`: discover, run, status, approve, report, rollback — on the local engine by default, or on a
+deployed stack (`--engine aws`) through its trigger API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from hdm.pipeline.config import MigrationConfig
+
+DEFAULT_WORKDIR = "var/migrations"
+
+
+def _load_config(path: str) -> MigrationConfig:
+    try:
+        return MigrationConfig.load(path)
+    except FileNotFoundError:
+        raise click.ClickException(f"config file not found: {path}")
+    except Exception as exc:  # pydantic's message names every bad field
+        raise click.ClickException(f"invalid config {path}:\n{exc}")
+
+
+def _engine(config: MigrationConfig, workdir: str, progress: bool = True):
+    from hdm.engines.local import LocalEngine
+
+    return LocalEngine(config, workdir=workdir, progress=progress)
+
+
+def _aws_client(api_url: str | None):
+    from hdm.engines.aws import TriggerApiClient
+
+    if not api_url:
+        raise click.ClickException("--engine aws needs --api-url (the stack's TriggerApiUrl output)")
+    return TriggerApiClient(api_url)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details (PII stays masked).")
+def main(verbose: bool) -> None:
+    """hdm, the helpdesk migrator."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--out", default=None, help="Folder for scoping.json, scoping.md and inventory.md.")
+def discover(config_path: str, out: str | None) -> None:
+    """Scope the source: counts, custom fields, charset problems, and the automation inventory."""
+    from hdm.engines.factories import build_source
+    from hdm.sources.osticket.inventory import build_inventory
+    from hdm.sources.osticket.scoping import build_scoping_report, render_scoping_markdown
+
+    cfg = _load_config(config_path)
+    source = build_source(cfg.source)
+    try:
+        scoping = build_scoping_report(source)
+        inventory = build_inventory(source)
+    finally:
+        source.close()
+    folder = Path(out or Path(DEFAULT_WORKDIR) / cfg.migration_id / "discovery")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "scoping.json").write_text(json.dumps(scoping, indent=1, default=str))
+    (folder / "scoping.md").write_text(render_scoping_markdown(scoping))
+    (folder / "inventory.md").write_text(inventory)
+    click.echo(f"version {scoping.get('version')}, prefix {scoping.get('prefix')!r}")
+    for name in ("scoping.json", "scoping.md", "inventory.md"):
+        click.echo(f"  {folder / name}")
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--engine", type=click.Choice(["local", "aws"]), default="local", show_default=True)
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, help="Local engine: migrations folder.")
+@click.option("--api-url", default=None, help="AWS engine: the deployed stack's trigger API URL.")
+@click.option("--yes", is_flag=True, help="Confirm the mapping now (skip the approval pause).")
+@click.option("--no-progress", is_flag=True)
+def run(config_path: str, engine: str, workdir: str, api_url: str | None, yes: bool, no_progress: bool) -> None:
+    """Run (or continue) a migration."""
+    cfg = _load_config(config_path)
+    if engine == "aws":
+        click.echo(json.dumps(_aws_client(api_url).start(cfg), indent=1))
+        return
+    outcome = _engine(cfg, workdir, progress=not no_progress).run(approve=yes)
+    _print_outcome(outcome)
+    if outcome.status in ("failed", "stopped"):
+        sys.exit(2 if outcome.status == "failed" else 3)
+
+
+def _print_outcome(outcome) -> None:
+    click.echo(f"migration {outcome.migration_id}: {outcome.status}")
+    if outcome.message:
+        click.echo(outcome.message)
+    report = outcome.report or {}
+    if report:
+        click.echo(summary_table(report))
+        click.echo(f"report: {report.get('report_html')}")
+        click.echo(f"        {report.get('report_json')}")
+    click.echo(f"folder: {outcome.folder}")
+
+
+def summary_table(report: dict) -> str:
+    lines = []
+    src = report.get("source", {}).get("per_type", {})
+    if src:
+        lines.append(f"{'source object':<20}{'extracted':>10}{'to dest':>10}{'skipped':>10}")
+        for t, v in src.items():
+            lines.append(f"{t:<20}{v['extracted']:>10}{v['to_destination']:>10}{v['skipped']:>10}")
+    cols = ("source", "loaded", "matched", "merged", "rejected", "held", "skipped", "flagged", "api_calls")
+    lines.append("")
+    lines.append(f"{'phase':<12}" + "".join(f"{c:>10}" for c in cols) + "  ok")
+    for p in report.get("phases", []):
+        lines.append(f"{p['phase']:<12}" + "".join(f"{p.get(c, 0):>10}" for c in cols) + f"  {'yes' if p.get('ok') else 'NO'}")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("migration_id")
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True)
+@click.option("--api-url", default=None, help="AWS engine: ask the deployed stack instead.")
+def status(migration_id: str, workdir: str, api_url: str | None) -> None:
+    """State, phase and counts of a migration."""
+    if api_url:
+        click.echo(json.dumps(_aws_client(api_url).status(migration_id), indent=1))
+        return
+    state_file = Path(workdir) / migration_id / "state.json"
+    if not state_file.exists():
+        raise click.ClickException(f"no migration {migration_id!r} under {workdir}")
+    state = json.loads(state_file.read_text())
+    rec = Path(workdir) / migration_id / "stage" / "reports" / "reconciliation.json"
+    if rec.exists():
+        state["totals"] = json.loads(rec.read_text()).get("totals")
+    click.echo(json.dumps(state, indent=1))
+
+
+@main.command()
+@click.argument("migration_id")
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True)
+@click.option("--api-url", default=None)
+@click.option("--by", default="cli", help="Who approves (recorded).")
+def approve(migration_id: str, workdir: str, api_url: str | None, by: str) -> None:
+    """Confirm the mapping: the next run (or the waiting workflow) writes to the destination."""
+    if api_url:
+        click.echo(json.dumps(_aws_client(api_url).approve(migration_id), indent=1))
+        return
+    folder = Path(workdir) / migration_id
+    if not (folder / "state.json").exists():
+        raise click.ClickException(f"no migration {migration_id!r} under {workdir}")
+    state = json.loads((folder / "state.json").read_text())
+    state.update(approved=True, approved_by=by)
+    (folder / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+    click.echo(f"approved {migration_id}; run it again to load")
+
+
+@main.command()
+@click.argument("migration_id")
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True)
+def report(migration_id: str, workdir: str) -> None:
+    """Print the reconciliation summary and where the reports are."""
+    path = Path(workdir) / migration_id / "stage" / "reports" / "reconciliation.json"
+    if not path.exists():
+        raise click.ClickException(f"no reconciliation report yet for {migration_id!r} ({path})")
+    data = json.loads(path.read_text())
+    click.echo(summary_table(data))
+    click.echo(f"report: {path.with_suffix('.html')}")
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True)
+@click.option("--api-url", default=None)
+def rollback(config_path: str, workdir: str, api_url: str | None) -> None:
+    """Delete what the migration created, newest phase first; matched records are never touched."""
+    cfg = _load_config(config_path)
+    if api_url:
+        click.echo(json.dumps(_aws_client(api_url).rollback(cfg.migration_id), indent=1))
+        return
+    result = _engine(cfg, workdir).rollback()
+    for p in result["phases"]:
+        click.echo(f"{p['phase']:<12} rolled back {p['rolled_back']}")
+    click.echo("baseline restored" if result["restored"] else f"NOT restored: baseline {result['baseline']} "
+               f"vs now {result['after']}")
+    if not result["restored"]:
+        sys.exit(2)
+
+
+def _attach_optional_groups() -> None:
+    try:
+        from hdm.threads.cli import threads
+    except ImportError:  # the threads package is optional at this layer
+        return
+    main.add_command(threads)
+
+
+_attach_optional_groups()
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Building sources and destinations from validated config (secrets resolved here, at the edge)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hdm.pipeline.config import OsTicketSourceConfig, SalesforceDestinationConfig
+from hdm.pipeline.secrets import resolve_secret
+
+
+def build_source(cfg: Any):
+    if isinstance(cfg, OsTicketSourceConfig):
+        from hdm.sources.osticket import OsTicketSource
+
+        params = {
+            "host": cfg.host, "port": cfg.port, "database": cfg.database, "user": cfg.user,
+            "password": resolve_secret(cfg.password),
+        }
+        return OsTicketSource(
+            params, prefix=cfg.prefix, allow_writable=cfg.allow_writable, attachments_dir=cfg.attachments_dir
+        )
+    raise ValueError(f"unknown source type: {getattr(cfg, 'type', cfg)!r}")
+
+
+def salesforce_client_factory(cfg: SalesforceDestinationConfig):
+    """A function returning a logged-in simple_salesforce.Salesforce (one per worker)."""
+
+    def make():
+        import requests
+        from simple_salesforce import Salesforce
+
+        session = requests.Session()
+        if cfg.ca_bundle:
+            session.verify = cfg.ca_bundle
+        kwargs: dict[str, Any] = {"session": session, "version": cfg.api_version}
+        if cfg.consumer_key:
+            kwargs.update(consumer_key=cfg.consumer_key, consumer_secret=resolve_secret(cfg.consumer_secret),
+                          domain=cfg.login_domain)
+            if cfg.username:
+                kwargs.update(username=cfg.username, password=resolve_secret(cfg.password))
+        else:
+            kwargs.update(username=cfg.username, password=resolve_secret(cfg.password),
+                          security_token=resolve_secret(cfg.security_token) or "", domain=cfg.login_domain)
+        return Salesforce(**kwargs)
+
+    return make
+
+
+def build_destination(cfg: Any, stage: Any):
+    if isinstance(cfg, SalesforceDestinationConfig):
+        from hdm.destinations.salesforce import SalesforceDestination
+
+        return SalesforceDestination.from_config(cfg, salesforce_client_factory(cfg), stage)
+    raise ValueError(f"unknown destination type: {getattr(cfg, 'type', cfg)!r}")

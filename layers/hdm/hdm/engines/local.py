@@ -1,0 +1,226 @@
+"""The embedded engine: the same plan and the same step functions as Step Functions, run in-process
+with a worker pool. Stage in a local directory and crosswalk in SQLite, both under one folder per
+migration. Re-running an interrupted migration continues from the chunks already done.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from tqdm import tqdm
+
+from hdm.crosswalk.sqlite import SqliteCrosswalk
+from hdm.engines.factories import build_destination, build_source
+from hdm.logging import get_logger
+from hdm.pipeline import steps
+from hdm.pipeline.config import MigrationConfig
+from hdm.stage.local import LocalStage
+
+log = get_logger(__name__)
+
+STATE_FILE = "state.json"
+
+
+@dataclass
+class RunOutcome:
+    migration_id: str
+    run_id: str
+    status: str  # "succeeded" | "awaiting_approval" | "failed" | "stopped"
+    folder: str
+    message: str = ""
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class _PerThread:
+    """One instance per worker thread (database connections and HTTP sessions are not shared)."""
+
+    def __init__(self, make: Callable[[], Any]):
+        self._make = make
+        self._local = threading.local()
+        self._all: list[Any] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Any:
+        obj = getattr(self._local, "obj", None)
+        if obj is None:
+            obj = self._local.obj = self._make()
+            with self._lock:
+                self._all.append(obj)
+        return obj
+
+    def close(self) -> None:
+        for obj in self._all:
+            close = getattr(obj, "close", None)
+            if close:
+                try:
+                    close()
+                except Exception:  # closing is best effort; the run's outcome is already decided
+                    log.warning("close failed for %s", type(obj).__name__)
+        self._all.clear()
+
+
+class LocalEngine:
+    def __init__(
+        self,
+        config: MigrationConfig,
+        workdir: str | Path = "var/migrations",
+        progress: bool = True,
+        source_factory: Optional[Callable[[], Any]] = None,
+        destination_factory: Optional[Callable[[], Any]] = None,
+    ):
+        self.config = config
+        self.folder = Path(workdir) / config.migration_id
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.stage = LocalStage(self.folder / "stage")
+        self.crosswalk = SqliteCrosswalk(self.folder / "crosswalk.sqlite")
+        self.progress = progress
+        self._source_factory = source_factory
+        self._destination_factory = destination_factory
+
+    # -- state of the migration (what is done, approval) ---------------------------------------
+    def _state(self) -> dict[str, Any]:
+        path = self.folder / STATE_FILE
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _save_state(self, **changes: Any) -> dict[str, Any]:
+        state = self._state()
+        state.update(changes)
+        tmp = self.folder / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+        tmp.replace(self.folder / STATE_FILE)
+        return state
+
+    def approve(self, by: str = "local user") -> None:
+        self._save_state(approved=True, approved_by=by)
+
+    def status(self) -> dict[str, Any]:
+        return self._state()
+
+    def _context(self, run_id: str) -> tuple[steps.Context, list[_PerThread]]:
+        cfg = self.config
+        sources = _PerThread(self._source_factory or (lambda: build_source(cfg.source)))
+        destinations = _PerThread(
+            self._destination_factory or (lambda: build_destination(cfg.destination, self.stage))
+        )
+        ctx = steps.Context(
+            migration_id=cfg.migration_id, run_id=run_id, config=cfg, stage=self.stage,
+            crosswalk=self.crosswalk, source=sources, destination=destinations,
+        )
+        return ctx, [sources, destinations]
+
+    # -- fan-out --------------------------------------------------------------------------------
+    def _fan_out(self, label: str, fn: Callable[[dict], dict], items: list[dict], concurrency: int) -> list[dict]:
+        results: list[dict] = [{}] * len(items)
+        workers = max(1, min(concurrency, self.config.max_workers, len(items) or 1))
+        bar = tqdm(total=len(items), desc=label, unit="chunk", disable=not self.progress, leave=True)
+        try:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"hdm-{label}") as pool:
+                futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for fut in done:
+                        results[futures[fut]] = fut.result()  # re-raises the first failure
+                        bar.update(1)
+        finally:
+            bar.close()
+        return results
+
+    # -- the run --------------------------------------------------------------------------------
+    def run(self, approve: bool = False) -> RunOutcome:
+        run_id = uuid.uuid4().hex[:12]
+        state = self._save_state(migration_id=self.config.migration_id, last_run_id=run_id, status="running")
+        if approve and not state.get("approved"):
+            state = self._save_state(approved=True, approved_by="hdm run --yes")
+        ctx, pools = self._context(run_id)
+        try:
+            return self._run(ctx, state)
+        except steps.PhaseNotReconciled as exc:
+            self._save_state(status="failed", error=str(exc))
+            return RunOutcome(self.config.migration_id, run_id, "failed", str(self.folder), str(exc))
+        except Exception as exc:
+            stop = _is_daily_limit(exc)
+            status = "stopped" if stop else "failed"
+            msg = f"{type(exc).__name__}: {exc}"
+            if stop:
+                msg += " — the run checkpointed; run the same command again when the allocation resets"
+            self._save_state(status=status, error=msg)
+            log.error("run %s %s: %s", run_id, status, msg)
+            return RunOutcome(self.config.migration_id, run_id, status, str(self.folder), msg)
+        finally:
+            for p in pools:
+                p.close()
+
+    def _run(self, ctx: steps.Context, state: dict[str, Any]) -> RunOutcome:
+        cfg = self.config
+        if not self.stage.exists(steps.EXTRACT_MANIFEST):
+            steps.discover(ctx)
+        items = self.stage.get_json(steps.EXTRACT_MANIFEST)
+        self._fan_out("extract", lambda it: steps.extract_chunk(ctx, it), items, cfg.max_workers)
+        self._fan_out("transform", lambda it: steps.transform_chunk(ctx, it), items, cfg.max_workers)
+        load_plan = steps.plan_load(ctx)["phases"]
+
+        if cfg.require_approval and not self._state().get("approved"):
+            self._save_state(status="awaiting_approval")
+            return RunOutcome(
+                cfg.migration_id, ctx.run_id, "awaiting_approval", str(self.folder),
+                "extracted and transformed; review the reports, then `hdm approve` and run again",
+            )
+
+        steps.prepare_destination(ctx)
+        phase_reports = []
+        for phase in load_plan:
+            items = self.stage.get_json(phase["manifest_key"])
+            done_keys = set(self.stage.list(f"results/{phase['name']}/"))
+            todo = [it for it in items if self._result_key(it) not in done_keys or self._retry(it)]
+            results = self._fan_out(
+                f"load {phase['name']}", lambda it: steps.load_chunk(ctx, it), todo, phase["max_concurrency"]
+            )
+            phase_reports.append(steps.reconcile_phase(ctx, phase["name"], results))
+            self._save_state(last_phase=phase["name"])
+        report = steps.final_report(ctx)
+        self._save_state(status="succeeded", error=None)
+        return RunOutcome(cfg.migration_id, ctx.run_id, "succeeded", str(self.folder), "", phase_reports, report)
+
+    @staticmethod
+    def _result_key(item: dict) -> str:
+        chunk_id = item["key"].rsplit("/", 1)[-1].removesuffix(".jsonl.gz")
+        return steps.result_key(item["phase"], chunk_id)
+
+    def _retry(self, item: dict) -> bool:
+        """A chunk whose earlier result left records pending is loaded again (loading is idempotent)."""
+        res = self.stage.get_json(self._result_key(item))
+        return bool(res.get("counts", {}).get("pending"))
+
+    # -- rollback -------------------------------------------------------------------------------
+    def rollback(self) -> dict[str, Any]:
+        run_id = "rb-" + uuid.uuid4().hex[:9]
+        ctx, pools = self._context(run_id)
+        try:
+            phases = [p["name"] for p in self.stage.get_json(steps.LOAD_PLAN_KEY)] if self.stage.exists(
+                steps.LOAD_PLAN_KEY) else []
+            out = []
+            for phase in reversed(phases):
+                out.append(steps.rollback_phase(ctx, phase))
+            baseline = self.stage.get_json("reports/baseline.json") if self.stage.exists(
+                "reports/baseline.json") else None
+            after = ctx.destination().baseline() if baseline is not None else None
+            result = {"phases": out, "baseline": baseline, "after": after,
+                      "restored": baseline is not None and after == baseline}
+            self.stage.put_json("reports/rollback.json", result)
+            self._save_state(status="rolled_back" if result["restored"] else "rollback_incomplete")
+            return result
+        finally:
+            for p in pools:
+                p.close()
+
+
+def _is_daily_limit(exc: BaseException) -> bool:
+    return type(exc).__name__ in ("DailyLimitExceeded", "RequestLimitExceeded") or "REQUEST_LIMIT_EXCEEDED" in str(exc)

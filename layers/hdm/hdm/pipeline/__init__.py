@@ -1,0 +1,1 @@
+"""The pipeline: configuration, plan, the steps both engines run, reconciliation, reports, rollback."""

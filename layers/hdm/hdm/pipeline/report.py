@@ -1,0 +1,154 @@
+"""The final reconciliation report: JSON for machines, HTML (a chart per phase) for people.
+
+Two ledgers, both must balance:
+- source ledger: every extracted record became destination rows or was skipped with a reason;
+- phase ledger (from reconcile_phase): every row was loaded, matched, merged, rejected, held or skipped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hdm.pipeline.steps import Context
+
+PHASE_BARS = ("loaded", "matched", "merged", "rejected", "held", "skipped")
+BAR_COLOURS = {
+    "loaded": "#2e7d32", "matched": "#1565c0", "merged": "#6a1b9a",
+    "rejected": "#c62828", "held": "#ef6c00", "skipped": "#757575",
+}
+
+
+def source_ledger(ctx: "Context") -> dict[str, Any]:
+    extracted: Counter = Counter()
+    flags: Counter = Counter()
+    for key in ctx.stage.list("extract-stats/"):
+        s = ctx.stage.get_json(key)["summary"]
+        extracted.update(s.get("by_type", {}))
+        flags.update(s.get("flags", {}))
+    skipped: Counter = Counter()
+    reasons: Counter = Counter()
+    for key in ctx.stage.list("transform-stats/"):
+        data = ctx.stage.get_json(key)
+        skipped.update(data["summary"].get("by_type_skipped", {}))
+        for s in data.get("skipped", []):
+            reasons[(s["source_key"].split(":", 1)[0], s["reason"])] += 1
+    per_type = {
+        t: {"extracted": n, "to_destination": n - skipped.get(t, 0), "skipped": skipped.get(t, 0)}
+        for t, n in sorted(extracted.items())
+    }
+    return {
+        "per_type": per_type,
+        "skip_reasons": [{"object_type": t, "reason": r, "count": c} for (t, r), c in sorted(reasons.items())],
+        "source_flags": dict(flags),
+        "extracted_total": sum(extracted.values()),
+    }
+
+
+def build_final_report(ctx: "Context") -> dict[str, Any]:
+    phases = []
+    for key in ctx.stage.list("reports/phases/"):
+        phases.append(ctx.stage.get_json(key))
+    order = {p["name"]: i for i, p in enumerate(ctx.stage.get_json("manifests/load-plan.json"))} if ctx.stage.exists(
+        "manifests/load-plan.json") else {}
+    phases.sort(key=lambda p: order.get(p["phase"], 99))
+    ledger = source_ledger(ctx)
+    summary = {
+        "migration_id": ctx.migration_id,
+        "run_id": ctx.run_id,
+        "ok": all(p.get("ok") for p in phases),
+        "source": ledger,
+        "phases": [{k: v for k, v in p.items() if not isinstance(v, list)} for p in phases],
+        "totals": {
+            b: sum(p.get(b, 0) for p in phases)
+            for b in ("source", "loaded", "matched", "merged", "rejected", "held", "skipped", "flagged",
+                      "api_calls", "field_mismatches", "unexplained_count")
+        },
+    }
+    ctx.stage.put_json("reports/reconciliation.json", {**summary, "phase_details": phases})
+    ctx.stage.put_bytes("reports/reconciliation.html", render_html(summary, phases).encode())
+    summary["report_json"] = ctx.stage.uri("reports/reconciliation.json")
+    summary["report_html"] = ctx.stage.uri("reports/reconciliation.html")
+    return summary
+
+
+def _bar_chart(phase: dict[str, Any]) -> str:
+    total = max(phase.get("source", 0), 1)
+    width = 560
+    x = 0.0
+    parts = []
+    for name in PHASE_BARS:
+        n = phase.get(name, 0)
+        if not n:
+            continue
+        w = width * n / total
+        parts.append(
+            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="22" fill="{BAR_COLOURS[name]}">'
+            f"<title>{name}: {n}</title></rect>"
+        )
+        x += w
+    legend = " ".join(
+        f'<span class="key" style="background:{BAR_COLOURS[n]}"></span>{n} {phase.get(n, 0)}'
+        for n in PHASE_BARS
+    )
+    return (
+        f'<svg width="{width}" height="22" role="img" aria-label="phase {html.escape(phase["phase"])}">'
+        + "".join(parts) + f'</svg><div class="legend">{legend}</div>'
+    )
+
+
+def render_html(summary: dict[str, Any], phases: list[dict[str, Any]]) -> str:
+    e = html.escape
+    rows = []
+    for t, v in summary["source"]["per_type"].items():
+        rows.append(f"<tr><td>{e(t)}</td><td>{v['extracted']}</td><td>{v['to_destination']}</td>"
+                    f"<td>{v['skipped']}</td></tr>")
+    reasons = "".join(
+        f"<li>{e(r['object_type'])}: {e(r['reason'])} — {r['count']}</li>" for r in summary["source"]["skip_reasons"]
+    )
+    phase_html = []
+    for p in phases:
+        rej = "".join(
+            f"<tr><td>{e(str(r.get('source_key')))}</td><td>{e(str(r.get('status')))}</td>"
+            f"<td>{e(str(r.get('error_code') or ''))}</td><td>{e(str(r.get('message') or ''))}</td></tr>"
+            for r in p.get("rejections", [])[:200]
+        )
+        flags = Counter(str(f.get("code")) for f in p.get("flags", []))
+        flag_list = "".join(f"<li>{e(code)}: {n}</li>" for code, n in flags.most_common())
+        unexplained = "".join(f"<li>{e(u['source_key'])}: {e(u['why'])}</li>" for u in p.get("unexplained", [])[:50])
+        phase_html.append(f"""
+<section class="phase {'ok' if p.get('ok') else 'bad'}">
+<h2>{e(p['phase'])} {'✔' if p.get('ok') else '✘ not reconciled'}</h2>
+{_bar_chart(p)}
+<table class="figures"><tr><th>source rows</th><th>loaded</th><th>created</th><th>updated</th><th>matched</th>
+<th>merged</th><th>rejected</th><th>held</th><th>skipped</th><th>flagged</th><th>field mismatches</th>
+<th>API calls</th></tr>
+<tr><td>{p.get('source', 0)}</td><td>{p.get('loaded', 0)}</td><td>{p.get('created', 0)}</td>
+<td>{p.get('updated', 0)}</td><td>{p.get('matched', 0)}</td><td>{p.get('merged', 0)}</td>
+<td>{p.get('rejected', 0)}</td><td>{p.get('held', 0)}</td><td>{p.get('skipped', 0)}</td>
+<td>{p.get('flagged', 0)}</td><td>{p.get('field_mismatches', 0)}</td><td>{p.get('api_calls', 0)}</td></tr></table>
+{'<h3>Unexplained</h3><ul>' + unexplained + '</ul>' if unexplained else ''}
+{'<h3>Flags</h3><ul>' + flag_list + '</ul>' if flag_list else ''}
+{'<h3>Rejected, held and skipped records</h3><table><tr><th>record</th><th>status</th><th>code</th>'
+ '<th>message</th></tr>' + rej + '</table>' if rej else ''}
+</section>""")
+    t = summary["totals"]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>hdm reconciliation — {e(summary['migration_id'])}</title>
+<style>
+body{{font-family:system-ui,sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin:.5em 0}}
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:14px}} .phase{{margin:1.5em 0}}
+.bad h2{{color:#c62828}} .ok h2{{color:#2e7d32}} .legend{{font-size:13px;margin:4px 0}}
+.key{{display:inline-block;width:10px;height:10px;margin:0 3px 0 10px}}
+</style></head><body>
+<h1>Reconciliation — {e(summary['migration_id'])}</h1>
+<p>Run {e(summary['run_id'])}. Overall: <b>{'every record accounted for' if summary['ok'] else 'NOT reconciled'}</b>.
+Loaded {t['loaded']}, matched {t['matched']}, merged {t['merged']}, rejected {t['rejected']}, held {t['held']},
+skipped {t['skipped']}; {t['api_calls']} API calls.</p>
+<h2>Source records</h2>
+<table><tr><th>object</th><th>extracted</th><th>sent to destination</th><th>skipped</th></tr>{''.join(rows)}</table>
+{'<h3>Why records were skipped</h3><ul>' + reasons + '</ul>' if reasons else ''}
+{''.join(phase_html)}
+</body></html>"""

@@ -1,0 +1,348 @@
+"""The migration's steps. Both engines call exactly these functions.
+
+Each step takes a :class:`Context` and a small JSON item, does one idempotent unit of work, and
+returns a small JSON result (stage keys and counts, never records), so the same function serves a
+Lambda task inside a Distributed Map and a worker of the local engine.
+
+Order: discover → extract (fan out) → transform (fan out) → plan_load → [approval] →
+prepare_destination → for each load phase: load (fan out) → reconcile_phase → final_report.
+Rollback: rollback_phase for each phase, newest first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, Origin, State, now_iso
+from hdm.destinations.base import Destination
+from hdm.model import Record, record_from_dict
+from hdm.pipeline.config import MigrationConfig
+from hdm.sources.base import ChunkSpec, Source
+from hdm.stage.base import Stage
+
+
+class PhaseNotReconciled(RuntimeError):
+    """A phase's figures do not add up: records are unaccounted for. The run stops here."""
+
+
+class ApprovalRequired(RuntimeError):
+    """The mapping has not been confirmed by a person yet."""
+
+
+@dataclass
+class Context:
+    migration_id: str
+    run_id: str
+    config: MigrationConfig
+    stage: Stage
+    crosswalk: Crosswalk
+    source: Callable[[], Source]  # per worker: the engine gives each thread or Lambda its own
+    destination: Callable[[], Destination]
+
+
+PLAN_KEY = "plan.json"
+EXTRACT_MANIFEST = "manifests/extract.json"
+TRANSFORM_MANIFEST = "manifests/transform.json"
+LOAD_PLAN_KEY = "manifests/load-plan.json"
+
+
+def load_manifest_key(phase: str) -> str:
+    return f"manifests/load-{phase}.json"
+
+
+def extract_key(chunk: ChunkSpec) -> str:
+    return f"extract/{chunk.object_type}/{chunk.chunk_id}.jsonl.gz"
+
+
+def extract_stats_key(chunk: ChunkSpec) -> str:
+    return f"extract-stats/{chunk.object_type}/{chunk.chunk_id}.json"
+
+
+def transform_key(phase: str, chunk_id: str) -> str:
+    return f"transform/{phase}/{chunk_id}.jsonl.gz"
+
+
+def transform_stats_key(chunk: ChunkSpec) -> str:
+    return f"transform-stats/{chunk.object_type}/{chunk.chunk_id}.json"
+
+
+def result_key(phase: str, chunk_id: str) -> str:
+    return f"results/{phase}/{chunk_id}.json"
+
+
+# -- discover -------------------------------------------------------------------------------------
+
+def discover(ctx: Context) -> dict[str, Any]:
+    source = ctx.source()
+    discovery = source.discover()
+    chunks = source.plan(ctx.config.chunk_rows)
+    plan = {
+        "migration_id": ctx.migration_id,
+        "system": discovery.system,
+        "version": discovery.version,
+        "counts": discovery.counts,
+        "chunks": [c.to_dict() for c in chunks],
+        "created_at": now_iso(),
+    }
+    ctx.stage.put_json(PLAN_KEY, plan)
+    ctx.stage.put_json("reports/discovery.json", {"counts": discovery.counts, "details": discovery.details,
+                                                   "version": discovery.version, "system": discovery.system})
+    ctx.stage.put_json(EXTRACT_MANIFEST, [{"chunk": c.to_dict()} for c in chunks])
+    return {
+        "manifest_key": EXTRACT_MANIFEST,
+        "chunks": len(chunks),
+        "version": discovery.version,
+        "max_concurrency": ctx.config.max_workers,
+    }
+
+
+# -- extract --------------------------------------------------------------------------------------
+
+def extract_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
+    chunk = ChunkSpec.from_dict(item["chunk"])
+    stats_key = extract_stats_key(chunk)
+    if ctx.stage.exists(stats_key):  # done by an earlier (interrupted) run: the output is whole
+        return {"chunk_id": chunk.chunk_id, "skipped": True, **ctx.stage.get_json(stats_key)["summary"]}
+    source = ctx.source()
+    by_type: Counter = Counter()
+    flagged: Counter = Counter()
+
+    def records() -> Iterable[dict[str, Any]]:
+        for rec in source.extract(chunk, blobs=ctx.stage):
+            by_type[rec.OBJECT.value] += 1
+            for f in rec.flags:
+                flagged[f.code] += 1
+            yield rec.to_dict()
+
+    started = time.monotonic()
+    n = ctx.stage.write_records(extract_key(chunk), records())
+    source_stats = getattr(source, "last_stats", None)
+    summary = {"records": n, "by_type": dict(by_type), "flags": dict(flagged)}
+    ctx.stage.put_json(stats_key, {
+        "chunk": chunk.to_dict(),
+        "summary": summary,
+        "source_stats": _jsonable_stats(source_stats),
+        "seconds": round(time.monotonic() - started, 3),
+    })
+    return {"chunk_id": chunk.chunk_id, **summary}
+
+
+def _jsonable_stats(stats: Any) -> Any:
+    if stats is None:
+        return None
+    if hasattr(stats, "to_dict"):
+        return stats.to_dict()
+    if hasattr(stats, "__dict__"):
+        return {k: v for k, v in vars(stats).items() if not k.startswith("_")}
+    return stats
+
+
+# -- transform ------------------------------------------------------------------------------------
+
+def transform_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
+    chunk = ChunkSpec.from_dict(item["chunk"])
+    stats_key = transform_stats_key(chunk)
+    if ctx.stage.exists(stats_key):
+        return {"chunk_id": chunk.chunk_id, "skipped": True, **ctx.stage.get_json(stats_key)["summary"]}
+    destination = ctx.destination()
+    records: list[Record] = [record_from_dict(r) for r in ctx.stage.read_records(extract_key(chunk))]
+    by_phase = dict(destination.transform(chunk.object_type, records))
+    declared_skips = {s["_source_key"]: s.get("reason") or "skipped" for s in by_phase.pop(SKIPPED, [])}
+    rows_out: dict[str, int] = {}
+    covered: set[str] = set()
+    for phase, rows in by_phase.items():
+        if rows:
+            covered.update(base_key(r["_source_key"]) for r in rows)
+            rows_out[phase] = ctx.stage.write_records(transform_key(phase, chunk.chunk_id), rows)
+    # Every extracted record is accounted for: it became rows, or it is skipped with a reason.
+    skipped: dict[str, str] = {}
+    for rec in records:
+        if rec.key in covered:
+            continue
+        skipped[rec.key] = declared_skips.get(rec.key) or (
+            f"{destination.name} has no mapping for {rec.OBJECT.value} records (reported, not migrated)"
+        )
+    by_type_in = Counter(rec.OBJECT.value for rec in records)
+    by_type_skipped = Counter(k.split(":", 1)[0] for k in skipped)
+    summary = {"records_in": len(records), "rows_out": rows_out, "by_type_in": dict(by_type_in),
+               "by_type_skipped": dict(by_type_skipped)}
+    ctx.stage.put_json(stats_key, {"chunk": chunk.to_dict(), "summary": summary,
+                                   "skipped": [{"source_key": k, "reason": v} for k, v in skipped.items()]})
+    return {"chunk_id": chunk.chunk_id, **summary}
+
+
+SKIPPED = "_skipped"  # transform() may return {"_skipped": [{"_source_key", "reason"}]} besides its phases
+
+
+def base_key(source_key: str) -> str:
+    """``message:42#1`` (second part of a split record) → ``message:42``."""
+    return source_key.split("#", 1)[0]
+
+
+def plan_load(ctx: Context) -> dict[str, Any]:
+    """After transform: one manifest of chunks per load phase, in the destination's order."""
+    destination = ctx.destination()
+    phases = []
+    for phase in destination.phases():
+        keys = ctx.stage.list(f"transform/{phase.name}/")
+        items = [{"phase": phase.name, "key": k} for k in keys]
+        ctx.stage.put_json(load_manifest_key(phase.name), items)
+        phases.append({
+            "name": phase.name,
+            "manifest_key": load_manifest_key(phase.name),
+            "chunks": len(items),
+            "max_concurrency": phase.max_concurrency,
+        })
+    ctx.stage.put_json(LOAD_PLAN_KEY, phases)
+    return {"phases": phases}
+
+
+# -- load -----------------------------------------------------------------------------------------
+
+def prepare_destination(ctx: Context) -> dict[str, Any]:
+    destination = ctx.destination()
+    if not ctx.stage.exists("reports/baseline.json"):  # the first run's baseline is the one rollback restores
+        ctx.stage.put_json("reports/baseline.json", destination.baseline())
+    report = destination.prepare({"migration_id": ctx.migration_id, "stage": ctx.stage})
+    ctx.stage.put_json("reports/prepare.json", report)
+    return {"prepared": True, "needs_admin": len(report.get("needs_admin", []) if isinstance(report, dict) else [])}
+
+
+def load_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
+    phase, key = item["phase"], item["key"]
+    chunk_id = key.rsplit("/", 1)[-1].removesuffix(".jsonl.gz")
+    rows = list(ctx.stage.read_records(key))
+    destination = ctx.destination()
+    result = destination.load_chunk(phase, chunk_id, rows, ctx.crosswalk, ctx.migration_id, ctx.run_id)
+    out = result.to_dict()
+    out["rows"] = len(rows)
+    out["run_id"] = ctx.run_id
+    if getattr(ctx.config.destination, "verify_after_load", False):
+        out["mismatches"] = destination.verify_chunk(phase, rows, ctx.crosswalk, ctx.migration_id)
+    ctx.stage.put_json(result_key(phase, chunk_id), out)
+    return {"phase": phase, "chunk_id": chunk_id, "rows": len(rows), "counts": out["counts"],
+            "api_calls": out["api_calls"], "mismatches": len(out.get("mismatches") or [])}
+
+
+# -- reconcile ------------------------------------------------------------------------------------
+
+def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = None) -> dict[str, Any]:
+    """Every row the transform produced for this phase is loaded, matched, rejected, skipped or held,
+    each with its reason; anything else is an unexplained difference and fails the run.
+
+    ``chunk_results`` are the fan-out's outputs when the engine has them: a missing (null) or failed
+    child output is itself a failure (Step Functions on moto does not enforce failure tolerance).
+    """
+    failed_children = [r for r in (chunk_results or []) if not r or (isinstance(r, dict) and r.get("error"))]
+    manifest = ctx.stage.get_json(load_manifest_key(phase)) if ctx.stage.exists(load_manifest_key(phase)) else []
+    expected_keys: set[str] = set()
+    for item in manifest:
+        for row in ctx.stage.read_records(item["key"]):
+            expected_keys.add(row["_source_key"])
+    results = [ctx.stage.get_json(k) for k in ctx.stage.list(f"results/{phase}/")]
+    missing_results = len(manifest) - len(results)
+
+    entries = [e for e in ctx.crosswalk.iter_migration(ctx.migration_id, phase=phase)]
+    by_key: dict[str, list[CrosswalkEntry]] = {}
+    for e in entries:
+        by_key.setdefault(e.source_key, []).append(e)
+
+    counts: Counter = Counter()
+    unexplained: list[dict[str, Any]] = []
+    for skey in sorted(expected_keys):
+        es = by_key.get(skey)
+        if not es:
+            unexplained.append({"source_key": skey, "why": "no crosswalk entry"})
+            continue
+        states = {e.state for e in es}
+        if State.PENDING in states:
+            unexplained.append({"source_key": skey, "why": "still pending (interrupted write)"})
+        elif State.REJECTED in states:
+            counts["rejected"] += 1
+        elif State.HELD in states:
+            counts["held"] += 1
+        elif State.SKIPPED in states:
+            counts["skipped"] += 1
+        elif State.ROLLED_BACK in states:
+            counts["rolled_back"] += 1
+        elif all(e.origin == Origin.MATCHED for e in es):
+            counts["matched"] += 1
+        elif any(e.origin == Origin.MERGED for e in es):
+            counts["merged"] += 1
+        else:
+            counts["loaded"] += 1
+        for e in es:
+            if e.state in (State.REJECTED, State.HELD, State.SKIPPED) and not e.reason:
+                unexplained.append({"source_key": skey, "why": f"{e.state.value} without a reason"})
+
+    rejected = [r for res in results for r in res.get("rejected", [])]
+    flags = [f for res in results for f in res.get("flags", [])]
+    mismatches = [m for res in results for m in (res.get("mismatches") or [])]
+    api_calls = sum(res.get("api_calls", 0) for res in results)
+    outcome_counts: Counter = Counter()
+    for res in results:
+        outcome_counts.update(res.get("counts", {}))
+
+    report = {
+        "phase": phase,
+        "source": len(expected_keys),
+        "loaded": counts["loaded"],
+        "created": outcome_counts.get("created", 0),
+        "updated": outcome_counts.get("updated", 0) + outcome_counts.get("unchanged", 0),
+        "matched": counts["matched"],
+        "merged": counts["merged"],
+        "rejected": counts["rejected"],
+        "held": counts["held"],
+        "skipped": counts["skipped"],
+        "rolled_back": counts["rolled_back"],
+        "flagged": len(flags),
+        "api_calls": api_calls,
+        "chunks": len(manifest),
+        "missing_chunk_results": max(missing_results, 0),
+        "failed_chunks": len(failed_children),
+        "unexplained": unexplained[:1000],
+        "unexplained_count": len(unexplained),
+        "field_mismatches": len(mismatches),
+        "rejections": rejected[:5000],
+        "flags": flags[:5000],
+        "mismatches": mismatches[:5000],
+    }
+    report["ok"] = not unexplained and missing_results <= 0 and not failed_children
+    ctx.stage.put_json(f"reports/phases/{phase}.json", report)
+    if not report["ok"]:
+        raise PhaseNotReconciled(
+            f"phase {phase}: {len(unexplained)} record(s) unaccounted for, "
+            f"{max(missing_results, 0)} chunk(s) without results, {len(failed_children)} failed chunk(s); "
+            f"see {ctx.stage.uri(f'reports/phases/{phase}.json')}"
+        )
+    return {k: v for k, v in report.items() if not isinstance(v, list)}
+
+
+def final_report(ctx: Context) -> dict[str, Any]:
+    from hdm.pipeline.report import build_final_report
+
+    return build_final_report(ctx)
+
+
+# -- rollback -------------------------------------------------------------------------------------
+
+def rollback_phase(ctx: Context, phase: str) -> dict[str, Any]:
+    """Delete what this migration created in one phase; matched records are never touched."""
+    entries = [
+        e for e in ctx.crosswalk.iter_migration(ctx.migration_id, phase=phase)
+        if e.origin == Origin.CREATED and e.dest_id and e.state in (State.LOADED, State.PENDING)
+    ]
+    if not entries:
+        return {"phase": phase, "rolled_back": 0}
+    destination = ctx.destination()
+    done = destination.rollback(entries)
+    stamp = now_iso()
+    for e in done:
+        e.state = State.ROLLED_BACK
+        e.run_id = ctx.run_id
+        e.updated_at = stamp
+    ctx.crosswalk.put_many(done)
+    return {"phase": phase, "rolled_back": len(done), "remaining": len(entries) - len(done)}

@@ -1,0 +1,191 @@
+"""The local engine's orchestration, over plug-ins defined here (pure logic: no I/O beyond tmp_path).
+
+The real source and destination are exercised end to end in tests/e2e; these tests pin the
+pipeline's own promises: every record is accounted for, re-runs continue, rollback restores.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Iterable
+
+import pytest
+
+from hdm.crosswalk.base import CrosswalkEntry, Origin, State
+from hdm.destinations.base import ChunkLoadResult, LoadPhase, RecordOutcome
+from hdm.engines.local import LocalEngine
+from hdm.model import Contact, Organization, Provenance, Tag
+from hdm.pipeline.config import MigrationConfig
+from hdm.sources.base import ChunkSpec, Discovery
+
+
+class ListSource:
+    system = "list"
+
+    def __init__(self, orgs: int, contacts: int, fail_on: set[str] | None = None):
+        self.orgs, self.contacts = orgs, contacts
+
+    def discover(self) -> Discovery:
+        return Discovery("list", "1", {"organization": self.orgs, "contact": self.contacts, "tag": 1})
+
+    def plan(self, chunk_rows: int) -> list[ChunkSpec]:
+        out = []
+        for t, n in (("organization", self.orgs), ("contact", self.contacts), ("tag", 1)):
+            for lo in range(1, n + 1, chunk_rows):
+                out.append(ChunkSpec(t, lo, min(lo + chunk_rows - 1, n)))
+        return out
+
+    def extract(self, chunk: ChunkSpec, blobs=None):
+        for i in range(chunk.lo, chunk.hi + 1):
+            prov = Provenance("list", chunk.object_type, str(i))
+            if chunk.object_type == "organization":
+                yield Organization(prov, name=f"Org {i}")
+            elif chunk.object_type == "contact":
+                yield Contact(prov, name=f"C {i}", email=f"c{i}@example.com", organization=f"organization:{i % 3 + 1}")
+            else:
+                yield Tag(prov, name="vip")
+
+    def close(self) -> None:
+        pass
+
+
+class MemoryDestination:
+    """Stores rows in a dict; rejects contacts whose number is divisible by 7; fails once when told."""
+
+    name = "memory"
+    ids = itertools.count(1)
+
+    def __init__(self, store: dict, fail_once: dict | None = None):
+        self.store = store
+        self.fail_once = fail_once if fail_once is not None else {}
+
+    def phases(self):
+        return [LoadPhase("accounts", ("Account",), ("organization",)), LoadPhase("contacts", ("Contact",), ("contact",))]
+
+    def transform(self, object_type: str, records: Iterable[Any]) -> dict[str, list[dict]]:
+        if object_type == "organization":
+            return {"accounts": [{"_source_key": r.key, "Name": r.name} for r in records]}
+        if object_type == "contact":
+            return {"contacts": [{"_source_key": r.key, "Email": r.email, "Account": r.organization} for r in records]}
+        return {}
+
+    def prepare(self, context):
+        return {"needs_admin": []}
+
+    def baseline(self):
+        return {"Account": sum(1 for v in self.store.values() if v[0] == "Account"),
+                "Contact": sum(1 for v in self.store.values() if v[0] == "Contact")}
+
+    def load_chunk(self, phase, chunk_id, rows, crosswalk, migration_id, run_id):
+        if self.fail_once.pop(chunk_id, None):
+            raise ConnectionError("injected failure")
+        obj = "Account" if phase == "accounts" else "Contact"
+        res = ChunkLoadResult(phase, chunk_id)
+        existing = crosswalk.get_many(migration_id, [r["_source_key"] for r in rows])
+        entries = []
+        for r in rows:
+            key = r["_source_key"]
+            if key in existing and existing[key][0].state == State.LOADED:
+                res.outcomes.append(RecordOutcome(key, obj, "unchanged", existing[key][0].dest_id))
+                continue
+            if obj == "Contact" and int(key.split(":")[1]) % 7 == 0:
+                res.outcomes.append(RecordOutcome(key, obj, "rejected", None, "FIELD_CUSTOM_VALIDATION_EXCEPTION", "no"))
+                entries.append(CrosswalkEntry(migration_id, key, obj, phase, run_id, State.REJECTED,
+                                              reason="FIELD_CUSTOM_VALIDATION_EXCEPTION: no"))
+                continue
+            dest_id = f"{obj[:3]}{next(self.ids):06d}"
+            self.store[dest_id] = (obj, r)
+            res.outcomes.append(RecordOutcome(key, obj, "created", dest_id))
+            entries.append(CrosswalkEntry(migration_id, key, obj, phase, run_id, State.LOADED, Origin.CREATED, dest_id))
+            res.api_calls = 1
+        crosswalk.put_many(entries)
+        return res
+
+    def verify_chunk(self, phase, rows, crosswalk, migration_id):
+        return []
+
+    def rollback(self, entries):
+        for e in entries:
+            self.store.pop(e.dest_id, None)
+        return entries
+
+
+def _config(**kw) -> MigrationConfig:
+    base = {
+        "migration_id": "unit-test",
+        "source": {"type": "osticket", "database": "x", "user": "u", "password": "env:NOPE"},
+        "destination": {"type": "salesforce", "username": "u", "verify_after_load": False},
+        "chunk_rows": 4,
+        "require_approval": True,
+    }
+    base.update(kw)
+    return MigrationConfig.model_validate(base)
+
+
+def _engine(tmp_path, store, fail_once=None, orgs=5, contacts=20):
+    return LocalEngine(
+        _config(), workdir=tmp_path, progress=False,
+        source_factory=lambda: ListSource(orgs, contacts),
+        destination_factory=lambda: MemoryDestination(store, fail_once),
+    )
+
+
+def test_nothing_is_written_before_the_mapping_is_approved(tmp_path):
+    store: dict = {}
+    outcome = _engine(tmp_path, store).run()
+    assert outcome.status == "awaiting_approval"
+    assert store == {}
+
+
+def test_every_source_record_is_accounted_for(tmp_path):
+    store: dict = {}
+    outcome = _engine(tmp_path, store).run(approve=True)
+    assert outcome.status == "succeeded", outcome.message
+    report = outcome.report
+    contacts = next(p for p in report["phases"] if p["phase"] == "contacts")
+    assert contacts["source"] == 20
+    assert contacts["loaded"] + contacts["rejected"] == 20
+    assert contacts["rejected"] == 2  # 7 and 14
+    assert report["source"]["per_type"]["tag"] == {"extracted": 1, "to_destination": 0, "skipped": 1}
+    assert any("no mapping for tag" in r["reason"] for r in report["source"]["skip_reasons"])
+    assert len(store) == 5 + 18
+
+
+def test_an_interrupted_run_continues_without_duplicates(tmp_path):
+    store: dict = {}
+    first = _engine(tmp_path, store, fail_once={"contact-0000000005-0000000008": True}).run(approve=True)
+    assert first.status == "failed"
+    second = _engine(tmp_path, store).run()
+    assert second.status == "succeeded", second.message
+    assert len(store) == 5 + 18
+    third = _engine(tmp_path, store).run()
+    assert third.status == "succeeded"
+    assert len(store) == 5 + 18
+
+
+def test_rollback_restores_the_baseline(tmp_path):
+    store: dict = {"pre1": ("Account", {"Name": "existing"})}
+    assert _engine(tmp_path, store).run(approve=True).status == "succeeded"
+    result = _engine(tmp_path, store).rollback()
+    assert result["restored"], result
+    assert store == {"pre1": ("Account", {"Name": "existing"})}
+
+
+def test_an_unexplained_difference_fails_the_phase(tmp_path):
+    store: dict = {}
+
+    class Forgetful(MemoryDestination):
+        def load_chunk(self, phase, chunk_id, rows, crosswalk, migration_id, run_id):
+            return super().load_chunk(phase, chunk_id, rows[:-1], crosswalk, migration_id, run_id)
+
+    engine = LocalEngine(_config(), workdir=tmp_path, progress=False,
+                         source_factory=lambda: ListSource(5, 20), destination_factory=lambda: Forgetful(store))
+    outcome = engine.run(approve=True)
+    assert outcome.status == "failed"
+    assert "unaccounted" in outcome.message
+
+
+@pytest.mark.parametrize("secret", ["hunter2", "password123"])
+def test_a_literal_secret_in_config_is_refused(secret):
+    with pytest.raises(Exception, match="secret reference"):
+        _config(source={"type": "osticket", "database": "x", "user": "u", "password": secret})
