@@ -19,9 +19,9 @@ def _load_config(path: str) -> MigrationConfig:
     try:
         return MigrationConfig.load(path)
     except FileNotFoundError:
-        raise click.ClickException(f"config file not found: {path}")
+        raise click.ClickException(f"config file not found: {path}") from None
     except Exception as exc:  # pydantic's message names every bad field
-        raise click.ClickException(f"invalid config {path}:\n{exc}")
+        raise click.ClickException(f"invalid config {path}:\n{exc}") from None
 
 
 def _engine(config: MigrationConfig, workdir: str, progress: bool = True):
@@ -42,7 +42,8 @@ def _aws_client(api_url: str | None):
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details (PII stays masked).")
 def main(verbose: bool) -> None:
     """hdm, the helpdesk migrator."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 @main.command()
@@ -113,7 +114,8 @@ def summary_table(report: dict) -> str:
     lines.append("")
     lines.append(f"{'phase':<12}" + "".join(f"{c:>10}" for c in cols) + "  ok")
     for p in report.get("phases", []):
-        lines.append(f"{p['phase']:<12}" + "".join(f"{p.get(c, 0):>10}" for c in cols) + f"  {'yes' if p.get('ok') else 'NO'}")
+        ok = "yes" if p.get("ok") else "NO"
+        lines.append(f"{p['phase']:<12}" + "".join(f"{p.get(c, 0):>10}" for c in cols) + f"  {ok}")
     return "\n".join(lines)
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, Optional, TypeVar
+from typing import Any, ClassVar, Optional, TypeVar
 
 
 class ObjectType(str, enum.Enum):
@@ -294,7 +295,8 @@ class CustomFieldDef(Record):
     target: str = "ticket"  # canonical object the field belongs to: ticket | contact | organization | task
     name: str = ""  # the stable field name (key in the records' ``custom`` dicts)
     label: str = ""
-    type: str = "text"  # text | memo | bool | integer | decimal | date | datetime | choice | multichoice | phone | file | other
+    # text | memo | bool | integer | decimal | date | datetime | choice | multichoice | phone | file | other
+    type: str = "text"
     choices: list[dict[str, str]] = field(default_factory=list)  # [{"key": ..., "label": ...}]
     required_for_customer: bool = False
     required_for_agent: bool = False

@@ -7,10 +7,10 @@ pipeline's own promises: every record is accounted for, re-runs continue, rollba
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pytest
-
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State
 from hdm.destinations.base import ChunkLoadResult, LoadPhase, RecordOutcome
 from hdm.engines.local import LocalEngine
@@ -60,7 +60,8 @@ class MemoryDestination:
         self.fail_once = fail_once if fail_once is not None else {}
 
     def phases(self):
-        return [LoadPhase("accounts", ("Account",), ("organization",)), LoadPhase("contacts", ("Contact",), ("contact",))]
+        return [LoadPhase("accounts", ("Account",), ("organization",)),
+                LoadPhase("contacts", ("Contact",), ("contact",))]
 
     def transform(self, object_type: str, records: Iterable[Any]) -> dict[str, list[dict]]:
         if object_type == "organization":
@@ -89,7 +90,8 @@ class MemoryDestination:
                 res.outcomes.append(RecordOutcome(key, obj, "unchanged", existing[key][0].dest_id))
                 continue
             if obj == "Contact" and int(key.split(":")[1]) % 7 == 0:
-                res.outcomes.append(RecordOutcome(key, obj, "rejected", None, "FIELD_CUSTOM_VALIDATION_EXCEPTION", "no"))
+                res.outcomes.append(
+                    RecordOutcome(key, obj, "rejected", None, "FIELD_CUSTOM_VALIDATION_EXCEPTION", "no"))
                 entries.append(CrosswalkEntry(migration_id, key, obj, phase, run_id, State.REJECTED,
                                               reason="FIELD_CUSTOM_VALIDATION_EXCEPTION: no"))
                 continue

@@ -12,9 +12,10 @@ import abc
 import enum
 import hashlib
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Optional
+from datetime import UTC, datetime
+from typing import Any, Optional
 
 
 class Origin(str, enum.Enum):
@@ -33,7 +34,7 @@ class State(str, enum.Enum):
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -61,7 +62,7 @@ class CrosswalkEntry:
         return d
 
     @classmethod
-    def from_item(cls, d: dict[str, Any]) -> "CrosswalkEntry":
+    def from_item(cls, d: dict[str, Any]) -> CrosswalkEntry:
         known = {k: d.get(k) for k in cls.__dataclass_fields__ if k in d}
         known["state"] = State(known.get("state") or "pending")
         known["origin"] = Origin(known.get("origin") or "created")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator, Optional
+from typing import Optional
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, State
 
@@ -79,7 +80,7 @@ class SqliteCrosswalk(Crosswalk):
                 [migration_id, *part],
             )
             for row in cur:
-                entry = CrosswalkEntry.from_item(dict(zip(_COLUMNS, row)))
+                entry = CrosswalkEntry.from_item(dict(zip(_COLUMNS, row, strict=True)))
                 out.setdefault(entry.source_key, []).append(entry)
         return out
 
@@ -96,7 +97,7 @@ class SqliteCrosswalk(Crosswalk):
             args.append(state.value)
         sql += " ORDER BY phase, source_key, dest_object"
         for row in self._conn().execute(sql, args).fetchall():
-            yield CrosswalkEntry.from_item(dict(zip(_COLUMNS, row)))
+            yield CrosswalkEntry.from_item(dict(zip(_COLUMNS, row, strict=True)))
 
     def delete_migration(self, migration_id: str) -> int:
         cur = self._conn().execute("DELETE FROM crosswalk WHERE migration_id=?", [migration_id])

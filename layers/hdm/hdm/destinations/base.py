@@ -3,8 +3,9 @@ verification and rollback. The pipeline (hdm.pipeline) drives it; it knows nothi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional, Protocol
+from typing import Any, Optional, Protocol
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry
 from hdm.model import Record

@@ -81,7 +81,7 @@ class MigrationConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: str | Path) -> "MigrationConfig":
+    def load(cls, path: str | Path) -> MigrationConfig:
         data = yaml.safe_load(Path(path).read_text())
         return cls.model_validate(data)
 

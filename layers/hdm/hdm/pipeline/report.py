@@ -21,7 +21,7 @@ BAR_COLOURS = {
 }
 
 
-def source_ledger(ctx: "Context") -> dict[str, Any]:
+def source_ledger(ctx: Context) -> dict[str, Any]:
     extracted: Counter = Counter()
     flags: Counter = Counter()
     for key in ctx.stage.list("extract-stats/"):
@@ -47,7 +47,7 @@ def source_ledger(ctx: "Context") -> dict[str, Any]:
     }
 
 
-def build_final_report(ctx: "Context") -> dict[str, Any]:
+def build_final_report(ctx: Context) -> dict[str, Any]:
     phases = []
     for key in ctx.stage.list("reports/phases/"):
         phases.append(ctx.stage.get_json(key))

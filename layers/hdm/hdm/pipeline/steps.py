@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, Origin, State, now_iso
 from hdm.destinations.base import Destination

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 
 from hdm.model import Record
 
@@ -28,7 +29,7 @@ class ChunkSpec:
         return {"object_type": self.object_type, "lo": self.lo, "hi": self.hi, "estimated_rows": self.estimated_rows}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ChunkSpec":
+    def from_dict(cls, d: dict[str, Any]) -> ChunkSpec:
         return cls(d["object_type"], int(d["lo"]), int(d["hi"]), int(d.get("estimated_rows", 0)))
 
 

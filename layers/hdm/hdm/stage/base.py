@@ -16,8 +16,9 @@ import gzip
 import hashlib
 import io
 import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO, Any, Iterable, Iterator
+from typing import IO, Any
 
 BLOB_PREFIX = "blobs/"
 
