@@ -1,0 +1,128 @@
+"""One canonical message made ready for a destination: safe HTML, plain text, publish decision.
+
+The loaders call :func:`normalize_message` per message. It never decides visibility from the body:
+``public`` is True only for a message whose canonical visibility is PUBLIC, so an internal note (or a
+message whose visibility is missing or unknown) can never be published.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Optional
+
+from hdm.model import Attachment, Flag, Message, MessageKind, Visibility
+from hdm.threads.body import EMPTY_MARKER, find_cids, sanitize_html, text_to_html, to_plain_text
+
+AttachmentUrl = Callable[[Attachment], Optional[str]]
+"""The destination's reference for a staged attachment (a URL, a ContentVersion download path …)."""
+
+
+@dataclass
+class NormalizedMessage:
+    """What a destination needs of one message; ``public`` is the only publish switch."""
+
+    key: str
+    ticket: str
+    position: int
+    kind: MessageKind
+    visibility: Visibility
+    public: bool
+    author_name: Optional[str]
+    created_at: Optional[str]
+    html: str  # sanitised HTML (EmailMessage.HtmlBody, Intercom part body)
+    text: str  # faithful plain text (CaseComment.CommentBody)
+    empty: bool = False
+    attachment_names: list[str] = field(default_factory=list)  # non-inline files, in order
+    flags: list[Flag] = field(default_factory=list)
+
+
+def is_public(message: Message) -> bool:
+    """A message may be shown to the customer only when its visibility is exactly PUBLIC."""
+    return isinstance(message.visibility, Visibility) and message.visibility is Visibility.PUBLIC
+
+
+def source_html(message: Message) -> str:
+    """The body as HTML, whatever its stored format (``text`` bodies escaped, ``-`` empty)."""
+    if message.body_format == "text":
+        raw = message.body_text if message.body_text is not None else (message.body_html or "")
+        return "" if raw.strip() == EMPTY_MARKER else text_to_html(raw)
+    raw = message.body_html if message.body_html is not None else ""
+    if not raw and message.body_text:
+        return text_to_html(message.body_text)
+    return "" if raw.strip() == EMPTY_MARKER else raw
+
+
+def cid_index(attachments: Iterable[Attachment]) -> dict[str, Attachment]:
+    """``cid`` key → attachment (osTicket's key is ``file.key``, kept in ``Attachment.content_id``)."""
+    return {a.content_id: a for a in attachments if a.content_id}
+
+
+def normalize_message(
+    message: Message,
+    attachments: Iterable[Attachment] = (),
+    attachment_url: AttachmentUrl | None = None,
+) -> NormalizedMessage:
+    """Sanitised HTML and plain text of one message, ``cid:`` images resolved to its ticket's files.
+
+    ``attachments`` are the ticket's attachment records (any order; inline ones included).
+    ``attachment_url`` gives the destination reference of an attachment; images it cannot resolve
+    lose their ``src`` and the message gets a ``cid_unresolved`` flag.
+    """
+    atts = list(attachments)
+    by_cid = cid_index(atts)
+    flags: list[Flag] = []
+    html = source_html(message)
+    empty = not html.strip()
+    if empty:
+        flags.append(Flag("empty_body", "message body is empty in the source", field="body", severity="info"))
+
+    def resolve(cid: str) -> Optional[str]:
+        att = by_cid.get(cid)
+        if att is None or attachment_url is None:
+            return None
+        return attachment_url(att)
+
+    missing = [cid for cid in find_cids(html) if resolve(cid) is None]
+    if missing:
+        flags.append(Flag(
+            "cid_unresolved",
+            f"{len(missing)} inline image(s) reference no file of this ticket (or the destination has no URL)",
+            field="body",
+        ))
+
+    def cid_name(cid: str) -> Optional[str]:
+        att = by_cid.get(cid)
+        return att.file_name if att else None
+
+    safe_html = sanitize_html(html, resolve)
+    text = to_plain_text(html, cid_name)
+    if message.body_format == "text" and not empty:
+        # the escaped wrapper is ours: read the text back exactly rather than through the HTML walker
+        raw = message.body_text if message.body_text is not None else (message.body_html or "")
+        text = raw.replace("\r\n", "\n").strip("\n")
+    if not empty and not text.strip() and not find_cids(html):
+        flags.append(Flag("body_without_text", "body has markup but no readable text", field="body", severity="info"))
+    own = set(message.attachments)
+    names = [a.file_name for a in atts if a.key in own and not a.inline]
+    return NormalizedMessage(
+        key=message.key,
+        ticket=message.ticket,
+        position=message.position,
+        kind=message.kind,
+        visibility=message.visibility,
+        public=is_public(message),
+        author_name=message.author_name,
+        created_at=message.created_at,
+        html=safe_html,
+        text=text,
+        empty=empty,
+        attachment_names=names,
+        flags=flags,
+    )
+
+
+def escape_text(text: str) -> str:
+    """HTML-escape a plain string (names, titles) for a destination that takes HTML."""
+    return html_lib.escape(text, quote=True)
