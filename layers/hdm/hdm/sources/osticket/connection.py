@@ -1,0 +1,328 @@
+"""A read-only pymysql connection: checks its own grants, refuses writing statements, decodes text safely.
+
+* Read-only by construction: every statement passes a guard that allows only SELECT/SHOW (and the
+  session/transaction statements the class itself issues); transactions are READ ONLY; at connect the
+  account's grants are read and a writable account is refused unless ``allow_writable``.
+* Text comes back as raw bytes (``character_set_results = NULL``) and is decoded here with the
+  column's own charset, so an invalid byte is replaced and reported instead of crashing the read.
+* TIMESTAMP columns are read with the session in UTC; DATETIME columns are naive (``db_timezone``).
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pymysql
+import pymysql.cursors
+from pymysql.constants import FIELD_TYPE
+
+from hdm.sources.osticket.errors import (
+    NotOsTicketError,
+    OsTicketAuthError,
+    OsTicketConnectionError,
+    OsTicketError,
+    WritableAccountError,
+    WriteRefusedError,
+)
+
+log = logging.getLogger(__name__)
+
+_ALLOWED_FIRST_WORDS = {"SELECT", "SHOW", "WITH", "DESCRIBE", "DESC", "EXPLAIN"}
+_COMMENT_RE = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*|#[^\n]*\n\s*)*", re.S)
+
+# privileges that let an account change data or schema
+WRITE_PRIVILEGES = {
+    "ALL", "ALL PRIVILEGES", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "TRIGGER",
+    "CREATE VIEW", "CREATE ROUTINE", "ALTER ROUTINE", "EVENT", "FILE", "SUPER", "DELETE HISTORY", "REFERENCES",
+    "LOCK TABLES", "CREATE TEMPORARY TABLES", "EXECUTE", "GRANT OPTION",
+}
+
+_TEXT_TYPES = {FIELD_TYPE.STRING, FIELD_TYPE.VAR_STRING, FIELD_TYPE.VARCHAR, FIELD_TYPE.BLOB, FIELD_TYPE.TINY_BLOB,
+               FIELD_TYPE.MEDIUM_BLOB, FIELD_TYPE.LONG_BLOB, FIELD_TYPE.ENUM, FIELD_TYPE.SET, FIELD_TYPE.JSON}
+
+
+def check_statement(sql: str) -> None:
+    """Raise :class:`WriteRefusedError` unless ``sql`` is a single reading statement."""
+    body = _COMMENT_RE.sub("", sql, count=1).lstrip("( \t\r\n")
+    first = body.split(None, 1)[0].upper() if body.split() else ""
+    if first not in _ALLOWED_FIRST_WORDS:
+        raise WriteRefusedError(f"refused a {first or 'empty'} statement: the osTicket source only reads")
+    stripped = body.rstrip().rstrip(";")
+    if ";" in _strip_quoted(stripped):
+        raise WriteRefusedError("refused a multi-statement query: the osTicket source only reads")
+    if re.search(r"\b(INTO\s+(OUTFILE|DUMPFILE|@)|FOR\s+UPDATE|LOCK\s+IN\s+SHARE\s+MODE)\b",
+                 _strip_quoted(stripped), re.I):
+        raise WriteRefusedError("refused a SELECT that writes or locks: the osTicket source only reads")
+
+
+def _strip_quoted(sql: str) -> str:
+    return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", "''", sql)
+
+
+def parse_grants(grant_lines: Sequence[str], database: str) -> set[str]:
+    """The writing privileges that ``SHOW GRANTS`` lines give on ``database`` (global or db/table level)."""
+    found: set[str] = set()
+    for line in grant_lines:
+        m = re.match(r"^\s*GRANT\s+(.+?)\s+ON\s+(\S+)\s+TO\s+", line, re.I)
+        if not m:
+            continue
+        privs, target = m.group(1), m.group(2).replace("`", "")
+        if "PROXY" in privs.upper():
+            continue
+        db = target.split(".", 1)[0]
+        if db != "*" and db.replace("\\_", "_") != database:
+            continue
+        for p in re.sub(r"\([^)]*\)", "", privs).split(","):
+            p = " ".join(p.upper().split())
+            if p in WRITE_PRIVILEGES:
+                found.add(p)
+        if re.search(r"WITH\s+GRANT\s+OPTION", line, re.I):
+            found.add("GRANT OPTION")
+    return found
+
+
+def python_codec(charset: Optional[str]) -> Optional[str]:
+    """The Python codec for a MariaDB charset name (``None`` = binary, keep bytes)."""
+    if not charset or charset == "binary":
+        return None
+    name = charset.lower()
+    if name.startswith("utf8"):
+        return "utf-8"
+    special = {"latin1": "cp1252", "ucs2": "utf-16-be", "utf16": "utf-16-be", "utf16le": "utf-16-le",
+               "utf32": "utf-32-be", "koi8r": "koi8-r", "koi8u": "koi8-u", "sjis": "shift_jis", "ujis": "euc_jp",
+               "tis620": "tis-620", "hebrew": "iso8859-8", "greek": "iso8859-7", "latin2": "iso8859-2",
+               "latin5": "iso8859-9", "latin7": "iso8859-13", "eucjpms": "euc_jp", "cp932": "cp932"}
+    codec = special.get(name, name)
+    try:
+        codecs.lookup(codec)
+    except LookupError:
+        return "utf-8"
+    return codec
+
+
+@dataclass
+class DecodeProblems:
+    """Columns whose bytes were invalid in the current row (reset per row by the caller)."""
+
+    columns: list[str] = field(default_factory=list)
+
+
+class Row(dict):
+    """A result row by column name; ``bad_text`` lists columns whose bytes were invalid."""
+
+    __slots__ = ("bad_text",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.bad_text: list[str] = []
+
+
+@dataclass
+class ConnParams:
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = ""
+    password: str = ""
+    database: str = ""
+    unix_socket: Optional[str] = None
+    connect_timeout: int = 10
+    read_timeout: Optional[int] = None
+
+    @classmethod
+    def of(cls, params: ConnParams | dict[str, Any]) -> ConnParams:
+        if isinstance(params, ConnParams):
+            return params
+        known = {k: v for k, v in params.items() if k in cls.__dataclass_fields__}
+        if "db" in params and "database" not in known:
+            known["database"] = params["db"]
+        if "passwd" in params and "password" not in known:
+            known["password"] = params["passwd"]
+        return cls(**known)
+
+    def describe(self) -> str:
+        where = self.unix_socket or f"{self.host}:{self.port}"
+        return f"{self.user or '?'}@{where}/{self.database or '?'}"
+
+
+class ReadOnlyConnection:
+    """One guarded connection. ``rows`` buffers a (small) result; ``stream`` reads with a server-side cursor."""
+
+    def __init__(self, params: ConnParams, *, allow_writable: bool = False, check_grants: bool = True) -> None:
+        self.params = params
+        self.statements = 0
+        try:
+            self._conn = pymysql.connect(
+                host=params.host, port=params.port, user=params.user, password=params.password,
+                database=params.database or None, unix_socket=params.unix_socket, charset="utf8mb4",
+                use_unicode=False, autocommit=True, connect_timeout=params.connect_timeout,
+                read_timeout=params.read_timeout, cursorclass=pymysql.cursors.Cursor,
+            )
+        except pymysql.err.OperationalError as exc:
+            raise _connect_error(exc, params) from None
+        except pymysql.err.InternalError as exc:  # pragma: no cover - server-specific codes
+            raise _connect_error(exc, params) from None
+        try:
+            # session setup: not data writes. Raw bytes out, UTC for TIMESTAMP columns, osTicket's own sql_mode.
+            self._session("SET SESSION character_set_results = NULL, time_zone = '+00:00', sql_mode = ''")
+            self._session("SET SESSION TRANSACTION READ ONLY")
+            self._codecs = self._load_codecs()
+            self.writable_privileges: set[str] = set()
+            if check_grants:
+                self.writable_privileges = self._writable_privileges()
+                if self.writable_privileges and not allow_writable:
+                    raise WritableAccountError(
+                        f"the account {params.user!r} can write to {params.database!r} "
+                        f"({', '.join(sorted(self.writable_privileges))}); use a read-only account "
+                        "(GRANT SELECT only) or pass allow_writable=True")
+        except BaseException:
+            self.close()
+            raise
+
+    # -- statements --------------------------------------------------------------------------
+
+    def _session(self, sql: str) -> None:
+        """Session and transaction control the class issues itself (never data changes)."""
+        if not re.match(r"^(SET SESSION |START TRANSACTION( WITH CONSISTENT SNAPSHOT)?(, )?(READ ONLY)?$|ROLLBACK$)",
+                        sql):
+            raise WriteRefusedError("refused a session statement that is not on the allow-list")
+        with self._conn.cursor() as cur:
+            cur.execute(sql)
+
+    def begin_snapshot(self) -> None:
+        """A read-only transaction with a consistent snapshot (InnoDB; MyISAM tables ignore it)."""
+        self._session("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+
+    def end_snapshot(self) -> None:
+        self._session("ROLLBACK")
+
+    def rows(self, sql: str, args: Any = None) -> list[Row]:
+        check_statement(sql)
+        self.statements += 1
+        with self._conn.cursor() as cur:
+            try:
+                cur.execute(sql, args)
+            except pymysql.err.ProgrammingError as exc:
+                raise _query_error(exc) from None
+            names, codecs_ = self._columns(cur)
+            return [self._decode(names, codecs_, r) for r in cur.fetchall()]
+
+    def scalar(self, sql: str, args: Any = None) -> Any:
+        rows = self.rows(sql, args)
+        if not rows:
+            return None
+        return next(iter(rows[0].values()))
+
+    def stream(self, sql: str, args: Any = None, batch: int = 500) -> Iterator[Row]:
+        """Rows one at a time through a server-side cursor; nothing else may run on this connection meanwhile."""
+        check_statement(sql)
+        self.statements += 1
+        cur = self._conn.cursor(pymysql.cursors.SSCursor)
+        try:
+            try:
+                cur.execute(sql, args)
+            except pymysql.err.ProgrammingError as exc:
+                raise _query_error(exc) from None
+            names, codecs_ = self._columns(cur)
+            while True:
+                chunk = cur.fetchmany(batch)
+                if not chunk:
+                    break
+                for r in chunk:
+                    yield self._decode(names, codecs_, r)
+        finally:
+            cur.close()
+
+    def stream_raw(self, sql: str, args: Any = None) -> Iterator[tuple]:
+        """Raw tuples (bytes stay bytes) through a server-side cursor, for blobs."""
+        check_statement(sql)
+        self.statements += 1
+        cur = self._conn.cursor(pymysql.cursors.SSCursor)
+        try:
+            cur.execute(sql, args)
+            while True:
+                r = cur.fetchone()
+                if r is None:
+                    break
+                yield r
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection is not an error worth raising
+            pass
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _load_codecs(self) -> dict[int, Optional[str]]:
+        with self._conn.cursor() as cur:
+            cur.execute("SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL")
+            return {int(i): python_codec(cs.decode() if isinstance(cs, bytes) else cs) for i, cs in cur.fetchall()}
+
+    def _columns(self, cur: Any) -> tuple[list[str], list[Optional[str]]]:
+        result = cur._result  # pymysql keeps the column descriptors (with charset ids) here
+        names: list[str] = []
+        cods: list[Optional[str]] = []
+        for f in result.fields if result is not None and result.fields else []:
+            name = f.name.decode() if isinstance(f.name, bytes) else f.name
+            names.append(name)
+            if f.type_code in _TEXT_TYPES:
+                cods.append(self._codecs.get(f.charsetnr, "utf-8") if f.charsetnr != 63 else None)
+            else:
+                cods.append(None)
+        return names, cods
+
+    @staticmethod
+    def _decode(names: list[str], cods: list[Optional[str]], raw: tuple) -> Row:
+        row = Row()
+        for name, codec, value in zip(names, cods, raw, strict=False):
+            if codec is not None and isinstance(value, (bytes, bytearray)):
+                try:
+                    value = value.decode(codec)
+                except UnicodeDecodeError:
+                    value = value.decode(codec, errors="replace")
+                    row.bad_text.append(name)
+            row[name] = value
+        return row
+
+    def _writable_privileges(self) -> set[str]:
+        lines: list[str] = []
+        with self._conn.cursor() as cur:
+            cur.execute("SHOW GRANTS")
+            for (line,) in cur.fetchall():
+                lines.append(line.decode() if isinstance(line, bytes) else line)
+        return parse_grants(lines, self.params.database)
+
+
+def _connect_error(exc: Exception, params: ConnParams) -> OsTicketError:
+    code = exc.args[0] if exc.args else None
+    where = params.describe()
+    if code in (1045, 1698):
+        return OsTicketAuthError(f"access denied for {where}: wrong user name or password")
+    if code == 1049:
+        return NotOsTicketError(f"database {params.database!r} does not exist on the server ({where})")
+    if code in (1044,):
+        return OsTicketAuthError(f"the account has no access to database {params.database!r} ({where})")
+    if code in (2002, 2003, 2005, 2006, 2013):
+        return OsTicketConnectionError(f"cannot reach the database server at {where}: is the host/port right "
+                                       "and the server running?")
+    return OsTicketConnectionError(f"cannot connect to {where} (MySQL error {code})")
+
+
+def _query_error(exc: Exception) -> OsTicketError:
+    code = exc.args[0] if exc.args else None
+    if code == 1146:
+        return NotOsTicketError("a table osTicket should have is missing: " + str(exc.args[1] if len(exc.args) > 1
+                                                                                  else exc))
+    if code == 1054:
+        return NotOsTicketError("a column osTicket should have is missing: " + str(exc.args[1] if len(exc.args) > 1
+                                                                                   else exc))
+    if code in (1142, 1143):
+        return OsTicketAuthError("the account lacks SELECT on a table the extractor needs")
+    return OsTicketError(f"query failed (MySQL error {code})")
