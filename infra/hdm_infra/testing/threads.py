@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from hdm.model import Attachment, Event, Message, MessageKind, Provenance, StatusState, Ticket, Visibility
 from hdm.threads.normalize import normalize_message
 
@@ -64,7 +63,8 @@ def make_thread(rng: random.Random, ticket_id: int, entries: int | None = None, 
     ticket = Ticket(
         provenance=Provenance("osticket", "ticket", str(ticket_id)),
         number=str(100000 + ticket_id),
-        subject=rng.choice(("VPN down", "Invoice <wrong>", "Zugang gesperrt", "Не работает почта", "Printer & scanner")),
+        subject=rng.choice(
+            ("VPN down", "Invoice <wrong>", "Zugang gesperrt", "Не работает почта", "Printer & scanner")),
         status=state.value.title(),
         status_state=state,
         priority={1: "Emergency", 2: "High", 3: "Normal", 4: "Low"}[urgency],

@@ -20,7 +20,8 @@ def _img(att_id: str, cid: str, name: str = "chart.png") -> Attachment:
 def test_scripts_handlers_and_javascript_links_never_reach_a_destination() -> None:
     dirty = ('<p onclick="steal()">Hi<script>alert(1)</script></p><img src="x" onerror="alert(2)">'
              '<a href="javascript:alert(3)">x</a><iframe src="https://evil.example"></iframe>'
-             '<form action="/x"><input name="p"></form><style>p{}</style><span style="color:red;position:fixed">r</span>')
+             '<form action="/x"><input name="p"></form><style>p{}</style>'
+             '<span style="color:red;position:fixed">r</span>')
     safe = sanitize_html(dirty)
     for bad in ("script", "onclick", "onerror", "javascript:", "iframe", "<form", "<input", "<style", "position"):
         assert bad not in safe

@@ -11,7 +11,6 @@ import random
 import re
 
 import pytest
-
 from hdm.model import Visibility
 from hdm.threads import normalize_message, split_rendered
 from hdm_infra.osticket.render import VERSIONS, RenderOptions, render

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from hdm.model import MessageKind, Visibility
 from hdm.threads import split_rendered
 from hdm_infra.osticket.render import RenderOptions, render
@@ -99,7 +98,8 @@ def test_osticket_markup_quoted_inside_a_body_is_not_split_into_entries() -> Non
     assert "Evil" in result.segments[0].message.body_html
 
 
-@pytest.mark.parametrize("garbage", ["", "<html><body><p>not a ticket</p>", "<div id='thread-items'>", "\x00\xff<<<>>>"])
+@pytest.mark.parametrize(
+    "garbage", ["", "<html><body><p>not a ticket</p>", "<div id='thread-items'>", "\x00\xff<<<>>>"])
 def test_unparseable_pages_give_zero_confidence_not_a_crash(garbage: str) -> None:
     result = split_rendered(garbage, "staff", "1.18")
     assert result.segments == [] and result.confidence == 0.0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 
 import pytest
-
 from hdm.model import MessageKind, Visibility
 from hdm.threads import split_rendered
 from hdm_infra.osticket.render import VERSIONS, RenderOptions, portal_entries, render, version_tuple
