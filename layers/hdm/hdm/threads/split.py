@@ -136,7 +136,7 @@ def split_rendered(
         seg = _read_entry(node, index, page_kind, markup, ticket, tz, display_tz is not None, reasons,
                           resolve_ticket_number)
         segments.append(seg)
-    if not segments:
+    if not segments and expected_count != 0:
         reasons.append(Reason.of("no_entries"))
 
     _check_ids(segments, reasons)
