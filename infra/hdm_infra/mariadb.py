@@ -69,7 +69,7 @@ def ensure_installed() -> str:
     if binary:
         return binary
     if os.geteuid() != 0:
-        raise MariaDBError("mariadb-server is not installed and installing it needs root (apt-get install mariadb-server)")
+        raise MariaDBError("mariadb-server is not installed; installing it needs root (apt-get install mariadb-server)")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     log.info("installing mariadb-server with apt-get")
     for cmd in (

@@ -50,7 +50,7 @@ TICKET_STATUSES: list[tuple[int, str, str, int, int, dict[str, object]]] = [
     (1, "Open", "open", 3, 1, {"description": "Open tickets."}),
     (2, "Resolved", "closed", 1, 2, {"allowreopen": True, "reopenstatus": 0, "description": "Resolved tickets"}),
     (3, "Closed", "closed", 3, 3, {"allowreopen": True, "reopenstatus": 0, "description": "Closed tickets."}),
-    (4, "Archived", "archived", 3, 4, {"description": "Tickets only adminstratively available but no longer accessible"}),
+    (4, "Archived", "archived", 3, 4, {"description": "Tickets only administratively available"}),
     (5, "Deleted", "deleted", 3, 5, {"description": "Tickets queued for deletion."}),
 ]
 

@@ -48,7 +48,8 @@ def test_command_line_prints_connection_json(tmp_path):
                                            check=True, timeout=60).stdout)
         assert status["port"] == started["port"]
     finally:
-        stopped = subprocess.run([*run, "stop", "--dir", folder], capture_output=True, text=True, timeout=120, check=False)
+        stopped = subprocess.run([*run, "stop", "--dir", folder], capture_output=True, text=True, timeout=120,
+                                 check=False)
     assert json.loads(stopped.stdout)["status"] == "stopped"
     after = subprocess.run([*run, "status", "--dir", folder], capture_output=True, text=True, timeout=60, check=False)
     assert after.returncode == 1 and json.loads(after.stdout)["status"] == "stopped"
