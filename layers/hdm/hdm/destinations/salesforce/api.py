@@ -1,0 +1,276 @@
+"""The Salesforce edge: every HTTP call the loader makes, through simple-salesforce, with retries and a
+call counter. Bulk API 2.0 results are correlated by a key column (the external ID), never by position.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import tenacity
+from simple_salesforce import Salesforce
+from simple_salesforce.bulk2 import ColumnDelimiter, JobState, LineEnding, Operation, ResultsType, _Bulk2Client
+
+from hdm.destinations.salesforce.bulk_csv import build_csv, parse_csv, split_bulk_error
+from hdm.destinations.salesforce.errors import SalesforceDestinationError
+from hdm.destinations.salesforce.options import SalesforceOptions
+from hdm.destinations.salesforce.retry import TRANSIENT_CODES, call_with_retry, make_retrying
+
+AUTO_ASSIGN_OFF = {"Sforce-Auto-Assign": "FALSE"}
+
+
+@dataclass
+class RowResult:
+    """The outcome of one row of a write, keyed by the caller's correlation key."""
+
+    key: str
+    success: bool
+    id: Optional[str] = None
+    created: Optional[bool] = None
+    error_code: Optional[str] = None
+    message: Optional[str] = None
+
+
+@dataclass
+class CallCounter:
+    total: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, kind: str, n: int = 1) -> None:
+        with self._lock:
+            self.total += n
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + n
+
+
+def soql_quote(value: str) -> str:
+    return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class SalesforceApi:
+    def __init__(self, sf: Salesforce, options: SalesforceOptions):
+        self.sf = sf
+        self.options = options
+        self.calls = CallCounter()
+        self._retrying = make_retrying(options.retry_attempts, options.retry_base_seconds,
+                                       options.retry_max_seconds, options.retry_total_seconds)
+
+    def _call(self, kind: str, fn, *args, **kwargs):
+        def attempt():
+            self.calls.add(kind)
+            return fn(*args, **kwargs)
+
+        return call_with_retry(self._retrying.copy(), attempt)
+
+    # -- reads ----------------------------------------------------------------------------------
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        """Every record of a SOQL query (REST, following nextRecordsUrl)."""
+        res = self._call("query", self.sf.query, soql)
+        records = list(res.get("records", []))
+        while not res.get("done", True) and res.get("nextRecordsUrl"):
+            res = self._call("query", self.sf.query_more, res["nextRecordsUrl"], True)
+            records.extend(res.get("records", []))
+        for r in records:
+            r.pop("attributes", None)
+        return records
+
+    def query_in(self, select: str, sobject: str, field_name: str, values: Iterable[str],
+                 extra_where: str = "", batch: int = 200) -> list[dict[str, Any]]:
+        """``SELECT … WHERE field IN (…)`` in batches short enough for a SOQL statement."""
+        vals = list(dict.fromkeys(v for v in values if v))
+        out: list[dict[str, Any]] = []
+        for i in range(0, len(vals), batch):
+            part = ",".join(soql_quote(v) for v in vals[i: i + batch])
+            where = f"{field_name} IN ({part})" + (f" AND {extra_where}" if extra_where else "")
+            out.extend(self.query(f"SELECT {select} FROM {sobject} WHERE {where}"))
+        return out
+
+    def describe(self, sobject: str) -> dict[str, Any]:
+        return self._call("describe", getattr(self.sf, sobject).describe)
+
+    def count(self, sobject: str) -> int:
+        res = self._call("query", self.sf.query, f"SELECT COUNT() FROM {sobject}")
+        return int(res.get("totalSize", 0))
+
+    def tooling(self, action: str, method: str = "GET", data: Optional[dict[str, Any]] = None) -> Any:
+        return self._call("tooling", self.sf.toolingexecute, action, method=method, data=data)
+
+    # -- sObject Collections --------------------------------------------------------------------
+    def _collection_results(self, keys: Sequence[str], results: Any) -> list[RowResult]:
+        if not isinstance(results, list) or len(results) != len(keys):
+            raise SalesforceDestinationError("sObject Collections answered with an unexpected shape")
+        out = []
+        for k, r in zip(keys, results, strict=False):
+            errs = r.get("errors") or []
+            if r.get("success"):
+                out.append(RowResult(k, True, r.get("id"), r.get("created")))
+            else:
+                e = errs[0] if errs else {}
+                out.append(RowResult(k, False, r.get("id"), None, e.get("statusCode") or e.get("errorCode")
+                                     or "UNKNOWN_ERROR", e.get("message")))
+        return out
+
+    def _with_lock_retries(self, keys: list[str], rows: list[dict[str, Any]], send) -> list[RowResult]:
+        """Send rows; rows refused with a transient per-record code (UNABLE_TO_LOCK_ROW, not processed) are
+        sent again under the backoff policy; the last answer of a row that never got through is final."""
+        pending = dict(zip(keys, rows, strict=False))
+        final: dict[str, RowResult] = {}
+
+        def attempt() -> int:
+            results = send(list(pending.keys()), list(pending.values()))
+            for r in results:
+                final[r.key] = r
+                if r.success or r.error_code not in TRANSIENT_CODES:
+                    pending.pop(r.key, None)
+            return len(pending)
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_result(bool),
+            wait=tenacity.wait_random_exponential(multiplier=self.options.retry_base_seconds,
+                                                  max=self.options.retry_max_seconds),
+            stop=tenacity.stop_after_attempt(self.options.retry_attempts),
+            retry_error_callback=lambda state: state.outcome.result(),
+        )
+        if pending:
+            retrying(attempt)
+        return [final[k] for k in keys if k in final]
+
+    def collection_upsert(self, sobject: str, ext_field: str, rows: list[dict[str, Any]],
+                          headers: Optional[dict[str, str]] = None) -> list[RowResult]:
+        keys = [r[ext_field] for r in rows]
+
+        def send(ks, rs):
+            out = []
+            for i in range(0, len(rs), self.options.collection_size):
+                batch = [{"attributes": {"type": sobject}, **r} for r in rs[i: i + self.options.collection_size]]
+                res = self._call("collections", self.sf.restful, f"composite/sobjects/{sobject}/{ext_field}",
+                                 method="PATCH", json={"allOrNone": False, "records": batch}, headers=headers or {})
+                out.extend(self._collection_results(ks[i: i + len(batch)], res))
+            return out
+
+        return self._with_lock_retries(keys, rows, send)
+
+    def collection_insert(self, sobject: str, keys: list[str], rows: list[dict[str, Any]],
+                          headers: Optional[dict[str, str]] = None) -> list[RowResult]:
+        """Insert (not idempotent: callers write pending markers first and verify before a retry)."""
+        def send(ks, rs):
+            out = []
+            for i in range(0, len(rs), self.options.collection_size):
+                batch = [{"attributes": {"type": sobject}, **r} for r in rs[i: i + self.options.collection_size]]
+                res = self._call("collections", self.sf.restful, "composite/sobjects", method="POST",
+                                 json={"allOrNone": False, "records": batch}, headers=headers or {})
+                out.extend(self._collection_results(ks[i: i + len(batch)], res))
+            return out
+
+        return self._with_lock_retries(keys, rows, send)
+
+    def collection_update(self, sobject: str, rows: list[dict[str, Any]],
+                          headers: Optional[dict[str, str]] = None) -> list[RowResult]:
+        keys = [r["Id"] for r in rows]
+
+        def send(ks, rs):
+            out = []
+            for i in range(0, len(rs), self.options.collection_size):
+                batch = [{"attributes": {"type": sobject}, **r} for r in rs[i: i + self.options.collection_size]]
+                res = self._call("collections", self.sf.restful, "composite/sobjects", method="PATCH",
+                                 json={"allOrNone": False, "records": batch}, headers=headers or {})
+                out.extend(self._collection_results(ks[i: i + len(batch)], res))
+            return out
+
+        return self._with_lock_retries(keys, rows, send)
+
+    def collection_delete(self, ids: list[str]) -> list[RowResult]:
+        def send(ks, _rs):
+            out = []
+            for i in range(0, len(ks), self.options.collection_size):
+                part = ks[i: i + self.options.collection_size]
+                res = self._call("collections", self.sf.restful, "composite/sobjects", method="DELETE",
+                                 params={"ids": ",".join(part), "allOrNone": "false"})
+                out.extend(self._collection_results(part, res))
+            return out
+
+        return self._with_lock_retries(ids, ids, send)
+
+    # -- Bulk API 2.0 ---------------------------------------------------------------------------
+    def _bulk_client(self, sobject: str) -> _Bulk2Client:
+        handler = self.sf.bulk2
+        return _Bulk2Client(sobject, handler.bulk2_url, handler.headers, handler.session)
+
+    def bulk_ingest(self, sobject: str, operation: str, rows: list[dict[str, Any]], columns: Sequence[str],
+                    key_column: str, ext_field: Optional[str] = None) -> list[RowResult]:
+        """One Bulk 2.0 job per attempt; results joined to rows through ``key_column``.
+
+        Rows refused with a transient code and rows the server never processed go into a new job (bounded);
+        every other failure is final for that row.
+        """
+        keys = [str(r[key_column]) for r in rows]
+        if len(set(keys)) != len(keys):
+            raise SalesforceDestinationError(f"bulk {operation} on {sobject}: correlation column {key_column} "
+                                             "is not unique within the chunk")
+
+        def send(ks, rs):
+            return self._bulk_job(sobject, operation, rs, columns, key_column, ext_field)
+
+        return self._with_lock_retries(keys, rows, send)
+
+    def _bulk_job(self, sobject: str, operation: str, rows: list[dict[str, Any]], columns: Sequence[str],
+                  key_column: str, ext_field: Optional[str]) -> list[RowResult]:
+        client = self._bulk_client(sobject)
+        data = build_csv(rows, columns)
+        job = self._call("bulk", client.create_job, Operation(operation), external_id_field=ext_field,
+                         column_delimiter=ColumnDelimiter.COMMA, line_ending=LineEnding.LF)
+        job_id = job["id"]
+        if job.get("state") != JobState.open:
+            raise SalesforceDestinationError(f"bulk job {job_id} was not opened (state {job.get('state')})")
+        self._call("bulk", client.upload_job_data, job_id, data)
+        self._call("bulk", client.close_job, job_id)
+        info = self._wait(client, job_id)
+        by_key: dict[str, RowResult] = {}
+        ok = parse_csv(self._call("bulk", client.get_ingest_results, job_id, ResultsType.successful))
+        for r in ok:
+            k = r.get(key_column, "")
+            created = str(r.get("sf__Created", "")).lower() == "true"
+            by_key[k] = RowResult(k, True, r.get("sf__Id") or None, created)
+        if int(info.get("numberRecordsFailed") or 0) or len(ok) < len(rows):
+            for r in parse_csv(self._call("bulk", client.get_ingest_results, job_id, ResultsType.failed)):
+                k = r.get(key_column, "")
+                code, msg = split_bulk_error(r.get("sf__Error", ""))
+                by_key[k] = RowResult(k, False, r.get("sf__Id") or None, None, code, msg)
+        missing = [str(r[key_column]) for r in rows if str(r[key_column]) not in by_key]
+        if missing:
+            unprocessed = {
+                r.get(key_column, "")
+                for r in parse_csv(self._call("bulk", client.get_ingest_results, job_id, ResultsType.unprocessed))
+            }
+            for k in missing:
+                reason = "not processed by the Bulk job" if k in unprocessed else "absent from the Bulk job results"
+                # transient: the row goes into the next job attempt
+                by_key[k] = RowResult(k, False, None, None, "SERVER_UNAVAILABLE", reason)
+        return [by_key[str(r[key_column])] for r in rows]
+
+    def _wait(self, client: _Bulk2Client, job_id: str) -> dict[str, Any]:
+        time.sleep(self.options.bulk_poll_seconds)
+        deadline = time.monotonic() + 3600
+        delay = self.options.bulk_poll_seconds or 0.05
+        while time.monotonic() < deadline:
+            info = self._call("bulk", client.get_job, job_id, False)
+            state = info.get("state")
+            if state == JobState.job_complete:
+                return info
+            if state in (JobState.failed, JobState.aborted):
+                # a failed job still reports what it did: processed rows are in the results, others unprocessed
+                return info
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        raise SalesforceDestinationError(f"bulk job {job_id} did not finish within an hour")
+
+    def bulk_delete(self, sobject: str, ids: list[str]) -> list[RowResult]:
+        rows = [{"Id": i} for i in ids]
+        return self.bulk_ingest(sobject, "delete", rows, ["Id"], "Id")
+
+    # -- files ----------------------------------------------------------------------------------
+    def create(self, sobject: str, data: dict[str, Any], headers: Optional[dict[str, str]] = None) -> dict[str, Any]:
+        return self._call("rest", getattr(self.sf, sobject).create, data, headers=headers)

@@ -1,0 +1,93 @@
+"""CaseComments: insert-only (no custom fields), made idempotent with pending markers and a verification query.
+
+Before sending, every row gets a PENDING crosswalk entry. A re-run finds rows still pending (the earlier
+attempt died between the write and the crosswalk update) and looks for them in Salesforce first: the
+comments of their Cases are read back and matched on the exact body, whose header carries the source
+reference ("ref message:42", "(part 2/3)"). Only rows not found are inserted again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hdm.crosswalk.base import CrosswalkEntry, Origin, State
+from hdm.destinations.salesforce.api import RowResult
+from hdm.destinations.salesforce.chunk import ChunkRun
+
+OBJ = "CaseComment"
+
+
+def _order(row: dict[str, Any]) -> tuple:
+    return (row["_lookups"].get("ParentId") or "", row.get("_position", 0), row.get("_part", 0))
+
+
+def load_comments(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
+    rows = sorted(rows, key=_order)
+    prior = run.existing(r["_source_key"] for r in rows)
+    parents = run.resolve(r["_lookups"].get("ParentId") for r in rows)
+    entries: list[CrosswalkEntry] = []
+    todo: list[dict[str, Any]] = []
+    pending_rows: list[dict[str, Any]] = []
+    for row in rows:
+        key = row["_source_key"]
+        before = next((e for e in prior.get(key, []) if e.dest_object == OBJ), None)
+        if row.get("IsPublished") and row.get("_visibility") != "public":
+            reason = "refused: an internal entry may never be published"
+            run.outcome(key, OBJ, "rejected", None, "INTERNAL_NOTE_GUARD", reason)
+            entries.append(run.entry(key, OBJ, State.REJECTED, reason=reason, row=row))
+            continue
+        if before is not None and before.state == State.LOADED and before.dest_id:
+            run.outcome(key, OBJ, "unchanged", before.dest_id)
+            continue
+        parent = parents.get(row["_lookups"].get("ParentId"))
+        if parent is None:
+            reason = "its Case was not loaded (rejected, held or skipped): comment not loaded"
+            run.outcome(key, OBJ, "skipped", None, "PARENT_NOT_LOADED", reason)
+            entries.append(run.entry(key, OBJ, State.SKIPPED, reason=reason, row=row))
+            continue
+        row["ParentId"] = parent
+        if before is not None and before.state == State.PENDING:
+            pending_rows.append(row)
+        else:
+            todo.append(row)
+    if pending_rows:
+        todo.extend(_verify_pending(run, pending_rows, entries))
+    if todo:
+        run.crosswalk.put_many([run.entry(r["_source_key"], OBJ, State.PENDING, row=r) for r in todo])
+        results = _insert(run, todo)
+        for row in todo:
+            entries.append(run.record(row["_source_key"], OBJ, results[row["_source_key"]], Origin.CREATED, row, None))
+    run.crosswalk.put_many(entries)
+
+
+def _verify_pending(run: ChunkRun, rows: list[dict[str, Any]], entries: list[CrosswalkEntry]) -> list[dict[str, Any]]:
+    """Rows an earlier attempt may have written: those found in Salesforce are recorded, the rest returned."""
+    found: dict[tuple[str, str], str] = {}
+    for c in run.api.query_in("Id, ParentId, CommentBody", OBJ, "ParentId", {r["ParentId"] for r in rows}):
+        found.setdefault((c["ParentId"], c.get("CommentBody") or ""), c["Id"])
+    resend = []
+    for row in rows:
+        cid = found.get((row["ParentId"], row["CommentBody"]))
+        if cid:
+            run.outcome(row["_source_key"], OBJ, "created", cid, None, "found by verification after an interrupted run")
+            entries.append(run.entry(row["_source_key"], OBJ, State.LOADED, Origin.CREATED, cid, row=row))
+        else:
+            resend.append(row)
+    return resend
+
+
+def _insert(run: ChunkRun, rows: list[dict[str, Any]]) -> dict[str, RowResult]:
+    payloads = [{"ParentId": r["ParentId"], "IsPublished": bool(r["IsPublished"]), "CommentBody": r["CommentBody"]}
+                for r in rows]
+    keys = [r["_source_key"] for r in rows]
+    if len(rows) >= run.options.bulk_threshold:
+        # Bulk results come back in any order: join on the body, unique per row (it carries the source ref)
+        results = run.api.bulk_ingest(OBJ, "insert", payloads, ["ParentId", "IsPublished", "CommentBody"],
+                                      "CommentBody")
+        by_body = {r.key: r for r in results}
+        return {k: _rekey(by_body[p["CommentBody"]], k) for k, p in zip(keys, payloads, strict=False)}
+    return {r.key: r for r in run.api.collection_insert(OBJ, keys, payloads)}
+
+
+def _rekey(res: RowResult, key: str) -> RowResult:
+    return RowResult(key, res.success, res.id, res.created, res.error_code, res.message)

@@ -1,0 +1,163 @@
+"""The Salesforce Service Cloud destination (implements hdm.destinations.base.Destination).
+
+    dest = SalesforceDestination(client_factory, mapping, options)
+
+``client_factory()`` returns a logged-in ``simple_salesforce.Salesforce``; it is called once per worker
+thread. ``mapping`` is a :class:`hdm.mapping.Mapping` (default: the osTicket→Salesforce YAML). ``options``
+is a :class:`SalesforceOptions` or a dict of its fields (``stage`` gives access to attachment bytes).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Optional
+
+from simple_salesforce import Salesforce
+
+from hdm.crosswalk.base import Crosswalk, CrosswalkEntry
+from hdm.destinations.base import ChunkLoadResult, LoadPhase
+from hdm.destinations.salesforce import phases as P
+from hdm.destinations.salesforce.api import SalesforceApi
+from hdm.destinations.salesforce.chunk import ChunkRun
+from hdm.destinations.salesforce.comments import load_comments
+from hdm.destinations.salesforce.errors import SalesforceDestinationError
+from hdm.destinations.salesforce.files import load_files
+from hdm.destinations.salesforce.options import SalesforceOptions
+from hdm.destinations.salesforce.owners import load_queues, load_users
+from hdm.destinations.salesforce.records import load_accounts, load_case_parents, load_cases, load_contacts
+from hdm.destinations.salesforce.references import ReferenceNames
+from hdm.destinations.salesforce.rollback import baseline_counts, rollback_entries
+from hdm.destinations.salesforce.schema import audit_fields_allowed, prepare_schema
+from hdm.destinations.salesforce.transform import SalesforceTransformer, custom_field_defs
+from hdm.destinations.salesforce.verify import verify_rows
+from hdm.mapping import Mapping, load_mapping
+from hdm.model import CustomFieldDef, Record, record_from_dict
+
+BASELINE_OBJECTS = ("Account", "Contact", "Case", "CaseComment", "ContentDocument", "Group")
+
+
+class SalesforceDestination:
+    name = "salesforce"
+
+    def __init__(self, client_factory: Callable[[], Salesforce], mapping: Optional[Mapping] = None,
+                 options: SalesforceOptions | dict[str, Any] | None = None):
+        self.client_factory = client_factory
+        self.mapping = mapping or load_mapping("osticket", "salesforce")
+        self.options = SalesforceOptions.from_any(options)
+        if self.options.unmatched_agent_policy == "default_owner" and "unmatched_agent" in self.mapping.policies \
+                and options is None:
+            self.options.unmatched_agent_policy = self.mapping.policies["unmatched_agent"]
+        self.names = ReferenceNames(self.options.reference_names, self.options.stage)
+        self.transformer = SalesforceTransformer(self.mapping, self.options, self.names)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._audit_allowed: Optional[bool] = None
+        self._default_owner: Optional[str] = self.options.default_owner_id
+
+    @classmethod
+    def from_config(cls, cfg: Any, client_factory: Callable[[], Salesforce], stage: Any) -> SalesforceDestination:
+        """From the pipeline's SalesforceDestinationConfig (hdm.pipeline.config)."""
+        mapping = load_mapping("osticket", "salesforce", override=getattr(cfg, "mapping_overrides", None))
+        return cls(client_factory, mapping, SalesforceOptions(
+            bulk_threshold=cfg.bulk_threshold, unmatched_agent_policy=cfg.unmatched_agent_policy,
+            default_owner_email=cfg.default_owner_email, stage=stage,
+        ))
+
+    # -- plumbing -------------------------------------------------------------------------------
+    def api(self) -> SalesforceApi:
+        api = getattr(self._local, "api", None)
+        if api is None:
+            api = self._local.api = SalesforceApi(self.client_factory(), self.options)
+        return api
+
+    def _audit_fields(self) -> bool:
+        if self.options.audit_fields != "auto":
+            return self.options.audit_fields == "on"
+        with self._lock:
+            if self._audit_allowed is None:
+                self._audit_allowed = audit_fields_allowed(self.api().describe("Case"))
+            return self._audit_allowed
+
+    def _default_owner_id(self) -> Optional[str]:
+        with self._lock:
+            if self._default_owner is None and self.options.default_owner_email:
+                users = self.api().query_in("Id, Email, IsActive", "User", "Email", [self.options.default_owner_email],
+                                            "IsActive = true")
+                if not users:
+                    raise SalesforceDestinationError("the default owner email matches no active Salesforce User")
+                self._default_owner = users[0]["Id"]
+            return self._default_owner
+
+    # -- Destination ----------------------------------------------------------------------------
+    def phases(self) -> list[LoadPhase]:
+        return list(P.PHASES)
+
+    def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
+        return self.transformer.transform(object_type, records)
+
+    def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
+        """Create and verify the custom fields; report what needs an admin. Context may carry
+        ``custom_fields`` (CustomFieldDef records) or a ``stage`` with ``extract/custom_field/`` chunks."""
+        defs = list(context.get("custom_fields") or [])
+        stage = context.get("stage") or self.options.stage
+        if not defs and stage is not None:
+            for key in stage.list("extract/custom_field/"):
+                if key.endswith(".jsonl.gz"):
+                    defs.extend(record_from_dict(r) for r in stage.read_records(key))
+        defs = [d for d in defs if isinstance(d, CustomFieldDef)]
+        report = prepare_schema(self.api(), self.mapping, custom_field_defs(self.mapping, defs))
+        self._audit_allowed = report["audit_fields_allowed"] if self.options.audit_fields == "auto" else None
+        if self.options.unmatched_agent_policy == "default_owner" and not (
+                self.options.default_owner_id or self.options.default_owner_email):
+            report["needs_admin"].append({"what": "default owner", "why": "policy default_owner without "
+                                          "default_owner_email: Cases of unmatched agents get the API user as owner"})
+        else:
+            try:
+                report["default_owner_id"] = self._default_owner_id()
+            except SalesforceDestinationError as exc:
+                report["failed"].append({"what": "default owner", "reason": str(exc)})
+        report["api_calls"] = self.api().calls.total
+        return report
+
+    def baseline(self) -> dict[str, int]:
+        return baseline_counts(self.api(), BASELINE_OBJECTS)
+
+    def load_chunk(self, phase: str, chunk_id: str, rows: list[dict[str, Any]], crosswalk: Crosswalk,
+                   migration_id: str, run_id: str) -> ChunkLoadResult:
+        if phase not in P.PHASE_BY_NAME:
+            raise SalesforceDestinationError(f"unknown Salesforce load phase {phase!r}")
+        api = self.api()
+        start = api.calls.total
+        result = ChunkLoadResult(phase=phase, chunk_id=chunk_id)
+        run = ChunkRun(api, self.options, crosswalk, migration_id, run_id, phase, result)
+        run.flags(rows)
+        try:
+            if phase == P.USERS:
+                load_users(run, rows)
+            elif phase == P.QUEUES:
+                load_queues(run, rows)
+            elif phase == P.ACCOUNTS:
+                load_accounts(run, rows)
+            elif phase == P.CONTACTS:
+                load_contacts(run, rows)
+            elif phase == P.CASES:
+                load_cases(run, rows, self._default_owner_id(), self._audit_fields())
+            elif phase == P.CASE_PARENTS:
+                load_case_parents(run, rows)
+            elif phase == P.COMMENTS:
+                load_comments(run, rows)
+            elif phase == P.FILES:
+                if self.options.stage is None:
+                    raise SalesforceDestinationError("the files phase needs the stage (options.stage)")
+                load_files(run, rows, self.options.stage)
+        finally:
+            result.api_calls = api.calls.total - start
+        return result
+
+    def verify_chunk(self, phase: str, rows: list[dict[str, Any]], crosswalk: Crosswalk,
+                     migration_id: str) -> list[dict[str, Any]]:
+        return verify_rows(self.api(), crosswalk, migration_id, phase, rows)
+
+    def rollback(self, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
+        return rollback_entries(self.api(), entries, self.options.bulk_threshold)

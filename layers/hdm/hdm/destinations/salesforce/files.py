@@ -1,0 +1,96 @@
+"""Files: ContentVersion (bytes from the stage) linked to the Case.
+
+Public files are published straight onto the Case (FirstPublishLocationId). Files of internal notes get
+an explicit ContentDocumentLink with Visibility InternalUsers, so customers never see them. Disallowed
+types, oversized files and bytes missing from the stage are held with the reason, never dropped.
+Idempotent: ContentVersion carries the legacy external ID, looked up before any upload.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from hdm.crosswalk.base import CrosswalkEntry, Origin, State
+from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
+
+OBJ = "ContentVersion"
+LEGACY = "hdm_Legacy_Id__c"
+
+
+def load_files(run: ChunkRun, rows: list[dict[str, Any]], stage: Any) -> None:
+    prior = run.existing(r["_source_key"] for r in rows)
+    cases = run.resolve(r["_lookups"].get("LinkedEntityId") for r in rows)
+    entries: list[CrosswalkEntry] = []
+    live = []
+    for row in rows:
+        key = row["_source_key"]
+        before = next((e for e in prior.get(key, []) if e.dest_object == OBJ), None)
+        if row.get("_hold"):
+            run.outcome(key, OBJ, "held", None, "FILE_HELD", row["_hold"])
+            entries.append(run.entry(key, OBJ, State.HELD, reason=row["_hold"], row=row))
+        elif before is not None and before.state == State.LOADED and before.dest_id:
+            run.outcome(key, OBJ, "unchanged", before.dest_id)
+        elif cases.get(row["_lookups"].get("LinkedEntityId")) is None:
+            reason = "its Case was not loaded: file not loaded"
+            run.outcome(key, OBJ, "skipped", None, "PARENT_NOT_LOADED", reason)
+            entries.append(run.entry(key, OBJ, State.SKIPPED, reason=reason, row=row))
+        else:
+            live.append(row)
+    existing = {v[LEGACY]: v for v in run.api.query_in(f"Id, ContentDocumentId, {LEGACY}", OBJ, LEGACY,
+                                                           [r[LEGACY] for r in live])} if live else {}
+    for row in live:
+        key = row["_source_key"]
+        case_id = cases[row["_lookups"]["LinkedEntityId"]]
+        version = existing.get(row[LEGACY])
+        if version is not None:  # uploaded by an interrupted earlier attempt
+            _ensure_internal_link(run, row, version, case_id)
+            run.outcome(key, OBJ, "created", version["Id"], None, "found by verification after an interrupted run")
+            entries.append(run.entry(key, OBJ, State.LOADED, Origin.CREATED, version["Id"], row=row))
+            continue
+        try:
+            data = stage.get_bytes(row["_blob"])
+        except KeyError:
+            reason = "file bytes are missing from the stage"
+            run.outcome(key, OBJ, "held", None, "FILE_HELD", reason)
+            run.flag(key, "file_held", reason, "VersionData")
+            entries.append(run.entry(key, OBJ, State.HELD, reason=reason, row=row))
+            continue
+        body = {k: v for k, v in payload_of(row).items() if v is not None}
+        body["VersionData"] = base64.b64encode(data).decode("ascii")
+        if not row.get("_internal"):
+            body["FirstPublishLocationId"] = case_id
+        run.crosswalk.put_many([run.entry(key, OBJ, State.PENDING, row=row)])
+        try:
+            res = run.api.create(OBJ, body)
+        except Exception as exc:  # one file refused must not stop the chunk; the reason is kept
+            from simple_salesforce.exceptions import SalesforceError
+
+            if not isinstance(exc, SalesforceError) or exc.status in (429, 503):
+                raise
+            content = exc.content if isinstance(exc.content, list) else [{}]
+            code = (content[0] or {}).get("errorCode", f"HTTP_{exc.status}")
+            msg = (content[0] or {}).get("message", "")
+            run.outcome(key, OBJ, "rejected", None, code, msg)
+            entries.append(run.entry(key, OBJ, State.REJECTED, reason=f"{code}: {msg}", row=row))
+            continue
+        vid = res.get("id")
+        if row.get("_internal"):
+            version = run.api.query(f"SELECT Id, ContentDocumentId FROM {OBJ} WHERE Id = '{vid}'")[0]
+            _ensure_internal_link(run, row, version, case_id)
+        run.outcome(key, OBJ, "created", vid)
+        entries.append(run.entry(key, OBJ, State.LOADED, Origin.CREATED, vid, row=row))
+    run.crosswalk.put_many(entries)
+
+
+def _ensure_internal_link(run: ChunkRun, row: dict[str, Any], version: dict[str, Any], case_id: str) -> None:
+    doc = version.get("ContentDocumentId")
+    if not doc:
+        return
+    links = run.api.query(f"SELECT Id, Visibility FROM ContentDocumentLink WHERE ContentDocumentId = '{doc}' "
+                          f"AND LinkedEntityId = '{case_id}'")
+    if links:
+        return
+    visibility = "InternalUsers" if row.get("_internal") else "AllUsers"
+    run.api.create("ContentDocumentLink", {"ContentDocumentId": doc, "LinkedEntityId": case_id, "ShareType": "V",
+                                           "Visibility": visibility})

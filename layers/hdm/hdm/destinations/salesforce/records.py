@@ -1,0 +1,243 @@
+"""Accounts, Contacts, Cases and Case parent links: upserts on the legacy external ID (idempotent).
+
+Dedupe happens before writing: Accounts by merge key (the organisation name, case-insensitive), Contacts
+by email. A source record whose twin was already loaded points at the same record (origin ``merged``); a
+Contact whose email belongs to a Contact that existed before the migration is ``matched`` and not touched.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from hdm.crosswalk.base import CrosswalkEntry, Origin, State
+from hdm.destinations.salesforce.api import AUTO_ASSIGN_OFF, RowResult
+from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
+
+LEGACY = "hdm_Legacy_Id__c"
+MERGE_KEY = "hdm_Merge_Key__c"
+AUDIT_FIELDS = ("CreatedDate", "ClosedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
+
+
+def upsert_rows(run: ChunkRun, sobject: str, rows: list[dict[str, Any]], headers: Optional[dict[str, str]] = None
+                ) -> dict[str, RowResult]:
+    """Upsert payloads by the legacy ID: Bulk 2.0 at or above the threshold, else sObject Collections."""
+    if not rows:
+        return {}
+    payloads = [payload_of(r) for r in rows]
+    if len(payloads) >= run.options.bulk_threshold:
+        columns = sorted({k for p in payloads for k in p})
+        results = run.api.bulk_ingest(sobject, "upsert", payloads, columns, LEGACY, ext_field=LEGACY)
+    else:
+        results = run.api.collection_upsert(sobject, LEGACY, payloads, headers=headers)
+    out = {r.key: r for r in results}
+    # a write on an existing record must not carry audit fields (insert only): send those rows again without
+    again = [p for p in payloads if not out[p[LEGACY]].success and out[p[LEGACY]].error_code in (
+        "INVALID_FIELD_FOR_INSERT_UPDATE", "INVALID_FIELD") and any(f in p for f in AUDIT_FIELDS)]
+    if again:
+        stripped = [{k: v for k, v in p.items() if k not in AUDIT_FIELDS} for p in again]
+        for r in run.api.collection_upsert(sobject, LEGACY, stripped, headers=headers):
+            out[r.key] = r
+    return out
+
+
+def _load_upserts(run: ChunkRun, sobject: str, rows: list[dict[str, Any]], prior: dict[str, list[CrosswalkEntry]],
+                  headers: Optional[dict[str, str]] = None) -> list[CrosswalkEntry]:
+    results = upsert_rows(run, sobject, rows, headers)
+    entries = []
+    for row in rows:
+        key = row["_source_key"]
+        before = next((e for e in prior.get(key, []) if e.dest_object == sobject), None)
+        entries.append(run.record(key, sobject, results[row[LEGACY]], Origin.CREATED, row, before))
+    return entries
+
+
+def _strip_audit_for_reruns(rows: list[dict[str, Any]], prior: dict[str, list[CrosswalkEntry]]) -> None:
+    for row in rows:
+        if any(e.state == State.LOADED for e in prior.get(row["_source_key"], [])):
+            for f in AUDIT_FIELDS:
+                row.pop(f, None)
+
+
+# -- accounts -------------------------------------------------------------------------------------
+
+def load_accounts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
+    prior = run.existing(r["_source_key"] for r in rows)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row[MERGE_KEY], []).append(row)
+    found = {r[MERGE_KEY]: r for r in run.api.query_in(f"Id, {LEGACY}, {MERGE_KEY}", "Account", MERGE_KEY, groups)}
+    creators: list[dict[str, Any]] = []
+    merged: list[tuple[dict[str, Any], str]] = []  # (row, merge key) merged into the group's Account
+    for mkey, group in groups.items():
+        hit = found.get(mkey)
+        own = next((r for r in group if hit and r["_source_key"] == hit.get(LEGACY)), None)
+        if hit and own is None:
+            merged.extend((r, mkey) for r in group)
+            continue
+        creator = own or group[0]
+        creators.append(creator)
+        merged.extend((r, mkey) for r in group if r is not creator)
+    entries = _load_upserts(run, "Account", creators, prior)
+    ids = {e.source_key: e.dest_id for e in entries if e.state == State.LOADED}
+    by_mkey = {r[MERGE_KEY]: ids.get(r["_source_key"]) for r in creators}
+    # a concurrent chunk made the same name first: those rows are merges too
+    raced = [e for e in entries if e.state == State.REJECTED and (e.reason or "").startswith("DUPLICATE_VALUE")]
+    if raced:
+        keys = {e.source_key for e in raced}
+        race_rows = [r for r in creators if r["_source_key"] in keys]
+        again = {r[MERGE_KEY]: r for r in run.api.query_in(f"Id, {LEGACY}, {MERGE_KEY}", "Account", MERGE_KEY,
+                                                               [r[MERGE_KEY] for r in race_rows])}
+        entries = [e for e in entries if e.source_key not in keys]
+        run.result.outcomes = [o for o in run.result.outcomes if o.source_key not in keys]
+        for r in race_rows:
+            found[r[MERGE_KEY]] = again.get(r[MERGE_KEY]) or {}
+            merged.append((r, r[MERGE_KEY]))
+    for row, mkey in merged:
+        target = by_mkey.get(mkey) or (found.get(mkey) or {}).get("Id")
+        key = row["_source_key"]
+        if not target:
+            reason = "its same-named organisation was not loaded, so there is no Account to merge into"
+            run.outcome(key, "Account", "rejected", None, "MERGE_TARGET_MISSING", reason)
+            entries.append(run.entry(key, "Account", State.REJECTED, Origin.MERGED, reason=reason, row=row))
+            continue
+        run.outcome(key, "Account", "matched", target, None, "merged into the Account of a same-named organisation")
+        run.flag(key, "merged", "organisation has the same name as another one: merged into one Account", "Name")
+        entries.append(run.entry(key, "Account", State.LOADED, Origin.MERGED, target, row=row))
+    run.crosswalk.put_many(entries)
+
+
+# -- contacts -------------------------------------------------------------------------------------
+
+def load_contacts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
+    prior = run.existing(r["_source_key"] for r in rows)
+    accounts = run.resolve(r["_lookups"].get("AccountId") for r in rows)
+    emails = {r["_dedupe_email"] for r in rows if r.get("_dedupe_email")}
+    found: dict[str, dict[str, Any]] = {}
+    if emails:
+        for rec in run.api.query_in(f"Id, Email, {LEGACY}", "Contact", "Email", emails):
+            found.setdefault((rec.get("Email") or "").casefold(), rec)
+    to_write: list[dict[str, Any]] = []
+    entries: list[CrosswalkEntry] = []
+    first_by_email: dict[str, dict[str, Any]] = {}
+    merged: list[tuple[dict[str, Any], str]] = []
+    for row in rows:
+        key = row["_source_key"]
+        email = row.get("_dedupe_email")
+        org = row["_lookups"].get("AccountId")
+        if org:
+            row["AccountId"] = accounts.get(org)
+            if row["AccountId"] is None:
+                run.flag(key, "unresolved_lookup", "its organisation was not loaded: Contact loaded without Account",
+                         "AccountId")
+        hit = found.get(email) if email else None
+        if hit and hit.get(LEGACY) != key:
+            if hit.get(LEGACY):
+                merged.append((row, hit["Id"]))
+            else:
+                run.outcome(key, "Contact", "matched", hit["Id"], None, "a Contact with this email already existed")
+                run.flag(key, "matched_existing", "a Contact with this email existed before the migration: "
+                         "linked to it, not changed", "Email", "info")
+                entries.append(run.entry(key, "Contact", State.LOADED, Origin.MATCHED, hit["Id"], row=row))
+            continue
+        if email and email in first_by_email:
+            merged.append((row, email))
+            continue
+        if email:
+            first_by_email[email] = row
+        to_write.append(row)
+    entries.extend(_load_upserts(run, "Contact", to_write, prior))
+    ids = {e.source_key: e.dest_id for e in entries if e.state == State.LOADED}
+    for row, target in merged:
+        key = row["_source_key"]
+        dest = ids.get(first_by_email[target]["_source_key"]) if target in first_by_email else target
+        if not dest:
+            reason = "its same-email twin was not loaded"
+            run.outcome(key, "Contact", "rejected", None, "MERGE_TARGET_MISSING", reason)
+            entries.append(run.entry(key, "Contact", State.REJECTED, Origin.MERGED, reason=reason, row=row))
+            continue
+        run.outcome(key, "Contact", "matched", dest, None, "merged into the Contact with the same email")
+        run.flag(key, "merged", "user has the same email as another one: merged into one Contact", "Email")
+        entries.append(run.entry(key, "Contact", State.LOADED, Origin.MERGED, dest, row=row))
+    run.crosswalk.put_many(entries)
+
+
+# -- cases ----------------------------------------------------------------------------------------
+
+def apply_audit_fields(run: ChunkRun, row: dict[str, Any], allowed: bool) -> None:
+    """Audit fields (CreatedDate) go in only when the org allows them; otherwise the custom date fields
+    keep the original and the row is flagged."""
+    for field_name, spec in (row.get("_audit") or {}).items():
+        if spec["when"] == ("allowed" if allowed else "not_allowed"):
+            row[field_name] = spec["value"]
+        elif spec["value"] is not None and spec["when"] == "allowed":
+            run.flag(row["_source_key"], "audit_date_in_custom_field", "the org does not allow audit fields: "
+                     "original dates kept in hdm_Original_*_At__c", field_name, "info")
+
+
+def load_cases(run: ChunkRun, rows: list[dict[str, Any]], default_owner_id: Optional[str],
+               audit_allowed: bool = False) -> None:
+    prior = run.existing(r["_source_key"] for r in rows)
+    refs = set()
+    for r in rows:
+        refs.update(v for v in r["_lookups"].values() if v)
+        refs.update(v for v in (r.get("_owner") or {}).values() if v)
+    resolved = run.resolve(refs)
+    held_agents = {k for k, es in run.existing(
+        [(r.get("_owner") or {}).get("agent") for r in rows if (r.get("_owner") or {}).get("agent")]
+    ).items() if any(e.state == State.HELD for e in es)}
+    to_write: list[dict[str, Any]] = []
+    entries: list[CrosswalkEntry] = []
+    for row in rows:
+        key = row["_source_key"]
+        apply_audit_fields(run, row, audit_allowed)
+        for fld, ref in row["_lookups"].items():
+            row[fld] = resolved.get(ref)
+            if row[fld] is None:
+                run.flag(key, "unresolved_lookup", f"{fld} source record was not loaded; left empty", fld)
+        agent = (row.get("_owner") or {}).get("agent")
+        dept = (row.get("_owner") or {}).get("department")
+        owner = resolved.get(agent) if agent else None
+        if agent and owner is None:
+            if run.options.unmatched_agent_policy == "block":
+                reason = "assigned agent has no matching Salesforce User (policy block): held for reconciliation"
+                run.outcome(key, "Case", "held", None, "UNMATCHED_AGENT", reason)
+                entries.append(run.entry(key, "Case", State.HELD, Origin.CREATED, reason=reason, row=row))
+                continue
+            owner = default_owner_id
+            why = "unmatched agent" if agent in held_agents else "agent not matched"
+            run.flag(key, "default_owner", f"{why}: Case owned by the default owner; original agent kept in "
+                     "hdm_Original_Agent__c", "OwnerId")
+        if owner is None and dept:
+            owner = resolved.get(dept)
+        if owner is None:
+            owner = default_owner_id
+        if owner:
+            row["OwnerId"] = owner
+        to_write.append(row)
+    _strip_audit_for_reruns(to_write, prior)
+    entries.extend(_load_upserts(run, "Case", to_write, prior, headers=AUTO_ASSIGN_OFF))
+    run.crosswalk.put_many(entries)
+
+
+def load_case_parents(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
+    """Merged child tickets point at their parent Case (ParentId), once every Case exists."""
+    resolved = run.resolve([r["_lookups"]["ParentId"] for r in rows] + [r["_source_key"] for r in rows])
+    to_write, entries = [], []
+    for row in rows:
+        key = row["_source_key"]
+        parent = resolved.get(row["_lookups"]["ParentId"])
+        if key not in resolved or parent is None:
+            reason = "the child or the parent Case was not loaded: link not set"
+            run.outcome(key, "Case.ParentId", "skipped", None, "PARENT_NOT_LOADED", reason)
+            entries.append(run.entry(key, "Case.ParentId", State.SKIPPED, Origin.MATCHED, reason=reason, row=row))
+            continue
+        row["ParentId"] = parent
+        to_write.append(row)
+    results = upsert_rows(run, "Case", to_write, headers=AUTO_ASSIGN_OFF)
+    for row in to_write:
+        res = results[row[LEGACY]]
+        e = run.record(row["_source_key"], "Case.ParentId", res, Origin.MATCHED, row, None)
+        if res.success:  # an update of a Case this migration created: rollback deletes the Case itself
+            run.result.outcomes[-1].status = "updated"
+        entries.append(e)
+    run.crosswalk.put_many(entries)

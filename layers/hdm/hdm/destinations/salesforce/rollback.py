@@ -1,0 +1,50 @@
+"""Rollback: delete what this migration created; matched records (Users, existing Queues/Contacts) and
+merged entries are never touched. Works after a failed or partial run (pending entries with an id too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hdm.crosswalk.base import CrosswalkEntry, Origin
+from hdm.destinations.salesforce.api import SalesforceApi
+
+GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"}
+# deletable objects per crosswalk destination object
+DELETE_AS = {"Account": "Account", "Contact": "Contact", "Case": "Case", "CaseComment": "CaseComment",
+             "Group": "Group", "ContentVersion": "ContentDocument"}
+
+
+def rollback_entries(api: SalesforceApi, entries: list[CrosswalkEntry], bulk_threshold: int) -> list[CrosswalkEntry]:
+    mine = [e for e in entries if e.origin == Origin.CREATED and e.dest_id and e.dest_object in DELETE_AS]
+    done: list[CrosswalkEntry] = []
+    by_obj: dict[str, list[CrosswalkEntry]] = {}
+    for e in mine:
+        by_obj.setdefault(e.dest_object, []).append(e)
+    for dest_object, group in by_obj.items():
+        ids: dict[str, list[CrosswalkEntry]] = {}
+        if dest_object == "ContentVersion":
+            docs = {v["Id"]: v.get("ContentDocumentId") for v in api.query_in(
+                "Id, ContentDocumentId", "ContentVersion", "Id", [e.dest_id for e in group])}
+            for e in group:
+                doc = docs.get(e.dest_id)
+                if doc is None:
+                    done.append(e)  # the version is gone already
+                else:
+                    ids.setdefault(doc, []).append(e)
+        else:
+            for e in group:
+                ids.setdefault(e.dest_id, []).append(e)
+        target = DELETE_AS[dest_object]
+        id_list = list(ids)
+        if target not in ("Group", "ContentDocument") and len(id_list) >= bulk_threshold:
+            results = api.bulk_delete(target, id_list)
+        else:
+            results = api.collection_delete(id_list)
+        for r in results:
+            if r.success or r.error_code in GONE:
+                done.extend(ids.get(r.key, []))
+    return done
+
+
+def baseline_counts(api: SalesforceApi, objects: tuple[str, ...]) -> dict[str, Any]:
+    return {o: api.count(o) for o in objects}

@@ -1,0 +1,307 @@
+"""Canonical records → Salesforce-ready rows per load phase (pure: no I/O but reference-name lookups).
+
+A row is a JSON dict of Salesforce field values plus meta keys starting with ``_``:
+``_source_key`` (crosswalk key), ``_lookups`` (field → source key, resolved at load time through the
+crosswalk), ``_flags`` (for the reconciliation report), ``_hold`` (a reason: the row is recorded as held,
+never sent). Values ``None`` mean "set to null".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections.abc import Iterable
+from typing import Any, Optional
+
+from hdm.destinations.salesforce import phases as P
+from hdm.destinations.salesforce.comment_body import comment_header, split_comment
+from hdm.destinations.salesforce.options import SalesforceOptions
+from hdm.destinations.salesforce.references import ReferenceNames
+from hdm.mapping.model import FieldMap, Mapping, ObjectMap
+from hdm.model import (
+    Agent,
+    Attachment,
+    Contact,
+    CustomFieldDef,
+    Flag,
+    Message,
+    MessageKind,
+    Organization,
+    Record,
+    Team,
+    TeamKind,
+    Ticket,
+    Visibility,
+)
+from hdm.threads.normalize import normalize_message
+
+SKIPPED = "_skipped"
+
+
+def flag_dict(source_key: str, flag: Flag) -> dict[str, Any]:
+    return {"source_key": source_key, "code": flag.code, "reason": flag.reason, "field": flag.field,
+            "severity": flag.severity}
+
+
+def merge_key(name: str) -> str:
+    """Organisations with the same name (case-insensitive, spaces collapsed) become one Account."""
+    return " ".join((name or "").split()).casefold()[:255]
+
+
+def split_name(full: str) -> tuple[Optional[str], str]:
+    parts = (full or "").strip().rsplit(" ", 1)
+    if len(parts) == 2:
+        return parts[0].strip() or None, parts[1].strip()
+    return None, parts[0].strip()
+
+
+def sf_datetime(value: Any) -> Optional[str]:
+    if value in (None, ""):
+        return None
+    text = str(value)
+    try:
+        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def sf_date(value: Any) -> Optional[str]:
+    stamp = sf_datetime(value)
+    return stamp[:10] if stamp else (str(value)[:10] if value else None)
+
+
+class SalesforceTransformer:
+    def __init__(self, mapping: Mapping, options: SalesforceOptions, names: ReferenceNames):
+        self.mapping = mapping
+        self.options = options
+        self.names = names
+
+    # -- entry point ----------------------------------------------------------------------------
+    def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        handler = {
+            "agent": self._agent, "team": self._team, "organization": self._organization, "contact": self._contact,
+            "ticket": self._ticket, "message": self._message, "attachment": self._attachment,
+        }.get(object_type)
+        for rec in records:
+            if handler is None:
+                out.setdefault(SKIPPED, []).append({
+                    "_source_key": rec.key,
+                    "reason": f"{rec.OBJECT.value} records are not loaded into Salesforce (inventory only)",
+                })
+                continue
+            for phase, row in handler(rec):
+                out.setdefault(phase, []).append(row)
+        return out
+
+    # -- generic field mapping ------------------------------------------------------------------
+    def _map_fields(self, rec: Record, om: ObjectMap, row: dict[str, Any], flags: list[dict[str, Any]]) -> None:
+        for fm in om.fields:
+            if fm.when_audit_fields:
+                # decided at load time, when the org's permission is known
+                row.setdefault("_audit", {})[fm.to] = {"when": fm.when_audit_fields,
+                                                        "value": self._field_value(rec, fm, flags)}
+                continue
+            row[fm.to] = self._field_value(rec, fm, flags)
+
+    def _field_value(self, rec: Record, fm: FieldMap, flags: list[dict[str, Any]]) -> Any:
+        raw = [getattr(rec, s, None) for s in fm.sources]
+        raw = [r.value if hasattr(r, "value") and not isinstance(r, (str, int, float)) else r for r in raw]
+        value: Any
+        if fm.value_map:
+            mv = self.mapping.map_value(fm.value_map, raw)
+            value = mv.value if mv else None
+            if mv and mv.lossy:
+                flags.append({"source_key": rec.key, "code": "lossy_value", "field": fm.to, "severity": "warning",
+                              "reason": f"{mv.source_value!r} -> {mv.value!r}: {mv.note or 'lossy value map'}"})
+        else:
+            first = next((r for r in raw if r not in (None, "")), None)
+            value = self._apply(fm.transform, first)
+        if isinstance(value, str) and fm.max_length and len(value) > fm.max_length:
+            flags.append({"source_key": rec.key, "code": "truncated", "field": fm.to, "severity": "warning",
+                          "reason": f"{len(value)} characters cut to {fm.max_length}"})
+            value = value[: fm.max_length]
+        if value in (None, "") and fm.required:
+            value = fm.default
+            flags.append({"source_key": rec.key, "code": "defaulted", "field": fm.to, "severity": "info",
+                          "reason": f"required field empty in the source; set to {fm.default!r}"})
+        return value
+
+    def _apply(self, transform: str, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        if transform == "first_name":
+            return split_name(str(value))[0]
+        if transform == "last_name":
+            return split_name(str(value))[1] or None
+        if transform == "email":
+            text = str(value).strip()
+            return text if "@" in text else None
+        if transform == "reference_name":
+            return self.names.get(str(value)) or str(value)
+        if transform == "datetime":
+            return sf_datetime(value)
+        if transform == "date":
+            return sf_date(value)
+        if transform == "bool":
+            return bool(value)
+        return str(value)
+
+    def _custom_fields(self, rec: Record, owner: str, row: dict[str, Any], flags: list[dict[str, Any]]) -> None:
+        for name, value in (getattr(rec, "custom", None) or {}).items():
+            api = self.mapping.custom_field_name(owner, name)
+            if api is None:
+                continue
+            row[api] = custom_value(value)
+
+    def _base_row(self, rec: Record, om: ObjectMap) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        flags = [flag_dict(rec.key, f) for f in rec.flags]
+        row: dict[str, Any] = {"_source_key": rec.key, "_object": om.target, "_lookups": {}}
+        if om.external_id:
+            row[om.external_id] = rec.key
+        return row, flags
+
+    # -- per object -----------------------------------------------------------------------------
+    def _agent(self, rec: Agent):
+        flags = [flag_dict(rec.key, f) for f in rec.flags]
+        yield P.USERS, {"_source_key": rec.key, "_object": "User", "_email": (rec.email or "").strip() or None,
+                        "_name": rec.name, "_flags": flags}
+
+    def _team(self, rec: Team):
+        if rec.kind != TeamKind.DEPARTMENT:
+            return
+        flags = [flag_dict(rec.key, f) for f in rec.flags]
+        name = f"{self.options.queue_name_prefix}{rec.name}".strip()[:40] or f"Department {rec.provenance.id}"
+        if len(f"{self.options.queue_name_prefix}{rec.name}") > 40:
+            flags.append({"source_key": rec.key, "code": "truncated", "field": "Name", "severity": "warning",
+                          "reason": "queue names hold 40 characters"})
+        yield P.QUEUES, {
+            "_source_key": rec.key, "_object": "Group", "Name": name,
+            "DeveloperName": f"hdm_dept_{_dev_safe(rec.provenance.id)}", "Type": "Queue",
+            "_members": list(rec.members), "_flags": flags,
+        }
+
+    def _organization(self, rec: Organization):
+        om = self.mapping.object_map("organization")
+        row, flags = self._base_row(rec, om)
+        self._map_fields(rec, om, row, flags)
+        self._custom_fields(rec, "organization", row, flags)
+        row["hdm_Merge_Key__c"] = merge_key(row.get("Name") or rec.name)
+        row["_flags"] = flags
+        yield P.ACCOUNTS, row
+
+    def _contact(self, rec: Contact):
+        om = self.mapping.object_map("contact")
+        row, flags = self._base_row(rec, om)
+        self._map_fields(rec, om, row, flags)
+        self._custom_fields(rec, "contact", row, flags)
+        if rec.organization:
+            row["_lookups"]["AccountId"] = rec.organization
+        else:
+            flags.append({"source_key": rec.key, "code": "orphan_contact", "field": "AccountId", "severity": "info",
+                          "reason": "user has no organisation: loaded without an Account"})
+        if rec.email and not row.get("Email"):
+            flags.append({"source_key": rec.key, "code": "invalid_email", "field": "Email", "severity": "warning",
+                          "reason": "email address is not valid; left empty"})
+        row["_dedupe_email"] = (row.get("Email") or "").casefold() or None
+        row["_flags"] = flags
+        yield P.CONTACTS, row
+
+    def _ticket(self, rec: Ticket):
+        om = self.mapping.object_map("ticket")
+        row, flags = self._base_row(rec, om)
+        self._map_fields(rec, om, row, flags)
+        self._custom_fields(rec, "ticket", row, flags)
+        if rec.requester:
+            row["_lookups"]["ContactId"] = rec.requester
+        if rec.organization:
+            row["_lookups"]["AccountId"] = rec.organization
+        row["_owner"] = {"agent": rec.assignee, "department": rec.department}
+        row["_flags"] = flags
+        yield P.CASES, row
+        if rec.parent and rec.relation == "merged":
+            ext = om.external_id or "hdm_Legacy_Id__c"
+            yield P.CASE_PARENTS, {"_source_key": rec.key, "_object": "Case", ext: rec.key,
+                                   "_lookups": {"ParentId": rec.parent}, "_flags": []}
+
+    def _message(self, rec: Message):
+        nm = normalize_message(rec)
+        internal = rec.visibility != Visibility.PUBLIC or not nm.public
+        published = bool(nm.public) and rec.kind in (MessageKind.CUSTOMER, MessageKind.AGENT) and not internal
+        header = comment_header(rec.author_name, rec.author_email, rec.created_at, rec.kind.value, internal, rec.key)
+        text = nm.text
+        if rec.title and rec.kind == MessageKind.SYSTEM and rec.title not in text:
+            text = f"{rec.title}\n{text}" if text else rec.title
+        parts = split_comment(header, text, self.options.comment_max_bytes)
+        flags = [flag_dict(rec.key, f) for f in [*rec.flags, *nm.flags]]
+        if len(parts) > 1:
+            flags.append({"source_key": rec.key, "code": "comment_split", "field": "CommentBody", "severity": "info",
+                          "reason": f"body over {self.options.comment_max_bytes} bytes: {len(parts)} ordered comments"})
+        for part in parts:
+            yield P.COMMENTS, {
+                "_source_key": f"{rec.key}#{part.index}", "_object": "CaseComment", "_message": rec.key,
+                "_position": rec.position, "_part": part.index, "_parts": part.total,
+                "_lookups": {"ParentId": rec.ticket}, "_visibility": rec.visibility.value,
+                "IsPublished": published, "CommentBody": part.body,
+                "_flags": flags if part.index == 0 else [],
+            }
+
+    def _attachment(self, rec: Attachment):
+        om = self.mapping.object_map("attachment")
+        row, flags = self._base_row(rec, om)
+        name = rec.file_name or f"attachment-{rec.provenance.id}"
+        ext = posixpath.splitext(name)[1].lower().lstrip(".")
+        row.update({"Title": name[:255], "PathOnClient": name[:255]})
+        row["_blob"] = rec.blob
+        row["_size"] = rec.size
+        row["_sha256"] = rec.sha256
+        row["_internal"] = rec.visibility != Visibility.PUBLIC
+        if rec.ticket:
+            row["_lookups"]["LinkedEntityId"] = rec.ticket
+        hold = None
+        if ext and ext in self.options.blocked_extensions:
+            hold = f"file type .{ext} is not allowed as a Salesforce file"
+        elif rec.size is not None and rec.size > self.options.max_file_bytes:
+            hold = f"file is {rec.size} bytes, over the {self.options.max_file_bytes}-byte upload limit"
+        elif not rec.blob:
+            hold = "file bytes were not staged (missing in the source)"
+        elif not rec.ticket:
+            hold = "attachment belongs to no ticket"
+        if hold:
+            row["_hold"] = hold
+            flags.append({"source_key": rec.key, "code": "file_held", "field": "VersionData", "severity": "warning",
+                          "reason": hold})
+        row["_flags"] = flags
+        yield P.FILES, row
+
+
+def custom_value(value: Any) -> Any:
+    """A canonical custom field value as Salesforce takes it (lists → ``a;b`` for multi-select)."""
+    if isinstance(value, (list, tuple)):
+        return ";".join(str(_choice_label(v)) for v in value) or None
+    if isinstance(value, dict):
+        return _choice_label(value)
+    return value
+
+
+def _choice_label(v: Any) -> Any:
+    if isinstance(v, dict):
+        return v.get("label") or v.get("value") or v.get("key")
+    return v
+
+
+def _dev_safe(text: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in str(text))[:60]
+
+
+def custom_field_defs(mapping: Mapping, defs: Iterable[CustomFieldDef]) -> list:
+    """Destination field definitions for the source's custom fields (skipped/unmapped owners left out)."""
+    out = []
+    for d in defs:
+        fd = mapping.custom_field_def(d.target, d.name, d.type, d.label, d.choices)
+        if fd is not None:
+            out.append(fd)
+    return out

@@ -1,0 +1,107 @@
+"""Loading a mapping: the pair's default YAML, validated by the JSON schema, with per-customer overrides.
+
+Overrides are merged key by key over the default (dicts merge recursively, anything else replaces), and a
+``null`` field mapping removes the default one. The merged document is validated again, so a bad override
+fails with a message naming the path that is wrong.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional
+
+import jsonschema
+import yaml
+
+from hdm.mapping.model import Mapping
+
+
+class MappingError(ValueError):
+    """A mapping document is not valid; the message names the place and the problem."""
+
+
+def _schema() -> dict[str, Any]:
+    text = resources.files("hdm.mapping").joinpath("mapping.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def default_mapping_path(source: str, destination: str) -> Path:
+    path = Path(str(resources.files("hdm.mapping").joinpath("pairs", f"{source}-{destination}.yaml")))
+    if not path.is_file():
+        raise MappingError(f"no default mapping for the pair {source} -> {destination}")
+    return path
+
+
+def merge(base: Any, override: Any) -> Any:
+    """``override`` over ``base``: dicts merge recursively; lists and scalars replace."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for k, v in override.items():
+            out[k] = merge(base[k], v) if k in base and isinstance(base[k], dict) and isinstance(v, dict) else v
+        return out
+    return copy.deepcopy(override)
+
+
+def validate(document: Any, origin: str = "mapping") -> None:
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"{origin}: {'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors[:10]]
+        raise MappingError("invalid mapping:\n  " + "\n  ".join(lines))
+    _check_references(document, origin)
+
+
+def _check_references(document: dict[str, Any], origin: str) -> None:
+    maps = set((document.get("value_maps") or {}).keys())
+    for obj, spec in (document.get("objects") or {}).items():
+        for field, fmap in (spec.get("fields") or {}).items():
+            if fmap and fmap.get("value_map") and fmap["value_map"] not in maps:
+                raise MappingError(
+                    f"{origin}: objects/{obj}/fields/{field}: value map {fmap['value_map']!r} is not defined"
+                )
+
+
+def _read_yaml(path: str | Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except yaml.YAMLError as exc:
+        raise MappingError(f"{path}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise MappingError(f"{path}: cannot be read: {exc.strerror}") from exc
+
+
+def load_document(
+    source: str = "osticket", destination: str = "salesforce",
+    override: Optional[str | Path | dict[str, Any]] = None, base: Optional[str | Path] = None,
+) -> dict[str, Any]:
+    """The merged, validated mapping document (plain data)."""
+    base_path = Path(base) if base else default_mapping_path(source, destination)
+    document = _read_yaml(base_path)
+    validate(document, str(base_path.name))
+    if override is not None:
+        extra = override if isinstance(override, dict) else _read_yaml(override)
+        if not isinstance(extra, dict):
+            raise MappingError(f"override {override}: must be a mapping at the top level")
+        document = merge(document, extra)
+        validate(document, "merged mapping")
+    _drop_removed_fields(document)
+    return document
+
+
+def _drop_removed_fields(document: dict[str, Any]) -> None:
+    for spec in (document.get("objects") or {}).values():
+        fields = spec.get("fields") or {}
+        for name in [k for k, v in fields.items() if v is None]:
+            del fields[name]
+
+
+def load_mapping(
+    source: str = "osticket", destination: str = "salesforce",
+    override: Optional[str | Path | dict[str, Any]] = None, base: Optional[str | Path] = None,
+) -> Mapping:
+    """The pair's mapping, with an optional per-customer override (a YAML path or a dict)."""
+    return Mapping.from_document(load_document(source, destination, override, base))

@@ -1,0 +1,41 @@
+"""CaseComment bodies: author and time kept in a header; over 4,000 bytes continues in ordered parts."""
+
+from hdm.destinations.salesforce.comment_body import body_text_of, comment_header, split_comment
+
+
+def _header():
+    return comment_header("Jane Doe", "jane@example.com", "2024-01-31T12:00:00Z", "agent", True, "message:42")
+
+
+def test_header_names_author_email_time_kind_and_source_ref():
+    h = _header()
+    assert "Jane Doe <jane@example.com>" in h and "2024-01-31 12:00:00 UTC" in h
+    assert "Agent note" in h and "ref message:42" in h
+
+
+def test_a_short_body_is_one_comment_without_part_label():
+    parts = split_comment(_header(), "hello")
+    assert len(parts) == 1 and "part" not in parts[0].body and parts[0].body.endswith("hello")
+
+
+def test_a_long_body_continues_in_ordered_parts_and_nothing_is_cut():
+    text = ("Lorem ipsum dolor sit amet, ünïcødé ✓ " * 400).strip()
+    parts = split_comment(_header(), text, 4000)
+    assert len(parts) >= 3
+    assert all(len(p.body.encode("utf-8")) <= 4000 for p in parts)
+    assert [p.index for p in parts] == list(range(len(parts)))
+    assert all(f"(part {i + 1}/{len(parts)})" in p.body for i, p in enumerate(parts))
+    assert "".join(body_text_of(p.body) for p in parts) == text
+
+
+def test_multibyte_text_is_split_on_bytes_without_breaking_a_character():
+    text = "日本語" * 3000  # 3 bytes a character
+    parts = split_comment(_header(), text, 4000)
+    assert all(len(p.body.encode("utf-8")) <= 4000 for p in parts)
+    assert "".join(body_text_of(p.body) for p in parts) == text
+
+
+def test_text_without_spaces_still_splits():
+    text = "x" * 9000
+    parts = split_comment(_header(), text, 4000)
+    assert "".join(body_text_of(p.body) for p in parts) == text
