@@ -1,0 +1,21 @@
+"""Prepare the destination before the first write (hdm.pipeline.steps.prepare_destination)."""
+
+from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from hdm.engines import aws
+from hdm.pipeline import steps
+
+logger = aws.logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    ctx = aws.context_for(event)
+    logger.append_keys(migration_id=ctx.migration_id, run_id=ctx.run_id)
+    result = steps.prepare_destination(ctx)
+    aws.runs().record_progress(ctx.migration_id, "prepare", result, status="loading")
+    return result

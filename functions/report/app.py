@@ -1,0 +1,22 @@
+"""The final reconciliation report of the run (hdm.pipeline.steps.final_report)."""
+
+from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from hdm.engines import aws
+from hdm.pipeline import steps
+
+logger = aws.logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    ctx = aws.context_for(event)
+    logger.append_keys(migration_id=ctx.migration_id, run_id=ctx.run_id)
+    report = steps.final_report(ctx)
+    summary = {k: v for k, v in (report or {}).items() if isinstance(v, (int, float, str, bool))}
+    aws.runs().record_progress(ctx.migration_id, "report", summary, status="succeeded")
+    return summary

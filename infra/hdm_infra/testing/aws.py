@@ -1,0 +1,81 @@
+"""pytest fixtures for the AWS side on moto: a mocked account, the stack from template.yaml, adapters.
+
+Registered in tests/conftest.py as ``hdm_infra.testing.aws``. The Step Functions harness itself
+(in-process Lambda dispatch, template-driven stack) lives in :mod:`hdm_infra.testing.sam_harness`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+REGION = "us-east-1"
+FAKE_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@pytest.fixture
+def moto_aws(monkeypatch) -> Iterator[None]:
+    """A fresh moto account (S3, DynamoDB, Lambda, Step Functions executing real ASL …) for one test."""
+    from moto import mock_aws
+
+    for name, value in FAKE_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield
+
+
+@pytest.fixture
+def s3_stage(moto_aws):
+    """An S3Stage on a moto bucket (with a KMS key, as the stack configures it)."""
+    import boto3
+    from hdm.stage.s3 import S3Stage
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="hdm-stage-test")
+    key_id = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["KeyId"]
+    return S3Stage("hdm-stage-test", prefix="migrations/m-test", client=s3, kms_key_id=key_id)
+
+
+@pytest.fixture
+def dynamodb_crosswalk(moto_aws):
+    """A DynamoDBCrosswalk on a moto table created from template.yaml's CrosswalkTable."""
+    import boto3
+    from hdm.crosswalk.dynamodb import DynamoDBCrosswalk
+
+    from hdm_infra.testing.sam_harness import load_template, table_create_args
+
+    args = table_create_args(load_template(), "CrosswalkTable", "hdm-crosswalk-test")
+    boto3.client("dynamodb", region_name=REGION).create_table(**args)
+    return DynamoDBCrosswalk("hdm-crosswalk-test", resource=boto3.resource("dynamodb", region_name=REGION))
+
+
+def repo_root() -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.path.abspath(os.path.join(here, "..", "..", ".."))
+
+
+@pytest.fixture
+def sam_stack(moto_aws):
+    """template.yaml's stack on moto with the real handlers dispatched in-process (customer ``test``)."""
+    from hdm.engines import aws as aws_engine
+
+    from hdm_infra.testing.sam_harness import SamStack, tuned_interpreter
+
+    aws_engine.reset_caches()
+    with tuned_interpreter():
+        stack = SamStack(customer="test")
+        try:
+            yield stack
+        finally:
+            stack.close()
+            aws_engine.reset_caches()

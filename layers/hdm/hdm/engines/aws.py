@@ -1,0 +1,404 @@
+"""The AWS engine: Step Functions runs the steps of :mod:`hdm.pipeline.steps` as Lambda tasks.
+
+Two sides live here:
+
+- **Inside Lambda** (``functions/<name>/app.py``): :func:`context_for` builds a pipeline
+  :class:`~hdm.pipeline.steps.Context` from the function's environment (stage bucket, tables, KMS key)
+  and the run's config stored in the runs table; source and destination credentials are Secrets
+  Manager ARNs resolved by :mod:`hdm.pipeline.secrets` (Powertools Parameters, cached). Clients and
+  contexts are built once per container (lazily) and reused by warm invocations.
+  :class:`RunsTable` keeps each migration's state, progress and the approval gate's task token.
+- **On the operator's machine** (``hdm … --engine aws``): :class:`TriggerApiClient` calls the
+  deployed trigger API with SigV4-signed requests (start, status, approve, rollback).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Optional
+
+from hdm.crosswalk.dynamodb import DynamoDBCrosswalk
+from hdm.pipeline import steps
+from hdm.pipeline.config import MigrationConfig
+from hdm.stage.s3 import S3Stage
+
+RUNS_TTL_DAYS = 400  # a run's record outlives its staged data: rollback needs the config for months
+
+
+class RunNotFound(LookupError):
+    """No migration with this id in the runs table."""
+
+
+class ChunkFailed(RuntimeError):
+    """A fan-out child ended without a result (moto does not enforce the Map's failure tolerance)."""
+
+
+# -- settings and clients (built once per container) ------------------------------------------------
+
+@dataclass(frozen=True)
+class AwsSettings:
+    stage_bucket: str
+    crosswalk_table: str
+    runs_table: str
+    stage_kms_key_id: Optional[str] = None
+    secrets_prefix: Optional[str] = None
+    migration_state_machine_arn: Optional[str] = None
+    rollback_state_machine_arn: Optional[str] = None
+
+    @classmethod
+    def from_env(cls, env: Optional[dict[str, str]] = None) -> AwsSettings:
+        env = dict(os.environ if env is None else env)
+        missing = [n for n in ("HDM_STAGE_BUCKET", "HDM_CROSSWALK_TABLE", "HDM_RUNS_TABLE") if not env.get(n)]
+        if missing:
+            raise RuntimeError(f"the function's environment lacks {', '.join(missing)} (see template.yaml Globals)")
+        return cls(
+            stage_bucket=env["HDM_STAGE_BUCKET"],
+            crosswalk_table=env["HDM_CROSSWALK_TABLE"],
+            runs_table=env["HDM_RUNS_TABLE"],
+            stage_kms_key_id=env.get("HDM_STAGE_KMS_KEY_ID") or None,
+            secrets_prefix=env.get("HDM_SECRETS_PREFIX") or None,
+            migration_state_machine_arn=env.get("HDM_MIGRATION_STATE_MACHINE_ARN") or None,
+            rollback_state_machine_arn=env.get("HDM_ROLLBACK_STATE_MACHINE_ARN") or None,
+        )
+
+
+@functools.cache
+def settings() -> AwsSettings:
+    return AwsSettings.from_env()
+
+
+@functools.cache
+def client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)
+
+
+@functools.cache
+def dynamodb_resource() -> Any:
+    import boto3
+
+    return boto3.resource("dynamodb")
+
+
+def stage_prefix(migration_id: str) -> str:
+    return f"migrations/{migration_id}"
+
+
+def stage_for(migration_id: str) -> S3Stage:
+    s = settings()
+    return S3Stage(s.stage_bucket, prefix=stage_prefix(migration_id), client=client("s3"),
+                   kms_key_id=s.stage_kms_key_id)
+
+
+@functools.cache
+def crosswalk() -> DynamoDBCrosswalk:
+    return DynamoDBCrosswalk(settings().crosswalk_table, resource=dynamodb_resource())
+
+
+@functools.cache
+def runs() -> RunsTable:
+    return RunsTable(settings().runs_table, resource=dynamodb_resource())
+
+
+def reset_caches() -> None:
+    """Forget clients, settings and contexts (tests that start a fresh mocked account)."""
+    for cached in (settings, client, dynamodb_resource, crosswalk, runs, _context):
+        cached.cache_clear()
+
+
+# -- the runs table -------------------------------------------------------------------------------
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; make them JSON numbers."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, set, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _dynamo(value: Any) -> Any:
+    """JSON → DynamoDB (floats become Decimal)."""
+    return json.loads(json.dumps(value, default=str), parse_float=Decimal)
+
+
+class RunsTable:
+    """One item per migration: config (secret references only), status, progress, approval token."""
+
+    def __init__(self, table_name: str, resource: Any):
+        self.table = resource.Table(table_name)
+
+    def create(self, migration_id: str, run_id: str, config: dict[str, Any], execution_arn: str) -> bool:
+        """Record a new migration; False when one with this id already exists."""
+        from botocore.exceptions import ClientError
+
+        now = time.time()
+        try:
+            self.table.put_item(
+                Item=_dynamo({
+                    "migration_id": migration_id, "run_id": run_id, "status": "running",
+                    "config": json.dumps(config, sort_keys=True), "execution_arn": execution_arn,
+                    "progress": {}, "created_at": int(now), "updated_at": int(now),
+                    "expires_at": int(now + RUNS_TTL_DAYS * 86400),
+                }),
+                ConditionExpression="attribute_not_exists(migration_id)",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def get(self, migration_id: str) -> dict[str, Any]:
+        item = self.table.get_item(Key={"migration_id": migration_id}, ConsistentRead=True).get("Item")
+        if not item:
+            raise RunNotFound(migration_id)
+        return _plain(item)
+
+    def config(self, migration_id: str) -> MigrationConfig:
+        return MigrationConfig.model_validate(json.loads(self.get(migration_id)["config"]))
+
+    def update(self, migration_id: str, remove: tuple[str, ...] = (), **values: Any) -> None:
+        names = {f"#k{i}": k for i, k in enumerate(values)}
+        sets = [f"#k{i} = :v{i}" for i in range(len(values))]
+        expr_values = {f":v{i}": _dynamo(v) for i, v in enumerate(values.values())}
+        for j, attr in enumerate(remove):
+            names[f"#r{j}"] = attr
+        expression = "SET " + ", ".join(sets + ["#u = :u"])
+        names["#u"], expr_values[":u"] = "updated_at", int(time.time())
+        if remove:
+            expression += " REMOVE " + ", ".join(f"#r{j}" for j in range(len(remove)))
+        self.table.update_item(
+            Key={"migration_id": migration_id}, UpdateExpression=expression,
+            ExpressionAttributeNames=names, ExpressionAttributeValues=expr_values,
+            ConditionExpression="attribute_exists(migration_id)",
+        )
+
+    def record_progress(self, migration_id: str, step: str, summary: dict[str, Any],
+                        status: Optional[str] = None) -> None:
+        """Keep a step's small summary (counts) under ``progress.<step>``."""
+        names = {"#p": "progress", "#s": step, "#u": "updated_at"}
+        values: dict[str, Any] = {":v": _dynamo(summary), ":u": int(time.time())}
+        expression = "SET #p.#s = :v, #u = :u"
+        if status:
+            names["#st"], values[":st"] = "status", status
+            expression += ", #st = :st"
+        self.table.update_item(Key={"migration_id": migration_id}, UpdateExpression=expression,
+                               ExpressionAttributeNames=names, ExpressionAttributeValues=values,
+                               ConditionExpression="attribute_exists(migration_id)")
+
+    def park_approval(self, migration_id: str, task_token: str, summary: dict[str, Any]) -> None:
+        self.update(migration_id, status="awaiting_approval", task_token=task_token, approval_request=summary)
+
+    def take_approval_token(self, migration_id: str, status: str, by: str) -> str:
+        """The parked token, removed atomically (a second approval gets a conflict, not a second resume)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            old = self.table.update_item(
+                Key={"migration_id": migration_id},
+                UpdateExpression="SET #s = :s, approved_by = :by, #u = :u REMOVE task_token",
+                ConditionExpression="attribute_exists(task_token) AND #s = :waiting",
+                ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+                ExpressionAttributeValues={":s": status, ":by": by, ":u": int(time.time()),
+                                           ":waiting": "awaiting_approval"},
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                raise LookupError("the migration is not waiting for approval") from exc
+            raise
+        return old["Attributes"]["task_token"]
+
+
+# -- contexts inside Lambda -------------------------------------------------------------------------
+
+def _build_source(cfg: Any) -> Any:
+    from hdm.engines.factories import build_source
+
+    return build_source(cfg)
+
+
+def _build_destination(cfg: Any, stage: Any) -> Any:
+    from hdm.engines.factories import build_destination
+
+    return build_destination(cfg, stage)
+
+
+class _Once:
+    """A factory that builds its object on first use and keeps it (one Lambda container = one worker)."""
+
+    def __init__(self, make: Any):
+        self._make = make
+        self._obj: Any = None
+
+    def __call__(self) -> Any:
+        if self._obj is None:
+            self._obj = self._make()
+        return self._obj
+
+
+@functools.lru_cache(maxsize=4)
+def _context(migration_id: str, run_id: str) -> steps.Context:
+    config = runs().config(migration_id)
+    stage = stage_for(migration_id)
+    return steps.Context(
+        migration_id=migration_id, run_id=run_id, config=config, stage=stage, crosswalk=crosswalk(),
+        source=_Once(lambda: _build_source(config.source)),
+        destination=_Once(lambda: _build_destination(config.destination, stage)),
+    )
+
+
+def context_for(event: dict[str, Any]) -> steps.Context:
+    """The pipeline context of a task event ``{"migration_id", "run_id", …}`` (cached per container)."""
+    try:
+        migration_id, run_id = str(event["migration_id"]), str(event["run_id"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError("task event needs migration_id and run_id") from exc
+    return _context(migration_id, run_id)
+
+
+def with_s3_location(ctx: steps.Context, result: dict[str, Any], key_field: str = "manifest_key") -> dict[str, Any]:
+    """Add the bucket and object key of a stage key, for a Distributed Map's S3 ItemReader."""
+    stage = ctx.stage
+    assert isinstance(stage, S3Stage)
+    return {**result, "manifest_bucket": stage.bucket, "manifest_object_key": stage.object_key(result[key_field])}
+
+
+def require_all_chunks(label: str, results: Optional[list[Any]]) -> int:
+    """Fail when a fan-out child returned nothing: every chunk must be accounted for."""
+    results = results or []
+    missing = [i for i, r in enumerate(results) if not r]
+    if missing:
+        raise ChunkFailed(f"{label}: {len(missing)} of {len(results)} chunk(s) failed (items {missing[:20]})")
+    return len(results)
+
+
+def rollback_plan(ctx: steps.Context) -> dict[str, Any]:
+    """The loaded phases, newest first (the order rollback deletes in)."""
+    if not ctx.stage.exists(steps.LOAD_PLAN_KEY):
+        return {"phases": []}
+    return {"phases": [p["name"] for p in reversed(ctx.stage.get_json(steps.LOAD_PLAN_KEY))]}
+
+
+def rollback_report(ctx: steps.Context, phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Compare the destination with the baseline taken before the first write (as the local engine does)."""
+    baseline = ctx.stage.get_json("reports/baseline.json") if ctx.stage.exists("reports/baseline.json") else None
+    after = ctx.destination().baseline() if baseline is not None else None
+    result = {"phases": phases, "baseline": baseline, "after": after,
+              "restored": baseline is not None and after == baseline}
+    ctx.stage.put_json("reports/rollback.json", result)
+    return {"restored": result["restored"], "phases": len(phases),
+            "rolled_back": sum(int(p.get("rolled_back") or 0) for p in phases)}
+
+
+# -- logging without PII ------------------------------------------------------------------------------
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PII_FIELDS = frozenset({"body", "html", "text", "description", "subject", "email", "emails", "phone", "name",
+                         "password", "token", "task_token", "secret"})
+
+
+def mask_pii(value: Any, field: Optional[str] = None) -> Any:
+    """Bodies, names, contact data and tokens become ``***``; emails inside any string are masked."""
+    if field and field.lower() in _PII_FIELDS and value not in (None, "", [], {}):
+        return "***"
+    if isinstance(value, dict):
+        return {k: mask_pii(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_pii(v) for v in value]
+    if isinstance(value, str):
+        return _EMAIL.sub("***@***", value)
+    return value
+
+
+def logger(service: Optional[str] = None) -> Any:
+    """A Powertools Logger whose every record is masked (see :func:`mask_pii`) before it is written."""
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+    class MaskingFormatter(LambdaPowertoolsFormatter):
+        def serialize(self, log: dict[str, Any]) -> str:
+            return super().serialize(mask_pii(log))
+
+    return Logger(service=service, logger_formatter=MaskingFormatter())
+
+
+def add_chunk_metrics(metrics: Any, result: dict[str, Any]) -> None:
+    """Records migrated / failed / skipped per chunk, from a step's counts."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    counts = result.get("counts") or {}
+    migrated = sum(int(counts.get(k, 0)) for k in ("created", "updated", "unchanged", "matched"))
+    failed = int(counts.get("rejected", 0))
+    skipped = int(counts.get("skipped", 0)) + int(counts.get("held", 0))
+    if counts:
+        metrics.add_metric(name="RecordsMigrated", unit=MetricUnit.Count, value=migrated)
+        metrics.add_metric(name="RecordsFailed", unit=MetricUnit.Count, value=failed)
+        metrics.add_metric(name="RecordsSkipped", unit=MetricUnit.Count, value=skipped)
+    if "records" in result:
+        metrics.add_metric(name="RecordsExtracted", unit=MetricUnit.Count, value=int(result["records"]))
+    metrics.add_metric(name="ChunksDone", unit=MetricUnit.Count, value=1)
+
+
+# -- the operator's side: the trigger API over SigV4 --------------------------------------------------
+
+class TriggerApiError(RuntimeError):
+    def __init__(self, status: int, body: Any):
+        super().__init__(f"trigger API answered {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class TriggerApiClient:
+    """``hdm … --engine aws``: start, watch, approve and roll back through the deployed trigger API."""
+
+    def __init__(self, api_url: str, region: Optional[str] = None, session: Any = None, timeout: float = 30.0):
+        import boto3
+        import requests
+
+        self.api_url = api_url.rstrip("/")
+        self.boto_session = session or boto3.Session()
+        self.region = region or self.boto_session.region_name or "us-east-1"
+        self.http = requests.Session()
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> Any:
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        url = f"{self.api_url}{path}"
+        data = json.dumps(body) if body is not None else None
+        request = AWSRequest(method=method, url=url, data=data, headers={"content-type": "application/json"})
+        credentials = self.boto_session.get_credentials()
+        if credentials is None:
+            raise RuntimeError("no AWS credentials found for signing the trigger API request")
+        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(request)
+        response = self.http.request(method, url, data=data, headers=dict(request.headers), timeout=self.timeout)
+        payload = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise TriggerApiError(response.status_code, payload)
+        return payload
+
+    def start(self, config: MigrationConfig | dict[str, Any]) -> dict[str, Any]:
+        body = config.to_json() if isinstance(config, MigrationConfig) else config
+        return self._call("POST", "/migrations", body)
+
+    def status(self, migration_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/migrations/{migration_id}")
+
+    def approve(self, migration_id: str, approved: bool = True, reason: Optional[str] = None) -> dict[str, Any]:
+        return self._call("POST", f"/migrations/{migration_id}/approve", {"approved": approved, "reason": reason})
+
+    def rollback(self, migration_id: str) -> dict[str, Any]:
+        return self._call("POST", f"/migrations/{migration_id}/rollback", {})
+
