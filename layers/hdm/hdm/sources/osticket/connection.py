@@ -4,7 +4,8 @@
   session/transaction statements the class itself issues); transactions are READ ONLY; at connect the
   account's grants are read and a writable account is refused unless ``allow_writable``.
 * Text comes back as raw bytes (``character_set_results = NULL``) and is decoded here with the
-  column's own charset, so an invalid byte is replaced and reported instead of crashing the read.
+  column's own charset (binary columns as UTF-8), so an invalid byte is replaced and reported instead of
+  crashing the read. ``stream_raw`` keeps bytes for blobs.
 * TIMESTAMP columns are read with the session in UTC; DATETIME columns are naive (``db_timezone``).
 """
 
@@ -273,7 +274,9 @@ class ReadOnlyConnection:
             name = f.name.decode() if isinstance(f.name, bytes) else f.name
             names.append(name)
             if f.type_code in _TEXT_TYPES:
-                cods.append(self._codecs.get(f.charsetnr, "utf-8") if f.charsetnr != 63 else None)
+                # binary columns (BLOB/VARBINARY, e.g. a half-done charset repair) are read as UTF-8 text here;
+                # raw bytes (file_chunk.filedata) are read through stream_raw instead
+                cods.append(self._codecs.get(f.charsetnr) or "utf-8")
             else:
                 cods.append(None)
         return names, cods
