@@ -1,0 +1,796 @@
+"""The HTTP surface of the emulator: a WSGI application over one `Org`.
+
+Families counted per call (admin calls are not counted): oauth, versions, limits, describe_global,
+describe, sobject, collections, query, tooling, bulk2_ingest_create, bulk2_ingest_upload,
+bulk2_ingest_close, bulk2_ingest_poll, bulk2_ingest_results, bulk2_ingest_delete, bulk2_query_create,
+bulk2_query_poll, bulk2_query_results, bulk2_query_delete.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from html import escape
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from .bulk2 import Bulk2
+from .knobs import Knobs
+from .org import Org, RowResult, WriteOptions
+from .schema import NO_CUSTOM_FIELDS, field_describe
+from .soql import Query, SoqlError, compile_query
+from .values import to_output
+
+API_VERSIONS = [f"{v}.0" for v in range(31, 63)]
+ORG_ID = "00D5g000000HdmEAAS"
+_DATA = re.compile(r"^/services/data/v(?P<ver>\d+\.\d)(?P<rest>/.*)?$")
+_TOOLING_TYPES = {
+    "Text": ("string", 255), "TextArea": ("textarea", 255), "LongTextArea": ("textarea", 32768),
+    "Html": ("textarea", 32768), "Email": ("email", 80), "Phone": ("phone", 40), "Url": ("url", 255),
+    "Number": ("double", 0), "Checkbox": ("boolean", 0), "Date": ("date", 0), "DateTime": ("datetime", 0),
+    "Picklist": ("picklist", 255), "Lookup": ("reference", 18), "Currency": ("currency", 0),
+    "Percent": ("percent", 0),
+}
+
+
+class ApiError(Exception):
+    """A top-level REST error: HTTP status plus [{"message","errorCode","fields"}]."""
+
+    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = [{"message": message, "errorCode": code, **({"fields": fields} if fields is not None else {})}]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json;charset=UTF-8")
+
+
+class Emulator:
+    """WSGI app: routes, auth, limits, counters and fault injection around the Org."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = Path(state_dir)
+        self.org = Org(self.state_dir)
+        self.base_url = ""  # set by the server once the port is known
+        self.credentials = self._load_credentials()
+        self.counters: dict[str, int] = defaultdict(int, json.loads(self.org._kv("counters") or "{}"))
+        self.api_used = int(self.org._kv("api_used") or 0)
+        self._ledger_lock = threading.Lock()
+        self._last_flush = 0.0
+        self.sessions: set[str] = set(json.loads(self.org._kv("sessions") or "[]")) | {
+            self.credentials["access_token"]}
+        self.cursors: dict[str, tuple[Query, int, int, str]] = {}
+        self.bulk = Bulk2(self)
+        self.limits_template = json.loads(
+            resources.files("hdm_infra.sfemu").joinpath("data/limits.developer-edition.json").read_text("utf-8"))
+
+    # ----- credentials, ledger --------------------------------------------------------------------------
+    def _load_credentials(self) -> dict[str, str]:
+        path = self.state_dir / "credentials.json"
+        if path.exists():
+            return json.loads(path.read_text())
+        creds = {
+            "username": "migration.user@hdm.example", "password": secrets.token_urlsafe(12),
+            "security_token": secrets.token_urlsafe(8), "consumer_key": "hdm-" + secrets.token_hex(8),
+            "consumer_secret": secrets.token_urlsafe(16), "access_token": ORG_ID[:15] + "!" + secrets.token_urlsafe(24),
+        }
+        path.write_text(json.dumps(creds, indent=2))
+        path.chmod(0o600)
+        return creds
+
+    def count(self, family: str) -> None:
+        with self._ledger_lock:
+            self.counters[family] += 1
+            if family != "oauth":
+                self.api_used += 1
+        self._flush(False)
+
+    def _flush(self, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_flush < 1.0:
+            return
+        self._last_flush = now
+        with self.org.lock:
+            self.org.set_kv("counters", json.dumps(self.counters))
+            self.org.set_kv("api_used", str(self.api_used))
+
+    def flush(self) -> None:
+        self._flush(True)
+
+    def limit_header(self) -> dict[str, str]:
+        return {"Sforce-Limit-Info": f"api-usage={self.api_used}/{self.org.knobs.daily_api_max}"}
+
+    # ----- WSGI ---------------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        try:
+            response = self.dispatch(request)
+        except ApiError as exc:
+            response = json_response(exc.body, exc.status)
+        except _ConnectionReset:
+            self._reset_connection(environ)
+            response = Response(b"", status=500)
+        if not request.path.startswith("/__admin"):
+            response.headers.update(self.limit_header())
+        return response(environ, start_response)
+
+    @staticmethod
+    def _reset_connection(environ: dict[str, Any]) -> None:
+        sock = environ.get("werkzeug.socket")
+        if sock is None:
+            return
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def dispatch(self, request: Request) -> Response:
+        path = request.path.rstrip("/") or "/"
+        if path.startswith("/__admin"):
+            return self.admin(request, path)
+        if path.endswith("/services/oauth2/token"):
+            self.count("oauth")
+            return self.oauth_token(request)
+        soap = re.search(r"/services/Soap/u/(\d+\.\d)$", path)
+        if soap and request.method == "POST":
+            self.count("oauth")
+            return self.soap_login(request, soap.group(1))
+        if path == "/services/data":
+            return self.guarded(request, "versions", lambda: json_response(self.versions()))
+        m = _DATA.match(path)
+        if not m:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        version, rest = m.group("ver"), (m.group("rest") or "")
+        if version not in API_VERSIONS:
+            raise ApiError(404, "NOT_FOUND", f"API version {version} is not supported")
+        family, handler = self.route(request, version, rest)
+        return self.guarded(request, family, handler)
+
+    def guarded(self, request: Request, family: str, handler: Any) -> Response:
+        self.authenticate(request)
+        if self.api_used >= self.org.knobs.daily_api_max:
+            raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", f"TotalRequests Limit exceeded. Used {self.api_used} of "
+                           f"{self.org.knobs.daily_api_max}.")
+        self.count(family)
+        fault = self.org.dice.request_fault(family)
+        if fault == "reset":
+            raise _ConnectionReset()
+        if fault == "503":
+            raise ApiError(503, "SERVER_UNAVAILABLE", "Server too busy")
+        if fault == "429":
+            raise ApiError(429, "REQUEST_LIMIT_EXCEEDED", "Too many requests, please retry later")
+        if fault == "slow":
+            time.sleep(self.org.knobs.faults.slow_seconds)
+        return handler()
+
+    def authenticate(self, request: Request) -> None:
+        auth = request.headers.get("Authorization", "")
+        token = auth.split(" ", 1)[1].strip() if " " in auth else ""
+        if token not in self.sessions:
+            raise ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+    # ----- routing ------------------------------------------------------------------------------------
+    def route(self, request: Request, version: str, rest: str) -> tuple[str, Any]:
+        parts = [p for p in rest.split("/") if p]
+        if not parts:
+            return "versions", lambda: json_response(self.resources(version))
+        head = parts[0]
+        if head == "limits":
+            if len(parts) == 2 and parts[1] == "recordCount":
+                return "limits", lambda: self.record_count(request)
+            return "limits", lambda: json_response(self.limits())
+        if head == "sobjects":
+            if len(parts) == 1:
+                return "describe_global", lambda: json_response(self.describe_global(version))
+            return self.route_sobject(request, version, parts[1:])
+        if head in ("query", "queryAll"):
+            if len(parts) == 2:
+                return "query", lambda: json_response(self.query_more(parts[1], version))
+            return "query", lambda: json_response(self.query(request.args.get("q", ""), version, head == "queryAll"))
+        if head == "composite" and len(parts) >= 2 and parts[1] == "sobjects":
+            return "collections", lambda: self.collections(request, version, parts[2:])
+        if head == "tooling":
+            return "tooling", lambda: self.tooling(request, version, parts[1:])
+        if head == "jobs" and len(parts) >= 2:
+            return self.bulk.route(request, version, parts[1:])
+        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def object_meta(self, name: str):  # noqa: ANN201 - ObjectMeta
+        meta = self.org.schema.get(name)
+        if meta is None:
+            raise ApiError(404, "NOT_FOUND", f"The requested resource does not exist: sObject type '{name}' is not "
+                           "supported.")
+        return meta
+
+    def route_sobject(self, request: Request, version: str, parts: list[str]) -> tuple[str, Any]:
+        meta = self.object_meta(parts[0])
+        method = request.method
+        if len(parts) == 1:
+            if method == "POST":
+                return "sobject", lambda: self.create(request, meta, version)
+            return "sobject", lambda: json_response({"objectDescribe": self.org.schema.global_describe_entry(meta),
+                                                     "recentItems": []})
+        if len(parts) == 2 and parts[1] == "describe":
+            return "describe", lambda: json_response(self.org.schema.describe(meta.name, version))
+        if len(parts) == 2:
+            record_id = parts[1]
+            if method == "GET":
+                return "sobject", lambda: self.get_record(request, meta, record_id, version)
+            if method == "PATCH":
+                return "sobject", lambda: self.update_record(request, meta, record_id)
+            if method == "DELETE":
+                return "sobject", lambda: self.delete_record(meta, record_id)
+            if method == "POST" and record_id.lower() == "id":
+                return "sobject", lambda: self.create(request, meta, version)
+        if len(parts) == 3:
+            f = meta.field(parts[1])
+            if f is not None and f.type == "base64" and request.method == "GET":
+                return "sobject", lambda: self.blob(meta, parts[1], f.name, parts[2])
+            if f is not None and request.method == "GET" and f.type != "base64":
+                return "sobject", lambda: self.get_by_external(request, meta, parts[1], parts[2], version)
+            if f is not None and request.method == "PATCH":
+                return "sobject", lambda: self.upsert_record(request, meta, parts[1], parts[2], version)
+            if f is not None and request.method == "DELETE":
+                return "sobject", lambda: self.delete_by_external(meta, parts[1], parts[2])
+            blob = meta.field(parts[2])
+            if blob is not None and blob.type == "base64":
+                return "sobject", lambda: self.blob(meta, parts[1], blob.name, None)
+        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    # ----- auth endpoints -----------------------------------------------------------------------------
+    def _issue_token(self) -> str:
+        token = ORG_ID[:15] + "!" + secrets.token_urlsafe(24)
+        self.sessions.add(token)
+        with self.org.lock:
+            self.org.set_kv("sessions", json.dumps(sorted(self.sessions)))
+        return token
+
+    def _password_ok(self, username: str, password: str) -> bool:
+        c = self.credentials
+        return username == c["username"] and password in (c["password"], c["password"] + c["security_token"])
+
+    def oauth_token(self, request: Request) -> Response:
+        form = request.form
+        grant = form.get("grant_type", "")
+        c = self.credentials
+        client_id, client_secret = form.get("client_id", ""), form.get("client_secret", "")
+        basic = request.authorization
+        if basic is not None and basic.type == "basic":
+            client_id, client_secret = basic.username or "", basic.password or ""
+        client_ok = client_id == c["consumer_key"] and client_secret == c["consumer_secret"]
+        if grant == "password":
+            ok = client_ok and self._password_ok(form.get("username", ""), form.get("password", ""))
+        elif grant == "client_credentials":
+            ok = client_ok
+        else:
+            return json_response({"error": "unsupported_grant_type", "error_description": "grant type not supported"},
+                                 400)
+        if not ok:
+            return json_response({"error": "invalid_grant", "error_description": "authentication failure"}, 400)
+        token = self._issue_token()
+        return json_response({
+            "access_token": token, "instance_url": self.base_url, "token_type": "Bearer",
+            "id": f"{self.base_url}/id/{ORG_ID}/{self.org.running_user_id}", "issued_at": str(int(time.time() * 1000)),
+            "signature": base64.b64encode(secrets.token_bytes(32)).decode(),
+        })
+
+    def soap_login(self, request: Request, version: str) -> Response:
+        try:
+            root = ET.fromstring(request.get_data())
+        except ET.ParseError:
+            return self._soap_fault("INVALID_LOGIN", "Invalid request body")
+        values = {el.tag.rsplit("}", 1)[-1]: (el.text or "") for el in root.iter()}
+        if not self._password_ok(values.get("username", ""), values.get("password", "")):
+            return self._soap_fault("INVALID_LOGIN", "INVALID_LOGIN: Invalid username, password, security token; or "
+                                    "user locked out.")
+        token = self._issue_token()
+        server = f"{self.base_url}/services/Soap/u/{version}/{ORG_ID[:15]}"
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/'
+            'envelope/" xmlns="urn:partner.soap.sforce.com" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+            "<soapenv:Body><loginResponse><result>"
+            f"<metadataServerUrl>{escape(self.base_url)}/services/Soap/m/{version}/{ORG_ID[:15]}</metadataServerUrl>"
+            "<passwordExpired>false</passwordExpired><sandbox>true</sandbox>"
+            f"<serverUrl>{escape(server)}</serverUrl><sessionId>{escape(token)}</sessionId>"
+            f"<userId>{self.org.running_user_id}</userId><userInfo><organizationId>{ORG_ID}</organizationId>"
+            f"<userName>{escape(self.credentials['username'])}</userName></userInfo>"
+            "</result></loginResponse></soapenv:Body></soapenv:Envelope>"
+        )
+        return Response(body, status=200, content_type="text/xml;charset=UTF-8")
+
+    @staticmethod
+    def _soap_fault(code: str, message: str) -> Response:
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/'
+            'envelope/" xmlns:sf="urn:fault.partner.soap.sforce.com"><soapenv:Body><soapenv:Fault>'
+            f"<faultcode>sf:{code}</faultcode><faultstring>{escape(message)}</faultstring><detail>"
+            f"<sf:LoginFault><sf:exceptionCode>{code}</sf:exceptionCode><sf:exceptionMessage>{escape(message)}"
+            "</sf:exceptionMessage></sf:LoginFault></detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+        )
+        return Response(body, status=500, content_type="text/xml;charset=UTF-8")
+
+    # ----- metadata endpoints ------------------------------------------------------------------------
+    @staticmethod
+    def versions() -> list[dict[str, str]]:
+        return [{"label": f"v{v}", "url": f"/services/data/v{v}", "version": v} for v in API_VERSIONS]
+
+    @staticmethod
+    def resources(version: str) -> dict[str, str]:
+        names = ("sobjects", "query", "queryAll", "limits", "composite", "tooling", "jobs")
+        return {n: f"/services/data/v{version}/{n}" for n in names}
+
+    def limits(self) -> dict[str, Any]:
+        body = json.loads(json.dumps(self.limits_template))
+        maximum = self.org.knobs.daily_api_max
+        body["DailyApiRequests"] = {"Max": maximum, "Remaining": max(0, maximum - self.api_used)}
+        batches = self.bulk.batches_used()
+        body["DailyBulkApiBatches"] = {"Max": self.org.knobs.daily_batch_max,
+                                       "Remaining": max(0, self.org.knobs.daily_batch_max - batches)}
+        body["DailyBulkV2QueryJobs"] = {"Max": 10000, "Remaining": 10000 - self.bulk.query_jobs_created()}
+        return body
+
+    def record_count(self, request: Request) -> Response:
+        wanted = [s for s in request.args.get("sObjects", "").split(",") if s]
+        counts = self.org.counts()
+        names = [n for n in counts if not wanted or n in wanted]
+        return json_response({"sObjects": [{"count": counts[n], "name": n} for n in names]})
+
+    def describe_global(self, version: str) -> dict[str, Any]:
+        return {"encoding": "UTF-8", "maxBatchSize": 200,
+                "sobjects": [self.org.schema.global_describe_entry(m) for m in self.org.schema.objects.values()]}
+
+    # ----- single records ----------------------------------------------------------------------------
+    @staticmethod
+    def body(request: Request) -> Any:
+        try:
+            return json.loads(request.get_data() or b"null")
+        except json.JSONDecodeError as exc:
+            raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character: {exc.msg} at [line:{exc.lineno}, "
+                           f"column:{exc.colno}]") from None
+
+    @staticmethod
+    def auto_assign(request: Request) -> bool:
+        return request.headers.get("Sforce-Auto-Assign", "TRUE").strip().upper() not in ("FALSE", "F", "0")
+
+    @staticmethod
+    def raise_row(result: RowResult) -> None:
+        if not result.success:
+            err = result.errors[0]
+            status = 404 if err["statusCode"] in ("NOT_FOUND", "ENTITY_IS_DELETED") else 400
+            raise ApiError(status, err["statusCode"], err["message"], err["fields"])
+
+    def create(self, request: Request, meta: Any, version: str) -> Response:
+        data = self.body(request)
+        if not isinstance(data, dict):
+            raise ApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        result = self.org.insert(meta.name, [data], WriteOptions(auto_assign=self.auto_assign(request)))[0]
+        self.raise_row(result)
+        return json_response({"id": result.id, "success": True, "errors": []}, 201)
+
+    def get_record(self, request: Request, meta: Any, record_id: str, version: str) -> Response:
+        from .ids import normalize_id
+
+        rid = normalize_id(record_id)
+        record = self.org.fetch(meta, rid, include_deleted=True) if rid else None
+        if record is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        if record.get("IsDeleted"):
+            raise ApiError(404, "ENTITY_IS_DELETED", "entity is deleted")
+        only = [f for f in request.args.get("fields", "").split(",") if f] or None
+        return json_response(self.org.render(meta, record, version, only))
+
+    def get_by_external(self, request: Request, meta: Any, field_name: str, value: str, version: str) -> Response:
+        f = meta.field(field_name)
+        hits = self.org.find_ids_by(meta, f, [value]).get(value, [])
+        if not hits:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        if len(hits) > 1:
+            return json_response([f"/services/data/v{version}/sobjects/{meta.name}/{h}" for h in hits], 300)
+        return self.get_record(request, meta, hits[0], version)
+
+    def update_record(self, request: Request, meta: Any, record_id: str) -> Response:
+        data = self.body(request)
+        if not isinstance(data, dict):
+            raise ApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        from .ids import normalize_id
+
+        rid = normalize_id(record_id)
+        if rid is None or self.org.fetch(meta, rid, include_deleted=True) is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        result = self.org.update(meta.name, [{**data, "Id": rid}], WriteOptions(auto_assign=self.auto_assign(request)))
+        self.raise_row(result[0])
+        return Response(status=204)
+
+    def delete_record(self, meta: Any, record_id: str) -> Response:
+        from .ids import normalize_id
+
+        rid = normalize_id(record_id)
+        if rid is None or self.org.fetch(meta, rid, include_deleted=True) is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        self.raise_row(self.org.delete([rid], expect=meta.name)[0])
+        return Response(status=204)
+
+    def upsert_record(self, request: Request, meta: Any, field_name: str, value: str, version: str) -> Response:
+        data = self.body(request)
+        if not isinstance(data, dict):
+            raise ApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        f = meta.field(field_name)
+        if not (f.external_id or f.id_lookup):
+            raise ApiError(400, "INVALID_FIELD", f"Field {field_name} is not an external id field", [field_name])
+        if any(k.lower() in (f.name.lower(), "id") for k in data):
+            raise ApiError(400, "INVALID_FIELD", f"{f.name} cannot be set in the body of an upsert by {f.name}",
+                           [f.name])
+        hits = self.org.find_ids_by(meta, f, [value]).get(value, [])
+        if len(hits) > 1:
+            return json_response([f"/services/data/v{version}/sobjects/{meta.name}/{h}" for h in hits], 300)
+        if not hits and request.args.get("updateOnly", "").lower() == "true":
+            raise ApiError(404, "NOT_FOUND", "Provided external ID field does not exist or is not accessible")
+        result = self.org.upsert(meta.name, f.name, [{**data, f.name: value}],
+                                 WriteOptions(auto_assign=self.auto_assign(request)))[0]
+        self.raise_row(result)
+        status = 201 if result.created else 200
+        return json_response({"id": result.id, "success": True, "errors": [], "created": result.created}, status)
+
+    def delete_by_external(self, meta: Any, field_name: str, value: str) -> Response:
+        hits = self.org.find_ids_by(meta, meta.field(field_name), [value]).get(value, [])
+        if len(hits) != 1:
+            raise ApiError(404 if not hits else 300, "NOT_FOUND", "The requested resource does not exist")
+        self.raise_row(self.org.delete(hits)[0])
+        return Response(status=204)
+
+    def blob(self, meta: Any, record_id: str, field_name: str, _: Any) -> Response:
+        from .ids import normalize_id
+
+        rid = normalize_id(record_id)
+        record = self.org.fetch(meta, rid) if rid else None
+        if record is None or record.get(field_name) is None:
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        return Response(record[field_name], content_type="application/octetstream")
+
+    # ----- collections -------------------------------------------------------------------------------
+    def collections(self, request: Request, version: str, parts: list[str]) -> Response:
+        method = request.method
+        if method == "DELETE":
+            ids = [i for i in request.args.get("ids", "").split(",") if i]
+            if not ids or len(ids) > 200:
+                raise ApiError(400, "INVALID_FIELD", "ids: between 1 and 200 ids are required")
+            all_or_none = request.args.get("allOrNone", "false").lower() == "true"
+            results = self.org.delete(ids, opts=WriteOptions(family="collections", all_or_none=all_or_none))
+            return json_response([self._result_json(r, with_created=False) for r in results])
+        if method == "GET" and len(parts) == 1:
+            meta = self.object_meta(parts[0])
+            ids = [i for i in request.args.get("ids", "").split(",") if i]
+            fields = [f for f in request.args.get("fields", "").split(",") if f]
+            out = []
+            for rid in ids:
+                record = self.org.fetch(meta, rid)
+                out.append(self.org.render(meta, record, version, fields or None) if record else None)
+            return json_response(out)
+        data = self.body(request)
+        if not isinstance(data, dict) or not isinstance(data.get("records"), list):
+            raise ApiError(400, "JSON_PARSER_ERROR", "Expected a body {\"allOrNone\": bool, \"records\": [...]}")
+        records = data["records"]
+        if len(records) > 200:
+            raise ApiError(400, "EXCEEDED_ID_LIMIT", "record limit reached. cannot submit more than 200 records "
+                           "into this call")
+        all_or_none = bool(data.get("allOrNone"))
+        opts = WriteOptions(family="collections", all_or_none=all_or_none, auto_assign=self.auto_assign(request))
+        if method == "PATCH" and len(parts) == 2:
+            meta = self.object_meta(parts[0])
+            for rec in records:
+                rtype = (rec.get("attributes") or {}).get("type")
+                if rtype and rtype.lower() != meta.name.lower():
+                    raise ApiError(400, "INVALID_FIELD", "All records must be of the type named in the URL")
+            results = self.org.upsert(meta.name, parts[1], records, opts)
+            return json_response([self._result_json(r, with_created=True) for r in results])
+        if method not in ("POST", "PATCH") or parts:
+            raise ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed")
+        types: list[str] = []
+        for rec in records:
+            rtype = (rec.get("attributes") or {}).get("type") if isinstance(rec, dict) else None
+            if not rtype:
+                raise ApiError(400, "INVALID_TYPE", "Must send a concrete entity type.")
+            if method == "POST" and any(k.lower() == "id" for k in rec):
+                raise ApiError(400, "INVALID_FIELD", "Can't specify an Id in a create call")
+            types.append(self.object_meta(rtype).name)
+        results: list[RowResult | None] = [None] * len(records)
+        order: list[str] = []
+        for t in types:
+            if not order or order[-1] != t:
+                order.append(t)
+        if len(order) > 10:
+            raise ApiError(400, "INVALID_BATCH_REQUEST", "Too many chunks: a request may change 10 object chunks")
+        inner = WriteOptions(family="collections", auto_assign=opts.auto_assign)
+        for obj in dict.fromkeys(types):
+            idx = [i for i, t in enumerate(types) if t == obj]
+            batch = [records[i] for i in idx]
+            out = self.org.insert(obj, batch, inner) if method == "POST" else self.org.update(obj, batch, inner)
+            for i, r in zip(idx, out, strict=True):
+                results[i] = r
+        final = [r for r in results if r is not None]
+        if all_or_none and not all(r.success for r in final):
+            created = [r.id for r in final if r.success and r.created and r.id]
+            if created:
+                self.org.delete(created, hard=True, opts=WriteOptions(admin=True))
+            Org._finish_all_or_none(final, opts)
+        return json_response([self._result_json(r, with_created=False) for r in final])
+
+    @staticmethod
+    def _result_json(r: RowResult, with_created: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": r.id, "success": r.success, "errors": r.errors}
+        if with_created:
+            body["created"] = r.created
+        return body
+
+    # ----- query ---------------------------------------------------------------------------------------
+    def compile(self, text: str, include_deleted: bool) -> Query:
+        try:
+            return compile_query(self.org.schema, text, include_deleted)
+        except SoqlError as exc:
+            raise ApiError(400, exc.code, exc.message) from None
+
+    def query(self, text: str, version: str, include_deleted: bool) -> dict[str, Any]:
+        query = self.compile(text, include_deleted)
+        with self.org.lock:
+            total = self.org.db.execute(query.count_sql, query.params).fetchone()[0]
+        total = max(0, total - query.offset)
+        if query.limit is not None:
+            total = min(total, query.limit)
+        if query.count_only:
+            return {"totalSize": total, "done": True, "records": []}
+        if query.aggregate:
+            with self.org.lock:
+                row = self.org.db.execute(query.sql, query.params).fetchone()
+            rec: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+            for col in query.columns:
+                rec[col.label] = row[col.position]
+            return {"totalSize": 1, "done": True, "records": [rec]}
+        cursor = uuid.uuid4().hex[:15]
+        kind = "queryAll" if include_deleted else "query"
+        return self._page(query, cursor, 0, total, version, kind)
+
+    def query_more(self, token: str, version: str) -> dict[str, Any]:
+        cursor, _, start = token.rpartition("-")
+        state = self.cursors.get(cursor)
+        if state is None or not start.isdigit():
+            raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        query, total, _, kind = state
+        return self._page(query, cursor, int(start), total, version, kind)
+
+    def fetch_rows(self, query: Query, start: int, count: int) -> list[tuple]:
+        with self.org.lock:
+            return self.org.db.execute(f"{query.sql} LIMIT ? OFFSET ?",
+                                       [*query.params, count, query.offset + start]).fetchall()
+
+    def _page(self, query: Query, cursor: str, start: int, total: int, version: str, kind: str) -> dict[str, Any]:
+        size = self.org.knobs.query_page_size
+        count = max(0, min(size, total - start))
+        rows = self.fetch_rows(query, start, count)
+        records = [self.render_row(query, row, version) for row in rows]
+        body: dict[str, Any] = {"totalSize": total, "done": start + count >= total, "records": records}
+        if not body["done"]:
+            self.cursors[cursor] = (query, total, start + count, kind)
+            body["nextRecordsUrl"] = f"/services/data/v{version}/{kind}/01g{cursor}-{start + count}"
+        else:
+            self.cursors.pop(cursor, None)
+        return body
+
+    def render_row(self, query: Query, row: tuple, version: str) -> dict[str, Any]:
+        obj = query.obj
+        rec: dict[str, Any] = {"attributes": {"type": obj.name}}
+        id_col = next((c for c in query.columns if c.meta is not None and c.meta.name == "Id" and not c.relationship),
+                      None)
+        if id_col is not None:
+            rec["attributes"]["url"] = f"/services/data/v{version}/sobjects/{obj.name}/{row[id_col.position]}"
+        for col in query.columns:
+            value = row[col.position]
+            if col.relationship:
+                fk = row[col.fk_position]
+                if fk is None:
+                    rec[col.relationship] = None
+                    continue
+                target = self.org.schema.object_for_id(fk)
+                nested = rec.get(col.relationship)
+                if nested is None:
+                    nested = {"attributes": {"type": target.name if target else "",
+                                             "url": f"/services/data/v{version}/sobjects/"
+                                             f"{target.name if target else ''}/{fk}"}}
+                    rec[col.relationship] = nested
+                nested[col.path[1]] = to_output(col.meta, value) if col.meta else value
+            elif col.meta is not None and col.meta.type == "base64":
+                rid = row[id_col.position] if id_col else ""
+                rec[col.label] = (f"/services/data/v{version}/sobjects/{obj.name}/{rid}/{col.label}"
+                                  if value is not None else None)
+            else:
+                rec[col.label] = to_output(col.meta, value) if col.meta else value
+        return rec
+
+    # ----- tooling -------------------------------------------------------------------------------------
+    def tooling(self, request: Request, version: str, parts: list[str]) -> Response:
+        if parts[:1] == ["query"]:
+            return json_response(self.tooling_query(request.args.get("q", "")))
+        if len(parts) >= 2 and parts[0] == "sobjects" and parts[1] in ("CustomField", "CustomObject"):
+            if request.method == "POST" and len(parts) == 2:
+                data = self.body(request)
+                if not isinstance(data, dict):
+                    raise ApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+                if parts[1] == "CustomField":
+                    return self.create_custom_field(data)
+                return self.create_custom_object(data)
+            if request.method == "GET" and len(parts) == 3:
+                for rec in self.tooling_records(parts[1]):
+                    if rec["Id"] == parts[2]:
+                        return json_response(rec)
+                raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+    def create_custom_field(self, data: dict[str, Any]) -> Response:
+        full = str(data.get("FullName", ""))
+        meta_in = data.get("Metadata") or {}
+        obj_name, _, field_name = full.partition(".")
+        meta = self.org.schema.get(obj_name)
+        if meta is None:
+            raise ApiError(400, "INVALID_INPUT", f"Cannot find object: {obj_name}")
+        if meta.name in NO_CUSTOM_FIELDS:
+            raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", f"{meta.name} does not support custom fields")
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*__c", field_name) or "__" in field_name[:-3]:
+            raise ApiError(400, "INVALID_INPUT", f"Invalid custom field name: {field_name}")
+        if meta.field(field_name) is not None:
+            raise ApiError(400, "DUPLICATE_DEVELOPER_NAME", f"There is already a field named {field_name} on "
+                           f"{meta.name}.")
+        ftype = meta_in.get("type")
+        if ftype not in _TOOLING_TYPES:
+            raise ApiError(400, "INVALID_INPUT", f"Unsupported custom field type: {ftype}")
+        sf_type, default_length = _TOOLING_TYPES[ftype]
+        length = int(meta_in.get("length") or default_length)
+        picklist: tuple[str, ...] = ()
+        restricted = False
+        if sf_type == "picklist":
+            vs = (meta_in.get("valueSet") or {})
+            values = (vs.get("valueSetDefinition") or {}).get("value") or []
+            picklist = tuple(v.get("fullName") or v.get("label") for v in values)
+            restricted = bool(vs.get("restricted"))
+        reference_to: tuple[str, ...] = ()
+        rel_name = None
+        if sf_type == "reference":
+            target = self.org.schema.get(str(meta_in.get("referenceTo", "")))
+            if target is None:
+                raise ApiError(400, "INVALID_INPUT", f"Unknown referenceTo: {meta_in.get('referenceTo')}")
+            reference_to = (target.name,)
+            rel_name = str(meta_in.get("relationshipName") or field_name[:-3]) + "__r"
+        raw = field_describe(
+            field_name, sf_type, length, label=meta_in.get("label") or field_name[:-3],
+            nillable=not bool(meta_in.get("required")), external_id=bool(meta_in.get("externalId")),
+            unique=bool(meta_in.get("unique")), custom=True, picklist=picklist, restricted=restricted,
+            reference_to=reference_to, relationship_name=rel_name,
+            defaulted=sf_type == "boolean", default=(str(meta_in.get("defaultValue", "false")).lower() == "true")
+            if sf_type == "boolean" else None,
+        )
+        if sf_type in ("double", "currency", "percent"):
+            raw["precision"] = int(meta_in.get("precision") or 18)
+            raw["scale"] = int(meta_in.get("scale") or 0)
+        if raw["externalId"]:
+            raw["filterable"] = True
+        self.org.add_custom_field(meta.name, raw)
+        fid = self.org.allocate_ids("00N", 1)[0]
+        with self.org.lock:
+            self.org.set_kv(f"tooling_field:{fid}", json.dumps({"FullName": f"{meta.name}.{field_name}",
+                                                                "TableEnumOrId": meta.name,
+                                                                "DeveloperName": field_name[:-3],
+                                                                "Metadata": meta_in}))
+        return json_response({"id": fid, "success": True, "errors": []}, 201)
+
+    def create_custom_object(self, data: dict[str, Any]) -> Response:
+        full = str(data.get("FullName", ""))
+        meta_in = data.get("Metadata") or {}
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*__c", full):
+            raise ApiError(400, "INVALID_INPUT", f"Invalid custom object name: {full}")
+        if self.org.schema.get(full) is not None:
+            raise ApiError(400, "DUPLICATE_DEVELOPER_NAME", f"There is already an object named {full}.")
+        label = meta_in.get("label") or full[:-3]
+        meta = self.org.add_custom_object(full, label, meta_in.get("pluralLabel") or label + "s")
+        oid = self.org.allocate_ids("01I", 1)[0]
+        with self.org.lock:
+            self.org.set_kv(f"tooling_object:{oid}", json.dumps({"FullName": full, "DeveloperName": full[:-3],
+                                                                 "KeyPrefix": meta.key_prefix, "Metadata": meta_in}))
+        return json_response({"id": oid, "success": True, "errors": []}, 201)
+
+    def tooling_records(self, kind: str) -> list[dict[str, Any]]:
+        prefix = "tooling_field:" if kind == "CustomField" else "tooling_object:"
+        with self.org.lock:
+            rows = self.org.db.execute("SELECT key, value FROM _meta_kv WHERE key LIKE ?", (prefix + "%",)).fetchall()
+        out = []
+        for key, value in rows:
+            rec = json.loads(value)
+            out.append({"attributes": {"type": kind}, "Id": key.split(":", 1)[1], **rec})
+        return out
+
+    def tooling_query(self, text: str) -> dict[str, Any]:
+        """Tooling SOQL over CustomField/CustomObject: field list, optional WHERE a = 'x' [AND b = 'y']."""
+        m = re.match(r"(?is)^\s*SELECT\s+(.+?)\s+FROM\s+(CustomField|CustomObject)(?:\s+WHERE\s+(.+?))?\s*$", text)
+        if not m:
+            raise ApiError(400, "MALFORMED_QUERY", "Tooling queries support SELECT … FROM CustomField|CustomObject "
+                           "[WHERE Field = 'value' AND …]")
+        fields = [f.strip() for f in m.group(1).split(",")]
+        records = self.tooling_records(m.group(2))
+        if m.group(3):
+            for cond in re.split(r"(?i)\s+AND\s+", m.group(3)):
+                cm = re.match(r"^\s*(\w+)\s*=\s*'([^']*)'\s*$", cond)
+                if not cm:
+                    raise ApiError(400, "MALFORMED_QUERY", f"unsupported tooling condition: {cond}")
+                name, value = cm.groups()
+                records = [r for r in records if str(r.get(name, "")).lower() == value.lower()]
+        out = [{"attributes": r["attributes"], **{f: r.get(f) for f in fields}} for r in records]
+        return {"size": len(out), "totalSize": len(out), "done": True, "queryLocator": None,
+                "entityTypeName": m.group(2), "records": out}
+
+    # ----- admin ---------------------------------------------------------------------------------------
+    def admin(self, request: Request, path: str) -> Response:
+        name = path.removeprefix("/__admin").strip("/")
+        method = request.method
+        if name == "health":
+            return json_response({"ok": True, "url": self.base_url})
+        if name == "reset" and method == "POST":
+            data = self.body(request) or {}
+            self.bulk.reset()
+            self.org.reset()
+            self.counters.clear()
+            self.api_used = 0
+            self.cursors.clear()
+            self.flush()
+            seeded = self.org.seed(data.get("users") or [], data.get("queues") or []) if data else None
+            if data.get("knobs"):
+                self.org.set_knobs(Knobs.from_json(data["knobs"]))
+            return json_response({"reset": True, "seeded": seeded, "running_user_id": self.org.running_user_id})
+        if name == "seed" and method == "POST":
+            data = self.body(request) or {}
+            result = self.org.seed(data.get("users") or [], data.get("queues") or [])
+            return json_response(result, 200 if not result["errors"] else 400)
+        if name == "knobs":
+            if method in ("POST", "PUT", "PATCH"):
+                data = self.body(request) or {}
+                try:
+                    base = None if method == "PUT" else self.org.knobs
+                    self.org.set_knobs(Knobs.from_json(data, base))
+                except (TypeError, ValueError) as exc:
+                    return json_response({"error": str(exc)}, 400)
+            return json_response(self.org.knobs.to_json())
+        if name == "counters":
+            if method == "DELETE":
+                self.counters.clear()
+                self.flush()
+            total = sum(self.counters.values())
+            return json_response({"families": dict(self.counters), "total": total, "api_usage": self.api_used})
+        if name == "counts":
+            return json_response(self.org.counts())
+        if name == "usage" and method in ("POST", "PUT"):
+            data = self.body(request) or {}
+            self.api_used = int(data.get("api_used", self.api_used))
+            self.flush()
+            return json_response({"api_usage": self.api_used})
+        if name == "sessions" and method == "DELETE":
+            self.sessions = set()
+            with self.org.lock:
+                self.org.set_kv("sessions", "[]")
+            return json_response({"expired": True})
+        if name == "credentials":
+            return json_response({**self.credentials, "instance_url": self.base_url})
+        return json_response({"error": f"unknown admin endpoint {method} {path}"}, 404)
+
+
+class _ConnectionReset(Exception):
+    """Fault injection: drop the TCP connection without a response."""
