@@ -99,14 +99,14 @@ class SalesforceApi:
         return self._call("tooling", self.sf.toolingexecute, action, method=method, data=data)
 
     # -- sObject Collections --------------------------------------------------------------------
-    def _collection_results(self, keys: Sequence[str], results: Any) -> list[RowResult]:
+    def _collection_results(self, keys: Sequence[str], results: Any, insert: bool = False) -> list[RowResult]:
         if not isinstance(results, list) or len(results) != len(keys):
             raise SalesforceDestinationError("sObject Collections answered with an unexpected shape")
         out = []
         for k, r in zip(keys, results, strict=False):
             errs = r.get("errors") or []
             if r.get("success"):
-                out.append(RowResult(k, True, r.get("id"), r.get("created")))
+                out.append(RowResult(k, True, r.get("id"), True if insert else r.get("created")))
             else:
                 e = errs[0] if errs else {}
                 out.append(RowResult(k, False, r.get("id"), None, e.get("statusCode") or e.get("errorCode")
@@ -162,7 +162,7 @@ class SalesforceApi:
                 batch = [{"attributes": {"type": sobject}, **r} for r in rs[i: i + self.options.collection_size]]
                 res = self._call("collections", self.sf.restful, "composite/sobjects", method="POST",
                                  json={"allOrNone": False, "records": batch}, headers=headers or {})
-                out.extend(self._collection_results(ks[i: i + len(batch)], res))
+                out.extend(self._collection_results(ks[i: i + len(batch)], res, insert=True))
             return out
 
         return self._with_lock_retries(keys, rows, send)
