@@ -6,7 +6,6 @@ import json
 from collections import Counter
 
 import pytest
-
 from hdm.model import MessageKind, Visibility
 from hdm.sources.osticket import OsTicketSource
 

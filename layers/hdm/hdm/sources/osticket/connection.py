@@ -311,7 +311,8 @@ def _connect_error(exc: Exception, params: ConnParams) -> OsTicketError:
     if code == 1049:
         return NotOsTicketError(f"database {params.database!r} does not exist on the server ({where})")
     if code in (1044,):
-        return OsTicketAuthError(f"the account has no access to database {params.database!r} ({where})")
+        return OsTicketAuthError(f"the account has no access to database {params.database!r}, or it does not "
+                                 f"exist ({where})")
     if code in (2002, 2003, 2005, 2006, 2013):
         return OsTicketConnectionError(f"cannot reach the database server at {where}: is the host/port right "
                                        "and the server running?")
