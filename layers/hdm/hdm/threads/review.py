@@ -233,7 +233,7 @@ h1{font-size:22px} .summary{background:#fff;padding:8px 12px;border:1px solid #c
 .hold{color:#fff;background:#b00020;padding:2px 6px;border-radius:3px;font-weight:bold}
 .pass{color:#fff;background:#2e7d32;padding:2px 6px;border-radius:3px;font-weight:bold}
 .cols{display:flex;gap:12px;align-items:flex-start} .col{flex:1 1 50%;min-width:0}
-.col h3{font-size:14px;margin:6px 0} iframe{width:100%;height:520px;border:1px solid #bbb;background:#fff}
+.col h3{font-size:14px;margin:6px 0} iframe{width:100%;height:900px;border:1px solid #bbb;background:#fff}
 .segment{border:2px solid #9bb;border-radius:4px;margin:8px 0;padding:6px 8px;background:#fff}
 .segment.internal{border:3px solid #c62828;background:#fdecea}
 .segment.public{border-color:#2e7d32}
@@ -275,10 +275,29 @@ def _segment_html(message: Message, attachments: Iterable[Attachment], names: Se
         f'</div>')
 
 
+# a plain look for the original thread (the page's own stylesheets are not reachable offline)
+_ORIGINAL_CSS = (
+    "body{font:13px sans-serif;margin:6px} .thread-entry{border:1px solid #bbb;margin:6px 0;padding:4px}"
+    ".thread-entry.message{background:#e8f1fb} .thread-entry.response{background:#fff3e6}"
+    ".thread-entry.note{background:#fffbd6} .thread-entry.system{background:#eee} .avatar,.action-dropdown,"
+    ".muted-button{display:none} .thread-event{color:#666;font-size:12px;margin:4px 0} .header{font-size:12px}"
+)
+
+
+def original_thread_html(page: str) -> str:
+    """The thread part of a rendered page (the whole page when no thread container is found)."""
+    tree = LexborHTMLParser(page)
+    node = tree.css_first("#thread-items") or tree.css_first("#ticketThread") or tree.css_first("#ticket_thread")
+    fragment = node.html if node is not None else page
+    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{_ORIGINAL_CSS}</style></head>" \
+           f"<body>{fragment}</body></html>"
+
+
 def _original_html(thread: TicketThread) -> str:
     if thread.rendered_html is not None:
-        return (f'<h3>Original render</h3><iframe sandbox="" referrerpolicy="no-referrer" '
-                f'title="original render of {_e(thread.ticket.key)}" srcdoc="{_e(thread.rendered_html)}"></iframe>')
+        return (f'<h3>Original render (thread)</h3><iframe sandbox="" referrerpolicy="no-referrer" '
+                f'title="original render of {_e(thread.ticket.key)}" '
+                f'srcdoc="{_e(original_thread_html(thread.rendered_html))}"></iframe>')
     parts = ['<h3>Stored bodies (database path)</h3>']
     for m in sorted(thread.messages, key=lambda m: m.position):
         raw = m.body_text if m.body_format == "text" else m.body_html
