@@ -565,6 +565,7 @@ class Emulator:
 
     def query_more(self, token: str, version: str) -> dict[str, Any]:
         cursor, _, start = token.rpartition("-")
+        cursor = cursor.removeprefix("01g")
         state = self.cursors.get(cursor)
         if state is None or not start.isdigit():
             raise ApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
@@ -751,6 +752,9 @@ class Emulator:
             self.counters.clear()
             self.api_used = 0
             self.cursors.clear()
+            self.sessions = {self.credentials["access_token"]}
+            with self.org.lock:
+                self.org.set_kv("sessions", json.dumps(sorted(self.sessions)))
             self.flush()
             seeded = self.org.seed(data.get("users") or [], data.get("queues") or []) if data else None
             if data.get("knobs"):
