@@ -7,6 +7,7 @@ used to notice pages that do not look like the version they claim to be, which l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 PAGE_KINDS = ("staff", "portal", "print")
@@ -55,17 +56,22 @@ class VersionMarkup:
 
     @classmethod
     def of(cls, version: str) -> VersionMarkup:
-        v = version_tuple(version)
-        if v >= version_tuple("1.17.4"):
-            style: Optional[str] = "position:relative;z-index:auto;"
-        elif _within(v, "1.16.4", "1.16.99") or _within(v, "1.17.1", "1.17.3"):
-            style = "position:relative"
-        else:
-            style = None
-        return cls(
-            version=version,
-            table_layout=v < version_tuple("1.10"),
-            stray_title_span=_within(v, "1.10", "1.15.6") or _within(v, "1.16.0", "1.16.1"),
-            entry_style=style,
-            merge_badge=v >= version_tuple("1.14"),
-        )
+        return _markup_of(cls, version)
+
+
+@lru_cache(maxsize=64)
+def _markup_of(cls: type[VersionMarkup], version: str) -> VersionMarkup:
+    v = version_tuple(version)
+    if v >= version_tuple("1.17.4"):
+        style: Optional[str] = "position:relative;z-index:auto;"
+    elif _within(v, "1.16.4", "1.16.99") or _within(v, "1.17.1", "1.17.3"):
+        style = "position:relative"
+    else:
+        style = None
+    return cls(
+        version=version,
+        table_layout=v < version_tuple("1.10"),
+        stray_title_span=_within(v, "1.10", "1.15.6") or _within(v, "1.16.0", "1.16.1"),
+        entry_style=style,
+        merge_badge=v >= version_tuple("1.14"),
+    )

@@ -103,12 +103,14 @@ def split_rendered(
     expected_count: Optional[int] = None,
     display_tz: Optional[str] = None,
     resolve_ticket_number: TicketResolver | None = None,
+    keep_source_html: bool = False,
 ) -> SplitResult:
     """Split one ticket's rendered thread into canonical messages and events, with a confidence score.
 
     ``page_kind`` is "staff", "portal", "print" or "auto". ``ticket`` is the canonical ticket key the
     messages belong to. ``expected_count`` (entries the page should hold, when known) is checked.
     ``display_tz`` is the viewer's timezone, needed only for the print view (its times have no offset).
+    ``keep_source_html`` keeps each entry's rendered HTML on its segment (for review pages; costs time).
     """
     reasons: list[Reason] = []
     tree = LexborHTMLParser(html or "")
@@ -134,7 +136,7 @@ def split_rendered(
     segments: list[Segment] = []
     for index, node in enumerate(nodes):
         seg = _read_entry(node, index, page_kind, markup, ticket, tz, display_tz is not None, reasons,
-                          resolve_ticket_number)
+                          resolve_ticket_number, keep_source_html)
         segments.append(seg)
     if not segments and expected_count != 0:
         reasons.append(Reason.of("no_entries"))
@@ -217,20 +219,22 @@ def _classify(classes: list[str], page_kind: str, author: Optional[str], entry: 
 
 def _read_entry(node: LexborNode, index: int, page_kind: str, markup: VersionMarkup, ticket: Optional[str],
                 tz: ZoneInfo, tz_given: bool, reasons: list[Reason],
-                resolve_ticket_number: TicketResolver | None) -> Segment:
+                resolve_ticket_number: TicketResolver | None, keep_source_html: bool) -> Segment:
     classes = _classes(node)
     entry_id = _entry_id(node, page_kind)
     label = entry_id or f"#{index + 1}"
     if page_kind == "print" or node.tag == "table":
-        author, created, title = _print_header(node, tz, tz_given, label, reasons)
+        header = node.css_first("table.header")
+        author, created, title = _print_header(header, tz, tz_given, label, reasons)
     else:
-        author, created, title = _header(node, label, reasons)
+        header = node.css_first("div.header")
+        author, created, title = _header(header, label, reasons)
     kind, visibility = _classify(classes, page_kind, author, label, reasons)
-    badges = _badges(node)
+    badges = _badges(header)
     merged_number = badges.get("merged")
     merged_from = resolve_ticket_number(merged_number) if (merged_number and resolve_ticket_number) else None
     body_format, body_html, body_text = _body(node, label, reasons)
-    names, ids = _attachments(node, page_kind)
+    names, ids = _attachments(node, page_kind == "print" or node.tag == "table")
     prov_id = entry_id if entry_id else f"{(ticket or 'ticket:?').partition(':')[2]}-{page_kind}-{index + 1}"
     message = Message(
         provenance=Provenance(system="osticket", object="thread_entry", id=prov_id, version=markup.version),
@@ -265,7 +269,7 @@ def _read_entry(node: LexborNode, index: int, page_kind: str, markup: VersionMar
         attachment_names=names,
         attachment_ids=ids,
         merged_from_number=merged_number,
-        source_html=node.html or "",
+        source_html=(node.html or "") if keep_source_html else "",
     )
 
 
@@ -273,33 +277,39 @@ def _text(node: Optional[LexborNode]) -> str:
     return " ".join((node.text(deep=True) or "").split()) if node is not None else ""
 
 
-def _header(node: LexborNode, label: str, reasons: list[Reason]) -> tuple[Optional[str], Optional[str], Optional[str]]:
-    header = node.css_first("div.header")
+def _header(header: Optional[LexborNode], label: str,
+            reasons: list[Reason]) -> tuple[Optional[str], Optional[str], Optional[str]]:
     if header is None:
         reasons.append(Reason.of("missing_author", entry=label))
         reasons.append(Reason.of("missing_timestamp", entry=label))
         return None, None, None
     author = None
-    for child in header.iter(include_text=False):
-        if child.tag == "b":
+    time = None
+    title = None
+    for child in header.iter(include_text=False):  # b, a > time, span.title are children of div.header
+        tag = child.tag
+        if tag == "b" and author is None:
             author = _text(child) or None
-            break
+        elif tag == "a" and time is None:
+            time = child.css_first("time[datetime]")
+        elif tag == "time" and time is None and child.attributes.get("datetime") is not None:
+            time = child
+        elif tag == "span" and title is None and "title" in _classes(child):
+            title = _text(child) or None
+    if time is None:
+        time = header.css_first("time[datetime]")
     if author is None:
         reasons.append(Reason.of("missing_author", entry=label))
-    created = None
-    time = header.css_first("time[datetime]")
-    if time is not None:
-        created = _utc_from_w3c(time.attributes.get("datetime") or "")
+    created = _utc_from_w3c(time.attributes.get("datetime") or "") if time is not None else None
     if created is None:
         reasons.append(Reason.of("missing_timestamp", entry=label))
-    title_node = header.css_first("span.title")
-    title = _text(title_node) or None
+    if title is None:
+        title = _text(header.css_first("span.title")) or None
     return author, created, title
 
 
-def _print_header(node: LexborNode, tz: ZoneInfo, tz_given: bool, label: str,
+def _print_header(header: Optional[LexborNode], tz: ZoneInfo, tz_given: bool, label: str,
                   reasons: list[Reason]) -> tuple[Optional[str], Optional[str], Optional[str]]:
-    header = node.css_first("table.header")
     cells = header.css("td") if header is not None else []
     if not cells:
         reasons.append(Reason.of("missing_author", entry=label))
@@ -354,9 +364,8 @@ def _zone(name: Optional[str]) -> ZoneInfo:
         raise ValueError(f"unknown display timezone {name!r}") from exc
 
 
-def _badges(node: LexborNode) -> dict[str, Optional[str]]:
+def _badges(header: Optional[LexborNode]) -> dict[str, Optional[str]]:
     found: dict[str, Optional[str]] = {}
-    header = node.css_first("div.header") or node.css_first("table.header")
     if header is None:
         return found
     for label in header.css("span.label"):
@@ -410,15 +419,17 @@ def _body(node: LexborNode, label: str, reasons: list[Reason]) -> tuple[str, Opt
     return "html", inner, None
 
 
-def _attachments(node: LexborNode, page_kind: str) -> tuple[list[str], list[str]]:
+def _attachments(node: LexborNode, print_view: bool) -> tuple[list[str], list[str]]:
     names: list[str] = []
     ids: list[str] = []
     for link in node.css("div.attachments a.filename"):
         names.append(_text(link) or (link.attributes.get("download") or ""))
-        query = parse_qs(urlsplit(link.attributes.get("href") or "").query)
-        if query.get("id"):
-            ids.append(query["id"][0])
-    if not names:
+        href = link.attributes.get("href") or ""
+        if "id=" in href:
+            query = parse_qs(urlsplit(href).query)
+            if query.get("id"):
+                ids.append(query["id"][0])
+    if print_view and not names:
         for row in node.css("div.info > div"):
             first = row.css_first("span")
             if first is not None and _text(first):
