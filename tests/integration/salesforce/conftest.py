@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from hdm.crosswalk.sqlite import SqliteCrosswalk
 from hdm.destinations.salesforce import SalesforceDestination, SalesforceOptions
 from hdm.stage.local import LocalStage

@@ -7,7 +7,16 @@ from typing import Any
 
 from hdm.crosswalk.base import Origin, State
 from hdm.model import (
-    Agent, Attachment, Contact, Message, MessageKind, Organization, Provenance, Team, Ticket, Visibility,
+    Agent,
+    Attachment,
+    Contact,
+    Message,
+    MessageKind,
+    Organization,
+    Provenance,
+    Team,
+    Ticket,
+    Visibility,
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import tenacity
 from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import ColumnDelimiter, JobState, LineEnding, Operation, ResultsType, _Bulk2Client
+from simple_salesforce.util import call_salesforce
 
 from hdm.destinations.salesforce.bulk_csv import build_csv, parse_csv, split_bulk_error
 from hdm.destinations.salesforce.errors import SalesforceDestinationError
@@ -20,6 +21,7 @@ from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.retry import TRANSIENT_CODES, call_with_retry, make_retrying
 
 AUTO_ASSIGN_OFF = {"Sforce-Auto-Assign": "FALSE"}
+NOT_CORRELATED = "RESULT_NOT_CORRELATED"
 
 
 @dataclass
@@ -229,13 +231,13 @@ class SalesforceApi:
         self._call("bulk", client.close_job, job_id)
         info = self._wait(client, job_id)
         by_key: dict[str, RowResult] = {}
-        ok = parse_csv(self._call("bulk", client.get_ingest_results, job_id, ResultsType.successful))
+        ok = parse_csv(self._call("bulk", self._ingest_results, client, job_id, ResultsType.successful))
         for r in ok:
             k = r.get(key_column, "")
             created = str(r.get("sf__Created", "")).lower() == "true"
             by_key[k] = RowResult(k, True, r.get("sf__Id") or None, created)
         if int(info.get("numberRecordsFailed") or 0) or len(ok) < len(rows):
-            for r in parse_csv(self._call("bulk", client.get_ingest_results, job_id, ResultsType.failed)):
+            for r in parse_csv(self._call("bulk", self._ingest_results, client, job_id, ResultsType.failed)):
                 k = r.get(key_column, "")
                 code, msg = split_bulk_error(r.get("sf__Error", ""))
                 by_key[k] = RowResult(k, False, r.get("sf__Id") or None, None, code, msg)
@@ -243,13 +245,21 @@ class SalesforceApi:
         if missing:
             unprocessed = {
                 r.get(key_column, "")
-                for r in parse_csv(self._call("bulk", client.get_ingest_results, job_id, ResultsType.unprocessed))
+                for r in parse_csv(self._call("bulk", self._ingest_results, client, job_id, ResultsType.unprocessed))
             }
             for k in missing:
-                reason = "not processed by the Bulk job" if k in unprocessed else "absent from the Bulk job results"
-                # transient: the row goes into the next job attempt
-                by_key[k] = RowResult(k, False, None, None, "SERVER_UNAVAILABLE", reason)
+                if k in unprocessed:  # never processed: safe to send again in the next job
+                    by_key[k] = RowResult(k, False, None, None, "SERVER_UNAVAILABLE", "not processed by the Bulk job")
+                else:  # unknown fate: never re-sent blindly (an insert could duplicate)
+                    by_key[k] = RowResult(k, False, None, None, NOT_CORRELATED, "absent from the Bulk job results")
         return [by_key[str(r[key_column])] for r in rows]
+
+    @staticmethod
+    def _ingest_results(client: _Bulk2Client, job_id: str, kind: str) -> str:
+        """A results CSV decoded as UTF-8 (the bytes are UTF-8; ``Response.text`` may guess Latin-1)."""
+        url = f"{client.bulk2_url}ingest/{job_id}/{getattr(kind, 'value', kind)}"
+        headers = client._get_headers(client.JSON_CONTENT_TYPE, client.CSV_CONTENT_TYPE)
+        return call_salesforce(url=url, method="GET", session=client.session, headers=headers).content.decode("utf-8")
 
     def _wait(self, client: _Bulk2Client, job_id: str) -> dict[str, Any]:
         time.sleep(self.options.bulk_poll_seconds)

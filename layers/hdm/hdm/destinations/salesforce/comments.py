@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State
-from hdm.destinations.salesforce.api import RowResult
+from hdm.destinations.salesforce.api import NOT_CORRELATED, RowResult
 from hdm.destinations.salesforce.chunk import ChunkRun
 
 OBJ = "CaseComment"
@@ -56,7 +56,13 @@ def load_comments(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
         run.crosswalk.put_many([run.entry(r["_source_key"], OBJ, State.PENDING, row=r) for r in todo])
         results = _insert(run, todo)
         for row in todo:
-            entries.append(run.record(row["_source_key"], OBJ, results[row["_source_key"]], Origin.CREATED, row, None))
+            res = results[row["_source_key"]]
+            if res.error_code == NOT_CORRELATED:
+                # fate unknown: the pending marker stays, and the next run verifies before sending again
+                run.outcome(row["_source_key"], OBJ, "held", None, res.error_code,
+                            "Bulk result could not be matched to the row; a re-run verifies it")
+                continue
+            entries.append(run.record(row["_source_key"], OBJ, res, Origin.CREATED, row, None))
     run.crosswalk.put_many(entries)
 
 
