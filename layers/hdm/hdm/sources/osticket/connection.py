@@ -30,6 +30,7 @@ from hdm.sources.osticket.errors import (
     WritableAccountError,
     WriteRefusedError,
 )
+from hdm.sources.osticket.values import decode_text
 
 log = logging.getLogger(__name__)
 
@@ -286,10 +287,8 @@ class ReadOnlyConnection:
         row = Row()
         for name, codec, value in zip(names, cods, raw, strict=False):
             if codec is not None and isinstance(value, (bytes, bytearray)):
-                try:
-                    value = value.decode(codec)
-                except UnicodeDecodeError:
-                    value = value.decode(codec, errors="replace")
+                value, bad = decode_text(bytes(value), codec)
+                if bad:
                     row.bad_text.append(name)
             row[name] = value
         return row

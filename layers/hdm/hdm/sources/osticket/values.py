@@ -88,8 +88,18 @@ def epoch_or_w3c_to_iso(text: str, zone: dt.tzinfo) -> Optional[str]:
 
 # -- text ----------------------------------------------------------------------------------------
 
-def decode_bytes(raw: bytes, codec: str = "utf-8") -> tuple[str, bool]:
-    """Decode column bytes; ``(text, True)`` when bytes were invalid and got replaced with U+FFFD."""
+def decode_text(raw: bytes, codec: str = "utf-8") -> tuple[str, bool]:
+    """Decode column bytes; ``(text, True)`` when the bytes were not valid text.
+
+    Invalid bytes become U+FFFD. A latin1 column (codec cp1252) is tried as UTF-8 first: osTicket always
+    wrote UTF-8, so UTF-8 bytes there are the real text (double-encoding of old installs); bytes that are not
+    UTF-8 are read as latin1 and reported.
+    """
+    if codec == "cp1252":
+        try:
+            return raw.decode("utf-8"), False
+        except UnicodeDecodeError:
+            return raw.decode("cp1252", errors="replace"), True
     try:
         return raw.decode(codec), False
     except UnicodeDecodeError:
