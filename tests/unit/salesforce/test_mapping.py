@@ -1,7 +1,6 @@
 """The mapping is data: a schema-validated YAML per pair, with per-customer overrides merged over it."""
 
 import pytest
-
 from hdm.mapping import MappingError, api_field_name, load_document, load_mapping
 
 

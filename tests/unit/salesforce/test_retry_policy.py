@@ -2,10 +2,9 @@
 
 import pytest
 import requests
-from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
-
 from hdm.destinations.salesforce.errors import DailyLimitExceeded
 from hdm.destinations.salesforce.retry import call_with_retry, is_transient, make_retrying
+from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceRefusedRequest
 
 
 def _err(cls, status, code):
