@@ -70,6 +70,7 @@ class _Pending:
     values: dict[str, Any]
     relationships: list[tuple[FieldMeta, str, str, Any]] = field(default_factory=list)
     record_id: str | None = None
+    content: dict[str, Any] = field(default_factory=dict)  # what the caller sent, for validation-rule hashing
 
 
 class Org:
@@ -307,6 +308,9 @@ class Org:
                     return None
                 value = rid
             pending.values[f.name] = value
+        pending.content = dict(pending.values)
+        for f, target, ext, value in pending.relationships:
+            pending.content[f"{f.name}:{target}.{ext}"] = value
         return pending
 
     def _relationship(self, meta: ObjectMeta, key: str, raw: Any, pending: _Pending, result: RowResult,
@@ -462,7 +466,7 @@ class Org:
             result = results[p.index]
             if not result.success:
                 continue
-            if rule is not None and not opts.admin and rejected_by_rule(rule, self.knobs.seed, meta.name, p.values):
+            if rule is not None and not opts.admin and rejected_by_rule(rule, self.knobs.seed, meta.name, p.content):
                 result.fail("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message, rule.fields)
             elif not opts.admin and self.dice.lock_row(opts.family):
                 result.fail("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records")
@@ -766,7 +770,7 @@ class Org:
                     results[i].fail("DUPLICATE_EXTERNAL_ID", f"{f.name}: more than one record found for external id "
                                     f"field: {matches}", [f.name])
                 elif matches:
-                    body = {k: v for k, v in rows[i].items() if k.lower() != f.name.lower()}
+                    body = dict(rows[i])  # the key stays in, so rule hashing sees the same content either way
                     body["Id"] = matches[0]
                     updates.append((i, body))
                 elif f.type == "id":
