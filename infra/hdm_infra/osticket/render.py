@@ -36,6 +36,7 @@ from hdm.model import Attachment, Event, Message, MessageKind, Ticket, Visibilit
 
 PAGE_KINDS = ("staff", "portal", "print")
 VERSIONS = ("1.10", "1.11", "1.14", "1.16.4", "1.17.4", "1.18")
+LEGACY_VERSIONS = ("1.9",)  # staff page only: the pre-1.10 table markup
 
 EVENT_ICONS = {
     "created": "magic", "closed": "thumbs-up-alt", "reopened": "rotate-right", "assigned": "hand-right",
@@ -87,6 +88,7 @@ class Markup:
     reply_icons: bool
     collaborator_label: str
     attachment_id_in_url: bool
+    table_layout: bool = False  # before 1.10: include/staff/ticket-view.inc.php prints a table per entry
 
     @classmethod
     def of(cls, version: str) -> Markup:
@@ -106,6 +108,7 @@ class Markup:
             reply_icons=v >= version_tuple("1.11"),
             collaborator_label="Cc Collaborator" if v >= version_tuple("1.11") else "Collaborator",
             attachment_id_in_url=v >= version_tuple("1.11"),
+            table_layout=v < version_tuple("1.10"),
         )
 
 
@@ -485,10 +488,41 @@ def _staff_chrome_bottom(ctx: _Ctx) -> str:
             f'Rights Reserved.</div>\n</div>\n')
 
 
+def _legacy_entry(ctx: _Ctx, message: Message) -> str:
+    """One entry of a 1.9.x staff page: ``table.thread-entry.<kind>`` (no events, no system class)."""
+    etype = _entry_type(message)
+    dt = _local(ctx, message.created_at)
+    title = message.title or ""
+    if len(title) > 100:
+        title = title[:100].rstrip() + "..."
+    parts = [f'<table class="thread-entry {_KIND_CLASS[etype]}" cellspacing="0" cellpadding="1" width="940" '
+             f'border="0">\n    <tr>\n        <th colspan="4" width="100%">\n        <div>\n'
+             f'            <span class="pull-left">\n            <span style="display:inline-block">'
+             f'{_e(_short(dt)) if dt else ""}</span>\n            <span style="display:inline-block;padding:0 1em" '
+             f'class="faded title">{_e(title)}</span>\n            </span>\n'
+             f'            <span class="pull-right" style="white-space:no-wrap;display:inline-block">\n'
+             f'                <span style="vertical-align:middle;" class="textra"></span>\n'
+             f'                <span style="vertical-align:middle;" class="tmeta faded title">'
+             f'{_e(_display_name(ctx, message))}</span>\n            </span>\n        </div>\n        </th>\n'
+             f'    </tr>\n    <tr><td colspan="4" class="thread-body" id="thread-id-{_e(message.provenance.id)}">'
+             f'<div>{_body_html(ctx, message)}</div></td></tr>\n']
+    files = _files(ctx, message)
+    if files:
+        links = "\n".join(f'<a class="Icon file no-pjax" href="{_download_url(ctx, a)}" target="_blank">'
+                          f'{_e(a.file_name)}</a>&nbsp;<em>({_size(a.size)})</em>' for a in files)
+        parts.append(f'    <tr>\n        <td class="info" colspan="4">{links}</td>\n    </tr>\n')
+    parts.append('</table>\n')
+    return "".join(parts)
+
+
 def render_staff_page(ticket: Ticket, messages: Sequence[Message], attachments: Iterable[Attachment] = (),
                       events: Iterable[Event] = (), options: RenderOptions | None = None) -> str:
     """The agent's ticket page (``scp/tickets.php?id=N``) with the whole thread."""
     ctx = _context(ticket, messages, attachments, events, options)
+    if ctx.markup.table_layout:
+        thread = '<div id="ticket_thread">\n' + "".join(_legacy_entry(ctx, m) for m in _ordered(ctx.messages))
+        body = _staff_chrome_top(ctx) + thread + "</div>\n" + _staff_chrome_bottom(ctx)
+        return _page(f"Ticket #{ticket.number} :: Support Ticket System", body, staff=True)
     body = _staff_chrome_top(ctx) + _staff_thread(ctx) + _staff_chrome_bottom(ctx)
     return _page(f"Ticket #{ticket.number} :: Support Ticket System", body, staff=True)
 

@@ -8,14 +8,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image
-from selectolax.lexbor import LexborHTMLParser
-
 from hdm.model import Visibility
 from hdm.threads import split_rendered
 from hdm.threads.review import INTERNAL_LABEL, TicketThread, build_review_page, select_sample
 from hdm_infra.osticket.render import RenderOptions, render
 from hdm_infra.testing.threads import make_thread
+from PIL import Image
+from selectolax.lexbor import LexborHTMLParser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install -y chromium)")

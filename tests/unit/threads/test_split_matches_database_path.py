@@ -10,7 +10,12 @@ from hdm.threads import split_rendered
 from hdm_infra.osticket.render import VERSIONS, RenderOptions, portal_entries, render, version_tuple
 from hdm_infra.testing.threads import TIMEZONES, comparable, make_thread
 
-CASES = [(kind, version) for kind in ("staff", "portal", "print") for version in VERSIONS]
+CASES = [(kind, version) for kind in ("staff", "portal", "print") for version in VERSIONS] + [("staff", "1.9")]
+
+
+def _local_times(page_kind: str, version: str) -> bool:
+    """Print views and pre-1.10 staff pages show local times to the minute, without offset."""
+    return page_kind == "print" or version_tuple(version) < (1, 10, 0)
 
 
 def _expected(fx, page_kind: str, version: str, opts: RenderOptions) -> list[dict]:
@@ -19,11 +24,11 @@ def _expected(fx, page_kind: str, version: str, opts: RenderOptions) -> list[dic
         msgs = portal_entries(msgs, opts.portal_viewer)
     out = []
     for m in msgs:
-        c = comparable(m, fx.attachments, minute_precision=page_kind == "print")
+        c = comparable(m, fx.attachments, minute_precision=_local_times(page_kind, version))
         if page_kind != "staff" or version_tuple(version) < (1, 14, 0):
             c["merged_from"] = None  # only the staff page of 1.14+ shows the merged-child badge
-        if page_kind == "print":
-            c["edited"] = False  # the print view shows no badges
+        if _local_times(page_kind, version):
+            c["edited"] = False  # the print view and 1.9 pages show no badges
         if page_kind == "portal" and opts.hide_staff_name and m.kind is MessageKind.AGENT:
             c["author"] = "Staff"
         out.append(c)
@@ -42,11 +47,11 @@ def test_both_paths_give_identical_canonical_messages(page_kind: str, version: s
         numbers = {v: k for k, v in fx.child_numbers.items()}
         result = split_rendered(html, page_kind, version, ticket=fx.ticket.key, display_tz=tz,
                                 resolve_ticket_number=numbers.get)
-        got = [comparable(s.message, fx.attachments, s.attachment_names, minute_precision=page_kind == "print")
-               for s in result.segments]
+        got = [comparable(s.message, fx.attachments, s.attachment_names,
+                          minute_precision=_local_times(page_kind, version)) for s in result.segments]
         assert got == _expected(fx, page_kind, version, opts), f"ticket {fx.ticket.key} on {tz}"
         assert result.confidence >= 0.9, [r.code for r in result.reasons]
-        if page_kind != "print":
+        if not _local_times(page_kind, version) or page_kind == "staff":
             assert [s.message.key for s in result.segments] == [
                 m.key for m in sorted(fx.messages, key=lambda m: (m.created_at, int(m.provenance.id)))
                 if page_kind == "staff" or m in portal_entries(fx.messages, None)]

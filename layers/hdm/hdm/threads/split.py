@@ -48,6 +48,7 @@ _CONTAINERS = {
     "portal": ('#ticketThread > div[id^="thread-entry-"] > div.thread-entry', "#ticketThread > div.thread-event"),
     "print": ("#ticket_thread > div.thread-entry", "#ticket_thread > div.thread-event"),
 }
+_LEGACY_STAFF = ("#ticket_thread > table.thread-entry", "#ticket_thread > div.thread-event")  # before 1.10
 _WRAPPERS = {"staff": '#thread-items > div[id^="thread-entry-"]', "portal": '#ticketThread > div[id^="thread-entry-"]'}
 _EMPTY_DISPLAY = "(empty)"
 _SYSTEM_POSTER = "SYSTEM"
@@ -120,6 +121,8 @@ def split_rendered(
         raise ValueError(f"unknown page kind {page_kind!r}; expected one of {PAGE_KINDS} or 'auto'")
     markup = VersionMarkup.of(version)
     entry_sel, event_sel = _CONTAINERS[page_kind]
+    if page_kind == "staff" and markup.table_layout:
+        entry_sel, event_sel = _LEGACY_STAFF
     nodes = tree.css(entry_sel)
     if not nodes:
         loose = [n for n in tree.css("div.thread-entry, table.thread-entry") if not _inside_entry(n)]
@@ -127,7 +130,7 @@ def split_rendered(
             reasons.append(Reason.of("no_thread_container", f"no {page_kind} thread container"))
             reasons.append(Reason.of("loose_markup"))
             nodes = loose
-    if page_kind in _WRAPPERS:
+    if page_kind in _WRAPPERS and not markup.table_layout:
         for wrapper in tree.css(_WRAPPERS[page_kind]):
             if wrapper.css_first("div.thread-entry") is None:
                 reasons.append(Reason.of("unparseable_entry", entry=_wrapper_id(wrapper)))
@@ -223,7 +226,10 @@ def _read_entry(node: LexborNode, index: int, page_kind: str, markup: VersionMar
     classes = _classes(node)
     entry_id = _entry_id(node, page_kind)
     label = entry_id or f"#{index + 1}"
-    if page_kind == "print" or node.tag == "table":
+    if node.tag == "table":
+        header = node.css_first("th")
+        author, created, title = _legacy_header(header, tz, tz_given, label, reasons)
+    elif page_kind == "print":
         header = node.css_first("table.header")
         author, created, title = _print_header(header, tz, tz_given, label, reasons)
     else:
@@ -318,17 +324,40 @@ def _print_header(header: Optional[LexborNode], tz: ZoneInfo, tz_given: bool, la
     first = cells[0]
     date_node = first.css_first("span")
     created = _utc_from_local(_text(date_node), tz)
-    if created is None:
-        reasons.append(Reason.of("missing_timestamp", entry=label))
-    elif not tz_given and not any(r.code == "timestamp_without_offset" for r in reasons):
-        reasons.append(Reason.of("timestamp_without_offset"))
-    if created is not None and not any(r.code == "timestamp_minute_precision" for r in reasons):
-        reasons.append(Reason.of("timestamp_minute_precision"))
+    _note_local_time(created, tz_given, label, reasons)
     title = _text(first.css_first("span.title")) or None
     author = _text(cells[-1]) if len(cells) > 1 else ""
     if not author:
         reasons.append(Reason.of("missing_author", entry=label))
     return author or None, created, title
+
+
+def _legacy_header(header: Optional[LexborNode], tz: ZoneInfo, tz_given: bool, label: str,
+                   reasons: list[Reason]) -> tuple[Optional[str], Optional[str], Optional[str]]:
+    """1.9.x ``th``: ``span.pull-left`` > date span + ``span.title``; ``span.tmeta`` author."""
+    if header is None:
+        reasons.append(Reason.of("missing_author", entry=label))
+        reasons.append(Reason.of("missing_timestamp", entry=label))
+        return None, None, None
+    left = header.css_first("span.pull-left")
+    date_node = next((c for c in left.iter(include_text=False) if c.tag == "span"), None) if left is not None else None
+    created = _utc_from_local(_text(date_node), tz)
+    _note_local_time(created, tz_given, label, reasons)
+    title = _text(left.css_first("span.title")) if left is not None else ""
+    author = _text(header.css_first("span.tmeta"))
+    if not author:
+        reasons.append(Reason.of("missing_author", entry=label))
+    return author or None, created, title or None
+
+
+def _note_local_time(created: Optional[str], tz_given: bool, label: str, reasons: list[Reason]) -> None:
+    if created is None:
+        reasons.append(Reason.of("missing_timestamp", entry=label))
+        return
+    if not tz_given and not any(r.code == "timestamp_without_offset" for r in reasons):
+        reasons.append(Reason.of("timestamp_without_offset"))
+    if not any(r.code == "timestamp_minute_precision" for r in reasons):
+        reasons.append(Reason.of("timestamp_minute_precision"))
 
 
 def _utc_from_w3c(value: str) -> Optional[str]:
@@ -429,7 +458,14 @@ def _attachments(node: LexborNode, print_view: bool) -> tuple[list[str], list[st
             query = parse_qs(urlsplit(href).query)
             if query.get("id"):
                 ids.append(query["id"][0])
-    if print_view and not names:
+    if print_view and not names and node.tag == "table":  # 1.9.x: td.info > a
+        for link in node.css("td.info a"):
+            names.append(_text(link))
+            href = link.attributes.get("href") or ""
+            query = parse_qs(urlsplit(href).query) if "id=" in href else {}
+            if query.get("id"):
+                ids.append(query["id"][0])
+    elif print_view and not names:
         for row in node.css("div.info > div"):
             first = row.css_first("span")
             if first is not None and _text(first):
