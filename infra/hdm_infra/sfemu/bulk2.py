@@ -15,6 +15,7 @@ import queue
 import random
 import shutil
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -385,6 +386,7 @@ class Bulk2:
             self._touch(job, state="Failed", errorMessage=problem)
             return
         rows = list(reader)
+        clock = time.perf_counter()
         success: list[list[str]] = []
         failed: list[list[str]] = []
         unprocessed: list[list[str]] = []
@@ -409,7 +411,9 @@ class Bulk2:
         (job.directory / "success.csv").write_bytes(self._csv([["sf__Id", "sf__Created", *header], *success]))
         (job.directory / "failed.csv").write_bytes(self._csv([["sf__Id", "sf__Error", *header], *failed]))
         (job.directory / "unprocessed.csv").write_bytes(self._csv([header, *unprocessed]))
-        counts = {"numberRecordsProcessed": len(success) + len(failed), "numberRecordsFailed": len(failed)}
+        counts = {"numberRecordsProcessed": len(success) + len(failed), "numberRecordsFailed": len(failed),
+                  "totalProcessingTime": int((time.perf_counter() - clock) * 1000)}
+        counts["apiActiveProcessingTime"] = counts["totalProcessingTime"]
         if job.info["state"] == "Aborted":
             self._touch(job, **counts)
         elif failed_job:

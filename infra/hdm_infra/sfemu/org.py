@@ -379,12 +379,14 @@ class Org:
 
     def _check_references(self, meta: ObjectMeta, pendings: list[_Pending], results: list[RowResult]) -> None:
         by_target: dict[str, set[str]] = defaultdict(set)
+        ref_names = {f.name for f in meta.fields.values() if f.type == "reference"}
         for p in pendings:
             if not results[p.index].success:
                 continue
-            for name, value in p.values.items():
+            for name in ref_names.intersection(p.values):
+                value = p.values[name]
                 f = meta.fields[name]
-                if f.type != "reference" or value is None:
+                if value is None:
                     continue
                 tmeta = self.schema.object_for_id(value)
                 if tmeta is None or tmeta.name not in f.reference_to:
@@ -412,9 +414,10 @@ class Org:
             result = results[p.index]
             if not result.success:
                 continue
-            for name, value in p.values.items():
+            for name in ref_names.intersection(p.values):
+                value = p.values[name]
                 f = meta.fields[name]
-                if f.type != "reference" or value is None:
+                if value is None:
                     continue
                 row = rows.get(value)
                 if row is None or row[1]:
@@ -606,7 +609,10 @@ class Org:
             results[p.index].created = True
         if meta.name == "ContentVersion":
             self._content_documents(ok)
-        cols = [f.name for f in meta.stored_fields()]
+        present: set[str] = set()
+        for p in ok:
+            present.update(p.values)
+        cols = [f.name for f in meta.stored_fields() if f.name in present]
         sql = f"INSERT INTO {q(meta.name)} ({', '.join(q(c) for c in cols)}) VALUES ({', '.join('?' * len(cols))})"
         self.db.execute("BEGIN")
         try:
