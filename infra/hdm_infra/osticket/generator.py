@@ -43,6 +43,9 @@ CASES = [
     "rich_html", "non_latin", "invalid_utf8", "dangling_staff", "reopened", "archived", "resolved", "recipients",
     "duplicate_number", "legacy_datetime", "edit_chain",
 ]
+# cases that also occur at random (``rate_rare`` per ticket) beyond their forced first occurrence
+RARE_CASES = ["unknown_sender", "collab_message", "reopened", "empty_body", "text_body", "zero_dates", "no_priority",
+              "dangling_staff", "recipients", "overdue"]
 LEGACY_UNSUPPORTED = {"merge", "link", "edit", "edit_chain", "task", "recipients"}  # no such data before 1.10/1.14
 VERSION_UNSUPPORTED = {"1.14": set(), "1.18": set(), "legacy-1.9": LEGACY_UNSUPPORTED}
 
@@ -67,6 +70,7 @@ class GeneratorOptions:
     rate_system_note: float = 0.05  # per ticket
     rate_collaborators: float = 0.08  # per ticket
     rate_long_body: float = 0.0005  # per entry
+    rate_rare: float = 0.005  # per ticket, for each of RARE_CASES
     batch_bytes: int = 4_000_000
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -489,6 +493,9 @@ class _Generator:
                                ("long_thread", self.o.rate_long_thread), ("task", self.o.rate_task)):
                 if name not in self.unsupported and rng.random() < rate:
                     cases.add(name)
+            for name in RARE_CASES:
+                if name not in self.unsupported and rng.random() < self.o.rate_rare:
+                    cases.add(name)
             created = self.t0 + int(span * tid / max(n, 1)) + rng.randint(0, 3600)
             children = 0
             if cases & {"merge", "link"} and tid < n:
@@ -550,7 +557,8 @@ class _Generator:
             duedate = ZERO_DATE
             lastupdate = ZERO_DATE
             self.m.mark("zero_dates", {"table": "ticket", "column": "duedate", "id": tid})
-            self.m.mark("zero_dates", {"table": "ticket", "column": "lastupdate", "id": tid})
+            if not self.legacy:
+                self.m.mark("zero_dates", {"table": "ticket", "column": "lastupdate", "id": tid})
         last_m = max((e.created for e in entries if e.type == "M"), default=created)
         last_r = max((e.created for e in entries if e.type == "R"), default=None)
         if self.legacy:
@@ -620,7 +628,7 @@ class _Generator:
         self.m.objects["attachment"] += n_att
         # ---- events, collaborators, forms, task ----
         self._events(tid, thread_id, created, closed, reopened, staff_id, staff_name, uid, user_name, cases, parent)
-        if not self.legacy and (rng.random() < self.o.rate_collaborators or "collab_message" in cases):
+        if rng.random() < self.o.rate_collaborators or "collab_message" in cases:
             self._collaborators(tid, thread_id, uid, created)
         priority_id = self._ticket_forms(tid, created, topic_id, subject, cases)
         if "task" in cases:
@@ -915,6 +923,10 @@ class _Generator:
             if other != uid:
                 chosen.add(other)
         for cuid in sorted(chosen):
+            if self.legacy:
+                self.add("ticket_collaborator", ("id", "isactive", "ticket_id", "user_id", "role", "updated"),
+                         (self.next_id("ticket_collaborator"), 1, tid, cuid, "M", _dt(created)))
+                continue
             self.add("thread_collaborator", ("id", "flags", "thread_id", "user_id", "role", "created", "updated"),
                      (self.next_id("thread_collaborator"), 0x3 if cuid % 2 else 0x1, thread_id, cuid, "M",
                       _dt(created), _dt(created)))
