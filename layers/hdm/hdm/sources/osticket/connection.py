@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import codecs
+import decimal
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pymysql
+import pymysql.converters
 import pymysql.cursors
 from pymysql.constants import FIELD_TYPE
 
@@ -43,6 +45,14 @@ WRITE_PRIVILEGES = {
     "CREATE VIEW", "CREATE ROUTINE", "ALTER ROUTINE", "EVENT", "FILE", "SUPER", "DELETE HISTORY", "REFERENCES",
     "LOCK TABLES", "CREATE TEMPORARY TABLES", "EXECUTE", "GRANT OPTION",
 }
+
+def _decimal(raw: bytes | str) -> decimal.Decimal:
+    return decimal.Decimal(raw.decode("ascii") if isinstance(raw, (bytes, bytearray)) else raw)
+
+
+# pymysql's converters, with DECIMAL taking the raw bytes that use_unicode=False hands over
+CONVERSIONS = dict(pymysql.converters.conversions)
+CONVERSIONS[FIELD_TYPE.DECIMAL] = CONVERSIONS[FIELD_TYPE.NEWDECIMAL] = _decimal
 
 _TEXT_TYPES = {FIELD_TYPE.STRING, FIELD_TYPE.VAR_STRING, FIELD_TYPE.VARCHAR, FIELD_TYPE.BLOB, FIELD_TYPE.TINY_BLOB,
                FIELD_TYPE.MEDIUM_BLOB, FIELD_TYPE.LONG_BLOB, FIELD_TYPE.ENUM, FIELD_TYPE.SET, FIELD_TYPE.JSON}
@@ -162,7 +172,7 @@ class ReadOnlyConnection:
                 host=params.host, port=params.port, user=params.user, password=params.password,
                 database=params.database or None, unix_socket=params.unix_socket, charset="utf8mb4",
                 use_unicode=False, autocommit=True, connect_timeout=params.connect_timeout,
-                read_timeout=params.read_timeout, cursorclass=pymysql.cursors.Cursor,
+                read_timeout=params.read_timeout, cursorclass=pymysql.cursors.Cursor, conv=CONVERSIONS,
             )
         except pymysql.err.OperationalError as exc:
             raise _connect_error(exc, params) from None
