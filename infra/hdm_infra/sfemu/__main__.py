@@ -25,7 +25,7 @@ def serve(state_dir: Path, port: int, background: bool) -> None:
     """Serve the emulator over TLS on 127.0.0.1; prints one JSON line with the URL and credentials file."""
     if background:
         running = start_subprocess(state_dir, port)
-        click.echo(json.dumps({**running.describe(), "note": "stop it with kill <pid> (see server.log)"}))
+        click.echo(json.dumps({**running.describe(), "note": "stop it with kill <pid>; log in <state_dir>/server.log"}))
         return
     server, emulator, cert = build_server(state_dir, port)
     banner = {"url": emulator.base_url, "instance_url": emulator.base_url, "cert": str(cert),

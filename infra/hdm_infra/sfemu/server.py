@@ -30,6 +30,7 @@ class RunningEmulator:
     credentials_path: Path
     state_dir: Path
     emulator: Emulator | None = None  # set when it runs in this process
+    pid: int | None = None  # set when it runs as a subprocess
     _stop: Any = field(default=None, repr=False)
 
     @property
@@ -39,7 +40,7 @@ class RunningEmulator:
     def describe(self) -> dict[str, str]:
         return {"url": self.url, "instance_url": self.url, "cert": str(self.cert_path),
                 "credentials_file": str(self.credentials_path), "state_dir": str(self.state_dir),
-                "admin_url": f"{self.url}/__admin"}
+                "admin_url": f"{self.url}/__admin", "pid": self.pid}
 
     def stop(self) -> None:
         if self._stop is not None:
@@ -101,4 +102,5 @@ def start_subprocess(state_dir: Path, port: int = 0, timeout: float = 30.0) -> R
             proc.kill()
 
     return RunningEmulator(url=banner["url"], cert_path=Path(banner["cert"]),
-                           credentials_path=Path(banner["credentials_file"]), state_dir=state_dir, _stop=stop)
+                           credentials_path=Path(banner["credentials_file"]), state_dir=state_dir, pid=proc.pid,
+                           _stop=stop)
