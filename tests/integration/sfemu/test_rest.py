@@ -223,3 +223,19 @@ def test_state_persists_in_sqlite_under_the_state_dir(sf, sfemu):
     sfemu.running.emulator.flush()
     db = sqlite3.connect(sfemu.running.state_dir / "org.sqlite3")
     assert db.execute('SELECT Subject FROM "Case" WHERE IsDeleted = 0').fetchall() == [("persisted",)]
+
+
+def test_the_serve_command_keeps_the_org_across_restarts(tmp_path):
+    from hdm_infra.sfemu.client import connect
+    from hdm_infra.sfemu.server import start_subprocess
+
+    first = start_subprocess(tmp_path / "org")
+    try:
+        case = connect(first).Case.create({"Subject": "survives"})["id"]
+    finally:
+        first.stop()
+    second = start_subprocess(tmp_path / "org")
+    try:
+        assert connect(second, auth="password").Case.get(case)["Subject"] == "survives"
+    finally:
+        second.stop()
