@@ -239,3 +239,17 @@ def test_the_serve_command_keeps_the_org_across_restarts(tmp_path):
         assert connect(second, auth="password").Case.get(case)["Subject"] == "survives"
     finally:
         second.stop()
+
+
+def test_concurrent_clients_all_land_their_records(sfemu):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(n):
+        sf = sfemu.connect()
+        body = {"records": [{"attributes": {"type": "Case"}, "Subject": f"t{n}-{i}"} for i in range(50)]}
+        return sum(r["success"] for _ in range(4) for r in sf.restful("composite/sobjects", method="POST", json=body))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert sum(pool.map(work, range(8))) == 8 * 4 * 50
+    assert sfemu.admin.counts()["Case"] == 1600
+    assert sfemu.admin.counters()["families"]["collections"] == 32
