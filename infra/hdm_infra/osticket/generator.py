@@ -473,7 +473,7 @@ class _Generator:
                 self.add("file_chunk", ("file_id", "chunk_id", "filedata"), (fid, index, piece))
         self.add("file", ("id", "ft", "bk", "type", "size", "key", "signature", "name", "attrs", "created"),
                  (fid, "T", backend, mime, size, key, fs.file_signature(raw), name, None, created))
-        self.file_keys[fid] = key
+        self.last_file_key = key  # kept for the caller that embeds it as cid:<key>
         if damage:
             self.m.mark(damage, fid)
         return fid
@@ -816,7 +816,7 @@ class _Generator:
             if case == "inline_image":
                 raw = fs.png_bytes(self.files_rng, rng.randint(2_000, 30_000))
                 fid = self._file(f"image{entry.id}.png", "image/png", raw, when)
-                entry.body += f'<p><img src="cid:{self.file_keys[fid]}" alt="screenshot.png" /></p>'
+                entry.body += f'<p><img src="cid:{self.last_file_key}" alt="screenshot.png" /></p>'
                 entry.files.append((fid, 1, None))
                 self.m.mark("inline_image_entry_ids", entry.id)
             elif case == "shared_file":
@@ -1048,7 +1048,7 @@ class _Generator:
 
     # ----- run -----------------------------------------------------------------------------------------------
     def run(self) -> Manifest:
-        self.file_keys: dict[int, str] = {}
+        self.last_file_key = ""
         self._numbers: dict[int, str] = {}
         self._collab_user = 0
         self._baseline_counts()
