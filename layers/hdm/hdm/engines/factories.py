@@ -30,8 +30,9 @@ def salesforce_client_factory(cfg: SalesforceDestinationConfig):
         from simple_salesforce import Salesforce
 
         session = requests.Session()
-        if cfg.ca_bundle:
+        if cfg.ca_bundle:  # a private CA (the local emulator): trust it, and only it
             session.verify = cfg.ca_bundle
+            session.trust_env = False
         kwargs: dict[str, Any] = {"session": session, "version": cfg.api_version}
         if cfg.consumer_key:
             kwargs.update(consumer_key=cfg.consumer_key, consumer_secret=resolve_secret(cfg.consumer_secret),
