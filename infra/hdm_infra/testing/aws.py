@@ -30,8 +30,13 @@ def moto_aws(monkeypatch) -> Iterator[None]:
     for name, value in FAKE_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
+    import boto3
+
+    # a default session made before moto was imported lacks moto's request hook: start a fresh one
+    boto3.DEFAULT_SESSION = None
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         yield
+    boto3.DEFAULT_SESSION = None
 
 
 @pytest.fixture
@@ -79,3 +84,33 @@ def sam_stack(moto_aws):
         finally:
             stack.close()
             aws_engine.reset_caches()
+
+
+def store_secret(name: str, value: str) -> str:
+    """A Secrets Manager secret on moto; returns its ARN (configs carry ARNs, never values)."""
+    import boto3
+
+    return boto3.client("secretsmanager", region_name=REGION).create_secret(Name=name, SecretString=value)["ARN"]
+
+
+def migration_config(migration_id: str, db, sfemu_running, secret_ref, **options):
+    """A MigrationConfig dict for a generated osTicket database and a running Salesforce emulator.
+
+    ``secret_ref(name, value)`` turns a credential into a reference: :func:`store_secret` (an ARN, for the
+    AWS engine) or anything that yields ``env:``/``file:`` references (for the local engine).
+    """
+    from hdm_infra.sfemu.client import login_domain
+
+    creds = sfemu_running.credentials
+    return {
+        "migration_id": migration_id,
+        "source": {"type": "osticket", "host": db.host, "port": db.port, "database": db.database,
+                   "user": db.user, "password": secret_ref("osticket-password", db.password), "prefix": db.prefix,
+                   "attachments_dir": str(db.files_dir) if db.files_dir else None},
+        "destination": {"type": "salesforce", "login_domain": login_domain(sfemu_running),
+                        "username": creds["username"],
+                        "password": secret_ref("salesforce-password", creds["password"]),
+                        "security_token": secret_ref("salesforce-token", creds["security_token"]),
+                        "ca_bundle": str(sfemu_running.cert_path)},
+        **options,
+    }

@@ -186,6 +186,8 @@ class SamStack:
         self.function_names: dict[str, str] = {}
         self._saved_env: dict[str, Optional[str]] = {}
         self._unique = uuid.uuid4().hex[:8]
+        with _INVOCATIONS_LOCK:
+            INVOCATIONS.clear()
         self.s3 = boto3.client("s3", region_name=REGION)
         self.ddb = boto3.client("dynamodb", region_name=REGION)
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -316,6 +318,13 @@ class SamStack:
             assert arn == self.arns[lid], (arn, self.arns[lid])
 
     def close(self) -> None:
+        for lid in [lid for lid, _ in self._resources("AWS::Serverless::StateMachine")]:
+            try:  # stop what a failed test left running, before the mock goes away under it
+                running = self.sfn.list_executions(stateMachineArn=self.arns[lid], statusFilter="RUNNING")
+                for execution in running["executions"]:
+                    self.sfn.stop_execution(executionArn=execution["executionArn"])
+            except Exception:  # noqa: BLE001 - cleanup is best effort
+                pass
         for fn in self.function_names.values():
             HANDLERS.pop(fn, None)
         for k, v in self._saved_env.items():

@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -234,17 +235,23 @@ def _build_destination(cfg: Any, stage: Any) -> Any:
     return build_destination(cfg, stage)
 
 
-class _Once:
-    """A factory that builds its object on first use and keeps it (one Lambda container = one worker)."""
+class _PerThread:
+    """A factory that builds its object on first use per thread and keeps it.
+
+    A Lambda container runs one invocation at a time, so this is one source connection and one
+    destination session per warm container; in-process test dispatch runs several at once on threads,
+    and database connections must not be shared between them.
+    """
 
     def __init__(self, make: Any):
         self._make = make
-        self._obj: Any = None
+        self._local = threading.local()
 
     def __call__(self) -> Any:
-        if self._obj is None:
-            self._obj = self._make()
-        return self._obj
+        obj = getattr(self._local, "obj", None)
+        if obj is None:
+            obj = self._local.obj = self._make()
+        return obj
 
 
 @functools.lru_cache(maxsize=4)
@@ -253,8 +260,8 @@ def _context(migration_id: str, run_id: str) -> steps.Context:
     stage = stage_for(migration_id)
     return steps.Context(
         migration_id=migration_id, run_id=run_id, config=config, stage=stage, crosswalk=crosswalk(),
-        source=_Once(lambda: _build_source(config.source)),
-        destination=_Once(lambda: _build_destination(config.destination, stage)),
+        source=_PerThread(lambda: _build_source(config.source)),
+        destination=_PerThread(lambda: _build_destination(config.destination, stage)),
     )
 
 
