@@ -335,6 +335,27 @@ class SamStack:
         for name in [n for n in sys.modules if n.endswith(self._unique) and n.startswith("hdm_fn_")]:
             del sys.modules[name]
 
+    def inject_failure(self, logical_id: str, when: Callable[[dict], bool], error: type[Exception] = RuntimeError,
+                       times: Optional[int] = None) -> list[dict]:
+        """Make the real handler raise ``error`` for events where ``when(event)`` holds (at most ``times``
+        times); returns the list of events that failed. Everything else still reaches the real handler."""
+        name = self.function_names[logical_id]
+        real = self.modules[logical_id].lambda_handler
+        failed: list[dict] = []
+        lock = threading.Lock()
+
+        def handler(event: dict, context: Any) -> Any:
+            with lock:
+                fire = when(event) and (times is None or len(failed) < times)
+                if fire:
+                    failed.append(event)
+            if fire:
+                raise error(f"injected failure in {logical_id}")
+            return real(event, context)
+
+        HANDLERS[name] = handler
+        return failed
+
     # -- driving runs ---------------------------------------------------------------------------
     def start(self, logical_id: str, name: str, payload: dict[str, Any]) -> str:
         return self.sfn.start_execution(stateMachineArn=self.arns[logical_id], name=name,
