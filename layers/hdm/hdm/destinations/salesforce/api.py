@@ -80,14 +80,24 @@ class SalesforceApi:
         return records
 
     def query_in(self, select: str, sobject: str, field_name: str, values: Iterable[str],
-                 extra_where: str = "", batch: int = 200) -> list[dict[str, Any]]:
-        """``SELECT … WHERE field IN (…)`` in batches short enough for a SOQL statement."""
+                 extra_where: str = "", max_chars: int = 11_000) -> list[dict[str, Any]]:
+        """``SELECT … WHERE field IN (…)``, the value list cut by length: a REST query travels in the URL, which
+        Salesforce caps at 16,384 characters (URL-encoding grows the statement by about a third)."""
         vals = list(dict.fromkeys(v for v in values if v))
         out: list[dict[str, Any]] = []
-        for i in range(0, len(vals), batch):
-            part = ",".join(soql_quote(v) for v in vals[i: i + batch])
-            where = f"{field_name} IN ({part})" + (f" AND {extra_where}" if extra_where else "")
-            out.extend(self.query(f"SELECT {select} FROM {sobject} WHERE {where}"))
+        head = f"SELECT {select} FROM {sobject} WHERE {field_name} IN ("
+        tail = ")" + (f" AND {extra_where}" if extra_where else "")
+        batch: list[str] = []
+        size = len(head) + len(tail)
+        for v in vals:
+            quoted = soql_quote(v)
+            if batch and size + len(quoted) + 1 > max_chars:
+                out.extend(self.query(head + ",".join(batch) + tail))
+                batch, size = [], len(head) + len(tail)
+            batch.append(quoted)
+            size += len(quoted) + 1
+        if batch:
+            out.extend(self.query(head + ",".join(batch) + tail))
         return out
 
     def describe(self, sobject: str) -> dict[str, Any]:

@@ -53,7 +53,7 @@ def load_comments(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     if pending_rows:
         todo.extend(_verify_pending(run, pending_rows, entries))
     if todo:
-        run.crosswalk.put_many([run.entry(r["_source_key"], OBJ, State.PENDING, row=r) for r in todo])
+        run.crosswalk.put_many([run.entry(r["_source_key"], OBJ, State.PENDING) for r in todo])
         results = _insert(run, todo)
         for row in todo:
             res = results[row["_source_key"]]
