@@ -110,3 +110,10 @@ def test_agents_and_departments_become_owner_rows(tx):
 def test_records_with_no_salesforce_target_are_skipped_with_a_reason(tx):
     out = tx.transform("sla_policy", [SlaPolicy(P("sla", 1), name="Gold")])
     assert out["_skipped"][0]["_source_key"] == "sla_policy:1" and out["_skipped"][0]["reason"]
+
+
+def test_teams_that_are_not_departments_are_skipped_with_a_reason(tx):
+    from hdm.model import TeamKind
+
+    out = tx.transform("team", [Team(P("team", 1), kind=TeamKind.TEAM, name="Tier 2")])
+    assert "queues" not in out and out["_skipped"][0]["_source_key"] == "team:1"

@@ -172,6 +172,8 @@ class SalesforceTransformer:
 
     def _team(self, rec: Team):
         if rec.kind != TeamKind.DEPARTMENT:
+            yield SKIPPED, {"_source_key": rec.key, "reason": "osTicket teams have no Salesforce target (departments "
+                            "become Queues); listed in the inventory"}
             return
         flags = [flag_dict(rec.key, f) for f in rec.flags]
         name = f"{self.options.queue_name_prefix}{rec.name}".strip()[:40] or f"Department {rec.provenance.id}"
