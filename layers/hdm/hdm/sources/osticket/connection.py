@@ -294,13 +294,16 @@ class ReadOnlyConnection:
 
     @staticmethod
     def _decode(names: list[str], cods: list[Optional[str]], raw: tuple) -> Row:
-        row = Row()
+        row = Row(zip(names, raw, strict=False))
         for name, codec, value in zip(names, cods, raw, strict=False):
-            if codec is not None and isinstance(value, (bytes, bytearray)):
-                value, bad = decode_text(bytes(value), codec)
+            if codec is None or value is None:
+                continue
+            try:  # fast path: valid text (latin1 columns are tried as UTF-8 first, see decode_text)
+                row[name] = value.decode("utf-8" if codec == "cp1252" else codec)
+            except UnicodeDecodeError:
+                row[name], bad = decode_text(bytes(value), codec)
                 if bad:
                     row.bad_text.append(name)
-            row[name] = value
         return row
 
     def _writable_privileges(self) -> set[str]:

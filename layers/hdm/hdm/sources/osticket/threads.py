@@ -16,6 +16,9 @@ from hdm.sources.osticket.values import parse_json
 from hdm.sources.osticket.versions import Layout
 
 BODY_FILE_TYPES = ("text/html", "text/plain")
+# plain ints: masking an int with an IntFlag member is slow on the hot path
+_SYSTEM, _HIDDEN, _EDITED, _CHILD = (int(f) for f in (EntryFlag.SYSTEM, EntryFlag.HIDDEN, EntryFlag.EDITED,
+                                                      EntryFlag.CHILD))
 
 KINDS = {
     "M": (MessageKind.CUSTOMER, Visibility.PUBLIC),
@@ -26,7 +29,7 @@ KINDS = {
 
 def kind_and_visibility(entry_type: str, flags: int) -> tuple[MessageKind, Visibility, bool]:
     """(kind, visibility, known): system notes are internal; an unknown type is internal (never leak)."""
-    if flags & EntryFlag.SYSTEM:
+    if flags & _SYSTEM:
         return MessageKind.SYSTEM, Visibility.INTERNAL, True
     if entry_type in KINDS:
         kind, vis = KINDS[entry_type]
@@ -128,7 +131,7 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
     for r in ctx.conn.stream(sql, args):
         ctx.stats.read(table)
         flags = int(r["flags"] or 0)
-        if flags & EntryFlag.HIDDEN:
+        if flags & _HIDDEN:
             ctx.stats.skip("hidden_superseded_edit")
             continue
         this_owner = (r["object_type"], int(r["object_id"]))
@@ -137,7 +140,7 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         eid = int(r["id"])
         kind, vis, known = kind_and_visibility(r["type"] or "", flags)
         m = Message(provenance=ctx.prov(table, eid), ticket=owner_key(*this_owner), position=position, kind=kind,
-                    visibility=vis, title=r["title"], edited=bool(flags & EntryFlag.EDITED))
+                    visibility=vis, title=r["title"], edited=bool(flags & _EDITED))
         position += 1
         if not known:
             m.flag("unknown_entry_type", f"entry type {r['type']!r} is not M/R/N; kept internal", field="kind")
@@ -157,7 +160,7 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         rec = parse_json(r["recipients"])
         if isinstance(rec, dict):
             m.recipients = {str(k): [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in rec.items()}
-        if flags & EntryFlag.CHILD:
+        if flags & _CHILD:
             src = merged_from.get(eid)
             if src:
                 m.merged_from = src
