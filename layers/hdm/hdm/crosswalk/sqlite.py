@@ -53,7 +53,7 @@ class SqliteCrosswalk(Crosswalk):
         return conn
 
     def put_many(self, entries: Iterable[CrosswalkEntry]) -> None:
-        rows = [tuple(e.to_item()[c] for c in _COLUMNS) for e in entries]
+        rows = [tuple(item[c] for c in _COLUMNS) for item in (e.to_item() for e in entries)]
         if not rows:
             return
         conn = self._conn()
