@@ -110,6 +110,11 @@ def summary_table(report: dict) -> str:
         lines.append(f"{'source object':<20}{'extracted':>10}{'to dest':>10}{'skipped':>10}")
         for t, v in src.items():
             lines.append(f"{t:<20}{v['extracted']:>10}{v['to_destination']:>10}{v['skipped']:>10}")
+    if "totals" in report:
+        from hdm.pipeline.report import headline
+
+        lines.insert(0, headline(report))
+        lines.insert(1, "")
     cols = ("source", "loaded", "matched", "merged", "rejected", "held", "skipped", "flagged", "api_calls")
     lines.append("")
     lines.append(f"{'phase':<12}" + "".join(f"{c:>10}" for c in cols) + "  ok")

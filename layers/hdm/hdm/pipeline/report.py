@@ -74,6 +74,19 @@ def build_final_report(ctx: Context) -> dict[str, Any]:
     return summary
 
 
+def headline(summary: dict[str, Any]) -> str:
+    """One sentence a person reads first: is everything accounted for, and what needs attention."""
+    if not summary["ok"]:
+        return "NOT reconciled: some records are unaccounted for (see the phases marked ✘)"
+    t = summary["totals"]
+    attention = [f"{t[k]} {k}" for k in ("rejected", "held") if t.get(k)]
+    if t.get("field_mismatches"):
+        attention.append(f"{t['field_mismatches']} field mismatches")
+    if attention:
+        return "every record accounted for; needs attention: " + ", ".join(attention)
+    return "every record accounted for; nothing rejected or held"
+
+
 def _bar_chart(phase: dict[str, Any]) -> str:
     total = max(phase.get("source", 0), 1)
     width = 560
@@ -144,7 +157,7 @@ td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:14px}} .p
 .key{{display:inline-block;width:10px;height:10px;margin:0 3px 0 10px}}
 </style></head><body>
 <h1>Reconciliation — {e(summary['migration_id'])}</h1>
-<p>Run {e(summary['run_id'])}. Overall: <b>{'every record accounted for' if summary['ok'] else 'NOT reconciled'}</b>.
+<p>Run {e(summary['run_id'])}. Overall: <b>{e(headline(summary))}</b>.
 Loaded {t['loaded']}, matched {t['matched']}, merged {t['merged']}, rejected {t['rejected']}, held {t['held']},
 skipped {t['skipped']}; {t['api_calls']} API calls.</p>
 <h2>Source records</h2>
