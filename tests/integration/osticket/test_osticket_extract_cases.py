@@ -308,3 +308,26 @@ def test_tasks_become_ticket_records_of_kind_task(seeded_db):
     note = next(m for m in msgs if m.ticket == t.key)
     assert note.visibility is Visibility.INTERNAL and note.position == 0
     assert counts["ticket"] == len(tickets) and counts["message"] == len(msgs)
+
+
+def test_entries_of_deleted_tickets_are_left_out_and_counted(seeded_db):
+    db = seeded_db()
+    ids = build_case(db, with_files=False)
+    db.seed.execute("DELETE FROM {p}ticket WHERE ticket_id = %s", (ids["t4"],))  # a hard delete that left its thread
+    with db.source() as src:
+        found = src.discover()
+        msgs = [m for c in src.plan(100) if c.object_type == "message" for m in src.extract(c)]
+    assert found.details["orphan_thread_entries"] == 1
+    assert len(msgs) == found.counts["message"]
+    assert all(m.ticket != f"ticket:{ids['t4']}" for m in msgs)
+
+
+def test_duplicate_organization_names_are_flagged(seeded_db):
+    db = seeded_db()
+    first = db.seed.org("Globex")
+    second = db.seed.org("globex ")
+    with db.source() as src:
+        orgs = {o.provenance.id: o for c in src.plan(100) if c.object_type == "organization" for o in src.extract(c)}
+    assert any(f.code == "duplicate_name" for f in orgs[str(first)].flags)  # both carry it, naming the first
+    dup = [f for f in orgs[str(second)].flags if f.code == "duplicate_name"]
+    assert dup and f"organization:{first}" in dup[0].reason

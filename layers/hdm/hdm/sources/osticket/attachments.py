@@ -15,7 +15,7 @@ from hdm.model import Attachment, Visibility, key
 from hdm.sources.base import BlobSink
 from hdm.sources.osticket.context import Context
 from hdm.sources.osticket.flags import EntryFlag
-from hdm.sources.osticket.threads import BODY_FILE_TYPES, _thread_args, _thread_scope, owner_key
+from hdm.sources.osticket.threads import BODY_FILE_TYPES, _thread_args, _thread_scope, legacy_scope, owner_key
 from hdm.sources.osticket.versions import Layout
 
 FS_BLOCK = 512 * 1024
@@ -43,8 +43,8 @@ def attachments(ctx: Context, lo: int, hi: int, blobs: Optional[BlobSink]) -> It
             f"a.ticket_id AS object_id "
             f"FROM {p('ticket_attachment')} a LEFT JOIN {p('file')} f ON f.id = a.file_id "
             f"LEFT JOIN {p('ticket_thread')} te ON te.id = a.ref_id "
-            f"WHERE a.ticket_id BETWEEN %s AND %s ORDER BY a.ticket_id, a.attach_id")
-        args = (lo, hi)
+            f"WHERE {legacy_scope(ctx, 'a.ticket_id')} ORDER BY a.ticket_id, a.attach_id")
+        args = (lo, hi, lo, hi)
         table = "ticket_attachment"
     for r in ctx.conn.stream(sql, args):
         ctx.stats.read(table)

@@ -85,6 +85,14 @@ def discover(source: OsTicketSource) -> Discovery:
         "warnings": list(source.warnings),
         "read_only_account": not source.conn.writable_privileges,
     }
+    p = f"`{source.prefix}"
+    if source.layout is Layout.MODERN:
+        details["orphan_thread_entries"] = int(source.conn.scalar(
+            f"SELECT COUNT(*) FROM {p}thread` h JOIN {p}thread_entry` te ON te.thread_id = h.id "
+            f"WHERE h.object_type IN ('T', 'C') AND h.object_id NOT IN (SELECT ticket_id FROM {p}ticket`)") or 0)
+    else:
+        details["orphan_thread_entries"] = int(source.conn.scalar(
+            f"SELECT COUNT(*) FROM {p}ticket_thread` WHERE ticket_id NOT IN (SELECT ticket_id FROM {p}ticket`)") or 0)
     if source.layout is Layout.MODERN:
         details["hidden_entries"] = int(source.conn.scalar(
             f"SELECT COUNT(*) FROM `{source.prefix}thread_entry` WHERE (flags & 4) <> 0") or 0)

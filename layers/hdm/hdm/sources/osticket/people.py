@@ -17,6 +17,10 @@ USER_CORE_FIELDS = {"phone", "notes", "name", "email"}
 
 def organizations(ctx: Context, lo: int, hi: int) -> Iterator[Organization]:
     answers = answers_for(ctx, "O", lo, hi)
+    # names shared by several organizations (compared as osTicket's collation does: case-insensitive)
+    first_of = {r["norm"]: int(r["first_id"]) for r in ctx.aux.rows(
+        f"SELECT LOWER(TRIM(name)) AS norm, MIN(id) AS first_id FROM {ctx.t('organization')} "
+        f"GROUP BY LOWER(TRIM(name)) HAVING COUNT(*) > 1")}
     for r in ctx.conn.stream(
         f"SELECT id, name, manager, status, domain, created, updated FROM {ctx.t('organization')} "
         f"WHERE id BETWEEN %s AND %s ORDER BY id", (lo, hi)):
@@ -39,6 +43,10 @@ def organizations(ctx: Context, lo: int, hi: int) -> Iterator[Organization]:
             org.custom["account_manager"] = _manager_key(r["manager"])
         if not org.name.strip():
             org.flag("empty_name", "organization has no name")
+        elif org.name.strip().lower() in first_of:
+            first = first_of[org.name.strip().lower()]
+            org.flag("duplicate_name", f"another organization has the same name; first is organization:{first}",
+                     field="name")
         ctx.text_flags(org, r)
         yield ctx.emit(org)
 

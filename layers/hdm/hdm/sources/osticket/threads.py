@@ -61,8 +61,8 @@ def entry_files(ctx: Context, lo: int, hi: int) -> dict[int, list[EntryFile]]:
     else:
         sql = (f"SELECT a.attach_id AS id, a.ref_id AS entry_id, a.inline, f.id AS file_id, f.type, f.bk, f.`key`, "
                f"f.size FROM {ctx.t('ticket_attachment')} a LEFT JOIN {ctx.t('file')} f ON f.id = a.file_id "
-               f"WHERE a.ticket_id BETWEEN %s AND %s ORDER BY a.attach_id")
-        args = (lo, hi)
+               f"WHERE {legacy_scope(ctx, 'a.ticket_id')} ORDER BY a.attach_id")
+        args = (lo, hi, lo, hi)
     for r in ctx.aux.rows(sql, args):
         out[int(r["entry_id"])].append(EntryFile(
             attachment_id=str(r["id"]), file_id=int(r["file_id"]) if r["file_id"] is not None else None,
@@ -78,15 +78,24 @@ def is_body_storage(f: EntryFile, body_empty: bool) -> bool:
 
 def _thread_scope(ctx: Context) -> str:
     """Threads of tickets (T, merged children C) in the range, plus threads of their tasks (A)."""
-    scope = "(h.object_type IN ('T', 'C') AND h.object_id BETWEEN %s AND %s)"
+    # threads whose ticket is gone (deleted tickets) are left out; discovery counts them as orphans
+    scope = (f"(h.object_type IN ('T', 'C') AND h.object_id BETWEEN %s AND %s AND h.object_id IN "
+             f"(SELECT ticket_id FROM {ctx.t('ticket')} WHERE ticket_id BETWEEN %s AND %s))")
     if ctx.has_table("task"):
-        scope += (f" OR (h.object_type = 'A' AND h.object_id IN (SELECT id FROM {ctx.t('task')} "
-                  f"WHERE object_type = 'T' AND object_id BETWEEN %s AND %s))")
+        scope += (f" OR (h.object_type = 'A' AND h.object_id IN (SELECT k.id FROM {ctx.t('task')} k "
+                  f"JOIN {ctx.t('ticket')} kt ON kt.ticket_id = k.object_id "
+                  f"WHERE k.object_type = 'T' AND k.object_id BETWEEN %s AND %s))")
     return f"({scope})"
 
 
 def _thread_args(ctx: Context, lo: int, hi: int) -> tuple:
-    return (lo, hi, lo, hi) if ctx.has_table("task") else (lo, hi)
+    return (lo, hi, lo, hi, lo, hi) if ctx.has_table("task") else (lo, hi, lo, hi)
+
+
+def legacy_scope(ctx: Context, column: str) -> str:
+    """Legacy rows of the tickets in the range that still exist (args: lo, hi, lo, hi)."""
+    return (f"{column} BETWEEN %s AND %s AND {column} IN (SELECT ticket_id FROM {ctx.t('ticket')} "
+            f"WHERE ticket_id BETWEEN %s AND %s)")
 
 
 def owner_key(object_type: str, object_id: int) -> str:
@@ -123,8 +132,8 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
             f"LEFT JOIN {p('user')} u ON u.id = {user_id} AND {user_id} <> 0 "
             f"LEFT JOIN {p('user_email')} ue ON ue.id = u.default_email_id "
             f"LEFT JOIN {p('staff')} s ON s.staff_id = te.staff_id AND te.staff_id <> 0 "
-            f"WHERE te.ticket_id BETWEEN %s AND %s ORDER BY te.ticket_id, te.created, te.id")
-        args = (lo, hi)
+            f"WHERE {legacy_scope(ctx, 'te.ticket_id')} ORDER BY te.ticket_id, te.created, te.id")
+        args = (lo, hi, lo, hi)
     owner: Optional[tuple[str, int]] = None
     position = 0
     table = "thread_entry" if ctx.layout is Layout.MODERN else "ticket_thread"
@@ -266,8 +275,8 @@ def events(ctx: Context, lo: int, hi: int) -> Iterator[Event]:
         sql = (f"SELECT NULL AS id, NULL AS event_id, e.state, e.staff_id, e.team_id, e.dept_id, e.topic_id, "
                f"NULL AS data, e.staff AS username, NULL AS uid, 'S' AS uid_type, e.annulled, e.timestamp, "
                f"'T' AS object_type, e.ticket_id AS object_id FROM {ctx.t('ticket_event')} e "
-               f"WHERE e.ticket_id BETWEEN %s AND %s ORDER BY e.ticket_id, e.timestamp")
-        args = (lo, hi)
+               f"WHERE {legacy_scope(ctx, 'e.ticket_id')} ORDER BY e.ticket_id, e.timestamp")
+        args = (lo, hi, lo, hi)
         table = "ticket_event"
     else:
         return

@@ -123,15 +123,16 @@ def tickets(ctx: Context, lo: int, hi: int) -> Iterator[Ticket]:
 
 def tasks(ctx: Context, lo: int, hi: int) -> Iterator[Ticket]:
     """Tasks of the tickets in [lo, hi] as Ticket(kind="task", parent=ticket key)."""
-    owners = f"SELECT id FROM {ctx.t('task')} WHERE object_type = 'T' AND object_id BETWEEN %s AND %s"
+    owners = (f"SELECT k.id FROM {ctx.t('task')} k JOIN {ctx.t('ticket')} kt ON kt.ticket_id = k.object_id "
+              f"WHERE k.object_type = 'T' AND k.object_id BETWEEN %s AND %s")
     answers = answers_for(ctx, "A", lo, hi, owners_sql=owners)
     staff = lookups.staff(ctx)
     depts = lookups.departments(ctx)
     teams = lookups.teams(ctx)
     for r in ctx.aux.rows(
         f"SELECT k.id, k.object_id, k.number, k.dept_id, k.staff_id, k.team_id, k.flags, k.duedate, k.closed, "
-        f"k.created, k.updated FROM {ctx.t('task')} k WHERE k.object_type = 'T' AND k.object_id BETWEEN %s AND %s "
-        f"ORDER BY k.id", (lo, hi)):
+        f"k.created, k.updated FROM {ctx.t('task')} k JOIN {ctx.t('ticket')} kt ON kt.ticket_id = k.object_id "
+        f"WHERE k.object_type = 'T' AND k.object_id BETWEEN %s AND %s ORDER BY k.id", (lo, hi)):
         ctx.stats.read("task")
         tk = Ticket(provenance=ctx.prov("task", task_id(int(r["id"]))), kind="task", number=r["number"],
                     parent=key("ticket", int(r["object_id"])), relation="task_of")
