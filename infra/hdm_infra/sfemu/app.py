@@ -27,24 +27,16 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from .bulk2 import Bulk2
+from .custom_fields import MetadataError, describe_entry
 from .knobs import Knobs
 from .org import Org, RowResult, WriteOptions
-from .schema import NO_CUSTOM_FIELDS, field_describe
+from .schema import NO_CUSTOM_FIELDS
 from .soql import Query, SoqlError, compile_query
 from .values import to_output
 
 API_VERSIONS = [f"{v}.0" for v in range(31, 63)]
 ORG_ID = "00D5g000000HdmEAAS"
 _DATA = re.compile(r"^/services/data/v(?P<ver>\d+\.\d)(?P<rest>/.*)?$")
-_TOOLING_TYPES = {
-    "Text": ("string", 255), "TextArea": ("textarea", 255), "LongTextArea": ("textarea", 32768),
-    "Html": ("textarea", 32768), "Email": ("email", 80), "Phone": ("phone", 40), "Url": ("url", 255),
-    "Number": ("double", 0), "Checkbox": ("boolean", 0), "Date": ("date", 0), "DateTime": ("datetime", 0),
-    "Picklist": ("picklist", 255), "Lookup": ("reference", 18), "Currency": ("currency", 0),
-    "Percent": ("percent", 0),
-}
-
-
 class ApiError(Exception):
     """A top-level REST error: HTTP status plus [{"message","errorCode","fields"}]."""
 
@@ -653,39 +645,19 @@ class Emulator:
         if meta.field(field_name) is not None:
             raise ApiError(400, "DUPLICATE_DEVELOPER_NAME", f"There is already a field named {field_name} on "
                            f"{meta.name}.")
-        ftype = meta_in.get("type")
-        if ftype not in _TOOLING_TYPES:
-            raise ApiError(400, "INVALID_INPUT", f"Unsupported custom field type: {ftype}")
-        sf_type, default_length = _TOOLING_TYPES[ftype]
-        length = int(meta_in.get("length") or default_length)
-        picklist: tuple[str, ...] = ()
-        restricted = False
-        if sf_type == "picklist":
-            vs = (meta_in.get("valueSet") or {})
-            values = (vs.get("valueSetDefinition") or {}).get("value") or []
-            picklist = tuple(v.get("fullName") or v.get("label") for v in values)
-            restricted = bool(vs.get("restricted"))
         reference_to: tuple[str, ...] = ()
         rel_name = None
-        if sf_type == "reference":
+        if meta_in.get("type") == "Lookup":
             target = self.org.schema.get(str(meta_in.get("referenceTo", "")))
             if target is None:
                 raise ApiError(400, "INVALID_INPUT", f"Unknown referenceTo: {meta_in.get('referenceTo')}")
             reference_to = (target.name,)
             rel_name = str(meta_in.get("relationshipName") or field_name[:-3]) + "__r"
-        raw = field_describe(
-            field_name, sf_type, length, label=meta_in.get("label") or field_name[:-3],
-            nillable=not bool(meta_in.get("required")), external_id=bool(meta_in.get("externalId")),
-            unique=bool(meta_in.get("unique")), custom=True, picklist=picklist, restricted=restricted,
-            reference_to=reference_to, relationship_name=rel_name,
-            defaulted=sf_type == "boolean", default=(str(meta_in.get("defaultValue", "false")).lower() == "true")
-            if sf_type == "boolean" else None,
-        )
-        if sf_type in ("double", "currency", "percent"):
-            raw["precision"] = int(meta_in.get("precision") or 18)
-            raw["scale"] = int(meta_in.get("scale") or 0)
-        if raw["externalId"]:
-            raw["filterable"] = True
+        try:
+            raw = describe_entry(field_name, meta_in, reference_to, rel_name)
+        except MetadataError as exc:
+            code = "INVALID_INPUT" if str(exc).startswith("Unsupported") else "FIELD_INTEGRITY_EXCEPTION"
+            raise ApiError(400, code, str(exc)) from None
         self.org.add_custom_field(meta.name, raw)
         fid = self.org.allocate_ids("00N", 1)[0]
         with self.org.lock:

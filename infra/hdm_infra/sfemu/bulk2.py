@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .app import Emulator
 
 INTERNAL_BATCH = 10_000
+CSV_CONTENT_TYPE = "text/csv; charset=UTF-8"  # requests decodes a bare text/csv as Latin-1
 DELIMITERS = {"COMMA": ",", "BACKQUOTE": "`", "CARET": "^", "PIPE": "|", "SEMICOLON": ";", "TAB": "\t"}
 OPERATIONS = ("insert", "update", "upsert", "delete", "hardDelete")
 TERMINAL = ("JobComplete", "Failed", "Aborted")
@@ -282,7 +283,7 @@ class Bulk2:
             return _error(400, "INVALIDJOBSTATE", "Job results are available once the job is complete")
         path = job.directory / name
         data = path.read_bytes() if path.exists() else self._empty_results(job, name)
-        return Response(data, status=200, content_type="text/csv")
+        return Response(data, status=200, content_type=CSV_CONTENT_TYPE)
 
     def _empty_results(self, job: Job, name: str) -> bytes:
         header = self._header(job)
@@ -334,7 +335,7 @@ class Bulk2:
             writer.writerow([to_csv_text(c.meta, row[c.position]) for c in cols])
         nxt = start + len(rows)
         next_locator = base64.urlsafe_b64encode(str(nxt).encode()).decode() if nxt < total else "null"
-        return Response(out.getvalue().encode("utf-8"), status=200, content_type="text/csv",
+        return Response(out.getvalue().encode("utf-8"), status=200, content_type=CSV_CONTENT_TYPE,
                         headers={"Sforce-Locator": next_locator, "Sforce-NumberOfRecords": str(len(rows))})
 
     # ----- processing ---------------------------------------------------------------------------------

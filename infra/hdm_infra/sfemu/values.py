@@ -130,7 +130,29 @@ def to_stored(meta: FieldMeta, value: Any, *, from_csv: bool) -> Any:
     if t == "picklist" and meta.restricted and text not in meta.picklist:
         raise ValueError_("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
                           f"{meta.label}: bad value for restricted picklist field: {text[:40]}", meta.name)
+    if t == "multipicklist":
+        return multipicklist_value(meta, text)
     return text
+
+
+MAX_MULTIPICKLIST_SELECTIONS = 100
+
+
+def multipicklist_value(meta: FieldMeta, text: str) -> str | None:
+    """A multi-select value: choices joined by ``;`` (spaces around them dropped, repeats kept once, in the
+    order given); a restricted field takes only its own values."""
+    choices = list(dict.fromkeys(c.strip() for c in text.split(";") if c.strip()))
+    if not choices:
+        return None
+    if len(choices) > MAX_MULTIPICKLIST_SELECTIONS:
+        raise ValueError_("TOO_MANY_ENUM_VALUE", f"{meta.label}: too many values selected: {len(choices)} (max "
+                          f"{MAX_MULTIPICKLIST_SELECTIONS})", meta.name)
+    if meta.restricted:
+        bad = [c for c in choices if c not in meta.picklist]
+        if bad:
+            raise ValueError_("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                              f"{meta.label}: bad value for restricted picklist field: {bad[0][:40]}", meta.name)
+    return ";".join(choices)
 
 
 def to_output(meta: FieldMeta, value: Any) -> Any:
