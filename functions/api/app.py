@@ -194,7 +194,7 @@ def _conflict(exc: ConflictError) -> Response:
     return Response(409, content_types.APPLICATION_JSON, json.dumps({"message": str(exc)}))
 
 
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict, context: LambdaContext) -> dict:

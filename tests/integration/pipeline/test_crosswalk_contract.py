@@ -129,3 +129,40 @@ def test_dynamodb_keys_spread_writes(dynamodb_crosswalk):
     assert len({i["pk"] for i in entries}) == 200  # one partition key per source record, not per run
     assert len({i["gsi1pk"] for i in entries}) == 16  # the per-migration index is sharded
     assert all(i["gsi1pk"].startswith("m-1|") for i in entries)
+
+
+def test_dynamodb_fetches_keys_left_unprocessed_again(dynamodb_crosswalk, monkeypatch):
+    """BatchGetItem may answer with UnprocessedKeys under load; those are asked for again, not lost."""
+    xw = dynamodb_crosswalk
+    xw.put_many([entry(f"ticket:{i}") for i in range(250)])
+    client = xw._resource.meta.client
+    real = client.batch_get_item
+    calls = []
+
+    def withholding(**kwargs):  # the real moto call, with half of each first request handed back unprocessed
+        request = kwargs["RequestItems"][xw.table_name]
+        calls.append(len(request["Keys"]))
+        if len(calls) % 2 == 1 and len(request["Keys"]) > 1:
+            half = len(request["Keys"]) // 2
+            served = real(RequestItems={xw.table_name: {**request, "Keys": request["Keys"][:half]}})
+            served["UnprocessedKeys"] = {xw.table_name: {**request, "Keys": request["Keys"][half:]}}
+            return served
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, "batch_get_item", withholding)
+    monkeypatch.setattr("hdm.crosswalk.dynamodb.time.sleep", lambda s: None)
+    got = xw.get_many("m-1", [f"ticket:{i}" for i in range(250)])
+    assert len(got) == 250
+    assert len(calls) > 3  # 3 requests of ≤100 keys, plus the retries of what was withheld
+
+
+def test_dynamodb_gives_up_loudly_when_keys_stay_unprocessed(dynamodb_crosswalk, monkeypatch):
+    from hdm.crosswalk.dynamodb import CrosswalkThrottled
+
+    xw = dynamodb_crosswalk
+    xw.put_many([entry("ticket:1")])
+    client = xw._resource.meta.client
+    monkeypatch.setattr(client, "batch_get_item", lambda **kw: {"Responses": {}, "UnprocessedKeys": kw["RequestItems"]})
+    monkeypatch.setattr("hdm.crosswalk.dynamodb.time.sleep", lambda s: None)
+    with pytest.raises(CrosswalkThrottled, match="unprocessed"):
+        xw.get_many("m-1", ["ticket:1"])
