@@ -127,8 +127,19 @@ def measure_chunk_memory(params: dict) -> dict:
         n = stage.write_records("extract/message/x.jsonl.gz", (r.to_dict() for r in src.extract(chunk)))
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    return {"records": n, "tracemalloc_peak": peak,
-            "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+    return {"records": n, "tracemalloc_peak": peak, "maxrss_bytes": _peak_rss()}
+
+
+def _peak_rss() -> int:
+    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's peak inherited across fork)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def memory_in_subprocess(params: dict) -> dict:
