@@ -28,6 +28,18 @@ if [ ! -x "$ROOT/.venv-sam/bin/sam" ]; then
 fi
 run "$ROOT/.venv-sam/bin/sam" validate --lint --template-file template.yaml --region "$AWS_DEFAULT_REGION"
 
+if [ "${HDM_LINT_SAM_BUILD:-0}" = "1" ]; then
+  # optional (needs PyPI for the layer's wheels): build, then import every handler from the built artifacts
+  step "sam build + handler imports from the built layer"
+  BUILD=$(mktemp -d)
+  run "$ROOT/.venv-sam/bin/sam" build --build-dir "$BUILD" --template-file template.yaml
+  for fn in "$BUILD"/*Function; do
+    run "$PY" -c "import sys; sys.path[:0] = ['$BUILD/HdmLayer/python', '$fn']; import app, hdm; \
+assert hdm.__file__.startswith('$BUILD'), hdm.__file__; print('imported', '$(basename "$fn")')"
+  done
+  rm -rf "$BUILD"
+fi
+
 step "asl-validator statemachine/*.asl.json"
 ASL_LINT=$ROOT/infra/aws/asl-lint
 [ -x "$ASL_LINT/node_modules/.bin/asl-validator" ] || npm install --prefix "$ASL_LINT" --no-audit --no-fund --silent
