@@ -17,5 +17,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     ctx = aws.context_for(event)
     logger.append_keys(migration_id=ctx.migration_id, run_id=ctx.run_id)
     result = steps.prepare_destination(ctx)
+    aws.record_baseline(ctx)
     aws.runs().record_progress(ctx.migration_id, "prepare", result, status="loading")
     return result

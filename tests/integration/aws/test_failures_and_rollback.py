@@ -90,5 +90,22 @@ def test_rollback_deletes_what_the_migration_created_newest_phase_first(sam_stac
     assert order == list(reversed(plan))  # newest phase first
 
 
+def test_rollback_still_restores_the_org_after_the_staged_data_expired(sam_stack, small_db, sfemu):
+    before = sfemu.admin.counts()
+    assert _run(sam_stack, small_db, sfemu, "m-expired")["status"] == "SUCCEEDED"
+    from hdm.engines import aws
+
+    stage = aws.stage_for("m-expired")
+    for key in stage.list(""):  # what the bucket's lifecycle rule does after StagedDataRetentionDays
+        stage.delete(key)
+    assert sam_stack.api("POST", "/migrations/m-expired/rollback", {})[0] == 202
+    info = sam_stack.api("GET", "/migrations/m-expired")[1]
+    assert sam_stack.wait(info["rollback_execution_arn"], timeout=300)["status"] == "SUCCEEDED"
+    assert sam_stack.api("GET", "/migrations/m-expired")[1]["status"] == "rolled_back"
+    after = sfemu.admin.counts()
+    assert {k: after.get(k, 0) for k in ("Account", "Contact", "Case")} == {
+        k: before.get(k, 0) for k in ("Account", "Contact", "Case")}
+
+
 def test_rolling_back_an_unknown_migration_is_a_404(sam_stack):
     assert sam_stack.api("POST", "/migrations/m-none/rollback", {})[0] == 404

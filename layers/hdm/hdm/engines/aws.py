@@ -291,15 +291,32 @@ def require_all_chunks(label: str, results: Optional[list[Any]]) -> int:
 
 
 def rollback_plan(ctx: steps.Context) -> dict[str, Any]:
-    """The loaded phases, newest first (the order rollback deletes in)."""
-    if not ctx.stage.exists(steps.LOAD_PLAN_KEY):
-        return {"phases": []}
-    return {"phases": [p["name"] for p in reversed(ctx.stage.get_json(steps.LOAD_PLAN_KEY))]}
+    """The load phases, newest first (the order rollback deletes in).
+
+    From the run's load plan in the stage; once staged data has expired (the bucket's lifecycle rule),
+    from the destination's own dependency order: a phase without crosswalk entries rolls back nothing.
+    """
+    if ctx.stage.exists(steps.LOAD_PLAN_KEY):
+        names = [p["name"] for p in ctx.stage.get_json(steps.LOAD_PLAN_KEY)]
+        source = "load plan"
+    else:
+        names = [p.name for p in ctx.destination().phases()]
+        source = "destination phase order (the staged load plan has expired)"
+    return {"phases": list(reversed(names)), "from": source}
+
+
+def record_baseline(ctx: steps.Context) -> None:
+    """Keep the pre-migration baseline in the runs table too: it outlives the staged data."""
+    if ctx.stage.exists("reports/baseline.json"):
+        runs().update(ctx.migration_id, baseline=ctx.stage.get_json("reports/baseline.json"))
 
 
 def rollback_report(ctx: steps.Context, phases: list[dict[str, Any]]) -> dict[str, Any]:
     """Compare the destination with the baseline taken before the first write (as the local engine does)."""
-    baseline = ctx.stage.get_json("reports/baseline.json") if ctx.stage.exists("reports/baseline.json") else None
+    if ctx.stage.exists("reports/baseline.json"):
+        baseline = ctx.stage.get_json("reports/baseline.json")
+    else:
+        baseline = runs().get(ctx.migration_id).get("baseline")
     after = ctx.destination().baseline() if baseline is not None else None
     result = {"phases": phases, "baseline": baseline, "after": after,
               "restored": baseline is not None and after == baseline}
