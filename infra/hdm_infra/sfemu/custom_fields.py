@@ -56,8 +56,9 @@ MAX_PICKLIST_VALUES = 1000
 MAX_PICKLIST_VALUE_LENGTH = 255
 
 
-def picklist_values(metadata: dict[str, Any]) -> tuple[tuple[str, ...], str | None, bool]:
-    """(values, default value, restricted) of a picklist's ``valueSet``; refuses empty or duplicate values."""
+def picklist_values(metadata: dict[str, Any], multi: bool) -> tuple[tuple[str, ...], str | None, bool]:
+    """(values, default value, restricted) of a picklist's ``valueSet``; refuses empty or duplicate values, and
+    semicolons in multi-select values (the separator of selected values)."""
     value_set = metadata.get("valueSet")
     if not isinstance(value_set, dict):
         raise MetadataError("Picklist fields need a valueSet")
@@ -77,7 +78,7 @@ def picklist_values(metadata: dict[str, Any]) -> tuple[tuple[str, ...], str | No
         if len(name) > MAX_PICKLIST_VALUE_LENGTH:
             raise MetadataError(f"Picklist value: {name[:40]}... is longer than {MAX_PICKLIST_VALUE_LENGTH} "
                                 "characters")
-        if ";" in name:
+        if multi and ";" in name:
             raise MetadataError(f"Picklist value: {name[:40]} may not contain a semicolon")
         if name.casefold() in seen:
             raise MetadataError(f"Duplicate picklist value: {name[:40]}")
@@ -121,7 +122,7 @@ def describe_entry(field_name: str, metadata: dict[str, Any], reference_to: tupl
     default_value = None
     restricted = False
     if spec.describe_type in ("picklist", "multipicklist"):
-        picklist, default_value, restricted = picklist_values(metadata)
+        picklist, default_value, restricted = picklist_values(metadata, spec.describe_type == "multipicklist")
     boolean = spec.describe_type == "boolean"
     raw = field_describe(
         field_name, spec.describe_type, length, label=metadata.get("label") or field_name[:-3],

@@ -83,6 +83,8 @@ class FieldDef:
     unique: bool = False
     description: Optional[str] = None
     picklist_values: tuple[str, ...] = ()
+    picklist_from: Optional[str] = None  # help_topic | sla_policy | department: values are those staged names
+    restricted: bool = False  # a restricted picklist refuses values it does not list
 
 
 _NON_ALNUM = re.compile(r"[^A-Za-z0-9]+")
@@ -197,5 +199,5 @@ def _field_def(obj: str, name: str, d: dict[str, Any]) -> FieldDef:
         object=obj, name=name, type=d["type"], label=d.get("label") or name.removesuffix("__c")[:40],
         length=d.get("length"), precision=d.get("precision"), scale=d.get("scale"),
         visible_lines=d.get("visible_lines"), external_id=bool(d.get("external_id")), unique=bool(d.get("unique")),
-        description=d.get("description"),
+        description=d.get("description"), picklist_from=d.get("picklist_from"), restricted=bool(d.get("restricted")),
     )

@@ -21,7 +21,8 @@ from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.api import SalesforceApi
 from hdm.destinations.salesforce.chunk import ChunkRun
 from hdm.destinations.salesforce.comments import load_comments
-from hdm.destinations.salesforce.errors import SalesforceDestinationError
+from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog, CustomFieldPlan
+from hdm.destinations.salesforce.errors import SalesforceDestinationError, SchemaNotReady
 from hdm.destinations.salesforce.files import load_files
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.owners import load_queues, load_users
@@ -29,10 +30,10 @@ from hdm.destinations.salesforce.records import load_accounts, load_case_parents
 from hdm.destinations.salesforce.references import ReferenceNames
 from hdm.destinations.salesforce.rollback import baseline_counts, rollback_entries
 from hdm.destinations.salesforce.schema import audit_fields_allowed, prepare_schema
-from hdm.destinations.salesforce.transform import SalesforceTransformer, custom_field_defs
+from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.destinations.salesforce.verify import verify_rows
 from hdm.mapping import Mapping, load_mapping
-from hdm.model import CustomFieldDef, Record, record_from_dict
+from hdm.model import CustomFieldDef, Record
 
 BASELINE_OBJECTS = ("Account", "Contact", "Case", "CaseComment", "ContentDocument", "Group")
 
@@ -49,9 +50,11 @@ class SalesforceDestination:
                 and options is None:
             self.options.unmatched_agent_policy = self.mapping.policies["unmatched_agent"]
         self.names = ReferenceNames(self.options.reference_names, self.options.stage)
-        self.transformer = SalesforceTransformer(self.mapping, self.options, self.names)
+        self.catalog = CustomFieldCatalog(self.mapping, self.options.stage)
+        self.transformer = SalesforceTransformer(self.mapping, self.options, self.names, self.catalog)
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._writable: dict[str, frozenset[str]] = {}  # per object, for unprepared_fields="drop"
         self._audit_allowed: Optional[bool] = None
         self._default_owner: Optional[str] = self.options.default_owner_id
 
@@ -97,16 +100,26 @@ class SalesforceDestination:
         return self.transformer.transform(object_type, records)
 
     def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
-        """Create and verify the custom fields; report what needs an admin. Context may carry
-        ``custom_fields`` (CustomFieldDef records) or a ``stage`` with ``extract/custom_field/`` chunks."""
-        defs = list(context.get("custom_fields") or [])
+        """Create and verify the fields the load writes; report what needs an admin. Context may carry
+        ``custom_fields`` (CustomFieldDef records) or a ``stage`` with ``extract/custom_field/`` chunks.
+
+        Raises :class:`SchemaNotReady` (option ``unprepared_fields="stop"``, the default) when a field the load
+        writes is missing or not writable afterwards, so no record is sent to a half-prepared org."""
         stage = context.get("stage") or self.options.stage
-        if not defs and stage is not None:
-            for key in stage.list("extract/custom_field/"):
-                if key.endswith(".jsonl.gz"):
-                    defs.extend(record_from_dict(r) for r in stage.read_records(key))
-        defs = [d for d in defs if isinstance(d, CustomFieldDef)]
-        report = prepare_schema(self.api(), self.mapping, custom_field_defs(self.mapping, defs))
+        names = self.names
+        catalog = self.catalog
+        if context.get("custom_fields") is not None:
+            catalog = CustomFieldCatalog(self.mapping, defs=[d for d in context["custom_fields"]
+                                                             if isinstance(d, CustomFieldDef)])
+        elif stage is not self.options.stage:
+            catalog = CustomFieldCatalog(self.mapping, stage)
+            names = ReferenceNames(self.options.reference_names, stage)
+        plan = catalog.plan() or CustomFieldPlan()
+        report = prepare_schema(self.api(), self.mapping, plan.fields, names)
+        report["custom_field_plan"] = plan.report()
+        if plan.conflicts:
+            report["needs_admin"].append({"what": "custom field type conflicts", "conflicts": plan.conflicts,
+                                          "why": "review the text fields made for them"})
         self._audit_allowed = report["audit_fields_allowed"] if self.options.audit_fields == "auto" else None
         if self.options.unmatched_agent_policy == "default_owner" and not (
                 self.options.default_owner_id or self.options.default_owner_email):
@@ -118,7 +131,30 @@ class SalesforceDestination:
             except SalesforceDestinationError as exc:
                 report["failed"].append({"what": "default owner", "reason": str(exc)})
         report["api_calls"] = self.api().calls.total
+        if report["not_ready"]:
+            if self.options.unprepared_fields == "stop":
+                raise SchemaNotReady(report["not_ready"], report)
+            report["dropped_fields"] = [f["field"] for f in report["not_ready"]]
         return report
+
+    def _drop_unprepared(self, run: ChunkRun, rows: list[dict[str, Any]]) -> None:
+        """Option unprepared_fields="drop": fields the org does not take are removed from each row, flagged."""
+        for obj in {r.get("_object") for r in rows if r.get("_object")}:
+            with self._lock:
+                if obj not in self._writable:
+                    fields = self.api().describe(obj).get("fields", [])
+                    self._writable[obj] = frozenset(f["name"] for f in fields
+                                                    if f.get("createable") or f.get("updateable"))
+            writable = self._writable[obj]
+            for row in rows:
+                if row.get("_object") != obj:
+                    continue
+                for name in [k for k in row if not k.startswith("_") and k not in writable and k != "Id"]:
+                    if row.pop(name) not in (None, ""):
+                        run.flag(row["_source_key"], "field_not_prepared", f"{obj}.{name} is not in the org (prepare "
+                                 "could not create it): value not loaded", name)
+                for spec_field in [k for k in (row.get("_audit") or {}) if k not in writable]:
+                    row["_audit"][spec_field]["when"] = "never"
 
     def baseline(self) -> dict[str, int]:
         return baseline_counts(self.api(), BASELINE_OBJECTS)
@@ -132,6 +168,8 @@ class SalesforceDestination:
         result = ChunkLoadResult(phase=phase, chunk_id=chunk_id)
         run = ChunkRun(api, self.options, crosswalk, migration_id, run_id, phase, result)
         run.flags(rows)
+        if self.options.unprepared_fields == "drop" and phase not in (P.USERS, P.QUEUES, P.COMMENTS):
+            self._drop_unprepared(run, rows)
         try:
             if phase == P.USERS:
                 load_users(run, rows)

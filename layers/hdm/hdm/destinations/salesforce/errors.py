@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class SalesforceDestinationError(RuntimeError):
     """A load cannot continue (bad configuration, a job the org refused as a whole …)."""
@@ -26,4 +28,16 @@ class DailyLimitExceeded(SalesforceDestinationError):
 
 
 class SchemaNotReady(SalesforceDestinationError):
-    """A field the mapping needs is missing in the org (run prepare, or ask the admin)."""
+    """Fields the load would write are missing in the org or not writable: the load must not start.
+
+    ``fields`` lists ``{"field": "Case.x__c", "reason": ...}``; ``report`` is the whole prepare report.
+    """
+
+    def __init__(self, fields: list[dict[str, str]], report: dict[str, Any] | None = None):
+        shown = "; ".join(f"{f['field']} ({f['reason']})" for f in fields[:20])
+        more = f"; and {len(fields) - 20} more" if len(fields) > 20 else ""
+        super().__init__(f"the Salesforce schema is not ready: {len(fields)} field(s) the load writes could not be "
+                         f"created or verified: {shown}{more}. Fix them (or ask the admin) and run again; or set "
+                         "unprepared_fields='drop' to load without them (each record flagged).")
+        self.fields = fields
+        self.report = report or {}

@@ -29,6 +29,7 @@ class SalesforceOptions:
     retry_total_seconds: float = 300.0  # cap of all waits of one call
     queue_name_prefix: str = ""  # prefix for Queue names made from departments
     timezone_label: str = "UTC"  # how comment header timestamps are labelled
+    unprepared_fields: str = "stop"  # "stop": prepare raises SchemaNotReady | "drop": load without them, flagged
     reference_names: dict[str, str] = field(default_factory=dict)  # "help_topic:3" -> "Billing" (else from stage)
     stage: Any = None  # hdm.stage.base.Stage: attachment bytes and reference names
 
@@ -47,6 +48,8 @@ class SalesforceOptions:
             raise ValueError("unmatched_agent_policy must be 'block' or 'default_owner'")
         if opts.audit_fields not in ("auto", "on", "off"):
             raise ValueError("audit_fields must be 'auto', 'on' or 'off'")
+        if opts.unprepared_fields not in ("stop", "drop"):
+            raise ValueError("unprepared_fields must be 'stop' or 'drop'")
         if not 1 <= opts.collection_size <= 200:
             raise ValueError("collection_size must be between 1 and 200")
         opts.blocked_extensions = tuple(e.lower().lstrip(".") for e in opts.blocked_extensions)

@@ -11,6 +11,8 @@ import threading
 from typing import Any, Optional
 
 REFERENCE_TYPES = ("help_topic", "sla_policy", "team", "agent")
+# picklist kinds (mapping ``picklist_from``) -> the key prefix of the records whose names are the values
+PICKLIST_KINDS = {"help_topic": "help_topic:", "sla_policy": "sla_policy:", "department": "team:"}
 
 
 class ReferenceNames:
@@ -19,6 +21,7 @@ class ReferenceNames:
         self._stage = stage
         self._loaded = stage is None
         self._lock = threading.Lock()
+        self._not_departments: set[str] = set()  # team keys of osTicket teams (not departments)
 
     def add(self, key: str, name: str) -> None:
         self._names[key] = name
@@ -34,9 +37,20 @@ class ReferenceNames:
                     for row in self._stage.read_records(skey):
                         name = display_name(row)
                         ref = f"{row.get('_type', object_type)}:{row['provenance']['id']}"
+                        if object_type == "team" and row.get("kind", "department") != "department":
+                            self._not_departments.add(ref)
                         if name and ref not in self._names:
                             self._names[ref] = name
             self._loaded = True
+
+    def picklist_values(self, kind: str) -> list[str]:
+        """The distinct names of one kind of referenced record (help topics, SLA plans, departments), exactly as
+        the source spells them, in source order."""
+        prefix = PICKLIST_KINDS[kind]
+        if not self._loaded:
+            self._load_from_stage()
+        names = (n for k, n in self._names.items() if k.startswith(prefix) and k not in self._not_departments)
+        return list(dict.fromkeys(n for n in names if n))
 
     def get(self, key: Optional[str]) -> Optional[str]:
         if not key:

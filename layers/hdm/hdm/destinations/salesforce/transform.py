@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.comment_body import comment_header, split_comment
+from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.references import ReferenceNames
 from hdm.mapping.model import FieldMap, Mapping, ObjectMap
@@ -22,7 +23,6 @@ from hdm.model import (
     Agent,
     Attachment,
     Contact,
-    CustomFieldDef,
     Flag,
     Message,
     MessageKind,
@@ -74,10 +74,12 @@ def sf_date(value: Any) -> Optional[str]:
 
 
 class SalesforceTransformer:
-    def __init__(self, mapping: Mapping, options: SalesforceOptions, names: ReferenceNames):
+    def __init__(self, mapping: Mapping, options: SalesforceOptions, names: ReferenceNames,
+                 catalog: Optional[CustomFieldCatalog] = None):
         self.mapping = mapping
         self.options = options
         self.names = names
+        self.catalog = catalog
 
     # -- entry point ----------------------------------------------------------------------------
     def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
@@ -151,11 +153,24 @@ class SalesforceTransformer:
         return str(value)
 
     def _custom_fields(self, rec: Record, owner: str, row: dict[str, Any], flags: list[dict[str, Any]]) -> None:
+        """Custom values go to the custom fields prepare creates (the plan made from the source's field
+        definitions); a value whose field is not created is flagged, unless a standard field carries it."""
+        plan = self.catalog.plan() if self.catalog is not None else None
         for name, value in (getattr(rec, "custom", None) or {}).items():
-            api = self.mapping.custom_field_name(owner, name)
-            if api is None:
-                continue
-            row[api] = custom_value(value)
+            if plan is None:  # no definitions known: every field the mapping names
+                api = self.mapping.custom_field_name(owner, name)
+            else:
+                api = plan.api_name(owner, name)
+                if api is None:
+                    why = plan.excluded.get((owner, name))
+                    if (why is None or why.loses_data) and value not in (None, "", [], {}):
+                        reason = why.reason if why else "the source has no definition for this field: no custom " \
+                                                         "field is created for it"
+                        flags.append({"source_key": rec.key, "code": "custom_value_not_migrated", "field": name,
+                                      "severity": "warning", "reason": f"custom field {name!r}: {reason}"})
+                    continue
+            if api is not None:
+                row[api] = custom_value(value)
 
     def _base_row(self, rec: Record, om: ObjectMap) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         flags = [flag_dict(rec.key, f) for f in rec.flags]
@@ -297,13 +312,3 @@ def _choice_label(v: Any) -> Any:
 
 def _dev_safe(text: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in str(text))[:60]
-
-
-def custom_field_defs(mapping: Mapping, defs: Iterable[CustomFieldDef]) -> list:
-    """Destination field definitions for the source's custom fields (skipped/unmapped owners left out)."""
-    out = []
-    for d in defs:
-        fd = mapping.custom_field_def(d.target, d.name, d.type, d.label, d.choices)
-        if fd is not None:
-            out.append(fd)
-    return out
