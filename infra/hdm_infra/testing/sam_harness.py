@@ -420,3 +420,57 @@ def api_gateway_event(method: str, path: str, body: Optional[dict[str, Any]] = N
         "body": json.dumps(body) if body is not None else None,
         "isBase64Encoded": False,
     }
+
+
+# -- API Gateway in front of the API handler (REST, AWS_IAM auth) ---------------------------------------
+
+def _verify_sigv4(method: str, url: str, headers: dict[str, str], body: bytes, credentials: Any,
+                  region: str) -> Optional[str]:
+    """None when the request carries a valid SigV4 signature for ``execute-api``; otherwise why not."""
+    import re as _re
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    lower = {k.lower(): v for k, v in headers.items()}
+    auth = lower.get("authorization", "")
+    m = _re.match(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/execute-api/aws4_request, "
+                  r"SignedHeaders=([^,]+), Signature=([0-9a-f]{64})$", auth)
+    if not m:
+        return "missing or malformed SigV4 Authorization header"
+    key_id, _day, req_region, signed, signature = m.groups()
+    if key_id != credentials.access_key or req_region != region:
+        return "unknown access key or wrong region"
+    request = AWSRequest(method=method, url=url, data=body or None,
+                         headers={name: lower[name] for name in signed.split(";") if name in lower})
+    request.context["timestamp"] = lower.get("x-amz-date", "")
+    signer = SigV4Auth(credentials, "execute-api", region)
+    expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+    return None if expected == signature else "signature does not match"
+
+
+def serve_api(stack: SamStack, credentials: Any, region: str = REGION) -> tuple[str, Callable[[], None]]:
+    """An HTTP endpoint on 127.0.0.1 that checks SigV4 (as API Gateway's AWS_IAM auth does) and passes
+    each request to the API handler as a REST proxy event. Returns (base URL, stop)."""
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    @Request.application
+    def app(request: Request) -> Response:
+        path = request.path.removeprefix("/v1")
+        body = request.get_data()
+        problem = _verify_sigv4(request.method, request.url, dict(request.headers), body, credentials, region)
+        if problem:
+            return Response(json.dumps({"message": problem}), status=403, content_type="application/json")
+        status, payload = stack.api(request.method, path, json.loads(body) if body else None)
+        return Response(json.dumps(payload), status=status, content_type="application/json")
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        thread.join(timeout=10)
+
+    return f"http://127.0.0.1:{server.server_port}/v1", stop
