@@ -3,7 +3,9 @@
 Before sending, every row gets a PENDING crosswalk entry. A re-run finds rows still pending (the earlier
 attempt died between the write and the crosswalk update) and looks for them in Salesforce first: the
 comments of their Cases are read back and matched on the exact body, whose header carries the source
-reference ("ref message:42", "(part 2/3)"). Only rows not found are inserted again.
+reference ("ref message:42", "(part 2/3)"). Only rows not found are inserted again. The same check covers
+a whole re-run in a fresh folder (the crosswalk lost): the Case upsert reports those Cases as existing
+(FOUND_EXISTING), and their comments are looked up before any insert.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State
 from hdm.destinations.salesforce.api import NOT_CORRELATED, RowResult
 from hdm.destinations.salesforce.chunk import ChunkRun
+from hdm.destinations.salesforce.records import FOUND_EXISTING
 
 OBJ = "CaseComment"
 
@@ -24,7 +27,7 @@ def _order(row: dict[str, Any]) -> tuple:
 def load_comments(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     rows = sorted(rows, key=_order)
     prior = run.existing(r["_source_key"] for r in rows)
-    parents = run.resolve(r["_lookups"].get("ParentId") for r in rows)
+    parents, found_existing = _parents(run, rows)
     entries: list[CrosswalkEntry] = []
     todo: list[dict[str, Any]] = []
     pending_rows: list[dict[str, Any]] = []
@@ -46,12 +49,14 @@ def load_comments(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
             entries.append(run.entry(key, OBJ, State.SKIPPED, reason=reason, row=row))
             continue
         row["ParentId"] = parent
-        if before is not None and before.state == State.PENDING:
+        if before is not None and before.state == State.PENDING or row["_lookups"]["ParentId"] in found_existing:
             pending_rows.append(row)
         else:
             todo.append(row)
     if pending_rows:
-        todo.extend(_verify_pending(run, pending_rows, entries))
+        pending_keys = {k for k, es in prior.items() if any(e.dest_object == OBJ and e.state == State.PENDING
+                                                            for e in es)}
+        todo.extend(_verify_pending(run, pending_rows, entries, pending_keys))
     if todo:
         run.crosswalk.put_many([run.entry(r["_source_key"], OBJ, State.PENDING) for r in todo])
         results = _insert(run, todo)
@@ -66,16 +71,39 @@ def load_comments(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     run.crosswalk.put_many(entries)
 
 
-def _verify_pending(run: ChunkRun, rows: list[dict[str, Any]], entries: list[CrosswalkEntry]) -> list[dict[str, Any]]:
-    """Rows an earlier attempt may have written: those found in Salesforce are recorded, the rest returned."""
+def _parents(run: ChunkRun, rows: list[dict[str, Any]]) -> tuple[dict[str, str], set[str]]:
+    """Case ids by ticket key, and the tickets whose Case existed before the crosswalk knew it (its comments
+    may be there already: a re-run in a fresh folder)."""
+    ids: dict[str, str] = {}
+    found_existing: set[str] = set()
+    for key, entries in run.existing(r["_lookups"].get("ParentId") for r in rows if r["_lookups"].get("ParentId")
+                                     ).items():
+        loaded = [e for e in entries if e.state == State.LOADED and e.dest_id]
+        case = next((e for e in loaded if e.dest_object == "Case"), None) or next(iter(loaded), None)
+        if case is None:
+            continue
+        ids[key] = case.dest_id
+        if case.reason == FOUND_EXISTING:
+            found_existing.add(key)
+    return ids, found_existing
+
+
+def _verify_pending(run: ChunkRun, rows: list[dict[str, Any]], entries: list[CrosswalkEntry],
+                    pending_keys: set[str]) -> list[dict[str, Any]]:
+    """Rows an earlier attempt may have written (a pending marker, or a Case that was already in the org):
+    those found in Salesforce by their exact body are recorded, the rest returned."""
     found: dict[tuple[str, str], str] = {}
     for c in run.api.query_in("Id, ParentId, CommentBody", OBJ, "ParentId", {r["ParentId"] for r in rows}):
         found.setdefault((c["ParentId"], c.get("CommentBody") or ""), c["Id"])
     resend = []
     for row in rows:
         cid = found.get((row["ParentId"], row["CommentBody"]))
-        if cid:
+        if cid and row["_source_key"] in pending_keys:
             run.outcome(row["_source_key"], OBJ, "created", cid, None, "found by verification after an interrupted run")
+            entries.append(run.entry(row["_source_key"], OBJ, State.LOADED, Origin.CREATED, cid, row=row))
+        elif cid:
+            run.outcome(row["_source_key"], OBJ, "unchanged", cid, None, "already in the org (an earlier run of this "
+                        "migration whose crosswalk is gone): found by its body, not inserted again")
             entries.append(run.entry(row["_source_key"], OBJ, State.LOADED, Origin.CREATED, cid, row=row))
         else:
             resend.append(row)

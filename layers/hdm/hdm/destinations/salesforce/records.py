@@ -15,6 +15,7 @@ from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
 
 LEGACY = "hdm_Legacy_Id__c"
 MERGE_KEY = "hdm_Merge_Key__c"
+FOUND_EXISTING = "found existing: the upsert matched a record the crosswalk did not know"
 AUDIT_FIELDS = ("CreatedDate", "ClosedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
 
 
@@ -47,7 +48,13 @@ def _load_upserts(run: ChunkRun, sobject: str, rows: list[dict[str, Any]], prior
     for row in rows:
         key = row["_source_key"]
         before = next((e for e in prior.get(key, []) if e.dest_object == sobject), None)
-        entries.append(run.record(key, sobject, results[row[LEGACY]], Origin.CREATED, row, before))
+        res = results[row[LEGACY]]
+        entry = run.record(key, sobject, res, Origin.CREATED, row, before)
+        if res.success and res.created is False and (before is None or before.state != State.LOADED):
+            # the org had it already though the crosswalk did not (a re-run in a fresh folder): the phases of its
+            # children look for what is already there before they insert (CaseComment has no external id)
+            entry.reason = FOUND_EXISTING
+        entries.append(entry)
     return entries
 
 
