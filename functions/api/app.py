@@ -74,29 +74,48 @@ def start_migration():
     runs = aws.runs()
     config_json = config.to_json()
     run_id = uuid.uuid4().hex[:12]
-    execution_arn = (settings.migration_state_machine_arn or "").replace(":stateMachine:", ":execution:") + \
-        f":{migration_id}"
-    if not runs.create(migration_id, run_id, config_json, execution_arn):
-        existing = runs.get(migration_id)
-        if json.loads(existing["config"]) != json.loads(json.dumps(config_json, sort_keys=True)):
-            raise ConflictError(f"migration {migration_id} exists with a different config")
+    execution_arn = _execution_arn(settings.migration_state_machine_arn, migration_id)
+    if runs.create(migration_id, run_id, config_json, execution_arn):
+        return _start_execution(migration_id, run_id, migration_id, config.require_approval, resumed=False)
+    existing = runs.get(migration_id)
+    if json.loads(existing["config"]) != json.loads(json.dumps(config_json, sort_keys=True)):
+        raise ConflictError(f"migration {migration_id} exists with a different config")
+    previous = aws.client("stepfunctions").describe_execution(executionArn=existing["execution_arn"])["status"]
+    if previous not in RESUMABLE or existing.get("status", "").startswith("roll"):
         return Response(200, content_types.APPLICATION_JSON,
                         json.dumps({"migration_id": migration_id, "status": existing["status"], "created": False}))
-    execution_input = {"migration_id": migration_id, "run_id": run_id,
-                       "require_approval": config.require_approval}
+    # the last run failed: run again under a new execution; every step skips or repeats its work idempotently
+    name = f"{migration_id}-{run_id}"
+    if not runs.begin_retry(migration_id, existing["run_id"], run_id,
+                            _execution_arn(settings.migration_state_machine_arn, name)):
+        raise ConflictError(f"migration {migration_id} is being resumed by another request")
+    approved_before = existing.get("approved") is True
+    return _start_execution(migration_id, run_id, name, config.require_approval and not approved_before,
+                            resumed=True)
+
+
+RESUMABLE = {"FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def _execution_arn(state_machine_arn: Optional[str], name: str) -> str:
+    return (state_machine_arn or "").replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+def _start_execution(migration_id: str, run_id: str, name: str, require_approval: bool, resumed: bool) -> Response:
+    runs = aws.runs()
     sfn = aws.client("stepfunctions")
+    execution_input = {"migration_id": migration_id, "run_id": run_id, "require_approval": require_approval}
     try:
-        started = sfn.start_execution(stateMachineArn=settings.migration_state_machine_arn, name=migration_id,
+        started = sfn.start_execution(stateMachineArn=aws.settings().migration_state_machine_arn, name=name,
                                       input=json.dumps(execution_input))
     except sfn.exceptions.ExecutionAlreadyExists as exc:
         runs.update(migration_id, status="start_failed")
-        raise ConflictError(f"an execution named {migration_id} already exists") from exc
-    if started["executionArn"] != execution_arn:
-        runs.update(migration_id, execution_arn=started["executionArn"])
-    logger.info("migration started", extra={"migration_id": migration_id, "run_id": run_id})
+        raise ConflictError(f"an execution named {name} already exists") from exc
+    runs.update(migration_id, execution_arn=started["executionArn"])
+    logger.info("migration started", extra={"migration_id": migration_id, "run_id": run_id, "resumed": resumed})
     return Response(202, content_types.APPLICATION_JSON,
                     json.dumps({"migration_id": migration_id, "run_id": run_id, "status": "running",
-                                "created": True}))
+                                "created": not resumed, "resumed": resumed}))
 
 
 def _map_runs(execution_arn: str) -> list[dict[str, Any]]:

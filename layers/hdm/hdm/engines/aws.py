@@ -159,6 +159,26 @@ class RunsTable:
             raise
         return True
 
+    def begin_retry(self, migration_id: str, old_run_id: str, run_id: str, execution_arn: str) -> bool:
+        """Switch the migration to a new run after a failed one; False when another request did first."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.table.update_item(
+                Key={"migration_id": migration_id},
+                UpdateExpression="SET run_id = :new, execution_arn = :arn, #s = :running, #u = :u, "
+                                 "attempts = if_not_exists(attempts, :one) + :one REMOVE failure, task_token",
+                ConditionExpression="run_id = :old",
+                ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+                ExpressionAttributeValues={":new": run_id, ":old": old_run_id, ":arn": execution_arn,
+                                           ":running": "running", ":u": int(time.time()), ":one": 1},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
     def get(self, migration_id: str) -> dict[str, Any]:
         item = self.table.get_item(Key={"migration_id": migration_id}, ConsistentRead=True).get("Item")
         if not item:
@@ -207,11 +227,11 @@ class RunsTable:
         try:
             old = self.table.update_item(
                 Key={"migration_id": migration_id},
-                UpdateExpression="SET #s = :s, approved_by = :by, #u = :u REMOVE task_token",
+                UpdateExpression="SET #s = :s, approved_by = :by, approved = :ok, #u = :u REMOVE task_token",
                 ConditionExpression="attribute_exists(task_token) AND #s = :waiting",
                 ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
                 ExpressionAttributeValues={":s": status, ":by": by, ":u": int(time.time()),
-                                           ":waiting": "awaiting_approval"},
+                                           ":ok": status == "approved", ":waiting": "awaiting_approval"},
                 ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
