@@ -120,9 +120,22 @@ class Record:
         self.flags.append(Flag(code=code, reason=reason, field=field, severity=severity))
 
     def to_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        """A JSON-ready dict. Hand-rolled rather than ``dataclasses.asdict`` (which deep-copies every value):
+        this runs once per record on the extraction hot path."""
+        d: dict[str, Any] = {}
+        for name in _field_names(type(self)):
+            value = getattr(self, name)
+            if isinstance(value, enum.Enum):
+                value = value.value
+            elif name == "provenance":
+                value = dict(value.__dict__)
+            elif name == "flags":
+                value = [dict(f.__dict__) for f in value]
+            elif isinstance(value, (list, dict)):
+                value = _jsonable(value)
+            d[name] = value
         d["_type"] = self.OBJECT.value
-        return _jsonable(d)
+        return d
 
     @classmethod
     def from_dict(cls: type[T], data: dict[str, Any]) -> T:
@@ -449,6 +462,14 @@ def _jsonable(value: Any) -> Any:
 
 
 _FIELD_CACHE: dict[type, dict[str, dataclasses.Field]] = {}
+_NAME_CACHE: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _NAME_CACHE.get(cls)
+    if names is None:
+        names = _NAME_CACHE[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _fields(cls: type) -> dict[str, dataclasses.Field]:

@@ -148,7 +148,8 @@ def test_every_source_record_is_accounted_for(tmp_path):
     assert contacts["source"] == 20
     assert contacts["loaded"] + contacts["rejected"] == 20
     assert contacts["rejected"] == 2  # 7 and 14
-    assert report["source"]["per_type"]["tag"] == {"extracted": 1, "to_destination": 0, "skipped": 1}
+    assert report["source"]["per_type"]["tag"] == {"extracted": 1, "to_destination": 0, "skipped": 1,
+                                                  "left_at_source": 0}
     assert any("no mapping for tag" in r["reason"] for r in report["source"]["skip_reasons"])
     assert len(store) == 5 + 18
 

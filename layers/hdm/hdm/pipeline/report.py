@@ -24,10 +24,15 @@ BAR_COLOURS = {
 def source_ledger(ctx: Context) -> dict[str, Any]:
     extracted: Counter = Counter()
     flags: Counter = Counter()
+    at_source: Counter = Counter()  # (chunk object type, reason): rows the source read and left out on purpose
     for key in ctx.stage.list("extract-stats/"):
-        s = ctx.stage.get_json(key)["summary"]
+        data = ctx.stage.get_json(key)
+        s = data["summary"]
         extracted.update(s.get("by_type", {}))
         flags.update(s.get("flags", {}))
+        source_stats = data.get("source_stats") or {}
+        for reason, n in (source_stats.get("skipped") or {}).items():
+            at_source[(data["chunk"]["object_type"], reason)] += n
     skipped: Counter = Counter()
     reasons: Counter = Counter()
     for key in ctx.stage.list("transform-stats/"):
@@ -36,11 +41,13 @@ def source_ledger(ctx: Context) -> dict[str, Any]:
         for s in data.get("skipped", []):
             reasons[(s["source_key"].split(":", 1)[0], s["reason"])] += 1
     per_type = {
-        t: {"extracted": n, "to_destination": n - skipped.get(t, 0), "skipped": skipped.get(t, 0)}
+        t: {"extracted": n, "to_destination": n - skipped.get(t, 0), "skipped": skipped.get(t, 0),
+            "left_at_source": sum(c for (ot, _), c in at_source.items() if ot == t)}
         for t, n in sorted(extracted.items())
     }
     return {
         "per_type": per_type,
+        "left_at_source": [{"object_type": t, "reason": r, "count": c} for (t, r), c in sorted(at_source.items())],
         "skip_reasons": [{"object_type": t, "reason": r, "count": c} for (t, r), c in sorted(reasons.items())],
         "source_flags": dict(flags),
         "extracted_total": sum(extracted.values()),
@@ -121,6 +128,10 @@ def render_html(summary: dict[str, Any], phases: list[dict[str, Any]]) -> str:
     reasons = "".join(
         f"<li>{e(r['object_type'])}: {e(r['reason'])} — {r['count']}</li>" for r in summary["source"]["skip_reasons"]
     )
+    at_source = "".join(
+        f"<li>{e(r['object_type'])}: {e(r['reason'].replace('_', ' '))} — {r['count']}</li>"
+        for r in summary["source"].get("left_at_source", [])
+    )
     phase_html = []
     for p in phases:
         rej = "".join(
@@ -163,5 +174,6 @@ skipped {t['skipped']}; {t['api_calls']} API calls.</p>
 <h2>Source records</h2>
 <table><tr><th>object</th><th>extracted</th><th>sent to destination</th><th>skipped</th></tr>{''.join(rows)}</table>
 {'<h3>Why records were skipped</h3><ul>' + reasons + '</ul>' if reasons else ''}
+{'<h3>Rows the source read and left out by design</h3><ul>' + at_source + '</ul>' if at_source else ''}
 {''.join(phase_html)}
 </body></html>"""
