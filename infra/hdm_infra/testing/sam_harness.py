@@ -356,6 +356,31 @@ class SamStack:
         HANDLERS[name] = handler
         return failed
 
+    def track_concurrency(self, logical_id: str, key: Callable[[dict], str] = lambda e: "all") -> dict[str, Any]:
+        """Count the function's invocations in flight, per ``key(event)``: ``peak[key]`` is the most at once."""
+        name = self.function_names[logical_id]
+        inner = HANDLERS[name]
+        seen: dict[str, Any] = {"now": {}, "peak": {}, "calls": 0, "overlaps": 0}
+        lock = threading.Lock()
+
+        def handler(event: dict, context: Any) -> Any:
+            k = key(event)
+            with lock:
+                if any(n for other, n in seen["now"].items() if other != k):
+                    seen["overlaps"] += 1  # another key's invocations were in flight at the same time
+                seen["now"][k] = seen["now"].get(k, 0) + 1
+                seen["calls"] += 1
+                seen["peak"][k] = max(seen["peak"].get(k, 0), seen["now"][k])
+            try:
+                time.sleep(0.02)  # long enough for siblings to overlap if the map lets them
+                return inner(event, context)
+            finally:
+                with lock:
+                    seen["now"][k] -= 1
+
+        HANDLERS[name] = handler
+        return seen
+
     # -- driving runs ---------------------------------------------------------------------------
     def start(self, logical_id: str, name: str, payload: dict[str, Any]) -> str:
         return self.sfn.start_execution(stateMachineArn=self.arns[logical_id], name=name,
