@@ -23,6 +23,7 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
 from hdm.cli import summary_table
 from hdm.engines.local import LocalEngine
 
@@ -77,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(folder / MIGRATION_ID, ignore_errors=True)
         db = SourceDb("127.0.0.1", server.port, "hdm_reader", password, DATABASE, "ost_", files_dir)
         config = migration_config(MIGRATION_ID, db, emulator, base / "secrets")
+        config_path = base / "migration.yaml"
+        config_path.write_text(yaml.safe_dump(config.to_json(), sort_keys=False))  # secrets are file: references
         engine = LocalEngine(config, workdir=folder, progress=True)
         outcome = engine.run(approve=True)
         print(f"\nmigration {outcome.migration_id}: {outcome.status} {outcome.message}")
@@ -96,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         if review:
             print(f"thread review page: {review}")
         print(f"stage and crosswalk: {outcome.folder}")
+        print(f"config (secrets as file references): {config_path}")
+        print(f"  try: .venv/bin/hdm discover --config {config_path}")
+        print(f"       .venv/bin/hdm status {MIGRATION_ID} --workdir {folder}")
         print(f"done in {time.monotonic() - started:.0f} s; every source record is "
               + ("accounted for." if outcome.report["ok"] else "NOT accounted for: see the report."))
         return 0 if outcome.report["ok"] else 2
