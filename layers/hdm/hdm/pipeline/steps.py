@@ -217,12 +217,16 @@ def load_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     chunk_id = key.rsplit("/", 1)[-1].removesuffix(".jsonl.gz")
     rows = list(ctx.stage.read_records(key))
     destination = ctx.destination()
+    started = time.monotonic()
     result = destination.load_chunk(phase, chunk_id, rows, ctx.crosswalk, ctx.migration_id, ctx.run_id)
     out = result.to_dict()
     out["rows"] = len(rows)
     out["run_id"] = ctx.run_id
+    out["load_seconds"] = round(time.monotonic() - started, 3)
     if getattr(ctx.config.destination, "verify_after_load", False):
+        started = time.monotonic()
         out["mismatches"] = destination.verify_chunk(phase, rows, ctx.crosswalk, ctx.migration_id)
+        out["verify_seconds"] = round(time.monotonic() - started, 3)
     ctx.stage.put_json(result_key(phase, chunk_id), out)
     return {"phase": phase, "chunk_id": chunk_id, "rows": len(rows), "counts": out["counts"],
             "api_calls": out["api_calls"], "mismatches": len(out.get("mismatches") or [])}
@@ -283,6 +287,8 @@ def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = 
     flags = [f for res in results for f in res.get("flags", [])]
     mismatches = [m for res in results for m in (res.get("mismatches") or [])]
     api_calls = sum(res.get("api_calls", 0) for res in results)
+    load_seconds = round(sum(res.get("load_seconds", 0) for res in results), 3)
+    verify_seconds = round(sum(res.get("verify_seconds", 0) for res in results), 3)
     outcome_counts: Counter = Counter()
     for res in results:
         outcome_counts.update(res.get("counts", {}))
@@ -301,6 +307,8 @@ def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = 
         "rolled_back": counts["rolled_back"],
         "flagged": len(flags),
         "api_calls": api_calls,
+        "load_seconds": load_seconds,  # summed over chunks (chunks of a phase may run in parallel)
+        "verify_seconds": verify_seconds,
         "chunks": len(manifest),
         "missing_chunk_results": max(missing_results, 0),
         "failed_chunks": len(failed_children),
