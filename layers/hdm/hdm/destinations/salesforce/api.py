@@ -52,6 +52,23 @@ def soql_quote(value: str) -> str:
     return "'" + str(value).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def _in_statements(head: str, tail: str, values: list[str], max_chars: int) -> list[str]:
+    """SOQL statements ``head + quoted values + tail``, each at most ``max_chars`` long (one value at least)."""
+    out: list[str] = []
+    batch: list[str] = []
+    size = len(head) + len(tail)
+    for v in values:
+        quoted = soql_quote(v)
+        if batch and size + len(quoted) + 1 > max_chars:
+            out.append(head + ",".join(batch) + tail)
+            batch, size = [], len(head) + len(tail)
+        batch.append(quoted)
+        size += len(quoted) + 1
+    if batch:
+        out.append(head + ",".join(batch) + tail)
+    return out
+
+
 class SalesforceApi:
     def __init__(self, sf: Salesforce, options: SalesforceOptions):
         self.sf = sf
@@ -59,6 +76,7 @@ class SalesforceApi:
         self.calls = CallCounter()
         self._retrying = make_retrying(options.retry_attempts, options.retry_base_seconds,
                                        options.retry_max_seconds, options.retry_total_seconds)
+        self._seconds_per_row: dict[tuple[str, bool], float] = {}  # learnt from the org's job processing times
 
     def _call(self, kind: str, fn, *args, **kwargs):
         def attempt():
@@ -79,26 +97,25 @@ class SalesforceApi:
             r.pop("attributes", None)
         return records
 
+    REST_IN_QUERIES_MAX = 2  # more REST queries than this for one IN list: one Bulk query job instead
+    BULK_SOQL_MAX_CHARS = 90_000  # Salesforce accepts SOQL statements up to 100,000 characters
+    BULK_QUERY_PAGE = 50_000
+
     def query_in(self, select: str, sobject: str, field_name: str, values: Iterable[str],
                  extra_where: str = "", max_chars: int = 11_000) -> list[dict[str, Any]]:
         """``SELECT … WHERE field IN (…)``, the value list cut by length: a REST query travels in the URL, which
-        Salesforce caps at 16,384 characters (URL-encoding grows the statement by about a third)."""
+        Salesforce caps at 16,384 characters (URL-encoding grows the statement by about a third). A list that
+        would need more than ``REST_IN_QUERIES_MAX`` REST queries goes through Bulk 2.0 query jobs instead."""
         vals = list(dict.fromkeys(v for v in values if v))
-        out: list[dict[str, Any]] = []
         head = f"SELECT {select} FROM {sobject} WHERE {field_name} IN ("
         tail = ")" + (f" AND {extra_where}" if extra_where else "")
-        batch: list[str] = []
-        size = len(head) + len(tail)
-        for v in vals:
-            quoted = soql_quote(v)
-            if batch and size + len(quoted) + 1 > max_chars:
-                out.extend(self.query(head + ",".join(batch) + tail))
-                batch, size = [], len(head) + len(tail)
-            batch.append(quoted)
-            size += len(quoted) + 1
-        if batch:
-            out.extend(self.query(head + ",".join(batch) + tail))
-        return out
+        statements = _in_statements(head, tail, vals, max_chars)
+        if len(statements) > self.REST_IN_QUERIES_MAX:
+            out: list[dict[str, Any]] = []
+            for soql in _in_statements(head, tail, vals, self.BULK_SOQL_MAX_CHARS):
+                out.extend(self.bulk_query(sobject, soql))
+            return out
+        return [r for soql in statements for r in self.query(soql)]
 
     def describe(self, sobject: str) -> dict[str, Any]:
         return self._call("describe", getattr(self.sf, sobject).describe)
@@ -239,7 +256,7 @@ class SalesforceApi:
             raise SalesforceDestinationError(f"bulk job {job_id} was not opened (state {job.get('state')})")
         self._call("bulk", client.upload_job_data, job_id, data)
         self._call("bulk", client.close_job, job_id)
-        info = self._wait(client, job_id)
+        info = self._wait(client, job_id, rows=len(rows))
         by_key: dict[str, RowResult] = {}
         ok = parse_csv(self._call("bulk", self._ingest_results, client, job_id, ResultsType.successful))
         for r in ok:
@@ -271,21 +288,53 @@ class SalesforceApi:
         headers = client._get_headers(client.JSON_CONTENT_TYPE, client.CSV_CONTENT_TYPE)
         return call_salesforce(url=url, method="GET", session=client.session, headers=headers).content.decode("utf-8")
 
-    def _wait(self, client: _Bulk2Client, job_id: str) -> dict[str, Any]:
-        time.sleep(self.options.bulk_poll_seconds)
-        deadline = time.monotonic() + 3600
-        delay = self.options.bulk_poll_seconds or 0.05
+    def _wait(self, client: _Bulk2Client, job_id: str, rows: int = 0, is_query: bool = False) -> dict[str, Any]:
+        """Poll a job until it ends. The first look comes when the job should be done by the processing time the
+        org reported for earlier jobs of this object (``totalProcessingTime`` per row), so a job is usually seen
+        finished on the first or second poll; then every ``bulk_poll_seconds``, x1.3 a time (at most 5 s)."""
+        rate_key = (client.object_name, is_query)
+        base = self.options.bulk_poll_seconds or 0.05
+        known = self._seconds_per_row.get(rate_key)
+        if known is None and self._seconds_per_row:  # a first job of this object: other objects' pace
+            known = min(self._seconds_per_row.values())
+        expected = (known or 0.0) * rows
+        time.sleep(max(base, min(expected, 60.0)))
+        started = time.monotonic()
+        deadline = started + 3600
+        delay = base
         while time.monotonic() < deadline:
-            info = self._call("bulk", client.get_job, job_id, False)
+            info = self._call("bulk", client.get_job, job_id, is_query)
             state = info.get("state")
-            if state == JobState.job_complete:
-                return info
-            if state in (JobState.failed, JobState.aborted):
+            if state in (JobState.job_complete, JobState.failed, JobState.aborted):
                 # a failed job still reports what it did: processed rows are in the results, others unprocessed
+                processed = int(info.get("numberRecordsProcessed") or 0)
+                if state == JobState.job_complete and processed and info.get("totalProcessingTime") is not None:
+                    self._seconds_per_row[rate_key] = float(info["totalProcessingTime"]) / 1000.0 / processed
                 return info
             time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 1.3, 5.0)
         raise SalesforceDestinationError(f"bulk job {job_id} did not finish within an hour")
+
+    def bulk_query(self, sobject: str, soql: str) -> list[dict[str, Any]]:
+        """Every record of a SOQL query through a Bulk API 2.0 query job (the statement travels in the request
+        body, so long IN lists cost a few calls instead of one REST query per 16 KB URL). Empty CSV cells read
+        as ``None``, as REST gives null."""
+        client = self._bulk_client(sobject)
+        job = self._call("bulk", client.create_job, Operation.query, query=soql,
+                         column_delimiter=ColumnDelimiter.COMMA, line_ending=LineEnding.LF)
+        info = self._wait(client, job["id"], is_query=True)
+        if info.get("state") != JobState.job_complete:
+            raise SalesforceDestinationError(f"bulk query job {job['id']} ended {info.get('state')}: "
+                                             f"{info.get('errorMessage', '')}")
+        records: list[dict[str, Any]] = []
+        locator = ""
+        for _ in range(100_000):  # bounded: one page per call
+            page = self._call("bulk", client.get_query_results, job["id"], locator, self.BULK_QUERY_PAGE)
+            records.extend({k: (v if v != "" else None) for k, v in r.items()} for r in parse_csv(page["records"]))
+            locator = page["locator"]
+            if not locator:
+                break
+        return records
 
     def bulk_delete(self, sobject: str, ids: list[str]) -> list[RowResult]:
         rows = [{"Id": i} for i in ids]
