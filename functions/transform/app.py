@@ -13,6 +13,7 @@ metrics = Metrics()
 @metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
+@aws.masked_errors
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     ctx = aws.context_for(event)
     logger.append_keys(migration_id=ctx.migration_id, run_id=ctx.run_id)

@@ -107,3 +107,33 @@ def test_the_operator_client_signs_every_call_with_sigv4(api_server, monkeypatch
     assert "/eu-west-1/execute-api/aws4_request" in auth and "Signature=" in auth
     assert "X-Amz-Date" in first["headers"]
     assert "secret" not in json.dumps(first["headers"])
+
+
+class DuplicateValue(Exception):
+    pass
+
+
+def test_errors_leave_handlers_with_pii_masked_but_their_name_kept():
+    @aws.masked_errors
+    def handler(event, context):
+        raise DuplicateValue("duplicate value found: Email jane.doe@example.com on record 003A")
+
+    with pytest.raises(Exception) as err:
+        handler({}, None)
+    assert type(err.value).__name__ == "DuplicateValue"  # Retry/Catch match on the name
+    assert str(err.value) == "duplicate value found: Email ***@*** on record 003A"
+    assert err.value.__cause__ is None and err.value.__context__ is None  # the unmasked original is not kept
+
+
+def test_errors_without_pii_pass_through_unchanged():
+    @aws.masked_errors
+    def handler(event, context):
+        raise DuplicateValue("chunk c-1 failed")
+
+    with pytest.raises(DuplicateValue, match="chunk c-1 failed"):
+        handler({}, None)
+
+
+def test_a_task_event_without_ids_is_a_clear_error():
+    with pytest.raises(ValueError, match="migration_id and run_id"):
+        aws.context_for({"item": {}})

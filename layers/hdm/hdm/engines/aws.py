@@ -365,6 +365,33 @@ def mask_pii(value: Any, field: Optional[str] = None) -> Any:
     return value
 
 
+_MASKED_ERROR_TYPES: dict[str, type] = {}
+
+
+def masked_errors(handler: Any) -> Any:
+    """Re-raise a handler's exception with PII masked out of its message, under the same class name.
+
+    The message becomes the task's ``Cause`` in the execution history and appears in the runtime's and the
+    tracer's logs; the class name stays, so the state machine's Retry/Catch still match on it.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(event: Any, context: Any) -> Any:
+        try:
+            return handler(event, context)
+        except Exception as exc:
+            message = str(exc)
+            masked = mask_pii(message)
+            if masked == message:
+                raise
+            name = type(exc).__name__
+        # raised outside the except block, so the original (unmasked) exception is not kept as its context
+        cls = _MASKED_ERROR_TYPES.setdefault(name, type(name, (RuntimeError,), {"__module__": "hdm.masked"}))
+        raise cls(masked)
+
+    return wrapper
+
+
 def logger(service: Optional[str] = None) -> Any:
     """A Powertools Logger whose every record is masked (see :func:`mask_pii`) before it is written."""
     from aws_lambda_powertools import Logger
