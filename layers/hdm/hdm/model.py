@@ -121,20 +121,24 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict. Hand-rolled rather than ``dataclasses.asdict`` (which deep-copies every value):
-        this runs once per record on the extraction hot path."""
-        d: dict[str, Any] = {}
-        for name in _field_names(type(self)):
-            value = getattr(self, name)
-            if isinstance(value, enum.Enum):
-                value = value.value
-            elif name == "provenance":
-                value = dict(value.__dict__)
+        this runs once per record on the extraction hot path, so it copies ``__dict__`` at C speed and then
+        touches only the values that are not plain scalars (enums, provenance, flags, lists, dicts)."""
+        cls = type(self)
+        names = _field_names(cls)
+        d = self.__dict__.copy()
+        if len(d) != len(names):  # attributes beyond the fields (or a field deleted): the field-by-field way
+            d = {name: getattr(self, name) for name in names}
+        for name, value in d.items():
+            kind = type(value)
+            if kind is str or kind is int or kind is bool or value is None or kind is float:
+                continue
+            if name == "provenance":
+                d[name] = dict(value.__dict__)
             elif name == "flags":
-                value = [dict(f.__dict__) for f in value]
-            elif isinstance(value, (list, dict)):
-                value = _jsonable(value)
-            d[name] = value
-        d["_type"] = self.OBJECT.value
+                d[name] = [dict(f.__dict__) for f in value]
+            else:
+                d[name] = _jsonable(value)
+        d["_type"] = cls.OBJECT.value
         return d
 
     @classmethod
@@ -452,12 +456,13 @@ def records_from_dicts(rows: Iterable[dict[str, Any]]) -> Iterable[Record]:
 # -- (de)serialisation helpers -------------------------------------------------------------------
 
 def _jsonable(value: Any) -> Any:
+    """A copy of ``value`` with enums as their values and tuples as lists (plain strings pass as they are)."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: v if type(v) is str else _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [v if type(v) is str else _jsonable(v) for v in value]
     return value
 
 

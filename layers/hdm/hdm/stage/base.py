@@ -20,7 +20,33 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
+try:  # a faster JSON encoder for staged records; the standard library is the fallback
+    import orjson as _orjson
+
+    # datetimes and dataclasses go through default=str as they do with the standard library
+    _ORJSON_OPTIONS = (_orjson.OPT_APPEND_NEWLINE | _orjson.OPT_NON_STR_KEYS | _orjson.OPT_PASSTHROUGH_DATETIME
+                       | _orjson.OPT_PASSTHROUGH_DATACLASS)
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    _orjson = None  # type: ignore[assignment]
+    _ORJSON_OPTIONS = 0
+
 BLOB_PREFIX = "blobs/"
+RECORDS_GZIP_LEVEL = 3
+_WRITE_BLOCK = 256 * 1024
+
+
+def _stdlib_line(row: Any) -> bytes:
+    return (json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+
+
+def encode_record_line(row: Any) -> bytes:
+    """One staged JSONL line (UTF-8, compact, newline-terminated); values JSON does not know become ``str``."""
+    if _orjson is None:
+        return _stdlib_line(row)
+    try:
+        return _orjson.dumps(row, default=str, option=_ORJSON_OPTIONS)
+    except (TypeError, _orjson.JSONEncodeError):  # e.g. an int beyond 64 bits, a lone surrogate: the slow way
+        return _stdlib_line(row)
 
 
 class StageKeyMissing(KeyError):
@@ -71,17 +97,28 @@ class Stage(abc.ABC):
         return json.loads(self.get_bytes(key))
 
     def write_records(self, key: str, rows: Iterable[dict[str, Any]]) -> int:
-        """Write rows as gzip JSONL, streaming; returns the row count."""
+        """Write rows as gzip JSONL, streaming; returns the row count.
+
+        One JSON encoding per row (orjson when installed, else the standard library), lines handed to gzip in
+        blocks of about 256 KiB, compression level 3 (on canonical records about as small as level 5 and
+        roughly twice as fast to write).
+        """
         n = 0
+        pending: list[bytes] = []
+        size = 0
         with self.open_write(key) as raw:
-            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=5, mtime=0) as gz:
-                buf = io.TextIOWrapper(gz, encoding="utf-8", newline="\n")
+            with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=RECORDS_GZIP_LEVEL, mtime=0) as gz:
                 for row in rows:
-                    buf.write(json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str))
-                    buf.write("\n")
+                    line = encode_record_line(row)
+                    pending.append(line)
+                    size += len(line)
                     n += 1
-                buf.flush()
-                buf.detach()
+                    if size >= _WRITE_BLOCK:
+                        gz.write(b"".join(pending))
+                        pending.clear()
+                        size = 0
+                if pending:
+                    gz.write(b"".join(pending))
         return n
 
     def read_records(self, key: str) -> Iterator[dict[str, Any]]:

@@ -125,13 +125,102 @@ class DecodeProblems:
 
 
 class Row(dict):
-    """A result row by column name; ``bad_text`` lists columns whose bytes were invalid."""
+    """A result row by column name; ``bad_text`` lists columns whose bytes were invalid (empty for most rows)."""
 
-    __slots__ = ("bad_text",)
+    # a class default, set on the instance only when a column was bad: no Python-level __init__ per row
+    bad_text: Sequence[str] = ()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.bad_text: list[str] = []
+
+_INT_TYPES = {FIELD_TYPE.TINY, FIELD_TYPE.SHORT, FIELD_TYPE.LONG, FIELD_TYPE.LONGLONG, FIELD_TYPE.INT24,
+              FIELD_TYPE.YEAR}
+_DATE_TYPES = {FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP, FIELD_TYPE.DATE, FIELD_TYPE.NEWDATE}
+_RAW, _TEXT, _INT, _CONVERT = 0, 1, 2, 3
+
+
+class RowParser:
+    """Turns one row packet of the text protocol into a :class:`Row` in a single pass.
+
+    pymysql's own row reader makes several method calls per column; on the extraction hot path that is most
+    of the per-row cost. This walks the length-coded values of the packet directly and decodes each by a plan
+    made once per result: text with its column's codec (invalid bytes replaced and named in ``bad_text``),
+    integers with ``int``, dates kept as ASCII bytes, anything else through pymysql's converter.
+    """
+
+    __slots__ = ("names", "plan")
+
+    def __init__(self, names: list[str], plan: list[tuple[int, Any, Optional[str]]]) -> None:
+        self.names = names
+        self.plan = plan  # per column: (kind, fast codec or converter, codec for the slow path)
+
+    @classmethod
+    def for_result(cls, result: Any, codec_of: dict[int, Optional[str]]) -> Optional[RowParser]:
+        fields = getattr(result, "fields", None)
+        if not fields or not hasattr(result, "_read_row_from_packet"):
+            return None
+        names: list[str] = []
+        plan: list[tuple[int, Any, Optional[str]]] = []
+        for f in fields:
+            names.append(f.name.decode() if isinstance(f.name, bytes) else f.name)
+            if f.type_code in _TEXT_TYPES:
+                codec = codec_of.get(f.charsetnr) or "utf-8"
+                plan.append((_TEXT, "utf-8" if codec == "cp1252" else codec, codec))
+            elif f.type_code in _INT_TYPES:
+                plan.append((_INT, None, None))
+            elif f.type_code in _DATE_TYPES:
+                plan.append((_RAW, None, None))
+            else:
+                conv = CONVERSIONS.get(f.type_code)
+                plan.append((_CONVERT, conv, None) if conv is not None and conv is not pymysql.converters.through
+                            else (_RAW, None, None))
+        return cls(names, plan)
+
+    def parse(self, packet: Any) -> Row:
+        data: bytes = packet._data
+        end = len(data)
+        pos = 0
+        values: list[Any] = []
+        append = values.append
+        bad: Optional[list[str]] = None
+        for i, (kind, fast, codec) in enumerate(self.plan):
+            if pos >= end:  # a short row (old servers): the remaining columns are NULL
+                append(None)
+                continue
+            n = data[pos]
+            if n < 251:
+                pos += 1
+            elif n == 251:
+                append(None)
+                pos += 1
+                continue
+            elif n == 252:
+                n = data[pos + 1] | data[pos + 2] << 8
+                pos += 3
+            elif n == 253:
+                n = data[pos + 1] | data[pos + 2] << 8 | data[pos + 3] << 16
+                pos += 4
+            else:
+                n = int.from_bytes(data[pos + 1:pos + 9], "little")
+                pos += 9
+            value: Any = data[pos:pos + n]
+            pos += n
+            if kind == _TEXT:
+                try:
+                    value = value.decode(fast)
+                except UnicodeDecodeError:
+                    value, invalid = decode_text(value, codec or "utf-8")
+                    if invalid:
+                        if bad is None:
+                            bad = []
+                        bad.append(self.names[i])
+            elif kind == _INT:
+                value = int(value)
+            elif kind == _CONVERT:
+                value = fast(value)
+            append(value)
+        row = Row(zip(self.names, values, strict=False))
+        if bad:
+            row.bad_text = bad
+        return row
 
 
 @dataclass
@@ -167,6 +256,9 @@ class ReadOnlyConnection:
     def __init__(self, params: ConnParams, *, allow_writable: bool = False, check_grants: bool = True) -> None:
         self.params = params
         self.statements = 0
+        self.rows_fetched = 0  # rows the server returned to data statements (rows/stream/stream_raw)
+        # when a list: every data statement, with its arguments bound, is appended (benchmarks replay them)
+        self.statement_log: Optional[list[str]] = None
         try:
             self._conn = pymysql.connect(
                 host=params.host, port=params.port, user=params.user, password=params.password,
@@ -212,16 +304,23 @@ class ReadOnlyConnection:
     def end_snapshot(self) -> None:
         self._session("ROLLBACK")
 
-    def rows(self, sql: str, args: Any = None) -> list[Row]:
+    def _note(self, cur: Any, sql: str, args: Any) -> None:
         check_statement(sql)
         self.statements += 1
+        if self.statement_log is not None:
+            self.statement_log.append(cur.mogrify(sql, args))
+
+    def rows(self, sql: str, args: Any = None) -> list[Row]:
         with self._conn.cursor() as cur:
+            self._note(cur, sql, args)
             try:
                 cur.execute(sql, args)
             except pymysql.err.ProgrammingError as exc:
                 raise _query_error(exc) from None
             names, codecs_ = self._columns(cur)
-            return [self._decode(names, codecs_, r) for r in cur.fetchall()]
+            raw = cur.fetchall()
+            self.rows_fetched += len(raw)
+            return [self._decode(names, codecs_, r) for r in raw]
 
     def scalar(self, sql: str, args: Any = None) -> Any:
         rows = self.rows(sql, args)
@@ -229,37 +328,50 @@ class ReadOnlyConnection:
             return None
         return next(iter(rows[0].values()))
 
-    def stream(self, sql: str, args: Any = None, batch: int = 500) -> Iterator[Row]:
-        """Rows one at a time through a server-side cursor; nothing else may run on this connection meanwhile."""
-        check_statement(sql)
-        self.statements += 1
+    def stream(self, sql: str, args: Any = None, batch: int = 2000) -> Iterator[Row]:
+        """Rows one at a time through a server-side cursor; nothing else may run on this connection meanwhile.
+
+        Unlike :meth:`rows`, DATE/DATETIME/TIMESTAMP values stay the server's ASCII bytes (``b"2024-01-31 12:00:00"``;
+        :class:`hdm.sources.osticket.values.DateConverter` turns them into UTC cheaply), and each row is parsed
+        straight from its packet into text, ints and bytes in one pass (see :class:`RowParser`).
+        """
         cur = self._conn.cursor(pymysql.cursors.SSCursor)
         try:
+            self._note(cur, sql, args)
             try:
                 cur.execute(sql, args)
             except pymysql.err.ProgrammingError as exc:
                 raise _query_error(exc) from None
-            names, codecs_ = self._columns(cur)
+            result = cur._result
+            parser = RowParser.for_result(result, self._codecs)
+            if parser is not None:
+                result._read_row_from_packet = parser.parse  # our one-pass parser for this result only
+            else:  # pragma: no cover - a pymysql whose result internals differ: the plain (slower) path
+                names, codecs_ = self._columns(cur)
             while True:
                 chunk = cur.fetchmany(batch)
                 if not chunk:
                     break
-                for r in chunk:
-                    yield self._decode(names, codecs_, r)
+                self.rows_fetched += len(chunk)
+                if parser is not None:
+                    yield from chunk
+                else:  # pragma: no cover
+                    for r in chunk:
+                        yield self._decode(names, codecs_, r)
         finally:
             cur.close()
 
     def stream_raw(self, sql: str, args: Any = None) -> Iterator[tuple]:
         """Raw tuples (bytes stay bytes) through a server-side cursor, for blobs."""
-        check_statement(sql)
-        self.statements += 1
         cur = self._conn.cursor(pymysql.cursors.SSCursor)
         try:
+            self._note(cur, sql, args)
             cur.execute(sql, args)
             while True:
                 r = cur.fetchone()
                 if r is None:
                     break
+                self.rows_fetched += 1
                 yield r
         finally:
             cur.close()
@@ -303,7 +415,7 @@ class ReadOnlyConnection:
             except UnicodeDecodeError:
                 row[name], bad = decode_text(bytes(value), codec)
                 if bad:
-                    row.bad_text.append(name)
+                    row.bad_text = [*row.bad_text, name]
         return row
 
     def _writable_privileges(self) -> set[str]:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 from hdm.model import Provenance, Record
 from hdm.sources.osticket.connection import ReadOnlyConnection, Row
 from hdm.sources.osticket.stats import ChunkStats
-from hdm.sources.osticket.values import to_utc_iso
+from hdm.sources.osticket.values import DateConverter
 from hdm.sources.osticket.versions import Layout
 
 SYSTEM = "osticket"
@@ -30,6 +30,7 @@ class Context:
     stats: ChunkStats = field(default_factory=lambda: ChunkStats("", ""))
     cache: dict[str, Any] = field(default_factory=dict)
     _aux: Optional[ReadOnlyConnection] = None
+    _dates: Optional[DateConverter] = None
 
     # -- names --------------------------------------------------------------------------------
 
@@ -68,7 +69,10 @@ class Context:
 
     def date(self, record: Record, row: Row, column: str, field_name: str, *, utc: bool = False) -> Optional[str]:
         """A date column as ISO UTC; zero/invalid dates become None with a flag on ``record``."""
-        res = to_utc_iso(row.get(column), self.zone, already_utc=utc)
+        dates = self._dates
+        if dates is None:
+            dates = self._dates = DateConverter(self.zone)
+        res = dates.convert(row.get(column), already_utc=utc)
         if res.problem:
             record.flag(res.problem, f"{column} held an unusable date; set to null", field=field_name)
         return res.iso

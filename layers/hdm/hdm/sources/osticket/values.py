@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 UTC = dt.UTC
@@ -28,8 +28,7 @@ def load_zone(name: str | None) -> tuple[dt.tzinfo, Optional[str]]:
         return UTC, "db_timezone is not a known timezone name; DATETIME values were read as UTC"
 
 
-@dataclass(frozen=True)
-class DateResult:
+class DateResult(NamedTuple):
     iso: Optional[str]
     problem: Optional[str] = None  # "zero_date" | "invalid_date"
 
@@ -60,7 +59,69 @@ def to_utc_iso(value: Any, zone: dt.tzinfo, *, already_utc: bool = False) -> Dat
             return DateResult(None, "invalid_date")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC if already_utc else zone)
-    return DateResult(format_utc(moment))
+    try:
+        return DateResult(format_utc(moment))
+    except OverflowError:  # e.g. 0001-01-01 00:00 east of UTC: no such UTC moment
+        return DateResult(None, "invalid_date")
+
+
+_HOUR_RE = re.compile(rb"(\d{4})-(\d\d)-(\d\d) (\d\d)")
+# ":MM:SS" → ":MM:SSZ" for every valid minute and second: the tail of a DATETIME that a whole-hour offset keeps
+_TAILS = {f":{m:02d}:{s:02d}".encode(): f":{m:02d}:{s:02d}Z" for m in range(60) for s in range(60)}
+_NO_PREFIX = ""
+
+
+class DateConverter:
+    """:func:`to_utc_iso` with a per-hour cache, for the extraction hot path.
+
+    A value as the server sends it (``b"YYYY-MM-DD HH:MM:SS"``) whose local hour has one whole-hour UTC offset
+    throughout is converted by joining the cached UTC hour ("YYYY-MM-DDTHH") with its own minutes and seconds.
+    Anything else (datetime objects, fractions of seconds, zero or impossible dates, hours with a DST change,
+    half-hour zones) takes :func:`to_utc_iso`, so results and problems are the same either way. The cache is
+    bounded (``max_hours``) so a long run does not grow it without end.
+    """
+
+    def __init__(self, zone: dt.tzinfo, max_hours: int = 20_000) -> None:
+        self.zone = zone
+        self.max_hours = max_hours
+        self._local: dict[bytes, str] = {}  # local hour → UTC hour prefix, or _NO_PREFIX (use the slow path)
+        self._utc: dict[bytes, str] = {}
+
+    def convert(self, value: Any, *, already_utc: bool = False) -> DateResult:
+        if type(value) is bytes and len(value) == 19:
+            tail = _TAILS.get(value[13:])
+            if tail is not None:
+                cache = self._utc if already_utc else self._local
+                head = value[:13]
+                prefix = cache.get(head)
+                if prefix is None:
+                    prefix = self._hour_prefix(head, UTC if already_utc else self.zone)
+                    if len(cache) >= self.max_hours:
+                        cache.clear()
+                    cache[head] = prefix
+                if prefix:
+                    return DateResult(prefix + tail)
+        return to_utc_iso(value, self.zone, already_utc=already_utc)
+
+    @staticmethod
+    def _hour_prefix(head: bytes, zone: dt.tzinfo) -> str:
+        m = _HOUR_RE.fullmatch(head)
+        if m is None:
+            return _NO_PREFIX
+        try:
+            start = dt.datetime(*(int(g) for g in m.groups()))
+        except ValueError:  # zero or impossible date: to_utc_iso reports it
+            return _NO_PREFIX
+        offset = zone.utcoffset(start)
+        if offset is None or offset != zone.utcoffset(start.replace(minute=59, second=59)):
+            return _NO_PREFIX  # the offset changes within this hour
+        if offset.total_seconds() % 3600:
+            return _NO_PREFIX  # a half-hour (or odder) offset moves the minutes too
+        try:
+            utc_start = (start - offset)
+        except OverflowError:
+            return _NO_PREFIX
+        return utc_start.strftime("%Y-%m-%dT%H")
 
 
 def format_utc(moment: dt.datetime) -> str:
