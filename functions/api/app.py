@@ -186,8 +186,9 @@ def rollback_migration(migration_id: str):
     sfn = aws.client("stepfunctions")
     if item.get("execution_arn"):
         status = sfn.describe_execution(executionArn=item["execution_arn"])["status"]
-        if status == "RUNNING" and item.get("status") != "awaiting_approval":
-            raise ConflictError("the migration is still running; stop it before rolling back")
+        if status == "RUNNING":
+            raise ConflictError("the migration is still running: reject it at the approval gate "
+                                "(POST …/approve with approved=false) or let it end, then roll back")
     if item.get("rollback_execution_arn"):
         previous = sfn.describe_execution(executionArn=item["rollback_execution_arn"])["status"]
         if previous == "RUNNING":

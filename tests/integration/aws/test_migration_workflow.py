@@ -77,6 +77,7 @@ def test_starting_the_same_migration_twice_starts_one_execution(sam_stack, small
 def test_a_rejected_mapping_loads_nothing_and_records_why(sam_stack, small_db, sfemu):
     _config, execution_arn = _start(sam_stack, small_db, sfemu, migration_id="m-aws-reject")
     sam_stack.wait(execution_arn, timeout=300, until=_waiting_for_approval(sam_stack, "m-aws-reject"))
+    assert sam_stack.api("POST", "/migrations/m-aws-reject/rollback", {})[0] == 409  # still running
     decision = {"approved": False, "reason": "fix owners"}
     assert sam_stack.api("POST", "/migrations/m-aws-reject/approve", decision)[0] == 200
     done = sam_stack.wait(execution_arn, timeout=120)
