@@ -66,8 +66,9 @@ def destination_state(sf) -> dict[str, list[str]]:
 
 
 def reconciliation_figures(report: dict[str, Any]) -> dict[str, Any]:
-    """The numbers a migration engineer signs off, without what depends on timing (API calls, run ids)."""
-    phases = {p["phase"]: {k: v for k, v in p.items() if k not in ("api_calls", "run_id")}
+    """The numbers a migration engineer signs off, without what depends on timing (API calls, run ids, seconds)."""
+    timing = ("api_calls", "run_id", "load_seconds", "verify_seconds")
+    phases = {p["phase"]: {k: v for k, v in p.items() if k not in timing}
               for p in report["phases"]}
     totals = {k: v for k, v in report["totals"].items() if k != "api_calls"}
     return {"ok": report["ok"], "source": report["source"], "totals": totals, "phases": phases}

@@ -13,7 +13,7 @@ import enum
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Optional
 
@@ -56,7 +56,7 @@ class CrosswalkEntry:
         return self.source_key.split(":", 1)[0]
 
     def to_item(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = dict(self.__dict__)  # every field is a scalar: no deep copy needed (this runs per row)
         d["state"] = self.state.value
         d["origin"] = self.origin.value
         return d

@@ -61,6 +61,8 @@ class SalesforceDestinationConfig(_Strict):
     unmatched_agent_policy: Literal["block", "default_owner"] = "default_owner"
     default_owner_email: Optional[str] = None
     mapping_overrides: Optional[str] = None  # path of a customer mapping YAML merged over the default
+    # a mapped field the org could not prepare: "stop" before loading (default), or "drop" it (flagged per record)
+    unprepared_fields: Literal["stop", "drop"] = "stop"
     verify_after_load: bool = True
 
     _v = field_validator("password", "security_token", "consumer_secret")(_check_secret_ref)

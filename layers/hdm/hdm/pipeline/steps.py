@@ -207,7 +207,12 @@ def prepare_destination(ctx: Context) -> dict[str, Any]:
     destination = ctx.destination()
     if not ctx.stage.exists("reports/baseline.json"):  # the first run's baseline is the one rollback restores
         ctx.stage.put_json("reports/baseline.json", destination.baseline())
-    report = destination.prepare({"migration_id": ctx.migration_id, "stage": ctx.stage})
+    try:
+        report = destination.prepare({"migration_id": ctx.migration_id, "stage": ctx.stage})
+    except Exception as exc:  # e.g. SchemaNotReady: keep what prepare found, then stop before any write
+        ctx.stage.put_json("reports/prepare.json", {"error": f"{type(exc).__name__}: {exc}",
+                                                    **(getattr(exc, "report", None) or {})})
+        raise
     ctx.stage.put_json("reports/prepare.json", report)
     return {"prepared": True, "needs_admin": len(report.get("needs_admin", []) if isinstance(report, dict) else [])}
 

@@ -64,7 +64,7 @@ class SalesforceDestination:
         mapping = load_mapping("osticket", "salesforce", override=getattr(cfg, "mapping_overrides", None))
         return cls(client_factory, mapping, SalesforceOptions(
             bulk_threshold=cfg.bulk_threshold, unmatched_agent_policy=cfg.unmatched_agent_policy,
-            default_owner_email=cfg.default_owner_email, stage=stage,
+            default_owner_email=cfg.default_owner_email, unprepared_fields=cfg.unprepared_fields, stage=stage,
         ))
 
     # -- plumbing -------------------------------------------------------------------------------
