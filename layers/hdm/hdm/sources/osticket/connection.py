@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import pymysql
+import pymysql.constants.SERVER_STATUS
 import pymysql.converters
 import pymysql.cursors
+import pymysql.protocol
 from pymysql.constants import FIELD_TYPE
 
 from hdm.sources.osticket.errors import (
@@ -146,11 +148,51 @@ class RowParser:
     integers with ``int``, dates kept as ASCII bytes, anything else through pymysql's converter.
     """
 
-    __slots__ = ("names", "plan")
+    __slots__ = ("names", "plan", "parse_at")
 
     def __init__(self, names: list[str], plan: list[tuple[int, Any, Optional[str]]]) -> None:
         self.names = names
         self.plan = plan  # per column: (kind, fast codec or converter, codec for the slow path)
+        self.parse_at = self._compile()
+
+    def _compile(self) -> Any:
+        """``parse_at`` for this result's columns with the per-column loop unrolled (the common case: valid text,
+        whole rows); anything else (invalid bytes, a short row) is parsed again by :meth:`parse_general`."""
+        env: dict[str, Any] = {"Row": Row, "names": tuple(self.names), "long_value": _long_value,
+                               "general": self.parse_general}
+        lines = ["def parse_at(data, pos, end):", "    start = pos", "    try:"]
+        values = []
+        for i, (kind, fast, _codec) in enumerate(self.plan):
+            v = f"v{i}"
+            values.append(v)
+            if kind == _TEXT:
+                env[f"c{i}"] = fast
+                convert = f"{v} = {v}.decode(c{i})"
+            elif kind == _INT:
+                convert = f"{v} = int({v})"
+            elif kind == _CONVERT:
+                env[f"f{i}"] = fast
+                convert = f"{v} = f{i}({v})"
+            else:
+                convert = "pass"
+            lines += [
+                "        n = data[pos]",
+                "        if n < 251:",
+                f"            pos += 1; {v} = data[pos:pos + n]; pos += n; {convert}",
+                "        elif n == 251:",
+                f"            pos += 1; {v} = None",
+                "        else:",
+                f"            {v}, pos = long_value(data, pos); {convert}",
+            ]
+        lines += [
+            "    except (UnicodeDecodeError, ValueError, IndexError):",
+            "        return general(data, start, end)",
+            "    if pos != end:",
+            "        return general(data, start, end)",
+            f"    return Row(zip(names, ({', '.join(values)}{',' if len(values) == 1 else ''}), strict=True))",
+        ]
+        exec(compile("\n".join(lines), f"<row parser {len(values)} columns>", "exec"), env)  # noqa: S102
+        return env["parse_at"]
 
     @classmethod
     def for_result(cls, result: Any, codec_of: dict[int, Optional[str]]) -> Optional[RowParser]:
@@ -175,9 +217,12 @@ class RowParser:
         return cls(names, plan)
 
     def parse(self, packet: Any) -> Row:
+        """A row from a pymysql packet (pymysql's ``_read_row_from_packet`` shape)."""
         data: bytes = packet._data
-        end = len(data)
-        pos = 0
+        return self.parse_at(data, 0, len(data))
+
+    def parse_general(self, data: bytes, pos: int, end: int) -> Row:
+        """A row from the payload ``data[pos:end]``, column by column, whatever it holds."""
         values: list[Any] = []
         append = values.append
         bad: Optional[list[str]] = None
@@ -221,6 +266,167 @@ class RowParser:
         if bad:
             row.bad_text = bad
         return row
+
+
+def _long_value(data: bytes, pos: int) -> tuple[bytes, int]:
+    """A length-coded value whose length needs 2, 3 or 8 more bytes (values of 251 bytes and longer)."""
+    n = data[pos]
+    if n == 252:
+        n = data[pos + 1] | data[pos + 2] << 8
+        pos += 3
+    elif n == 253:
+        n = data[pos + 1] | data[pos + 2] << 8 | data[pos + 3] << 16
+        pos += 4
+    elif n == 254:
+        n = int.from_bytes(data[pos + 1:pos + 9], "little")
+        pos += 9
+    else:
+        raise ValueError(f"not a length-coded value (0x{n:02x})")
+    return data[pos:pos + n], pos + n
+
+
+_MAX_PAYLOAD = 0xFFFFFF  # a payload this long continues in the next packet
+_READ_SIZE = 256 * 1024
+
+
+class RowStream:
+    """The rows of one unbuffered (server-side cursor) result, read straight off the connection's socket buffer.
+
+    pymysql reads each row packet with several method calls and two buffered reads before its row reader
+    runs; for narrow rows that is most of the cost of a read. This reads the socket buffer in large blocks,
+    splits the packets itself (sequence ids checked, payloads of 16 MiB and more joined, error packets raised
+    as pymysql raises them) and hands each payload to :meth:`RowParser.parse_at` in place. At the closing EOF
+    packet it leaves the pymysql result and connection exactly as pymysql's own reader would. Only ever used
+    while the result is the connection's current unbuffered result; :meth:`drain` finishes a result whose
+    consumer stopped early.
+    """
+
+    def __init__(self, conn: Any, result: Any, parser: RowParser) -> None:
+        self.conn = conn
+        self.result = result
+        self.parser = parser
+        self._buf = b""
+        self._pos = 0
+        self.done = False
+
+    @classmethod
+    def for_result(cls, conn: Any, result: Any, parser: RowParser) -> Optional[RowStream]:
+        needed = ("_rfile", "_next_seq_id", "_sock", "_read_timeout", "_current_timeout", "_force_close")
+        if not all(hasattr(conn, a) for a in needed) or getattr(result, "unbuffered_active", None) is not True:
+            return None
+        if getattr(conn, "_result", None) is not result:
+            return None
+        return cls(conn, result, parser)
+
+    def __iter__(self) -> Iterator[Row]:
+        parse_at = self.parser.parse_at
+        conn = self.conn
+        while not self.done:
+            # the common case inline: a whole row packet already buffered, in sequence, not EOF/error/long
+            buf, pos = self._buf, self._pos
+            if len(buf) - pos >= 5:
+                length = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
+                start = pos + 4
+                end = start + length
+                first = buf[start]
+                if (end <= len(buf) and 9 <= length < _MAX_PAYLOAD and buf[pos + 3] == conn._next_seq_id
+                        and first < 0xFE):
+                    conn._next_seq_id = (conn._next_seq_id + 1) & 0xFF
+                    self._pos = end
+                    yield parse_at(buf, start, end)
+                    continue
+            payload, start, end = self._next_payload()
+            if payload is None:
+                return
+            yield parse_at(payload, start, end)
+
+    def drain(self) -> None:
+        while not self.done:
+            self._next_payload()
+
+    # -- packets ---------------------------------------------------------------------------------
+
+    def _fill(self, need: int) -> None:
+        """Make sure ``need`` unread bytes are buffered."""
+        have = len(self._buf) - self._pos
+        if have >= need:
+            return
+        parts = [self._buf[self._pos:]]
+        conn = self.conn
+        if conn._current_timeout != conn._read_timeout:
+            conn._sock.settimeout(conn._read_timeout)
+            conn._current_timeout = conn._read_timeout
+        while have < need:
+            try:
+                block = conn._rfile.read1(max(_READ_SIZE, need - have))
+            except OSError as exc:
+                conn._force_close()
+                raise pymysql.err.OperationalError(2013, f"Lost connection to MySQL server during query ({exc})") \
+                    from None
+            if not block:
+                conn._force_close()
+                raise pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
+            parts.append(block)
+            have += len(block)
+        self._buf = b"".join(parts)
+        self._pos = 0
+
+    def _packet(self) -> tuple[int, int]:
+        """The next packet's payload as (start, end) in ``self._buf``."""
+        self._fill(4)
+        buf, pos = self._buf, self._pos
+        length = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
+        seq = buf[pos + 3]
+        conn = self.conn
+        if seq != conn._next_seq_id:
+            conn._force_close()
+            self.done = True
+            if seq == 0:  # MariaDB sends an error with sequence 0 when it shuts down
+                raise pymysql.err.OperationalError(2013, "Lost connection to MySQL server during query")
+            raise pymysql.err.InternalError(f"Packet sequence number wrong - got {seq} expected {conn._next_seq_id}")
+        conn._next_seq_id = (seq + 1) & 0xFF
+        self._fill(4 + length)
+        start = self._pos + 4
+        self._pos = start + length
+        return start, start + length
+
+    def _next_payload(self) -> tuple[Optional[bytes], int, int]:
+        start, end = self._packet()
+        buf = self._buf
+        if end - start == _MAX_PAYLOAD:  # a long row: join the continuation packets
+            parts = [buf[start:end]]
+            while True:
+                s2, e2 = self._packet()
+                parts.append(self._buf[s2:e2])
+                if e2 - s2 < _MAX_PAYLOAD:
+                    break
+            buf = b"".join(parts)
+            start, end = 0, len(buf)
+        first = buf[start] if end > start else -1
+        if first == 0xFE and end - start < 9:  # EOF: the result is complete
+            self._finish(buf[start:end])
+            return None, 0, 0
+        if first == 0xFF:
+            self._error(buf[start:end])
+        return buf, start, end
+
+    def _finish(self, eof: bytes) -> None:
+        self.done = True
+        if self._pos != len(self._buf):  # the server sent more than this result: never expected here
+            self.conn._force_close()
+            raise pymysql.err.InternalError("unexpected data after the end of a result; connection closed")
+        result = self.result
+        if len(eof) >= 5:
+            result.warning_count = eof[1] | eof[2] << 8
+            result.has_next = bool((eof[3] | eof[4] << 8) & pymysql.constants.SERVER_STATUS.SERVER_MORE_RESULTS_EXISTS)
+        result.unbuffered_active = False
+        result.connection = None
+        result.rows = None
+
+    def _error(self, payload: bytes) -> None:
+        self.done = True
+        self.result.unbuffered_active = False
+        pymysql.protocol.MysqlPacket(payload, self.conn.encoding).raise_for_error()
 
 
 @dataclass
@@ -344,22 +550,32 @@ class ReadOnlyConnection:
                 raise _query_error(exc) from None
             result = cur._result
             parser = RowParser.for_result(result, self._codecs)
-            if parser is not None:
-                result._read_row_from_packet = parser.parse  # our one-pass parser for this result only
-            else:  # pragma: no cover - a pymysql whose result internals differ: the plain (slower) path
+            if parser is None:  # pragma: no cover - a pymysql whose result internals differ: the plain path
                 names, codecs_ = self._columns(cur)
-            while True:
-                chunk = cur.fetchmany(batch)
-                if not chunk:
-                    break
-                self.rows_fetched += len(chunk)
-                if parser is not None:
-                    yield from chunk
-                else:  # pragma: no cover
+                while chunk := cur.fetchmany(batch):
+                    self.rows_fetched += len(chunk)
                     for r in chunk:
                         yield self._decode(names, codecs_, r)
+                return
+            reader = RowStream.for_result(self._conn, result, parser)
+            if reader is None:  # pragma: no cover - pymysql internals differ: its own packet reader, our parser
+                result._read_row_from_packet = parser.parse
+                while chunk := cur.fetchmany(batch):
+                    self.rows_fetched += len(chunk)
+                    yield from chunk
+                return
+            try:
+                for row in reader:
+                    self.rows_fetched += 1
+                    yield row
+            finally:
+                reader.drain()  # a consumer that stopped early: read the rest so the connection stays in step
         finally:
             cur.close()
+
+    def fetch_all(self, sql: str, args: Any = None) -> list[Row]:
+        """Every row of a chunk-sized result through :meth:`stream` (dates as bytes), as a list."""
+        return list(self.stream(sql, args))
 
     def stream_raw(self, sql: str, args: Any = None) -> Iterator[tuple]:
         """Raw tuples (bytes stay bytes) through a server-side cursor, for blobs."""

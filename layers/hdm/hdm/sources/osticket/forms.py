@@ -31,7 +31,7 @@ def answers_for(ctx: Context, object_type: str, lo: int, hi: int, owners_sql: st
     if not ctx.has_table("form_entry"):
         return out
     fields = lookups.form_fields(ctx)
-    rows = ctx.aux.rows(
+    rows = ctx.aux.fetch_all(
         f"SELECT e.object_id, e.form_id, v.field_id, v.value, v.value_id "
         f"FROM {ctx.t('form_entry')} e JOIN {ctx.t('form_entry_values')} v ON v.entry_id = e.id "
         f"WHERE e.object_type = %s AND "

@@ -81,6 +81,7 @@ class OsTicketSource:
         self.last_stats: Optional[ChunkStats] = None
         self.warnings: list[str] = []
         self._aux: Optional[ReadOnlyConnection] = None
+        self._statement_log: Optional[list[str]] = None
         try:
             self.prefix = self._detect_prefix(prefix)
             self.columns = self._load_columns()
@@ -147,7 +148,21 @@ class OsTicketSource:
     def _new_aux(self) -> ReadOnlyConnection:
         if self._aux is None:
             self._aux = ReadOnlyConnection(self.params, allow_writable=True, check_grants=False)
+            self._aux.statement_log = self._statement_log
         return self._aux
+
+    def record_statements(self, sink: Optional[list[str]]) -> None:
+        """Append every data statement both connections run from now on (arguments bound) to ``sink``; ``None``
+        stops. Benchmarks replay them through the mysql client to compare like with like."""
+        self._statement_log = sink
+        self.conn.statement_log = sink
+        if self._aux is not None:
+            self._aux.statement_log = sink
+
+    @property
+    def rows_fetched(self) -> int:
+        """Rows the server has returned to this source's data statements so far (both connections)."""
+        return self.conn.rows_fetched + (self._aux.rows_fetched if self._aux is not None else 0)
 
     def context(self, stats: Optional[ChunkStats] = None) -> Context:
         ctx = Context(conn=self.conn, aux_factory=self._new_aux, prefix=self.prefix, version=self.version,

@@ -63,7 +63,7 @@ def entry_files(ctx: Context, lo: int, hi: int) -> dict[int, list[EntryFile]]:
                f"f.size FROM {ctx.t('ticket_attachment')} a LEFT JOIN {ctx.t('file')} f ON f.id = a.file_id "
                f"WHERE {legacy_scope(ctx, 'a.ticket_id')} ORDER BY a.attach_id")
         args = (lo, hi, lo, hi)
-    for r in ctx.aux.rows(sql, args):
+    for r in ctx.aux.stream(sql, args):
         out[int(r["entry_id"])].append(EntryFile(
             attachment_id=str(r["id"]), file_id=int(r["file_id"]) if r["file_id"] is not None else None,
             mime=(r["type"] or "").lower(), inline=bool(r["inline"]), bk=r["bk"], key=r["key"],
@@ -232,7 +232,7 @@ def _merge_sources(ctx: Context, lo: int, hi: int) -> dict[int, str]:
     """entry id → key of the merged child ticket it came from (thread_entry_merge + the child's thread)."""
     if not ctx.has_table("thread_entry_merge"):
         return {}
-    rows = ctx.aux.rows(
+    rows = ctx.aux.fetch_all(
         f"SELECT m.thread_entry_id, m.data FROM {ctx.t('thread')} h "
         f"JOIN {ctx.t('thread_entry')} te ON te.thread_id = h.id "
         f"JOIN {ctx.t('thread_entry_merge')} m ON m.thread_entry_id = te.id "

@@ -227,7 +227,7 @@ def _collaborators(ctx: Context, lo: int, hi: int) -> dict[int, list[str]]:
                f"JOIN {ctx.t('user')} u ON u.id = c.user_id WHERE c.ticket_id BETWEEN %s AND %s ORDER BY c.id")
     else:
         return out
-    for r in ctx.aux.rows(sql, (lo, hi)):
+    for r in ctx.aux.stream(sql, (lo, hi)):
         out[int(r["ticket_id"])].append(key("contact", int(r["user_id"])))
     return out
 
@@ -240,7 +240,7 @@ def _message_counts(ctx: Context, lo: int, hi: int) -> dict[int, int]:
     else:
         sql = (f"SELECT ticket_id, COUNT(*) AS n FROM {ctx.t('ticket_thread')} WHERE ticket_id BETWEEN %s AND %s "
                f"GROUP BY ticket_id")
-    return {int(r["ticket_id"]): int(r["n"]) for r in ctx.aux.rows(sql, (lo, hi))}
+    return {int(r["ticket_id"]): int(r["n"]) for r in ctx.aux.stream(sql, (lo, hi))}
 
 
 def _cdata(ctx: Context, lo: int, hi: int) -> dict[int, dict[str, Any]]:
@@ -249,7 +249,7 @@ def _cdata(ctx: Context, lo: int, hi: int) -> dict[int, dict[str, Any]]:
     cols = [c for c in ("subject", "priority") if ctx.has_col("ticket__cdata", c)]
     if not cols:
         return {}
-    rows = ctx.aux.rows(f"SELECT ticket_id, {', '.join(cols)} FROM {ctx.t('ticket__cdata')} "
+    rows = ctx.aux.stream(f"SELECT ticket_id, {', '.join(cols)} FROM {ctx.t('ticket__cdata')} "
                         f"WHERE ticket_id BETWEEN %s AND %s", (lo, hi))
     return {int(r["ticket_id"]): dict(r) for r in rows}
 
@@ -257,5 +257,5 @@ def _cdata(ctx: Context, lo: int, hi: int) -> dict[int, dict[str, Any]]:
 def _merged_children(ctx: Context, lo: int, hi: int) -> set[int]:
     if ctx.layout is not Layout.MODERN:
         return set()
-    return {int(r["object_id"]) for r in ctx.aux.rows(
+    return {int(r["object_id"]) for r in ctx.aux.stream(
         f"SELECT object_id FROM {ctx.t('thread')} WHERE object_type = 'C' AND object_id BETWEEN %s AND %s", (lo, hi))}
