@@ -80,7 +80,11 @@ def start_migration():
     existing = runs.get(migration_id)
     if json.loads(existing["config"]) != json.loads(json.dumps(config_json, sort_keys=True)):
         raise ConflictError(f"migration {migration_id} exists with a different config")
-    previous = aws.client("stepfunctions").describe_execution(executionArn=existing["execution_arn"])["status"]
+    sfn = aws.client("stepfunctions")
+    try:
+        previous = sfn.describe_execution(executionArn=existing["execution_arn"])["status"]
+    except sfn.exceptions.ExecutionDoesNotExist:
+        previous = "FAILED"  # the first start never reached Step Functions: start it now
     if previous not in RESUMABLE or existing.get("status", "").startswith("roll"):
         return Response(200, content_types.APPLICATION_JSON,
                         json.dumps({"migration_id": migration_id, "status": existing["status"], "created": False}))

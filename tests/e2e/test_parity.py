@@ -113,6 +113,13 @@ def test_the_state_machine_on_moto_and_the_local_engine_leave_the_same_org(
     assert aws_state.keys() == local_state.keys()
     for obj in local_state:
         assert aws_state[obj] == local_state[obj], f"{obj} differs between the engines"
-    assert reconciliation_figures(aws_report) == reconciliation_figures(local_report)
+    aws_figures, local_figures = reconciliation_figures(aws_report), reconciliation_figures(local_report)
+    differences = {
+        (phase, key): (aws_figures["phases"].get(phase, {}).get(key), figures.get(key))
+        for phase, figures in local_figures["phases"].items() for key in figures
+        if aws_figures["phases"].get(phase, {}).get(key) != figures.get(key)
+    }
+    assert not differences, f"phase figures differ (aws, local): {differences}"
+    assert aws_figures == local_figures
     assert local_report["ok"] is True
     print("parity compared:", {obj: len(rows) for obj, rows in local_state.items()})

@@ -65,3 +65,20 @@ def test_a_rejected_mapping_is_asked_for_again_when_the_run_is_resumed(sam_stack
     paused = sam_stack.wait(new_arn, timeout=300, until=waiting)
     assert paused["status"] == "RUNNING"
     assert sfemu.admin.counts().get("Case", 0) == 0
+
+
+def test_a_start_that_never_reached_step_functions_is_started_by_the_next_request(sam_stack, osticket_db, sfemu):
+    from hdm.engines import aws
+    from hdm.pipeline.config import MigrationConfig
+
+    db = osticket_db(tickets=6, seed=3)
+    config = _config(sam_stack, db, sfemu, "m-lost", require_approval=True)
+    normalized = MigrationConfig.model_validate(config).to_json()
+    lost_arn = f"{sam_stack.arns['MigrationStateMachine'].replace(':stateMachine:', ':execution:')}:m-lost"
+    assert aws.runs().create("m-lost", "lostrun", normalized, lost_arn)  # recorded, but StartExecution failed
+    status, body = sam_stack.api("POST", "/migrations", config)
+    assert status == 202 and body["resumed"] is True
+    arn = f"{lost_arn}-{body['run_id']}"
+    paused = sam_stack.wait(arn, timeout=300,
+                            until=lambda _d: _current_execution(sam_stack, "m-lost")["status"] == "awaiting_approval")
+    assert paused["status"] == "RUNNING"
