@@ -121,25 +121,14 @@ class Record:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict. Hand-rolled rather than ``dataclasses.asdict`` (which deep-copies every value):
-        this runs once per record on the extraction hot path, so it copies ``__dict__`` at C speed and then
-        touches only the values that are not plain scalars (enums, provenance, flags, lists, dicts)."""
+        this runs once per record on the extraction hot path, so each class gets a generated function that
+        copies ``__dict__`` at C speed and converts only values that are not plain scalars (enums to their
+        values, provenance and flags to dicts, lists and dicts copied)."""
         cls = type(self)
-        names = _field_names(cls)
-        d = self.__dict__.copy()
-        if len(d) != len(names):  # attributes beyond the fields (or a field deleted): the field-by-field way
-            d = {name: getattr(self, name) for name in names}
-        for name, value in d.items():
-            kind = type(value)
-            if kind is str or kind is int or kind is bool or value is None or kind is float:
-                continue
-            if name == "provenance":
-                d[name] = dict(value.__dict__)
-            elif name == "flags":
-                d[name] = [dict(f.__dict__) for f in value]
-            else:
-                d[name] = _jsonable(value)
-        d["_type"] = cls.OBJECT.value
-        return d
+        fn = _TO_DICT.get(cls)
+        if fn is None:
+            fn = _TO_DICT[cls] = _compile_to_dict(cls)
+        return fn(self)
 
     @classmethod
     def from_dict(cls: type[T], data: dict[str, Any]) -> T:
@@ -457,13 +446,61 @@ def records_from_dicts(rows: Iterable[dict[str, Any]]) -> Iterable[Record]:
 
 def _jsonable(value: Any) -> Any:
     """A copy of ``value`` with enums as their values and tuples as lists (plain strings pass as they are)."""
+    kind = value.__class__
+    if kind is str or kind is int or value is None:
+        return value
     if isinstance(value, enum.Enum):
-        return value.value
+        return value._value_
     if isinstance(value, dict):
-        return {k: v if type(v) is str else _jsonable(v) for k, v in value.items()}
+        return {k: v if v.__class__ is str else _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [v if type(v) is str else _jsonable(v) for v in value]
+        return [v if v.__class__ is str else _jsonable(v) for v in value]
     return value
+
+
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+_TO_DICT: dict[type, Any] = {}
+
+
+def _to_dict_slow(record: Record) -> dict[str, Any]:
+    """Field by field (used when the instance has attributes beyond its fields, or lacks one)."""
+    d: dict[str, Any] = {}
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
+        d[name] = _converted(name, value) if type(value) not in _PLAIN else value
+    d["_type"] = record.OBJECT.value
+    return d
+
+
+def _converted(name: str, value: Any) -> Any:
+    if name == "provenance":
+        return dict(value.__dict__)
+    if name == "flags":
+        return [dict(f.__dict__) for f in value]
+    kind = value.__class__
+    if kind is list:
+        return [v if v.__class__ is str else _jsonable(v) for v in value]
+    if kind is dict:
+        return {k: v if v.__class__ is str else _jsonable(v) for k, v in value.items()}
+    return _jsonable(value)
+
+
+def _compile_to_dict(cls: type) -> Any:
+    names = _field_names(cls)
+    lines = ["def to_dict(self):", "    d = self.__dict__.copy()", f"    if len(d) != {len(names)}:",
+             "        return slow(self)"]
+    for name in names:
+        if name == "provenance":
+            lines += ["    d['provenance'] = dict(d['provenance'].__dict__)"]
+        elif name == "flags":
+            lines += ["    d['flags'] = [dict(f.__dict__) for f in d['flags']]"]
+        else:
+            lines += [f"    v = d[{name!r}]", "    if v.__class__ not in plain:",
+                      f"        d[{name!r}] = v._value_ if isinstance(v, Enum) else jsonable(v)"]
+    lines += [f"    d['_type'] = {cls.OBJECT.value!r}", "    return d"]
+    env: dict[str, Any] = {"plain": _PLAIN, "Enum": enum.Enum, "jsonable": _jsonable, "slow": _to_dict_slow}
+    exec(compile("\n".join(lines), f"<{cls.__name__}.to_dict>", "exec"), env)  # noqa: S102
+    return env["to_dict"]
 
 
 _FIELD_CACHE: dict[type, dict[str, dataclasses.Field]] = {}

@@ -139,6 +139,9 @@ _DATE_TYPES = {FIELD_TYPE.DATETIME, FIELD_TYPE.TIMESTAMP, FIELD_TYPE.DATE, FIELD
 _RAW, _TEXT, _INT, _CONVERT = 0, 1, 2, 3
 
 
+_COMPILED: dict[tuple, Any] = {}  # (names, plan) → unrolled parse_at, shared by results of the same shape
+
+
 class RowParser:
     """Turns one row packet of the text protocol into a :class:`Row` in a single pass.
 
@@ -153,7 +156,13 @@ class RowParser:
     def __init__(self, names: list[str], plan: list[tuple[int, Any, Optional[str]]]) -> None:
         self.names = names
         self.plan = plan  # per column: (kind, fast codec or converter, codec for the slow path)
-        self.parse_at = self._compile()
+        key = (tuple(names), tuple(plan))
+        compiled = _COMPILED.get(key)
+        if compiled is None:
+            if len(_COMPILED) >= 256:
+                _COMPILED.clear()
+            compiled = _COMPILED[key] = self._compile()
+        self.parse_at = compiled
 
     def _compile(self) -> Any:
         """``parse_at`` for this result's columns with the per-column loop unrolled (the common case: valid text,
@@ -329,7 +338,8 @@ class RowStream:
                 start = pos + 4
                 end = start + length
                 first = buf[start]
-                if (end <= len(buf) and 9 <= length < _MAX_PAYLOAD and buf[pos + 3] == conn._next_seq_id
+                # a row payload never starts with 0xFF (error) and starts with 0xFE only for a value of 16 MiB+
+                if (end <= len(buf) and 0 < length < _MAX_PAYLOAD and buf[pos + 3] == conn._next_seq_id
                         and first < 0xFE):
                     conn._next_seq_id = (conn._next_seq_id + 1) & 0xFF
                     self._pos = end

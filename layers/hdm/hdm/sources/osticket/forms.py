@@ -39,28 +39,62 @@ def answers_for(ctx: Context, object_type: str, lo: int, hi: int, owners_sql: st
         + " ORDER BY e.object_id, e.sort, e.id",
         (object_type, lo, hi))
     ctx.stats.read("form_entry_values", len(rows))
+    plans: dict[int, Optional[_FieldPlan]] = {}
+    zone = ctx.zone
     for r in rows:
         ans = out[int(r["object_id"])]
         fid = int(r["field_id"])
-        info = fields.get(fid)
+        if fid in plans:
+            plan = plans[fid]
+        else:
+            plan = plans[fid] = _plan(fields.get(fid), fid)
         if r.bad_text:
             ans.bad_text.append(f"field_{fid}")
-        if info is None:
+        if plan is None:  # the field is gone
             ans.values[f"field_{fid}"] = r["value"]
             ans.problems.append(("dangling_fk", "an answer refers to a form field that no longer exists",
                                  f"field_{fid}"))
             continue
-        if info.type in PRESENTATION_ONLY_TYPES or info.flags & FieldFlag.EXT_STORED:
+        if plan.skip:
             continue
-        value_id = int(r["value_id"]) if r["value_id"] is not None else None
-        if info.type == "priority" or info.name == "priority":
+        raw_id = r["value_id"]
+        value_id = int(raw_id) if raw_id is not None else None
+        if plan.is_priority:
             ans.priority_id = value_id
-        parsed = parse_form_value(info.type, r["value"], value_id, info.config, ctx.zone)
-        ans.values[info.key] = parsed.value
+        if plan.plain:  # text, memo, phone, timezone: the answer as it is (parse_form_value's first case)
+            ans.values[plan.key] = r["value"]
+            continue
+        parsed = parse_form_value(plan.type, r["value"], value_id, plan.config, zone)
+        ans.values[plan.key] = parsed.value
         if parsed.problem:
-            ans.problems.append((parsed.problem, f"the answer of field {info.key!r} could not be fully parsed",
-                                 info.key))
+            ans.problems.append((parsed.problem, f"the answer of field {plan.key!r} could not be fully parsed",
+                                 plan.key))
     return out
+
+
+@dataclass(frozen=True)
+class _FieldPlan:
+    """What answers_for does with one field's answers, decided once per chunk."""
+
+    key: str
+    type: str
+    config: dict[str, Any]
+    skip: bool  # presentation-only or stored elsewhere
+    is_priority: bool
+    plain: bool  # the value is the answer
+
+
+_PLAIN_TYPES = frozenset({"text", "memo", "phone", "timezone"})
+_EXT_STORED = int(FieldFlag.EXT_STORED)
+
+
+def _plan(info: Optional[lookups.FieldInfo], fid: int) -> Optional[_FieldPlan]:
+    if info is None:
+        return None
+    return _FieldPlan(key=info.key, type=info.type, config=info.config,
+                      skip=info.type in PRESENTATION_ONLY_TYPES or bool(int(info.flags) & _EXT_STORED),
+                      is_priority=info.type == "priority" or info.name == "priority",
+                      plain=info.type in _PLAIN_TYPES)
 
 
 def apply_problems(record: Any, ans: Answers) -> None:

@@ -66,42 +66,75 @@ def to_utc_iso(value: Any, zone: dt.tzinfo, *, already_utc: bool = False) -> Dat
 
 
 _HOUR_RE = re.compile(rb"(\d{4})-(\d\d)-(\d\d) (\d\d)")
+_DAY_RE = re.compile(rb"(\d{4})-(\d\d)-(\d\d)")
 # ":MM:SS" → ":MM:SSZ" for every valid minute and second: the tail of a DATETIME that a whole-hour offset keeps
 _TAILS = {f":{m:02d}:{s:02d}".encode(): f":{m:02d}:{s:02d}Z" for m in range(60) for s in range(60)}
+_HOURS = {f" {h:02d}".encode(): f"T{h:02d}" for h in range(24)}
 _NO_PREFIX = ""
+# tz database names of zones that are UTC at every moment
+_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu", "Etc/Zulu", "GMT",
+                        "Etc/GMT", "GMT0", "Etc/GMT0", "GMT+0", "Etc/GMT+0", "GMT-0", "Etc/GMT-0", "Greenwich",
+                        "Etc/Greenwich"})
 
 
 class DateConverter:
-    """:func:`to_utc_iso` with a per-hour cache, for the extraction hot path.
+    """:func:`to_utc_iso` with small caches, for the extraction hot path.
 
-    A value as the server sends it (``b"YYYY-MM-DD HH:MM:SS"``) whose local hour has one whole-hour UTC offset
-    throughout is converted by joining the cached UTC hour ("YYYY-MM-DDTHH") with its own minutes and seconds.
-    Anything else (datetime objects, fractions of seconds, zero or impossible dates, hours with a DST change,
-    half-hour zones) takes :func:`to_utc_iso`, so results and problems are the same either way. The cache is
-    bounded (``max_hours``) so a long run does not grow it without end.
+    A value as the server sends it (``b"YYYY-MM-DD HH:MM:SS"``) is converted without building a datetime:
+    in UTC (TIMESTAMP columns, or a UTC ``db_timezone``) by checking its day once (cached) and re-punctuating
+    it; in another zone, when its local hour has one whole-hour UTC offset throughout, by joining the cached
+    UTC hour ("YYYY-MM-DDTHH") with its own minutes and seconds. Anything else (datetime objects, fractions
+    of seconds, zero or impossible dates, years before 1000, hours with a DST change, half-hour zones) takes
+    :func:`to_utc_iso`, so results and problems are the same either way. Caches are bounded (``max_entries``).
     """
 
-    def __init__(self, zone: dt.tzinfo, max_hours: int = 20_000) -> None:
+    def __init__(self, zone: dt.tzinfo, max_entries: int = 20_000) -> None:
         self.zone = zone
-        self.max_hours = max_hours
+        self.zone_is_utc = zone is UTC or getattr(zone, "key", None) in _UTC_NAMES
+        self.max_entries = max_entries
         self._local: dict[bytes, str] = {}  # local hour → UTC hour prefix, or _NO_PREFIX (use the slow path)
-        self._utc: dict[bytes, str] = {}
+        self._days: dict[bytes, str] = {}  # "YYYY-MM-DD" → itself as text when a real day, else _NO_PREFIX
 
     def convert(self, value: Any, *, already_utc: bool = False) -> DateResult:
         if type(value) is bytes and len(value) == 19:
             tail = _TAILS.get(value[13:])
             if tail is not None:
-                cache = self._utc if already_utc else self._local
-                head = value[:13]
-                prefix = cache.get(head)
-                if prefix is None:
-                    prefix = self._hour_prefix(head, UTC if already_utc else self.zone)
-                    if len(cache) >= self.max_hours:
-                        cache.clear()
-                    cache[head] = prefix
-                if prefix:
-                    return DateResult(prefix + tail)
+                if already_utc or self.zone_is_utc:
+                    hour = _HOURS.get(value[10:13])
+                    day_key = value[:10]
+                    day = self._days.get(day_key)
+                    if day is None:
+                        day = self._remember(self._days, day_key, self._day(day_key))
+                    if day and hour:
+                        return DateResult(day + hour + tail)
+                else:
+                    head = value[:13]
+                    prefix = self._local.get(head)
+                    if prefix is None:
+                        prefix = self._remember(self._local, head, self._hour_prefix(head, self.zone))
+                    if prefix:
+                        return DateResult(prefix + tail)
         return to_utc_iso(value, self.zone, already_utc=already_utc)
+
+    def _remember(self, cache: dict[bytes, str], key: bytes, value: str) -> str:
+        if len(cache) >= self.max_entries:
+            cache.clear()
+        cache[key] = value
+        return value
+
+    @staticmethod
+    def _day(key: bytes) -> str:
+        m = _DAY_RE.fullmatch(key)
+        if m is None:
+            return _NO_PREFIX
+        year, month, day = (int(g) for g in m.groups())
+        if year < 1000:  # strftime writes such years unpadded: leave them to to_utc_iso
+            return _NO_PREFIX
+        try:
+            dt.date(year, month, day)
+        except ValueError:  # zero or impossible date: to_utc_iso reports it
+            return _NO_PREFIX
+        return key.decode("ascii")
 
     @staticmethod
     def _hour_prefix(head: bytes, zone: dt.tzinfo) -> str:
@@ -118,10 +151,12 @@ class DateConverter:
         if offset.total_seconds() % 3600:
             return _NO_PREFIX  # a half-hour (or odder) offset moves the minutes too
         try:
-            utc_start = (start - offset)
+            utc = start - offset
         except OverflowError:
             return _NO_PREFIX
-        return utc_start.strftime("%Y-%m-%dT%H")
+        if utc.year < 1000:
+            return _NO_PREFIX
+        return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}"
 
 
 def format_utc(moment: dt.datetime) -> str:
