@@ -10,7 +10,8 @@
 2. Peak memory of extracting one message chunk (same chunk size) from a 10k-ticket and a 100k-ticket database,
    each measured in a fresh subprocess (tracemalloc peak and ru_maxrss; target within 1.2x).
 
-Run: ``.venv/bin/python bench/osticket_extract.py [--small]`` (``--small`` uses 2k/20k tickets).
+Run: ``.venv/bin/python bench/osticket_extract.py [--small] [--repeat N]`` (``--small`` uses 2k/20k tickets; each
+throughput side runs N times, default 3, interleaved, and its best time counts).
 Uses a private MariaDB (``HDM_BENCH_MARIADB_DIR`` to reuse one). Ends with one line of JSON.
 """
 
@@ -191,6 +192,7 @@ def memory_in_subprocess(params: dict) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--small", action="store_true", help="2k/20k tickets instead of 10k/100k")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per side; each side's best time counts (default 3)")
     ap.add_argument("--measure-chunk", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure_chunk:
@@ -210,10 +212,18 @@ def main() -> int:
         p_large = prepare(server, large, password)
         stage_dir = tempfile.mkdtemp(prefix="hdm_bench_stage_")
         for object_type in OBJECT_TYPES:
-            staged = extract_to_stage(p_large, object_type, stage_dir)
-            bare = extract_to_stage(p_large, object_type, None)
-            base_rows, base_secs = mysql_baseline(p_large, staged.statements)
-            drv_rows, drv_secs = driver_only(p_large, staged.statements)
+            # each side runs args.repeat times, interleaved, and keeps its best time (the machine is shared)
+            staged = bare = None
+            base_secs = drv_secs = float("inf")
+            for _ in range(args.repeat):
+                run = extract_to_stage(p_large, object_type, stage_dir)
+                staged = run if staged is None or run.seconds < staged.seconds else staged
+                run = extract_to_stage(p_large, object_type, None)
+                bare = run if bare is None or run.seconds < bare.seconds else bare
+                base_rows, secs = mysql_baseline(p_large, staged.statements)
+                base_secs = min(base_secs, secs)
+                drv_rows, secs = driver_only(p_large, staged.statements)
+                drv_secs = min(drv_secs, secs)
             if base_rows != staged.fetched_rows or drv_rows != staged.fetched_rows:
                 log(f"WARNING: {object_type}: the extractor fetched {staged.fetched_rows:,} rows, the mysql client "
                     f"{base_rows:,} and the driver {drv_rows:,} for the same statements")
@@ -223,10 +233,11 @@ def main() -> int:
             ratio = ours / theirs
             log(f"{object_type:8} {len(staged.statements)} statements returning {rows:,} rows "
                 f"({staged.source_rows:,} source rows -> {staged.records:,} records)")
-            log(f"         extract+stage {staged.seconds:6.2f}s = {ours:9,.0f} rows/s  | baseline mysql --batch --quick "
-                f"(same statements) {base_secs:5.2f}s = {theirs:9,.0f} rows/s  | ratio {ratio:.3f} (target >= 0.25)")
-            log(f"         extract only  {bare.seconds:6.2f}s = {bare_rate:9,.0f} rows/s  (ratio {bare_rate / theirs:.3f})"
-                f"  | pymysql SSCursor, undecoded: {drv_secs:5.2f}s = {drv_rate:9,.0f} rows/s "
+            log(f"         extract+stage {staged.seconds:6.2f}s = {ours:9,.0f} rows/s  | baseline mysql --batch "
+                f"--quick (same statements) {base_secs:5.2f}s = {theirs:9,.0f} rows/s  | ratio {ratio:.3f} "
+                "(target >= 0.25)")
+            log(f"         extract only  {bare.seconds:6.2f}s = {bare_rate:9,.0f} rows/s  (ratio "
+                f"{bare_rate / theirs:.3f})  | pymysql SSCursor, undecoded: {drv_secs:5.2f}s = {drv_rate:9,.0f} rows/s "
                 f"(ratio {drv_rate / theirs:.3f})")
             results.append({"name": f"osticket_extract_{object_type}_rows_per_s", "value": round(ours),
                             "baseline": round(theirs), "ratio": round(ratio, 3)})
