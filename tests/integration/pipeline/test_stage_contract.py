@@ -80,6 +80,7 @@ def test_listings_are_sorted_prefix_scoped_and_logical(stage):
         stage.put_bytes(k, b"{}")
     assert stage.list("extract/ticket/") == sorted(k for k in keys if k.startswith("extract/ticket/"))
     assert stage.list("extract/") == sorted(k for k in keys if k.startswith("extract/"))
+    assert stage.list("extract") == sorted(k for k in keys if k.startswith("extract"))  # a bare prefix, as in S3
     assert stage.list("manifests/") == ["manifests/extract.json"]
     assert stage.list("nothing/") == []
     stage.delete("extract/message/m-1.jsonl.gz")

@@ -52,7 +52,8 @@ class LocalStage(Stage):
         base = self.root
         out = []
         start = self._path(prefix.rstrip("/")) if prefix else base
-        search = start if start.is_dir() else start.parent
+        # "extract/" lists one folder; "extract" must also find "extract-stats/…" (as S3 prefixes do)
+        search = start if (not prefix or prefix.endswith("/")) and start.is_dir() else start.parent
         if not search.exists():
             return []
         for dirpath, _dirs, files in os.walk(search):
