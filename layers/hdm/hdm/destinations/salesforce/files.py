@@ -9,7 +9,10 @@ Idempotent: ContentVersion carries the legacy external ID, looked up before any 
 from __future__ import annotations
 
 import base64
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional
+
+from simple_salesforce.exceptions import SalesforceError
 
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State
 from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
@@ -39,6 +42,7 @@ def load_files(run: ChunkRun, rows: list[dict[str, Any]], stage: Any) -> None:
             live.append(row)
     existing = {v[LEGACY]: v for v in run.api.query_in(f"Id, ContentDocumentId, {LEGACY}", OBJ, LEGACY,
                                                            [r[LEGACY] for r in live])} if live else {}
+    todo = []
     for row in live:
         key = row["_source_key"]
         case_id = cases[row["_lookups"]["LinkedEntityId"]]
@@ -47,40 +51,52 @@ def load_files(run: ChunkRun, rows: list[dict[str, Any]], stage: Any) -> None:
             _ensure_internal_link(run, row, version, case_id)
             run.outcome(key, OBJ, "created", version["Id"], None, "found by verification after an interrupted run")
             entries.append(run.entry(key, OBJ, State.LOADED, Origin.CREATED, version["Id"], row=row))
-            continue
-        try:
-            data = stage.get_bytes(row["_blob"])
-        except KeyError:
-            reason = "file bytes are missing from the stage"
-            run.outcome(key, OBJ, "held", None, "FILE_HELD", reason)
-            run.flag(key, "file_held", reason, "VersionData")
-            entries.append(run.entry(key, OBJ, State.HELD, reason=reason, row=row))
-            continue
-        body = {k: v for k, v in payload_of(row).items() if v is not None}
-        body["VersionData"] = base64.b64encode(data).decode("ascii")
-        if not row.get("_internal"):
-            body["FirstPublishLocationId"] = case_id
-        run.crosswalk.put_many([run.entry(key, OBJ, State.PENDING, row=row)])
-        try:
-            res = run.api.create(OBJ, body)
-        except Exception as exc:  # one file refused must not stop the chunk; the reason is kept
-            from simple_salesforce.exceptions import SalesforceError
-
-            if not isinstance(exc, SalesforceError) or exc.status in (429, 503):
-                raise
-            content = exc.content if isinstance(exc.content, list) else [{}]
-            code = (content[0] or {}).get("errorCode", f"HTTP_{exc.status}")
-            msg = (content[0] or {}).get("message", "")
+        else:
+            todo.append((row, case_id))
+    # One pending marker per file before any upload (a re-run then verifies by the external ID first).
+    run.crosswalk.put_many([run.entry(row["_source_key"], OBJ, State.PENDING, row=row) for row, _ in todo])
+    workers = max(1, min(run.options.file_upload_concurrency, len(todo)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="hdm-files") as pool:
+        answers = list(pool.map(lambda item: _upload(run, stage, *item), todo))
+    for (row, _), (status, value, code, msg) in zip(todo, answers, strict=True):
+        key = row["_source_key"]
+        if status == "held":
+            run.outcome(key, OBJ, "held", None, "FILE_HELD", msg)
+            run.flag(key, "file_held", msg, "VersionData")
+            entries.append(run.entry(key, OBJ, State.HELD, reason=msg, row=row))
+        elif status == "rejected":
             run.outcome(key, OBJ, "rejected", None, code, msg)
             entries.append(run.entry(key, OBJ, State.REJECTED, reason=f"{code}: {msg}", row=row))
-            continue
-        vid = res.get("id")
-        if row.get("_internal"):
-            version = run.api.query(f"SELECT Id, ContentDocumentId FROM {OBJ} WHERE Id = '{vid}'")[0]
-            _ensure_internal_link(run, row, version, case_id)
-        run.outcome(key, OBJ, "created", vid)
-        entries.append(run.entry(key, OBJ, State.LOADED, Origin.CREATED, vid, row=row))
+        else:
+            run.outcome(key, OBJ, "created", value)
+            entries.append(run.entry(key, OBJ, State.LOADED, Origin.CREATED, value, row=row))
     run.crosswalk.put_many(entries)
+
+
+def _upload(run: ChunkRun, stage: Any, row: dict[str, Any], case_id: str
+            ) -> tuple[str, Optional[str], Optional[str], Optional[str]]:
+    """Upload one file (runs on a small thread pool): (status, version id, error code, message)."""
+    try:
+        data = stage.get_bytes(row["_blob"])
+    except KeyError:
+        return "held", None, None, "file bytes are missing from the stage"
+    body = {k: v for k, v in payload_of(row).items() if v is not None}
+    body["VersionData"] = base64.b64encode(data).decode("ascii")
+    if not row.get("_internal"):
+        body["FirstPublishLocationId"] = case_id
+    try:
+        res = run.api.create(OBJ, body)
+    except SalesforceError as exc:  # one file refused must not stop the chunk; the reason is kept
+        if exc.status in (429, 503):
+            raise
+        content = exc.content if isinstance(exc.content, list) else [{}]
+        code = (content[0] or {}).get("errorCode", f"HTTP_{exc.status}")
+        return "rejected", None, code, (content[0] or {}).get("message", "")
+    vid = res.get("id")
+    if row.get("_internal"):
+        version = run.api.query(f"SELECT Id, ContentDocumentId FROM {OBJ} WHERE Id = '{vid}'")[0]
+        _ensure_internal_link(run, row, version, case_id)
+    return "created", vid, None, None
 
 
 def _ensure_internal_link(run: ChunkRun, row: dict[str, Any], version: dict[str, Any], case_id: str) -> None:

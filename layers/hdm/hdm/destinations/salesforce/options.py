@@ -21,6 +21,7 @@ class SalesforceOptions:
     default_owner_id: Optional[str] = None  # or its Id directly
     audit_fields: str = "auto"  # "auto" (from describe) | "on" | "off": set CreatedDate on insert
     comment_max_bytes: int = 4000  # CaseComment.CommentBody limit (bytes)
+    file_upload_concurrency: int = 4  # files uploaded at once within a chunk (one REST call each)
     max_file_bytes: int = 25 * 1024 * 1024  # larger files are held (JSON base64 upload limit ~37.5 MB encoded)
     blocked_extensions: tuple[str, ...] = DEFAULT_BLOCKED_EXTENSIONS
     retry_attempts: int = 8  # per HTTP call, on 429/503/UNABLE_TO_LOCK_ROW/connection errors
