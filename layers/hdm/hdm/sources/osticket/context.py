@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 from hdm.model import Provenance, Record
 from hdm.sources.osticket.connection import ReadOnlyConnection, Row
@@ -14,6 +16,7 @@ from hdm.sources.osticket.values import DateConverter
 from hdm.sources.osticket.versions import Layout
 
 SYSTEM = "osticket"
+T = TypeVar("T")
 
 
 @dataclass
@@ -27,6 +30,8 @@ class Context:
     columns: dict[str, frozenset[str]]  # table suffix → columns present
     config: dict[str, str]
     attachments_dir: Optional[str] = None
+    # runs work with a connection of its own in a background thread (OsTicketSource._aside); None: inline on aux
+    aside_runner: Optional[Callable[[Callable[[ReadOnlyConnection], Any]], Future]] = None
     stats: ChunkStats = field(default_factory=lambda: ChunkStats("", ""))
     cache: dict[str, Any] = field(default_factory=dict)
     _aux: Optional[ReadOnlyConnection] = None
@@ -56,6 +61,24 @@ class Context:
         if self._aux is None:
             self._aux = self.aux_factory()
         return self._aux
+
+    def aside(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """``fn(ctx, *args)`` on the source's background connection, while this thread goes on; the result
+        comes from the future's ``result()``. ``fn`` must only read (its own connection is ``ctx.aux``) and must
+        not touch this chunk's stats."""
+        if self.aside_runner is None:
+            done: Future[T] = Future()
+            try:
+                done.set_result(fn(self, *args))
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                done.set_exception(exc)
+            return done
+
+        def work(conn: ReadOnlyConnection) -> T:
+            side = dataclasses.replace(self, _aux=conn, _dates=None, stats=ChunkStats(self.stats.chunk_id, "aside"))
+            return fn(side, *args)
+
+        return self.aside_runner(work)
 
     def close_aux(self) -> None:
         if self._aux is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Optional
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Optional, TypeVar
 
 from hdm.model import Record
 from hdm.sources.base import BlobSink, ChunkSpec, Discovery
@@ -18,6 +19,7 @@ from hdm.sources.osticket.values import load_zone
 from hdm.sources.osticket.versions import Layout, SchemaFacts, detect_layout, resolve_version
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # object type → (own table(s) whose ids the chunks range over, id column) for non-ticket-scoped types
 OWN_TABLES: dict[str, list[tuple[str, str]]] = {
@@ -81,6 +83,8 @@ class OsTicketSource:
         self.last_stats: Optional[ChunkStats] = None
         self.warnings: list[str] = []
         self._aux: Optional[ReadOnlyConnection] = None
+        self._side: Optional[ReadOnlyConnection] = None  # a third connection, used only by the background thread
+        self._side_pool: Optional[ThreadPoolExecutor] = None
         self._statement_log: Optional[list[str]] = None
         try:
             self.prefix = self._detect_prefix(prefix)
@@ -151,21 +155,37 @@ class OsTicketSource:
             self._aux.statement_log = self._statement_log
         return self._aux
 
+    def _aside(self, work: Callable[[ReadOnlyConnection], T]) -> Future[T]:
+        """Run ``work`` with a connection of its own in one background thread, so the server executes its
+        (chunk-sized, buffered) lookups while this thread decodes other rows; the caller waits on the future."""
+        if self._side_pool is None:
+            self._side_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hdm-osticket-side")
+
+        def run() -> T:
+            if self._side is None:
+                self._side = ReadOnlyConnection(self.params, allow_writable=True, check_grants=False)
+                self._side.statement_log = self._statement_log
+            return work(self._side)
+
+        return self._side_pool.submit(run)
+
     def record_statements(self, sink: Optional[list[str]]) -> None:
         """Append every data statement both connections run from now on (arguments bound) to ``sink``; ``None``
         stops. Benchmarks replay them through the mysql client to compare like with like."""
         self._statement_log = sink
         self.conn.statement_log = sink
-        if self._aux is not None:
-            self._aux.statement_log = sink
+        for extra in (self._aux, self._side):
+            if extra is not None:
+                extra.statement_log = sink
 
     @property
     def rows_fetched(self) -> int:
         """Rows the server has returned to this source's data statements so far (both connections)."""
-        return self.conn.rows_fetched + (self._aux.rows_fetched if self._aux is not None else 0)
+        return self.conn.rows_fetched + sum(c.rows_fetched for c in (self._aux, self._side) if c is not None)
 
     def context(self, stats: Optional[ChunkStats] = None) -> Context:
-        ctx = Context(conn=self.conn, aux_factory=self._new_aux, prefix=self.prefix, version=self.version,
+        ctx = Context(conn=self.conn, aux_factory=self._new_aux, aside_runner=self._aside, prefix=self.prefix,
+                      version=self.version,
                       layout=self.layout, zone=self.zone, columns=self.columns, config=self.config,
                       attachments_dir=self.attachments_dir, cache=self._cache)
         if stats is not None:
@@ -246,9 +266,13 @@ class OsTicketSource:
             log.info("extracted %s: %s", chunk.chunk_id, stats.to_dict())
 
     def close(self) -> None:
-        if self._aux is not None:
-            self._aux.close()
-            self._aux = None
+        if self._side_pool is not None:
+            self._side_pool.shutdown(wait=True, cancel_futures=True)
+            self._side_pool = None
+        for extra in (self._aux, self._side):
+            if extra is not None:
+                extra.close()
+        self._aux = self._side = None
         self.conn.close()
 
     def __enter__(self) -> OsTicketSource:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -104,10 +105,13 @@ def owner_key(object_type: str, object_id: int) -> str:
     return key("ticket", object_id)
 
 
+def _entry_lookups(ctx: Context, lo: int, hi: int) -> tuple[dict[int, list[EntryFile]], dict[int, str]]:
+    return entry_files(ctx, lo, hi), (_merge_sources(ctx, lo, hi) if ctx.layout is Layout.MODERN else {})
+
+
 def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
-    files = entry_files(ctx, lo, hi)
-    merged_from = _merge_sources(ctx, lo, hi) if ctx.layout is Layout.MODERN else {}
     staff = lookups.staff(ctx)
+    side = ctx.aside(_entry_lookups, lo, hi)  # the server runs these alongside the main query below
     p = ctx.t
     if ctx.layout is Layout.MODERN:
         recipients = ctx.col("thread_entry", "te", "recipients")
@@ -137,7 +141,10 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
     owner: Optional[tuple[str, int]] = None
     position = 0
     table = "thread_entry" if ctx.layout is Layout.MODERN else "ticket_thread"
-    for r in ctx.conn.stream(sql, args):
+    entries = ctx.conn.stream(sql, args)
+    first = next(entries, None)  # the main query is running on the server now
+    files, merged_from = side.result()
+    for r in itertools.chain((first,) if first is not None else (), entries):
         ctx.stats.read(table)
         flags = int(r["flags"] or 0)
         if flags & _HIDDEN:

@@ -34,6 +34,7 @@ def task_id(task: int) -> str:
 
 
 def tickets(ctx: Context, lo: int, hi: int) -> Iterator[Ticket]:
+    side = ctx.aside(_side_lookups, lo, hi)  # the server runs these while this thread reads the answers
     answers = answers_for(ctx, "T", lo, hi)
     statuses = lookups.statuses(ctx)
     priorities = lookups.priorities(ctx)
@@ -42,10 +43,7 @@ def tickets(ctx: Context, lo: int, hi: int) -> Iterator[Ticket]:
     topics = lookups.topics(ctx)
     slas = lookups.slas(ctx)
     teams = lookups.teams(ctx)
-    collaborators = _collaborators(ctx, lo, hi)
-    counts = _message_counts(ctx, lo, hi)
-    cdata = _cdata(ctx, lo, hi)
-    merged_children = _merged_children(ctx, lo, hi)
+    collaborators, counts, cdata, merged_children = side.result()
     default_pri = lookups.default_priority_id(ctx)
     p = ctx.t
     number = ctx.col("ticket", "t", "number", "ticketID")
@@ -213,6 +211,13 @@ def _merge(tk: Ticket, r: Any, merged_thread: bool) -> None:
                 field="parent", severity="info")
     else:
         tk.relation = "linked"
+
+
+def _side_lookups(ctx: Context, lo: int, hi: int) -> tuple[dict[int, list[str]], dict[int, int],
+                                                            dict[int, dict[str, Any]], set[int]]:
+    """The per-chunk lookups of tickets that need nothing else: collaborators, counts, cdata, merged children."""
+    return (_collaborators(ctx, lo, hi), _message_counts(ctx, lo, hi), _cdata(ctx, lo, hi),
+            _merged_children(ctx, lo, hi))
 
 
 def _collaborators(ctx: Context, lo: int, hi: int) -> dict[int, list[str]]:
