@@ -126,3 +126,33 @@ def test_to_dict_leaves_out_attributes_that_are_not_fields():
     t.scratch = "not a field"
     d = t.to_dict()
     assert "scratch" not in d and d["custom"] == {"region": "customer", "n": [["a", 1]]}
+
+
+# -- background lookups ---------------------------------------------------------------------------------
+
+def _context(runner):
+    from hdm.sources.osticket.context import Context
+    from hdm.sources.osticket.versions import Layout
+
+    return Context(conn=None, aux_factory=lambda: "main-aux", prefix="ost_", version="1.18", layout=Layout.MODERN,
+                   zone=UTC, columns={}, config={}, aside_runner=runner)
+
+
+def test_background_lookups_use_their_own_connection_and_hand_back_results_and_errors():
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ctx = _context(lambda work: pool.submit(work, "side-conn"))
+        assert ctx.aside(lambda c, lo, hi: (c.aux, lo, hi), 1, 9).result() == ("side-conn", 1, 9)
+        assert ctx.aux == "main-aux"  # the caller's connection is untouched
+
+        def broken(c):
+            raise ValueError("lookup failed")
+
+        with pytest.raises(ValueError, match="lookup failed"):
+            ctx.aside(broken).result()
+
+
+def test_without_a_background_runner_lookups_run_inline_on_the_lookup_connection():
+    ctx = _context(None)
+    assert ctx.aside(lambda c: c.aux).result() == "main-aux"

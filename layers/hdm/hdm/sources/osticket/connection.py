@@ -317,6 +317,7 @@ class RowStream:
         self._buf = b""
         self._pos = 0
         self.done = False
+        self.rows = 0  # rows handed out (counted when the result ends or is drained)
 
     @classmethod
     def for_result(cls, conn: Any, result: Any, parser: RowParser) -> Optional[RowStream]:
@@ -330,25 +331,31 @@ class RowStream:
     def __iter__(self) -> Iterator[Row]:
         parse_at = self.parser.parse_at
         conn = self.conn
-        while not self.done:
-            # the common case inline: a whole row packet already buffered, in sequence, not EOF/error/long
-            buf, pos = self._buf, self._pos
-            if len(buf) - pos >= 5:
-                length = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
-                start = pos + 4
-                end = start + length
-                first = buf[start]
-                # a row payload never starts with 0xFF (error) and starts with 0xFE only for a value of 16 MiB+
-                if (end <= len(buf) and 0 < length < _MAX_PAYLOAD and buf[pos + 3] == conn._next_seq_id
-                        and first < 0xFE):
-                    conn._next_seq_id = (conn._next_seq_id + 1) & 0xFF
-                    self._pos = end
-                    yield parse_at(buf, start, end)
-                    continue
-            payload, start, end = self._next_payload()
-            if payload is None:
-                return
-            yield parse_at(payload, start, end)
+        n = 0
+        try:
+            while not self.done:
+                # the common case inline: a whole row packet already buffered, in sequence, not EOF/error/long
+                buf, pos = self._buf, self._pos
+                if len(buf) - pos >= 5:
+                    length = buf[pos] | buf[pos + 1] << 8 | buf[pos + 2] << 16
+                    start = pos + 4
+                    end = start + length
+                    first = buf[start]
+                    # a row payload never starts with 0xFF (error), and with 0xFE only for a value of 16 MiB+
+                    if (end <= len(buf) and 0 < length < _MAX_PAYLOAD and buf[pos + 3] == conn._next_seq_id
+                            and first < 0xFE):
+                        conn._next_seq_id = (conn._next_seq_id + 1) & 0xFF
+                        self._pos = end
+                        n += 1
+                        yield parse_at(buf, start, end)
+                        continue
+                payload, start, end = self._next_payload()
+                if payload is None:
+                    return
+                n += 1
+                yield parse_at(payload, start, end)
+        finally:
+            self.rows += n
 
     def drain(self) -> None:
         while not self.done:
@@ -575,11 +582,10 @@ class ReadOnlyConnection:
                     yield from chunk
                 return
             try:
-                for row in reader:
-                    self.rows_fetched += 1
-                    yield row
+                yield from reader
             finally:
                 reader.drain()  # a consumer that stopped early: read the rest so the connection stays in step
+                self.rows_fetched += reader.rows
         finally:
             cur.close()
 

@@ -92,10 +92,13 @@ class Context:
 
     def date(self, record: Record, row: Row, column: str, field_name: str, *, utc: bool = False) -> Optional[str]:
         """A date column as ISO UTC; zero/invalid dates become None with a flag on ``record``."""
+        value = row.get(column)
+        if value is None:
+            return None
         dates = self._dates
         if dates is None:
             dates = self._dates = DateConverter(self.zone)
-        res = dates.convert(row.get(column), already_utc=utc)
+        res = dates.convert(value, already_utc=utc)
         if res.problem:
             record.flag(res.problem, f"{column} held an unusable date; set to null", field=field_name)
         return res.iso

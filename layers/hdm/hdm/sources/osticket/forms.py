@@ -32,7 +32,7 @@ def answers_for(ctx: Context, object_type: str, lo: int, hi: int, owners_sql: st
         return out
     fields = lookups.form_fields(ctx)
     rows = ctx.aux.fetch_all(
-        f"SELECT e.object_id, e.form_id, v.field_id, v.value, v.value_id "
+        f"SELECT e.object_id, v.field_id, v.value, v.value_id "
         f"FROM {ctx.t('form_entry')} e JOIN {ctx.t('form_entry_values')} v ON v.entry_id = e.id "
         f"WHERE e.object_type = %s AND "
         + (f"e.object_id IN ({owners_sql})" if owners_sql else "e.object_id BETWEEN %s AND %s")
