@@ -452,9 +452,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value._value_
     if isinstance(value, dict):
-        return {k: v if v.__class__ is str else _jsonable(v) for k, v in value.items()}
+        return {k: v if v.__class__ in _PLAIN else _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [v if v.__class__ is str else _jsonable(v) for v in value]
+        return [v if v.__class__ in _PLAIN else _jsonable(v) for v in value]
     return value
 
 
@@ -496,7 +496,13 @@ def _compile_to_dict(cls: type) -> Any:
             lines += ["    d['flags'] = [dict(f.__dict__) for f in d['flags']]"]
         else:
             lines += [f"    v = d[{name!r}]", "    if v.__class__ not in plain:",
-                      f"        d[{name!r}] = v._value_ if isinstance(v, Enum) else jsonable(v)"]
+                      "        if v.__class__ is list:",
+                      f"            d[{name!r}] = [x if x.__class__ in plain else jsonable(x) for x in v]",
+                      "        elif v.__class__ is dict:",
+                      f"            d[{name!r}] = {{k: x if x.__class__ in plain else jsonable(x)",
+                      "                            for k, x in v.items()}",
+                      "        else:",
+                      f"            d[{name!r}] = v._value_ if isinstance(v, Enum) else jsonable(v)"]
     lines += [f"    d['_type'] = {cls.OBJECT.value!r}", "    return d"]
     env: dict[str, Any] = {"plain": _PLAIN, "Enum": enum.Enum, "jsonable": _jsonable, "slow": _to_dict_slow}
     exec(compile("\n".join(lines), f"<{cls.__name__}.to_dict>", "exec"), env)  # noqa: S102
