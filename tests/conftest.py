@@ -1,3 +1,8 @@
 """Fixtures shared by every test level. Area fixtures live in hdm_infra.testing.<area> modules."""
 
-pytest_plugins: list[str] = ["hdm_infra.testing.mariadb", "hdm_infra.testing.threads", "hdm_infra.testing.aws", "hdm_infra.testing.sfemu"]
+pytest_plugins: list[str] = [
+    "hdm_infra.testing.mariadb",
+    "hdm_infra.testing.threads",
+    "hdm_infra.testing.aws",
+    "hdm_infra.testing.sfemu",
+]
