@@ -15,9 +15,4 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @aws.masked_errors
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    ctx = aws.context_for(event)
-    logger.append_keys(migration_id=ctx.migration_id, run_id=ctx.run_id)
-    result = steps.load_chunk(ctx, event["item"])
-    aws.add_chunk_metrics(metrics, result)
-    logger.info("chunk done", extra={"chunk_id": result.get("chunk_id"), "counts": result.get("counts")})
-    return result
+    return aws.run_chunk_step(steps.load_chunk, event, logger, metrics)

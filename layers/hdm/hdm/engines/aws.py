@@ -404,6 +404,16 @@ def logger(service: Optional[str] = None) -> Any:
     return Logger(service=service, logger_formatter=MaskingFormatter())
 
 
+def run_chunk_step(step: Any, event: dict[str, Any], logger: Any, metrics: Any) -> dict[str, Any]:
+    """What every Distributed Map child does: build the context, run one chunk step, record its metrics."""
+    ctx = context_for(event)
+    logger.append_keys(migration_id=ctx.migration_id, run_id=ctx.run_id)
+    result = step(ctx, event["item"])
+    add_chunk_metrics(metrics, result)
+    logger.info("chunk done", extra={"chunk_id": result.get("chunk_id"), "counts": result.get("counts")})
+    return result
+
+
 def add_chunk_metrics(metrics: Any, result: dict[str, Any]) -> None:
     """Records migrated / failed / skipped per chunk, from a step's counts."""
     from aws_lambda_powertools.metrics import MetricUnit
