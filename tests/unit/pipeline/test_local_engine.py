@@ -192,3 +192,36 @@ def test_an_unexplained_difference_fails_the_phase(tmp_path):
 def test_a_literal_secret_in_config_is_refused(secret):
     with pytest.raises(Exception, match="secret reference"):
         _config(source={"type": "osticket", "database": "x", "user": "u", "password": secret})
+
+
+def test_a_changed_mapping_transforms_and_loads_again(tmp_path):
+    store: dict = {}
+
+    class Versioned(MemoryDestination):
+        version = "v1"
+
+        def fingerprint(self):
+            return self.version
+
+        def transform(self, object_type, records):
+            out = super().transform(object_type, records)
+            for rows in out.values():
+                for r in rows:
+                    r["MappingVersion"] = self.version
+            return out
+
+    def engine():
+        return LocalEngine(_config(), workdir=tmp_path, progress=False,
+                           source_factory=lambda: ListSource(5, 20), destination_factory=lambda: Versioned(store))
+
+    assert engine().run(approve=True).status == "succeeded"
+    stage = engine().stage
+    rows_key = "transform/accounts/organization-0000000001-0000000004.jsonl.gz"
+    result_key = "results/accounts/organization-0000000001-0000000004.json"
+    assert {r["MappingVersion"] for r in stage.read_records(rows_key)} == {"v1"}
+    Versioned.version = "v2"
+    second = engine().run()
+    assert second.status == "succeeded"
+    assert {r["MappingVersion"] for r in stage.read_records(rows_key)} == {"v2"}
+    assert stage.get_json(result_key)["run_id"] == second.run_id  # the chunk was loaded again
+    assert len(store) == 5 + 18  # through the crosswalk: nothing duplicated

@@ -76,6 +76,11 @@ class Destination(Protocol):
         """
         ...
 
+    def fingerprint(self) -> str:
+        """Identifies what ``transform`` depends on (mapping version, shaping options): when it changes,
+        chunks are transformed (and then loaded) again."""
+        ...
+
     def prepare(self, context: dict[str, Any]) -> dict[str, Any]:
         """Schema preparation before the first write (custom fields …); returns a report."""
         ...

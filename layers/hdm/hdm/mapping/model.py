@@ -119,6 +119,14 @@ class Mapping:
     policies: dict[str, Any] = field(default_factory=dict)
     document: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    @property
+    def fingerprint(self) -> str:
+        """A hash of the merged mapping document: a changed mapping makes earlier transforms stale."""
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(self.document, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Mapping:
         objects: dict[str, ObjectMap] = {}

@@ -146,9 +146,16 @@ def _jsonable_stats(stats: Any) -> Any:
 def transform_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     chunk = ChunkSpec.from_dict(item["chunk"])
     stats_key = transform_stats_key(chunk)
-    if ctx.stage.exists(stats_key):
-        return {"chunk_id": chunk.chunk_id, "skipped": True, **ctx.stage.get_json(stats_key)["summary"]}
     destination = ctx.destination()
+    fingerprint = destination.fingerprint() if hasattr(destination, "fingerprint") else None
+    if ctx.stage.exists(stats_key):
+        earlier = ctx.stage.get_json(stats_key)
+        if earlier.get("fingerprint") == fingerprint:  # done, with the same mapping
+            return {"chunk_id": chunk.chunk_id, "skipped": True, **earlier["summary"]}
+        # the mapping changed since: drop the stale rows and their load results, so both are redone
+        for phase in earlier["summary"].get("rows_out", {}):
+            ctx.stage.delete(transform_key(phase, chunk.chunk_id))
+            ctx.stage.delete(result_key(phase, chunk.chunk_id))
     records: list[Record] = [record_from_dict(r) for r in ctx.stage.read_records(extract_key(chunk))]
     by_phase = dict(destination.transform(chunk.object_type, records))
     declared_skips = {s["_source_key"]: s.get("reason") or "skipped" for s in by_phase.pop(SKIPPED, [])}
@@ -170,7 +177,7 @@ def transform_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     by_type_skipped = Counter(k.split(":", 1)[0] for k in skipped)
     summary = {"records_in": len(records), "rows_out": rows_out, "by_type_in": dict(by_type_in),
                "by_type_skipped": dict(by_type_skipped)}
-    ctx.stage.put_json(stats_key, {"chunk": chunk.to_dict(), "summary": summary,
+    ctx.stage.put_json(stats_key, {"chunk": chunk.to_dict(), "summary": summary, "fingerprint": fingerprint,
                                    "skipped": [{"source_key": k, "reason": v} for k, v in skipped.items()]})
     return {"chunk_id": chunk.chunk_id, **summary}
 

@@ -9,6 +9,7 @@ is a :class:`SalesforceOptions` or a dict of its fields (``stage`` gives access 
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
@@ -66,6 +67,13 @@ class SalesforceDestination:
             bulk_threshold=cfg.bulk_threshold, unmatched_agent_policy=cfg.unmatched_agent_policy,
             default_owner_email=cfg.default_owner_email, unprepared_fields=cfg.unprepared_fields, stage=stage,
         ))
+
+    def fingerprint(self) -> str:
+        """What the transform depends on: the mapping and the options that shape rows."""
+        o = self.options
+        shaping = (o.comment_max_bytes, o.max_file_bytes, tuple(o.blocked_extensions), o.unmatched_agent_policy,
+                   o.default_owner_email, o.default_owner_id, o.timezone_label, o.unprepared_fields)
+        return f"{self.mapping.fingerprint}-{hashlib.sha256(repr(shaping).encode()).hexdigest()[:8]}"
 
     # -- plumbing -------------------------------------------------------------------------------
     def api(self) -> SalesforceApi:
