@@ -4,7 +4,8 @@
         [--version 1.18|1.14|legacy-1.9] [--prefix ost_] [--charset utf8|utf8mb4] [--seed 7] \
         [--files-dir var/osticket-files] [--manifest var/osticket-manifest.json] [--cdata stale|fresh|missing]
 
-Prints one JSON object: connection details of a read-only user, the database, prefix, version and the manifest path.
+Prints one JSON object: connection details of a read-only user (its password as a file: reference),
+the database, prefix, version and the manifest path.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from hdm_infra.mariadb import MariaDB
 from hdm_infra.osticket.generator import GeneratorOptions, generate
+from hdm_infra.rehearsal import write_secret
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.manifest).write_text(manifest.to_json())
     password = secrets.token_urlsafe(12)
     server.create_user(args.reader, password, args.database, read_only=True)
-    print(json.dumps({"host": server.host, "port": server.port, "user": args.reader, "password": password,
+    # the password goes to a mode-600 file, never to the terminal or a log
+    password_ref = write_secret(Path(args.dir) / "secrets", f"{args.reader}-password", password)
+    print(json.dumps({"host": server.host, "port": server.port, "user": args.reader, "password": password_ref,
                       "database": args.database, "prefix": args.prefix, "version": args.version,
                       "files_dir": args.files_dir, "manifest": args.manifest, "objects": dict(manifest.objects)}))
     return 0
