@@ -111,3 +111,24 @@ def test_internal_notes_are_never_public(extracted):
     for a in records["attachment"]:
         if a.message in notes:
             assert a.visibility.value == "internal"
+
+
+def test_task_threads_and_their_files_stay_internal(extracted):
+    db, _, records, _ = extracted
+    tasks = {t.key for t in records["ticket"] if t.kind == "task"}
+    if db.version == "legacy-1.9":
+        assert not tasks  # the legacy layout has no tasks
+        return
+    assert tasks, "the generated data has tasks"
+    task_messages = [m for m in records["message"] if m.ticket in tasks]
+    assert task_messages
+    assert all(m.visibility.value == "internal" for m in task_messages)
+    assert all(a.visibility.value == "internal" for a in records["attachment"] if a.ticket in tasks)
+
+
+def test_an_attachment_is_public_only_when_its_entry_is(extracted):
+    _, _, records, _ = extracted
+    visibility = {m.key: m.visibility.value for m in records["message"]}
+    for a in records["attachment"]:
+        if a.visibility.value == "public":
+            assert visibility.get(a.message) == "public", a.key

@@ -11,11 +11,18 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional
 
-from hdm.model import Attachment, Visibility, key
+from hdm.model import Attachment, key
 from hdm.sources.base import BlobSink
 from hdm.sources.osticket.context import Context
 from hdm.sources.osticket.flags import EntryFlag
-from hdm.sources.osticket.threads import BODY_FILE_TYPES, _thread_args, _thread_scope, legacy_scope, owner_key
+from hdm.sources.osticket.threads import (
+    BODY_FILE_TYPES,
+    _thread_args,
+    _thread_scope,
+    entry_visibility,
+    legacy_scope,
+    owner_key,
+)
 from hdm.sources.osticket.versions import Layout
 
 FS_BLOCK = 512 * 1024
@@ -61,8 +68,9 @@ def attachments(ctx: Context, lo: int, hi: int, blobs: Optional[BlobSink]) -> It
         att = Attachment(provenance=ctx.prov(table, r["id"]), ticket=owner,
                          message=key("message", int(r["entry_id"])), inline=inline, content_type=mime)
         att.file_name = r["link_name"] or r["file_name"] or ""
-        if r["entry_type"] == "N" or entry_flags & EntryFlag.SYSTEM:
-            att.visibility = Visibility.INTERNAL
+        # internal unless its entry is a customer message or agent response on a ticket: notes, system
+        # notes, task entries, unknown types and attachments whose entry is gone never become public
+        att.visibility = entry_visibility(r["entry_type"], entry_flags, r["object_type"])
         if r["entry_type"] is None:
             att.flag("dangling_fk", "attachment names no thread entry", field="message")
             att.message = None

@@ -28,6 +28,13 @@ KINDS = {
 }
 
 
+def entry_visibility(entry_type: Optional[str], flags: int, owner_type: Optional[str]) -> Visibility:
+    """Who may see an entry (and so its attachments): public only for M/R entries of a ticket thread."""
+    if owner_type == "A":
+        return Visibility.INTERNAL
+    return kind_and_visibility(entry_type or "", flags)[1]
+
+
 def kind_and_visibility(entry_type: str, flags: int) -> tuple[MessageKind, Visibility, bool]:
     """(kind, visibility, known): system notes are internal; an unknown type is internal (never leak)."""
     if flags & _SYSTEM:
@@ -155,6 +162,8 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
             owner, position = this_owner, 0
         eid = int(r["id"])
         kind, vis, known = kind_and_visibility(r["type"] or "", flags)
+        if r["object_type"] == "A":
+            vis = Visibility.INTERNAL  # tasks are an agent-only feature: end users never see their threads
         m = Message(provenance=ctx.prov(table, eid), ticket=owner_key(*this_owner), position=position, kind=kind,
                     visibility=vis, title=r["title"], edited=bool(flags & _EDITED))
         position += 1
