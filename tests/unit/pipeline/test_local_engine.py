@@ -225,3 +225,42 @@ def test_a_changed_mapping_transforms_and_loads_again(tmp_path):
     assert {r["MappingVersion"] for r in stage.read_records(rows_key)} == {"v2"}
     assert stage.get_json(result_key)["run_id"] == second.run_id  # the chunk was loaded again
     assert len(store) == 5 + 18  # through the crosswalk: nothing duplicated
+
+
+def test_a_chunk_left_pending_is_loaded_again_on_the_next_run(tmp_path):
+    store: dict = {}
+
+    class Crashy(MemoryDestination):
+        crash = True
+
+        def load_chunk(self, phase, chunk_id, rows, crosswalk, migration_id, run_id):
+            res = super().load_chunk(phase, chunk_id, rows, crosswalk, migration_id, run_id)
+            if Crashy.crash and phase == "contacts" and chunk_id.endswith("0000000004"):
+                # the write's fate is unknown: the crosswalk keeps a pending marker, the result is written
+                crosswalk.put_many([CrosswalkEntry(migration_id, rows[0]["_source_key"], "Contact", phase, run_id,
+                                                   State.PENDING)])
+            return res
+
+    def engine():
+        return LocalEngine(_config(), workdir=tmp_path, progress=False,
+                           source_factory=lambda: ListSource(5, 20), destination_factory=lambda: Crashy(store))
+
+    first = engine().run(approve=True)
+    assert first.status == "failed" and "pending" in (engine().stage.get_json(
+        "reports/phases/contacts.json")["unexplained"][0]["why"])
+    Crashy.crash = False
+    second = engine().run()
+    assert second.status == "succeeded", second.message
+
+
+def test_errors_saved_in_the_state_file_are_masked(tmp_path):
+    store: dict = {}
+
+    class Leaky(MemoryDestination):
+        def load_chunk(self, *args):
+            raise RuntimeError("upsert failed for jane.doe@example.com")
+
+    engine = LocalEngine(_config(), workdir=tmp_path, progress=False,
+                         source_factory=lambda: ListSource(5, 20), destination_factory=lambda: Leaky(store))
+    assert engine.run(approve=True).status == "failed"
+    assert "jane.doe@example.com" not in (tmp_path / "unit-test" / "state.json").read_text()

@@ -16,9 +16,10 @@ from typing import Any, Optional
 
 from tqdm import tqdm
 
+from hdm.crosswalk.base import State
 from hdm.crosswalk.sqlite import SqliteCrosswalk
 from hdm.engines.factories import build_destination, build_source
-from hdm.logging import get_logger
+from hdm.logging import get_logger, mask_pii
 from hdm.pipeline import steps
 from hdm.pipeline.config import MigrationConfig
 from hdm.stage.local import LocalStage
@@ -144,12 +145,12 @@ class LocalEngine:
         try:
             return self._run(ctx, state)
         except steps.PhaseNotReconciled as exc:
-            self._save_state(status="failed", error=str(exc))
+            self._save_state(status="failed", error=mask_pii(str(exc)))
             return RunOutcome(self.config.migration_id, run_id, "failed", str(self.folder), str(exc))
         except Exception as exc:
             stop = _is_daily_limit(exc)
             status = "stopped" if stop else "failed"
-            msg = f"{type(exc).__name__}: {exc}"
+            msg = mask_pii(f"{type(exc).__name__}: {exc}")  # error texts can quote record values
             if stop:
                 msg += " — the run checkpointed; run the same command again when the allocation resets"
             self._save_state(status=status, error=msg)
@@ -196,9 +197,14 @@ class LocalEngine:
         return steps.result_key(item["phase"], chunk_id)
 
     def _retry(self, item: dict) -> bool:
-        """A chunk whose earlier result left records pending is loaded again (loading is idempotent)."""
-        res = self.stage.get_json(self._result_key(item))
-        return bool(res.get("counts", {}).get("pending"))
+        """A chunk that left crosswalk entries pending (a write whose fate is unknown) is loaded again:
+        loading is idempotent, and the destination verifies pending records before writing them again."""
+        keys = [row["_source_key"] for row in self.stage.read_records(item["key"])]
+        return any(
+            e.state == State.PENDING
+            for entries in self.crosswalk.get_many(self.config.migration_id, keys).values()
+            for e in entries
+        )
 
     # -- rollback -------------------------------------------------------------------------------
     def rollback(self) -> dict[str, Any]:
