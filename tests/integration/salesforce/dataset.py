@@ -106,8 +106,9 @@ def load_all(dest, chunks: dict[str, list[list[dict[str, Any]]]], crosswalk, mig
 def rollback_all(dest, crosswalk, migration_id: str, run_id: str) -> int:
     n = 0
     for phase in reversed(dest.phases()):
-        entries = [e for e in crosswalk.iter_migration(migration_id, phase=phase.name)
-                   if e.origin == Origin.CREATED and e.dest_id and e.state in (State.LOADED, State.PENDING)]
+        entries = [e for e in crosswalk.iter_migration(migration_id, phase=phase.name)  # as steps.rollback_phase
+                   if e.origin == Origin.CREATED
+                   and (e.state == State.PENDING or (e.dest_id and e.state == State.LOADED))]
         if not entries:
             continue
         done = dest.rollback(entries)

@@ -117,6 +117,23 @@ def test_rollback_after_a_partial_run(make_dest, stage, crosswalk, sf_admin):
     assert dest.baseline() == baseline
 
 
+def test_rollback_finds_records_whose_write_landed_but_whose_id_never_reached_the_crosswalk(
+        make_dest, stage, crosswalk, sf_admin):
+    dest = make_dest()
+    baseline = dest.baseline()
+    dest.prepare({})
+    load_all(dest, transform_all(dest, small_dataset(stage)), crosswalk, MIG, "run-1")
+    # a crash between the uploads and the crosswalk update: files and cases left pending, without ids
+    lost = [e for e in crosswalk.iter_migration(MIG) if e.dest_object in ("ContentVersion", "Case")
+            and e.state == State.LOADED]
+    assert any(e.dest_object == "ContentVersion" for e in lost)
+    for e in lost:
+        e.state, e.dest_id = State.PENDING, None
+    crosswalk.put_many(lost)
+    rollback_all(dest, crosswalk, MIG, "rb-1")
+    assert dest.baseline() == baseline
+
+
 def test_block_policy_holds_cases_of_unmatched_agents(make_dest, stage, crosswalk, sf_admin):
     _, _, results = _load(make_dest, stage, crosswalk, unmatched_agent_policy="block")
     out = _outcomes(results)

@@ -352,9 +352,9 @@ def final_report(ctx: Context) -> dict[str, Any]:
 
 def rollback_phase(ctx: Context, phase: str) -> dict[str, Any]:
     """Delete what this migration created in one phase; matched records are never touched."""
-    entries = [
+    entries = [  # pending entries too, with or without an id: a write may have landed before a crash
         e for e in ctx.crosswalk.iter_migration(ctx.migration_id, phase=phase)
-        if e.origin == Origin.CREATED and e.dest_id and e.state in (State.LOADED, State.PENDING)
+        if e.origin == Origin.CREATED and (e.state == State.PENDING or (e.dest_id and e.state == State.LOADED))
     ]
     if not entries:
         return {"phase": phase, "rolled_back": 0}

@@ -14,9 +14,38 @@ DELETE_AS = {"Account": "Account", "Contact": "Contact", "Case": "Case", "CaseCo
              "Group": "Group", "ContentVersion": "ContentDocument"}
 
 
+LEGACY = "hdm_Legacy_Id__c"
+# objects whose records carry the legacy external ID, so a write interrupted before its id reached the
+# crosswalk (a pending entry without dest_id) can still be found and deleted
+FINDABLE = ("Account", "Contact", "Case", "ContentVersion")
+
+
+def legacy_value(entry: CrosswalkEntry) -> str:
+    """The legacy external ID the transform gave this entry's record (see transform.py)."""
+    return entry.source_key
+
+
+def resolve_pending(api: SalesforceApi, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
+    """Entries created-but-pending without a destination id: look their records up by legacy ID. Returns the
+    ones found nowhere (their write never happened): nothing to delete for them."""
+    unknown = [e for e in entries if e.origin == Origin.CREATED and not e.dest_id and e.dest_object in FINDABLE]
+    never_written: list[CrosswalkEntry] = []
+    by_obj: dict[str, list[CrosswalkEntry]] = {}
+    for e in unknown:
+        by_obj.setdefault(e.dest_object, []).append(e)
+    for obj, group in by_obj.items():
+        values = [legacy_value(e) for e in group]
+        found = {r[LEGACY]: r["Id"] for r in api.query_in(f"Id, {LEGACY}", obj, LEGACY, values)}
+        for e in group:
+            e.dest_id = found.get(legacy_value(e))
+            if e.dest_id is None:
+                never_written.append(e)
+    return never_written
+
+
 def rollback_entries(api: SalesforceApi, entries: list[CrosswalkEntry], bulk_threshold: int) -> list[CrosswalkEntry]:
+    done: list[CrosswalkEntry] = resolve_pending(api, entries)
     mine = [e for e in entries if e.origin == Origin.CREATED and e.dest_id and e.dest_object in DELETE_AS]
-    done: list[CrosswalkEntry] = []
     by_obj: dict[str, list[CrosswalkEntry]] = {}
     for e in mine:
         by_obj.setdefault(e.dest_object, []).append(e)
