@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Optional
 
-from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, State
+from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, Origin, State
 
 _COLUMNS = (
     "migration_id", "source_key", "dest_object", "phase", "run_id", "state", "origin", "dest_id",
@@ -34,6 +34,18 @@ CREATE INDEX IF NOT EXISTS crosswalk_by_phase ON crosswalk (migration_id, phase,
 """
 
 
+def _row_of(e: CrosswalkEntry) -> tuple:
+    """The table row of an entry, in ``_COLUMNS`` order (built directly: this runs once per record written)."""
+    return (e.migration_id, e.source_key, e.dest_object, e.phase, e.run_id, State(e.state).value,
+            Origin(e.origin).value, e.dest_id, e.content_hash, e.reason, e.updated_at)
+
+
+def _entry_of(row: tuple) -> CrosswalkEntry:
+    """An entry from a table row in ``_COLUMNS`` order."""
+    return CrosswalkEntry(row[0], row[1], row[2], row[3], row[4], State(row[5] or "pending"),
+                          Origin(row[6] or "created"), row[7], row[8], row[9], row[10])
+
+
 class SqliteCrosswalk(Crosswalk):
     def __init__(self, path: str | Path):
         self.path = str(path)
@@ -53,7 +65,7 @@ class SqliteCrosswalk(Crosswalk):
         return conn
 
     def put_many(self, entries: Iterable[CrosswalkEntry]) -> None:
-        rows = [tuple(item[c] for c in _COLUMNS) for item in (e.to_item() for e in entries)]
+        rows = [_row_of(e) for e in entries]
         if not rows:
             return
         conn = self._conn()
@@ -80,7 +92,7 @@ class SqliteCrosswalk(Crosswalk):
                 [migration_id, *part],
             )
             for row in cur:
-                entry = CrosswalkEntry.from_item(dict(zip(_COLUMNS, row, strict=True)))
+                entry = _entry_of(row)
                 out.setdefault(entry.source_key, []).append(entry)
         return out
 
@@ -97,7 +109,7 @@ class SqliteCrosswalk(Crosswalk):
             args.append(state.value)
         sql += " ORDER BY phase, source_key, dest_object"
         for row in self._conn().execute(sql, args).fetchall():
-            yield CrosswalkEntry.from_item(dict(zip(_COLUMNS, row, strict=True)))
+            yield _entry_of(row)
 
     def delete_migration(self, migration_id: str) -> int:
         cur = self._conn().execute("DELETE FROM crosswalk WHERE migration_id=?", [migration_id])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 NULL = "#N/A"
@@ -37,6 +37,21 @@ def parse_csv(text: str) -> list[dict[str, str]]:
     if not text or not text.strip():
         return []
     return list(csv.DictReader(io.StringIO(text, newline="")))
+
+
+def parse_csv_columns(text: str, columns: Sequence[str]) -> Iterator[tuple[str, ...]]:
+    """Only the named columns of each row of a results CSV, as tuples in ``columns`` order (a column the file
+    lacks reads as ""). Cheaper than ``parse_csv`` for large results: no dict per row, other columns dropped."""
+    if not text or not text.strip():
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None) or []
+    where = {name: i for i, name in enumerate(header)}
+    picks = [where.get(c) for c in columns]
+    for row in reader:
+        if not row:
+            continue
+        yield tuple(row[i] if i is not None and i < len(row) else "" for i in picks)
 
 
 def split_bulk_error(text: str) -> tuple[str, str]:

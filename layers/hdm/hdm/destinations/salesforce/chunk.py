@@ -32,13 +32,14 @@ class ChunkRun:
         return self.crosswalk.get_many(self.migration_id, source_keys)
 
     def entry(self, source_key: str, dest_object: str, state: State, origin: Origin = Origin.CREATED,
-              dest_id: Optional[str] = None, reason: Optional[str] = None, row: Optional[dict[str, Any]] = None
-              ) -> CrosswalkEntry:
-        return CrosswalkEntry(
-            migration_id=self.migration_id, source_key=source_key, dest_object=dest_object, phase=self.phase,
-            run_id=self.run_id, state=state, origin=origin, dest_id=dest_id, reason=reason,
-            content_hash=content_hash(payload_of(row)) if row is not None else None, updated_at=now_iso(),
-        )
+              dest_id: Optional[str] = None, reason: Optional[str] = None, row: Optional[dict[str, Any]] = None,
+              updated_at: Optional[str] = None, row_hash: Optional[str] = None) -> CrosswalkEntry:
+        """One crosswalk entry. A batch passes one ``updated_at`` for all its entries, and ``row_hash`` when it
+        already computed the row's content hash (it is computed from ``row`` otherwise)."""
+        if row_hash is None and row is not None:
+            row_hash = content_hash(payload_of(row))
+        return CrosswalkEntry(self.migration_id, source_key, dest_object, self.phase, self.run_id, state, origin,
+                              dest_id, row_hash, reason, updated_at or now_iso())
 
     def resolve(self, source_keys: Iterable[str]) -> dict[str, str]:
         return self.crosswalk.resolve(self.migration_id, [k for k in source_keys if k])
@@ -58,18 +59,20 @@ class ChunkRun:
                                   "severity": severity})
 
     def record(self, row_key: str, dest_object: str, res: RowResult, origin: Origin, row: dict[str, Any],
-               prior: Optional[CrosswalkEntry]) -> CrosswalkEntry:
-        """Crosswalk entry + outcome for one write answer."""
+               prior: Optional[CrosswalkEntry], updated_at: Optional[str] = None) -> CrosswalkEntry:
+        """Crosswalk entry + outcome for one write answer (the row's content hash computed once)."""
+        row_hash = content_hash(payload_of(row))
         if res.success:
             if res.created:
                 status = "created"
-            elif prior is not None and prior.state == State.LOADED and prior.content_hash == content_hash(
-                    payload_of(row)):
+            elif prior is not None and prior.state == State.LOADED and prior.content_hash == row_hash:
                 status = "unchanged"
             else:
                 status = "updated"
             self.outcome(row_key, dest_object, status, res.id)
-            return self.entry(row_key, dest_object, State.LOADED, origin, res.id, row=row)
+            return self.entry(row_key, dest_object, State.LOADED, origin, res.id, updated_at=updated_at,
+                              row_hash=row_hash)
         reason = f"{res.error_code}: {res.message}" if res.message else str(res.error_code)
         self.outcome(row_key, dest_object, "rejected", res.id, res.error_code, res.message)
-        return self.entry(row_key, dest_object, State.REJECTED, origin, res.id, reason=reason, row=row)
+        return self.entry(row_key, dest_object, State.REJECTED, origin, res.id, reason=reason, updated_at=updated_at,
+                          row_hash=row_hash)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hdm.crosswalk.base import CrosswalkEntry, Origin, State
+from hdm.crosswalk.base import CrosswalkEntry, Origin, State, now_iso
 from hdm.destinations.salesforce.api import NOT_CORRELATED, RowResult
 from hdm.destinations.salesforce.chunk import ChunkRun
 from hdm.destinations.salesforce.records import FOUND_EXISTING
@@ -58,8 +58,10 @@ def load_comments(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
                                                             for e in es)}
         todo.extend(_verify_pending(run, pending_rows, entries, pending_keys))
     if todo:
-        run.crosswalk.put_many([run.entry(r["_source_key"], OBJ, State.PENDING) for r in todo])
+        stamp = now_iso()
+        run.crosswalk.put_many([run.entry(r["_source_key"], OBJ, State.PENDING, updated_at=stamp) for r in todo])
         results = _insert(run, todo)
+        stamp = now_iso()
         for row in todo:
             res = results[row["_source_key"]]
             if res.error_code == NOT_CORRELATED:
@@ -67,7 +69,7 @@ def load_comments(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
                 run.outcome(row["_source_key"], OBJ, "held", None, res.error_code,
                             "Bulk result could not be matched to the row; a re-run verifies it")
                 continue
-            entries.append(run.record(row["_source_key"], OBJ, res, Origin.CREATED, row, None))
+            entries.append(run.record(row["_source_key"], OBJ, res, Origin.CREATED, row, None, updated_at=stamp))
     run.crosswalk.put_many(entries)
 
 
@@ -119,9 +121,6 @@ def _insert(run: ChunkRun, rows: list[dict[str, Any]]) -> dict[str, RowResult]:
         results = run.api.bulk_ingest(OBJ, "insert", payloads, ["ParentId", "IsPublished", "CommentBody"],
                                       "CommentBody")
         by_body = {r.key: r for r in results}
-        return {k: _rekey(by_body[p["CommentBody"]], k) for k, p in zip(keys, payloads, strict=False)}
+        return {k: by_body[p["CommentBody"]] for k, p in zip(keys, payloads, strict=True)}
     return {r.key: r for r in run.api.collection_insert(OBJ, keys, payloads)}
 
-
-def _rekey(res: RowResult, key: str) -> RowResult:
-    return RowResult(key, res.success, res.id, res.created, res.error_code, res.message)
