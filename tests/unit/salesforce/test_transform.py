@@ -117,3 +117,20 @@ def test_teams_that_are_not_departments_are_skipped_with_a_reason(tx):
 
     out = tx.transform("team", [Team(P("team", 1), kind=TeamKind.TEAM, name="Tier 2")])
     assert "queues" not in out and out["_skipped"][0]["_source_key"] == "team:1"
+
+
+def test_a_ticket_without_priority_gets_the_mappings_default_flagged_not_the_orgs_silently(tx):
+    t = Ticket(P("ticket", 6), number="100006", subject="Task", status="Open", status_state="open", priority=None)
+    row = tx.transform("ticket", [t])["cases"][0]
+    assert row["Priority"] == "Medium"  # what verification then expects, whatever the org's own default is
+    defaulted = [f for f in row["_flags"] if f["code"] == "defaulted"]
+    assert [(f["field"], f["severity"]) for f in defaulted] == [("Priority", "info")]
+    assert "mapping's default" in defaulted[0]["reason"]
+
+
+def test_an_empty_value_whose_map_defaults_to_nothing_stays_empty_and_unflagged(tx):
+    t = Ticket(P("ticket", 7), number="100007", subject="S", status="Open", status_state="open", priority="low",
+               channel=None)
+    row = tx.transform("ticket", [t])["cases"][0]
+    assert row["Origin"] is None and row["Priority"] == "Low"
+    assert not [f for f in row["_flags"] if f["code"] == "defaulted"]

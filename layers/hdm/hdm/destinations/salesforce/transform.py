@@ -116,6 +116,13 @@ class SalesforceTransformer:
         if fm.value_map:
             mv = self.mapping.map_value(fm.value_map, raw)
             value = mv.value if mv else None
+            fallback = (self.mapping.value_maps[fm.value_map].default or {}).get("to")
+            if mv is None and fallback is not None:
+                # empty in the source: send the mapping's default rather than leave the field to the org's own
+                # default (the record then says what the mapping decided, and verification compares like for like)
+                value = fallback
+                flags.append({"source_key": rec.key, "code": "defaulted", "field": fm.to, "severity": "info",
+                              "reason": f"empty in the source; set to the mapping's default {fallback!r}"})
             if mv and mv.lossy:
                 flags.append({"source_key": rec.key, "code": "lossy_value", "field": fm.to, "severity": "warning",
                               "reason": f"{mv.source_value!r} -> {mv.value!r}: {mv.note or 'lossy value map'}"})
