@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from dataset import USERS  # shared with tests that restart the org
 from hdm.crosswalk.sqlite import SqliteCrosswalk
 from hdm.destinations.salesforce import SalesforceDestination, SalesforceOptions
 from hdm.stage.local import LocalStage
 
 sfemu_server = pytest.importorskip("hdm_infra.sfemu.server")
 sfemu_client = pytest.importorskip("hdm_infra.sfemu.client")
-
-USERS = [
-    {"Username": "ann@helpdesk.test.sf", "Email": "ann@helpdesk.test", "LastName": "Agent", "FirstName": "Ann",
-     "Alias": "ann"},
-    {"Username": "owner@helpdesk.test.sf", "Email": "owner@helpdesk.test", "LastName": "Owner", "Alias": "own"},
-]
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,12 @@ from hdm.model import (
     Visibility,
 )
 
+USERS = [
+    {"Username": "ann@helpdesk.test.sf", "Email": "ann@helpdesk.test", "LastName": "Agent", "FirstName": "Ann",
+     "Alias": "ann"},
+    {"Username": "owner@helpdesk.test.sf", "Email": "owner@helpdesk.test", "LastName": "Owner", "Alias": "own"},
+]
+
 
 def prov(obj: str, i: int) -> Provenance:
     return Provenance("osticket", obj, str(i), "1.18")

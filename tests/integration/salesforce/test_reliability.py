@@ -89,7 +89,7 @@ def _interrupt_after(dest, n_calls: int):
 @pytest.mark.parametrize("bulk_threshold", [2000, 1], ids=["collections", "bulk"])
 def test_a_load_killed_at_random_points_and_rerun_ends_identical_to_a_clean_run(
         make_dest, stage, tmp_path, sf_admin, sf_factory, bulk_threshold):
-    from conftest import USERS
+    from dataset import USERS
 
     data = small_dataset(stage, tickets=12)
     clean = make_dest(bulk_threshold=bulk_threshold)
