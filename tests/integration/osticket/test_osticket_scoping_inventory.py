@@ -74,3 +74,22 @@ def test_inventory_lists_every_automation_with_rebuild_notes(generated):
         assert heading in inventory
     assert inventory.count("**Salesforce:**") >= 6 and inventory.count("**Intercom:**") >= 6
     assert "Entitlement" in inventory and "Queue" in inventory and "workflow" in inventory.lower()
+
+
+def test_tasks_without_a_ticket_are_counted_as_not_migrated(osticket_db, mariadb):
+    db = osticket_db(version="1.18", prefix="ost_", tickets=40, seed=5)
+    with mariadb.connect(database=db.database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ost_task")
+        task_id = cur.fetchone()[0]
+        cur.execute("INSERT INTO ost_task (id, object_id, object_type, number, dept_id, staff_id, team_id, lock_id, "
+                    "flags, created, updated) VALUES (%s, 0, 'T', 'X1', 1, 0, 0, 0, 1, NOW(), NOW())", (task_id,))
+    try:
+        params = {"host": db.host, "port": db.port, "user": db.user, "password": db.password,
+                  "database": db.database}
+        with OsTicketSource(params) as src:
+            report = build_scoping_report(src)
+        assert report["unlinked_tasks"] == 1
+        assert "tasks without a ticket, not migrated | 1" in render_scoping_markdown(report)
+    finally:
+        with mariadb.connect(database=db.database) as conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM ost_task WHERE id = %s", (task_id,))

@@ -93,6 +93,11 @@ def discover(source: OsTicketSource) -> Discovery:
     else:
         details["orphan_thread_entries"] = int(source.conn.scalar(
             f"SELECT COUNT(*) FROM {p}ticket_thread` WHERE ticket_id NOT IN (SELECT ticket_id FROM {p}ticket`)") or 0)
+    if source.layout is Layout.MODERN and "task" in source.columns:
+        # tasks not attached to a ticket (or to a ticket that is gone) are not extracted: said here
+        details["unlinked_tasks"] = int(source.conn.scalar(
+            f"SELECT COUNT(*) FROM {p}task` WHERE NOT (object_type = 'T' AND object_id IN "
+            f"(SELECT ticket_id FROM {p}ticket`))") or 0)
     if source.layout is Layout.MODERN:
         details["hidden_entries"] = int(source.conn.scalar(
             f"SELECT COUNT(*) FROM `{source.prefix}thread_entry` WHERE (flags & 4) <> 0") or 0)

@@ -67,6 +67,7 @@ def build_scoping_report(source: OsTicketSource) -> dict[str, Any]:
     report["hidden_entries"] = discovery.details.get("hidden_entries", 0)
     report["events_of_deleted_tickets"] = discovery.details.get("events_of_deleted_tickets", 0)
     report["orphan_thread_entries"] = discovery.details.get("orphan_thread_entries", 0)
+    report["unlinked_tasks"] = discovery.details.get("unlinked_tasks", 0)
     report["charset"] = _charsets(source)
     report["zero_dates"] = _zero_dates(source)
     report["departments"] = report["table_counts"].get("department", 0)
@@ -223,6 +224,7 @@ def render_scoping_markdown(report: dict[str, Any]) -> str:
         ("tasks", report.get("tasks", 0)), ("superseded (hidden) edits, not migrated", report.get("hidden_entries", 0)),
         ("events left by deleted tickets", report.get("events_of_deleted_tickets", 0)),
         ("thread entries of deleted tickets, not migrated", report.get("orphan_thread_entries", 0)),
+        ("tasks without a ticket, not migrated", report.get("unlinked_tasks", 0)),
         ("values with invalid UTF-8 bytes", report.get("charset", {}).get("invalid_utf8_total", 0)),
     ]
     for label, value in facts:
