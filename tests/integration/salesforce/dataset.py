@@ -97,15 +97,27 @@ def transform_all(dest, data: dict[str, list], chunk_rows: int = 10_000) -> dict
 
 
 def load_all(dest, chunks: dict[str, list[list[dict[str, Any]]]], crosswalk, migration_id: str, run_id: str,
-             phases: list[str] | None = None) -> list:
+             phases: list[str] | None = None, chunk_attempts: int = 1) -> list:
+    """Load every chunk in phase order. ``chunk_attempts`` > 1: a chunk that failed on an HTTP error (an insert
+    whose fate is unknown is not retried inside the call) is run again, as the pipeline re-runs a failed chunk."""
+    import requests
+    from simple_salesforce.exceptions import SalesforceError
+
     results = []
     for phase in dest.phases():
         if phases and phase.name not in phases:
             continue
         for n, rows in enumerate(chunks.get(phase.name, [])):
-            # the pipeline reads rows fresh from the stage for every attempt
-            fresh = [dict(r, _lookups=dict(r.get("_lookups") or {})) for r in rows]
-            results.append(dest.load_chunk(phase.name, f"{phase.name}-{n}", fresh, crosswalk, migration_id, run_id))
+            for attempt in range(1, chunk_attempts + 1):
+                # the pipeline reads rows fresh from the stage for every attempt
+                fresh = [dict(r, _lookups=dict(r.get("_lookups") or {})) for r in rows]
+                try:
+                    results.append(dest.load_chunk(phase.name, f"{phase.name}-{n}", fresh, crosswalk, migration_id,
+                                                   run_id))
+                    break
+                except (requests.RequestException, SalesforceError):
+                    if attempt == chunk_attempts:
+                        raise
     return results
 
 

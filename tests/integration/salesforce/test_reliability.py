@@ -40,7 +40,8 @@ def test_faults_and_rejections_lose_nothing_and_duplicate_nothing(make_dest, sta
     dest.prepare({})
     chunks = transform_all(dest, small_dataset(stage, tickets=40), chunk_rows=25)
     sf_admin.knobs(faults=FAULTS, validation_rules=RULES)
-    results = load_all(dest, chunks, crosswalk, MIG, "run-1")
+    # a connection reset on an insert fails its chunk (never re-sent blindly); the chunk is run again
+    results = load_all(dest, chunks, crosswalk, MIG, "run-1", chunk_attempts=5)
     outcomes = [o for r in results for o in r.outcomes]
     # every row of every phase has exactly one outcome
     rows = Counter(r["_source_key"] for phase_chunks in chunks.values() for c in phase_chunks for r in c)
@@ -50,7 +51,9 @@ def test_faults_and_rejections_lose_nothing_and_duplicate_nothing(make_dest, sta
     # every rejection is reported with its Salesforce code and message
     rejected = [o for o in outcomes if o.status == "rejected"]
     assert rejected, "the 10% validation rules must reject something"
-    assert all(o.error_code == "FIELD_CUSTOM_VALIDATION_EXCEPTION" and o.message for o in rejected)
+    other = [(o.source_key, o.dest_object, o.error_code, o.message) for o in rejected
+             if o.error_code != "FIELD_CUSTOM_VALIDATION_EXCEPTION" or not o.message]
+    assert not other
     sf_admin.knobs(faults={"rate_429": 0, "rate_503": 0, "rate_reset": 0, "rate_lock_row": 0})
     sig = org_signature(sf_factory())
     # nothing duplicated, and what the org holds is exactly what was reported created
@@ -62,7 +65,7 @@ def test_faults_and_rejections_lose_nothing_and_duplicate_nothing(make_dest, sta
     assert sum(sig["comments"].values()) == created_comments
     # a re-run with the faults back on changes nothing
     sf_admin.knobs(faults=FAULTS)
-    load_all(dest, chunks, crosswalk, MIG, "run-2")
+    load_all(dest, chunks, crosswalk, MIG, "run-2", chunk_attempts=5)
     sf_admin.knobs(faults={"rate_429": 0, "rate_503": 0, "rate_reset": 0, "rate_lock_row": 0})
     assert org_signature(sf_factory()) == sig
 

@@ -76,14 +76,20 @@ class SalesforceApi:
         self.calls = CallCounter()
         self._retrying = make_retrying(options.retry_attempts, options.retry_base_seconds,
                                        options.retry_max_seconds, options.retry_total_seconds)
+        self._insert_retrying = make_retrying(options.retry_attempts, options.retry_base_seconds,
+                                              options.retry_max_seconds, options.retry_total_seconds,
+                                              idempotent=False)
         self._seconds_per_row: dict[tuple[str, bool], float] = {}  # learnt from the org's job processing times
 
-    def _call(self, kind: str, fn, *args, **kwargs):
+    def _call(self, kind: str, fn, *args, _inserts: bool = False, **kwargs):
+        """One HTTP call under the backoff policy. ``_inserts=True`` marks a non-idempotent write: it is sent
+        again only when the failure certainly never reached the server; any other failure fails the chunk
+        (its pending markers make the next run verify before it sends again)."""
         def attempt():
             self.calls.add(kind)
             return fn(*args, **kwargs)
 
-        return call_with_retry(self._retrying.copy(), attempt)
+        return call_with_retry((self._insert_retrying if _inserts else self._retrying).copy(), attempt)
 
     # -- reads ----------------------------------------------------------------------------------
     def query(self, soql: str) -> list[dict[str, Any]]:
@@ -190,7 +196,7 @@ class SalesforceApi:
             for i in range(0, len(rs), self.options.collection_size):
                 batch = [{"attributes": {"type": sobject}, **r} for r in rs[i: i + self.options.collection_size]]
                 res = self._call("collections", self.sf.restful, "composite/sobjects", method="POST",
-                                 json={"allOrNone": False, "records": batch}, headers=headers or {})
+                                 json={"allOrNone": False, "records": batch}, headers=headers or {}, _inserts=True)
                 out.extend(self._collection_results(ks[i: i + len(batch)], res, insert=True))
             return out
 
@@ -345,4 +351,5 @@ class SalesforceApi:
 
     # -- files ----------------------------------------------------------------------------------
     def create(self, sobject: str, data: dict[str, Any], headers: Optional[dict[str, str]] = None) -> dict[str, Any]:
-        return self._call("rest", getattr(self.sf, sobject).create, data, headers=headers)
+        """Insert one record (not idempotent: retried only when the failure never reached the server)."""
+        return self._call("rest", getattr(self.sf, sobject).create, data, headers=headers, _inserts=True)

@@ -87,7 +87,9 @@ def _upload(run: ChunkRun, stage: Any, row: dict[str, Any], case_id: str
     try:
         res = run.api.create(OBJ, body)
     except SalesforceError as exc:  # one file refused must not stop the chunk; the reason is kept
-        if exc.status in (429, 503):
+        if exc.status == 429 or exc.status >= 500:
+            # throttled, or the upload's fate is unknown (it may exist): the chunk fails, and its pending marker
+            # makes the next run look the file up by its legacy ID before uploading again
             raise
         content = exc.content if isinstance(exc.content, list) else [{}]
         code = (content[0] or {}).get("errorCode", f"HTTP_{exc.status}")

@@ -1,8 +1,11 @@
 """Backoff policy: which failures are transient, and how long to wait (tenacity, full jitter).
 
 Transient: HTTP 429 and 503, ``UNABLE_TO_LOCK_ROW``, ``SERVER_UNAVAILABLE``, dropped connections. Not
-transient: everything else. ``REQUEST_LIMIT_EXCEEDED`` on a 403 is the daily allocation: it is turned into
-:class:`DailyLimitExceeded` and never retried (the pipeline checkpoints and stops).
+transient: everything else. A non-idempotent write (an insert) is sent again only after a failure that
+certainly never reached the server (:func:`never_reached_server`): a dropped connection or a gateway error
+may come after the server wrote the record, and a second send would write it twice.
+``REQUEST_LIMIT_EXCEEDED`` on a 403 is the daily allocation: it is turned into :class:`DailyLimitExceeded` and
+never retried (the pipeline checkpoints and stops).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any, TypeVar
 import requests
 import tenacity
 from simple_salesforce.exceptions import SalesforceError
+from urllib3.exceptions import NewConnectionError
 
 from hdm.destinations.salesforce.errors import DailyLimitExceeded
 
@@ -49,9 +53,57 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def make_retrying(attempts: int, base: float, cap: float, total: float) -> tenacity.Retrying:
+def _chain(exc: BaseException):
+    """``exc``, its causes and contexts, and the ``reason``/first argument urllib3 and requests wrap them in."""
+    seen: set[int] = set()
+    todo: list[Any] = [exc]
+    while todo and len(seen) < 20:
+        e = todo.pop()
+        if not isinstance(e, BaseException) or id(e) in seen:
+            continue
+        seen.add(id(e))
+        yield e
+        todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *(e.args[:1] if e.args else ())])
+
+
+def has_salesforce_error_body(exc: SalesforceError) -> bool:
+    """The answer is Salesforce's own JSON error (``errorCode``), not a gateway's page."""
+    content = exc.content
+    if isinstance(content, (bytes, str)):
+        try:
+            content = json.loads(content)
+        except (ValueError, TypeError):
+            return False
+    items = content if isinstance(content, list) else [content]
+    return any(isinstance(i, dict) and (i.get("errorCode") or i.get("statusCode")) for i in items)
+
+
+def never_reached_server(exc: BaseException) -> bool:
+    """Transient and certainly not processed: safe to send a non-idempotent write again.
+
+    The connection was never made (connect timeout, refused), the org throttled the call (429), or Salesforce
+    itself answered 503 with its error body (it refused the request before doing anything). A reset, a read
+    timeout, a 502/504 or a bare 503 from a proxy may come after the write happened: not retried. A Salesforce
+    error body with a transient code (``UNABLE_TO_LOCK_ROW``) is the org refusing the whole request, its
+    transaction rolled back: retried too."""
+    if isinstance(exc, SalesforceError):
+        if exc.status == 429:
+            return True
+        if exc.status in (502, 504) or not has_salesforce_error_body(exc):
+            return False
+        return exc.status == 503 or bool(TRANSIENT_CODES.intersection(error_codes(exc)))
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        return any(isinstance(e, NewConnectionError) for e in _chain(exc))
+    return False
+
+
+def make_retrying(attempts: int, base: float, cap: float, total: float, idempotent: bool = True
+                  ) -> tenacity.Retrying:
+    """The backoff policy; ``idempotent=False`` (inserts) retries only :func:`never_reached_server` failures."""
     return tenacity.Retrying(
-        retry=tenacity.retry_if_exception(is_transient),
+        retry=tenacity.retry_if_exception(is_transient if idempotent else never_reached_server),
         wait=tenacity.wait_random_exponential(multiplier=base, max=cap),
         stop=tenacity.stop_after_attempt(attempts) | tenacity.stop_after_delay(total),
         reraise=True,
