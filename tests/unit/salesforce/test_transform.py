@@ -49,6 +49,22 @@ def test_internal_notes_and_system_notes_arrive_unpublished(tx, kind, visibility
     assert rows[0]["_lookups"] == {"ParentId": "ticket:1"}
 
 
+@pytest.mark.parametrize("kind", [MessageKind.CUSTOMER, MessageKind.AGENT])
+def test_published_comments_name_their_author_without_an_email_address(tx, kind):
+    m = msg(kind, Visibility.PUBLIC, author_email="jane.agent@corp.test")
+    m.body_html = "<p>" + "long reply " * 800 + "</p>"  # several parts: none carries the address
+    rows = tx.transform("message", [m])["comments"]
+    assert len(rows) > 1 and all(r["IsPublished"] for r in rows)
+    assert not any("@" in r["CommentBody"] for r in rows)
+    assert all(r["CommentBody"].startswith(f"[{kind.value.title()} message] A ·") for r in rows)
+
+
+def test_internal_notes_keep_the_authors_email_address_in_their_header(tx):
+    rows = tx.transform("message", [msg(MessageKind.AGENT, Visibility.INTERNAL, author_email="jane.agent@corp.test")])
+    assert rows["comments"][0]["IsPublished"] is False
+    assert rows["comments"][0]["CommentBody"].startswith("[Agent note] A <jane.agent@corp.test> ·")
+
+
 def test_an_internal_note_over_4000_bytes_stays_internal_in_every_part(tx):
     m = msg(MessageKind.AGENT, Visibility.INTERNAL)
     m.body_html = "<p>" + "secret words " * 1000 + "</p>"

@@ -255,7 +255,9 @@ class SalesforceTransformer:
         nm = normalize_message(rec)
         internal = rec.visibility != Visibility.PUBLIC or not nm.public
         published = bool(nm.public) and rec.kind in (MessageKind.CUSTOMER, MessageKind.AGENT) and not internal
-        header = comment_header(rec.author_name, rec.author_email, rec.created_at, rec.kind.value, internal, rec.key)
+        # a published comment is shown to the customer in the portal: its header names the author, never an address
+        email = None if published else rec.author_email
+        header = comment_header(rec.author_name, email, rec.created_at, rec.kind.value, internal, rec.key)
         text = nm.text
         if rec.title and rec.kind == MessageKind.SYSTEM and rec.title not in text:
             text = f"{rec.title}\n{text}" if text else rec.title
