@@ -39,3 +39,15 @@ def test_text_without_spaces_still_splits():
     text = "x" * 9000
     parts = split_comment(_header(), text, 4000)
     assert "".join(body_text_of(p.body) for p in parts) == text
+
+
+def test_a_comment_is_recognised_by_the_reference_in_its_header_whatever_the_stored_line_endings():
+    from hdm.destinations.salesforce.comment_body import comment_header, comment_ref, split_comment
+
+    header = comment_header("Ann · ref message:9", None, "2024-01-31T12:00:00Z", "agent", False, "message:42")
+    parts = split_comment(header, "word " * 2000)
+    assert [comment_ref(p.body) for p in parts] == [f"message:42#{i}" for i in range(len(parts))]
+    single = split_comment(header, "hello\nworld")[0].body
+    assert comment_ref(single.replace("\n", "\r\n") + "  \r\n") == comment_ref(single) == "message:42#0"
+    assert comment_ref(header + " \t") == "message:42#0"
+    assert comment_ref("a comment someone typed in the org") is None and comment_ref(None) is None

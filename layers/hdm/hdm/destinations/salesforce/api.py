@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -235,24 +235,31 @@ class SalesforceApi:
         return _Bulk2Client(sobject, handler.bulk2_url, handler.headers, handler.session)
 
     def bulk_ingest(self, sobject: str, operation: str, rows: list[dict[str, Any]], columns: Sequence[str],
-                    key_column: str, ext_field: Optional[str] = None) -> list[RowResult]:
-        """One Bulk 2.0 job per attempt; results joined to rows through ``key_column``.
+                    key_column: str, ext_field: Optional[str] = None,
+                    key_of: Optional[Callable[[str], Optional[str]]] = None) -> list[RowResult]:
+        """One Bulk 2.0 job per attempt; results joined to rows through ``key_column`` (or ``key_of`` its value:
+        a key read from the value, when the results may carry the value in another form).
 
         Rows refused with a transient code and rows the server never processed go into a new job (bounded);
         every other failure is final for that row.
         """
-        keys = [str(r[key_column]) for r in rows]
+        key_fn: Callable[[str], Optional[str]] = key_of or str
+        keys = [str(key_fn(str(r[key_column]))) for r in rows]
         if len(set(keys)) != len(keys):
             raise SalesforceDestinationError(f"bulk {operation} on {sobject}: correlation column {key_column} "
                                              "is not unique within the chunk")
 
         def send(ks, rs):
-            return self._bulk_job(sobject, operation, rs, columns, key_column, ext_field)
+            return self._bulk_job(sobject, operation, rs, columns, key_column, ext_field, key_fn)
 
         return self._with_lock_retries(keys, rows, send)
 
     def _bulk_job(self, sobject: str, operation: str, rows: list[dict[str, Any]], columns: Sequence[str],
-                  key_column: str, ext_field: Optional[str]) -> list[RowResult]:
+                  key_column: str, ext_field: Optional[str], key_fn: Callable[[str], Optional[str]] = str
+                  ) -> list[RowResult]:
+        def row_key(value: str) -> str:
+            return str(key_fn(value))
+
         client = self._bulk_client(sobject)
         data = build_csv(rows, columns)
         job = self._call("bulk", client.create_job, Operation(operation), external_id_field=ext_field,
@@ -266,25 +273,28 @@ class SalesforceApi:
         by_key: dict[str, RowResult] = {}
         ok_text = self._call("bulk", self._ingest_results, client, job_id, ResultsType.successful)
         n_ok = 0
-        for k, sf_id, created in parse_csv_columns(ok_text, (key_column, "sf__Id", "sf__Created")):
+        for value, sf_id, created in parse_csv_columns(ok_text, (key_column, "sf__Id", "sf__Created")):
+            k = row_key(value)
             by_key[k] = RowResult(k, True, sf_id or None, created.lower() == "true")
             n_ok += 1
         del ok_text
         if int(info.get("numberRecordsFailed") or 0) or n_ok < len(rows):
             failed = self._call("bulk", self._ingest_results, client, job_id, ResultsType.failed)
-            for k, sf_id, error in parse_csv_columns(failed, (key_column, "sf__Id", "sf__Error")):
+            for value, sf_id, error in parse_csv_columns(failed, (key_column, "sf__Id", "sf__Error")):
+                k = row_key(value)
                 code, msg = split_bulk_error(error)
                 by_key[k] = RowResult(k, False, sf_id or None, None, code, msg)
-        missing = [str(r[key_column]) for r in rows if str(r[key_column]) not in by_key]
+        row_keys = [row_key(str(r[key_column])) for r in rows]
+        missing = [k for k in row_keys if k not in by_key]
         if missing:
             unprocessed_text = self._call("bulk", self._ingest_results, client, job_id, ResultsType.unprocessed)
-            unprocessed = {k for (k,) in parse_csv_columns(unprocessed_text, (key_column,))}
+            unprocessed = {row_key(v) for (v,) in parse_csv_columns(unprocessed_text, (key_column,))}
             for k in missing:
                 if k in unprocessed:  # never processed: safe to send again in the next job
                     by_key[k] = RowResult(k, False, None, None, "SERVER_UNAVAILABLE", "not processed by the Bulk job")
                 else:  # unknown fate: never re-sent blindly (an insert could duplicate)
                     by_key[k] = RowResult(k, False, None, None, NOT_CORRELATED, "absent from the Bulk job results")
-        return [by_key[str(r[key_column])] for r in rows]
+        return [by_key[k] for k in row_keys]
 
     @staticmethod
     def _ingest_results(client: _Bulk2Client, job_id: str, kind: str) -> str:

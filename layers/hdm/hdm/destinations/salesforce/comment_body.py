@@ -6,8 +6,12 @@ CommentBody holds at most 4,000 *bytes*; a longer message continues in ordered f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Optional
+
+# the end of a header line: "· ref message:42" and, on a split message, " (part 2/3)"
+_REF = re.compile(r"· ref (?P<ref>\S+?)(?: \(part (?P<part>\d+)/\d+\))?[ \t\r]*$")
 
 
 @dataclass(frozen=True)
@@ -86,3 +90,14 @@ def body_text_of(part_body: str) -> str:
     """The message text of one part (its header line and the blank line after it removed)."""
     _, sep, rest = part_body.partition("\n\n")
     return rest if sep else ""
+
+
+def comment_ref(body: Optional[str]) -> Optional[str]:
+    """The crosswalk key of a comment, ``message:42#1`` (source reference and 0-based part), read from its header
+    line — not from the whole body, which the org may store with other line endings or trailing whitespace.
+    ``None`` for a comment without an hdm header."""
+    first = (body or "").replace("\r\n", "\n").replace("\r", "\n").split("\n", 1)[0]
+    m = _REF.search(first)
+    if m is None:
+        return None
+    return f"{m.group('ref')}#{int(m.group('part') or 1) - 1}"

@@ -2,8 +2,9 @@
 
 Before sending, every row gets a PENDING crosswalk entry. A re-run finds rows still pending (the earlier
 attempt died between the write and the crosswalk update) and looks for them in Salesforce first: the
-comments of their Cases are read back and matched on the exact body, whose header carries the source
-reference ("ref message:42", "(part 2/3)"). Only rows not found are inserted again. The same check covers
+comments of their Cases are read back and matched on the source reference in their header line
+("ref message:42", "(part 2/3)"), never on the whole body (the org may store it with other line endings or
+without trailing whitespace). Only rows not found are inserted again. The same check covers
 a whole re-run in a fresh folder (the crosswalk lost): the Case upsert reports those Cases as existing
 (FOUND_EXISTING), and their comments are looked up before any insert.
 """
@@ -15,6 +16,7 @@ from typing import Any
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State, now_iso
 from hdm.destinations.salesforce.api import NOT_CORRELATED, RowResult
 from hdm.destinations.salesforce.chunk import ChunkRun
+from hdm.destinations.salesforce.comment_body import comment_ref
 from hdm.destinations.salesforce.records import FOUND_EXISTING
 
 OBJ = "CaseComment"
@@ -93,13 +95,15 @@ def _parents(run: ChunkRun, rows: list[dict[str, Any]]) -> tuple[dict[str, str],
 def _verify_pending(run: ChunkRun, rows: list[dict[str, Any]], entries: list[CrosswalkEntry],
                     pending_keys: set[str]) -> list[dict[str, Any]]:
     """Rows an earlier attempt may have written (a pending marker, or a Case that was already in the org):
-    those found in Salesforce by their exact body are recorded, the rest returned."""
+    those found in Salesforce by the reference in their header are recorded, the rest returned."""
     found: dict[tuple[str, str], str] = {}
     for c in run.api.query_in("Id, ParentId, CommentBody", OBJ, "ParentId", {r["ParentId"] for r in rows}):
-        found.setdefault((c["ParentId"], c.get("CommentBody") or ""), c["Id"])
+        ref = comment_ref(c.get("CommentBody"))
+        if ref is not None:
+            found.setdefault((c["ParentId"], ref), c["Id"])
     resend = []
     for row in rows:
-        cid = found.get((row["ParentId"], row["CommentBody"]))
+        cid = found.get((row["ParentId"], comment_ref(row["CommentBody"]) or row["_source_key"]))
         if cid and row["_source_key"] in pending_keys:
             run.outcome(row["_source_key"], OBJ, "created", cid, None, "found by verification after an interrupted run")
             entries.append(run.entry(row["_source_key"], OBJ, State.LOADED, Origin.CREATED, cid, row=row))
@@ -117,10 +121,10 @@ def _insert(run: ChunkRun, rows: list[dict[str, Any]]) -> dict[str, RowResult]:
                 for r in rows]
     keys = [r["_source_key"] for r in rows]
     if len(rows) >= run.options.bulk_threshold:
-        # Bulk results come back in any order: join on the body, unique per row (it carries the source ref)
+        # Bulk results come back in any order: join on the source reference in the body's header line
         results = run.api.bulk_ingest(OBJ, "insert", payloads, ["ParentId", "IsPublished", "CommentBody"],
-                                      "CommentBody")
-        by_body = {r.key: r for r in results}
-        return {k: by_body[p["CommentBody"]] for k, p in zip(keys, payloads, strict=True)}
+                                      "CommentBody", key_of=comment_ref)
+        by_ref = {r.key: r for r in results}
+        return {k: by_ref[str(comment_ref(p["CommentBody"]))] for k, p in zip(keys, payloads, strict=True)}
     return {r.key: r for r in run.api.collection_insert(OBJ, keys, payloads)}
 
