@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from hdm.pipeline.config import OsTicketSourceConfig, SalesforceDestinationConfig
 from hdm.pipeline.secrets import resolve_secret
@@ -47,9 +47,10 @@ def salesforce_client_factory(cfg: SalesforceDestinationConfig):
     return make
 
 
-def build_destination(cfg: Any, stage: Any):
+def build_destination(cfg: Any, stage: Any, migration_id: Optional[str] = None):
+    """The destination of a migration; its id namespaces what the destination writes (legacy IDs)."""
     if isinstance(cfg, SalesforceDestinationConfig):
         from hdm.destinations.salesforce import SalesforceDestination
 
-        return SalesforceDestination.from_config(cfg, salesforce_client_factory(cfg), stage)
+        return SalesforceDestination.from_config(cfg, salesforce_client_factory(cfg), stage, migration_id)
     raise ValueError(f"unknown destination type: {getattr(cfg, 'type', cfg)!r}")

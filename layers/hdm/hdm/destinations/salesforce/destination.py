@@ -60,19 +60,23 @@ class SalesforceDestination:
         self._default_owner: Optional[str] = self.options.default_owner_id
 
     @classmethod
-    def from_config(cls, cfg: Any, client_factory: Callable[[], Salesforce], stage: Any) -> SalesforceDestination:
-        """From the pipeline's SalesforceDestinationConfig (hdm.pipeline.config)."""
+    def from_config(cls, cfg: Any, client_factory: Callable[[], Salesforce], stage: Any,
+                    migration_id: Optional[str] = None) -> SalesforceDestination:
+        """From the pipeline's SalesforceDestinationConfig (hdm.pipeline.config); the migration id namespaces the
+        legacy IDs, so another migration into the same org never touches this one's records."""
         mapping = load_mapping("osticket", "salesforce", override=getattr(cfg, "mapping_overrides", None))
         return cls(client_factory, mapping, SalesforceOptions(
             bulk_threshold=cfg.bulk_threshold, unmatched_agent_policy=cfg.unmatched_agent_policy,
             default_owner_email=cfg.default_owner_email, unprepared_fields=cfg.unprepared_fields, stage=stage,
+            legacy_namespace=migration_id,
         ))
 
     def fingerprint(self) -> str:
         """What the transform depends on: the mapping and the options that shape rows."""
         o = self.options
         shaping = (o.comment_max_bytes, o.max_file_bytes, tuple(o.blocked_extensions), o.unmatched_agent_policy,
-                   o.default_owner_email, o.default_owner_id, o.timezone_label, o.unprepared_fields)
+                   o.default_owner_email, o.default_owner_id, o.timezone_label, o.unprepared_fields,
+                   o.legacy_namespace, o.queue_name_prefix)
         return f"{self.mapping.fingerprint}-{hashlib.sha256(repr(shaping).encode()).hexdigest()[:8]}"
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -206,4 +210,4 @@ class SalesforceDestination:
         return verify_rows(self.api(), crosswalk, migration_id, phase, rows)
 
     def rollback(self, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
-        return rollback_entries(self.api(), entries, self.options.bulk_threshold)
+        return rollback_entries(self.api(), entries, self.options.bulk_threshold, self.options.legacy_namespace)

@@ -29,6 +29,7 @@ class SalesforceOptions:
     retry_max_seconds: float = 30.0  # cap of one wait
     retry_total_seconds: float = 300.0  # cap of all waits of one call
     queue_name_prefix: str = ""  # prefix for Queue names made from departments
+    legacy_namespace: Optional[str] = None  # the migration id: legacy IDs "<namespace>/<key>" (see legacy_ids.py)
     timezone_label: str = "UTC"  # how comment header timestamps are labelled
     unprepared_fields: str = "stop"  # "stop": prepare raises SchemaNotReady | "drop": load without them, flagged
     reference_names: dict[str, str] = field(default_factory=dict)  # "help_topic:3" -> "Billing" (else from stage)

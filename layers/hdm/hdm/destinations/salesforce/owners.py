@@ -47,8 +47,11 @@ def load_queues(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     prior = run.existing(r["_source_key"] for r in rows)
     by_dev = {g["DeveloperName"]: g for g in run.api.query_in(
         "Id, Name, DeveloperName", "Group", "DeveloperName", [r["DeveloperName"] for r in rows], "Type = 'Queue'")}
+    # a Queue made by another migration (its DeveloperName starts "hdm_") is not matched: that migration's
+    # rollback would delete it under this one's Cases
     by_name = {(g.get("Name") or "").casefold(): g for g in run.api.query_in(
-        "Id, Name, DeveloperName", "Group", "Name", [r["Name"] for r in rows], "Type = 'Queue'")}
+        "Id, Name, DeveloperName", "Group", "Name", [r["Name"] for r in rows], "Type = 'Queue'")
+        if not (g.get("DeveloperName") or "").startswith("hdm_")}
     entries: list[CrosswalkEntry] = []
     created: list[tuple[dict[str, Any], str]] = []
     for row in rows:

@@ -12,6 +12,7 @@ from typing import Any, Optional
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State
 from hdm.destinations.salesforce.api import AUTO_ASSIGN_OFF, RowResult
 from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
+from hdm.destinations.salesforce.legacy_ids import is_own_legacy_id
 
 LEGACY = "hdm_Legacy_Id__c"
 MERGE_KEY = "hdm_Merge_Key__c"
@@ -77,7 +78,7 @@ def load_accounts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     merged: list[tuple[dict[str, Any], str]] = []  # (row, merge key) merged into the group's Account
     for mkey, group in groups.items():
         hit = found.get(mkey)
-        own = next((r for r in group if hit and r["_source_key"] == hit.get(LEGACY)), None)
+        own = next((r for r in group if hit and r[LEGACY] == hit.get(LEGACY)), None)
         if hit and own is None:
             merged.extend((r, mkey) for r in group)
             continue
@@ -120,9 +121,15 @@ def load_contacts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     accounts = run.resolve(r["_lookups"].get("AccountId") for r in rows)
     emails = {r["_dedupe_email"] for r in rows if r.get("_dedupe_email")}
     found: dict[str, dict[str, Any]] = {}
+    namespace = run.options.legacy_namespace
     if emails:
         for rec in run.api.query_in(f"Id, Email, {LEGACY}", "Contact", "Email", emails):
-            found.setdefault((rec.get("Email") or "").casefold(), rec)
+            email = (rec.get("Email") or "").casefold()
+            if is_own_legacy_id(namespace, rec.get(LEGACY)):
+                found[email] = rec  # this migration's Contact comes first
+            elif not rec.get(LEGACY):
+                found.setdefault(email, rec)  # in the org before any migration: matched, never changed
+            # another migration's Contact is not this one's to merge into (its rollback would delete it)
     to_write: list[dict[str, Any]] = []
     entries: list[CrosswalkEntry] = []
     first_by_email: dict[str, dict[str, Any]] = {}
@@ -137,7 +144,7 @@ def load_contacts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
                 run.flag(key, "unresolved_lookup", "its organisation was not loaded: Contact loaded without Account",
                          "AccountId")
         hit = found.get(email) if email else None
-        if hit and hit.get(LEGACY) != key:
+        if hit and hit.get(LEGACY) != row[LEGACY]:
             if hit.get(LEGACY):
                 merged.append((row, hit["Id"]))
             else:

@@ -3,10 +3,11 @@ merged entries are never touched. Works after a failed or partial run (pending e
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from hdm.crosswalk.base import CrosswalkEntry, Origin
 from hdm.destinations.salesforce.api import SalesforceApi
+from hdm.destinations.salesforce.legacy_ids import legacy_id
 
 GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"}
 # deletable objects per crosswalk destination object
@@ -20,12 +21,13 @@ LEGACY = "hdm_Legacy_Id__c"
 FINDABLE = ("Account", "Contact", "Case", "ContentVersion")
 
 
-def legacy_value(entry: CrosswalkEntry) -> str:
-    """The legacy external ID the transform gave this entry's record (see transform.py)."""
-    return entry.source_key
+def legacy_value(entry: CrosswalkEntry, namespace: Optional[str] = None) -> str:
+    """The legacy external ID the transform gave this entry's record (see transform.py and legacy_ids.py)."""
+    return legacy_id(namespace, entry.source_key)
 
 
-def resolve_pending(api: SalesforceApi, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
+def resolve_pending(api: SalesforceApi, entries: list[CrosswalkEntry], namespace: Optional[str] = None
+                    ) -> list[CrosswalkEntry]:
     """Entries created-but-pending without a destination id: look their records up by legacy ID. Returns the
     ones found nowhere (their write never happened): nothing to delete for them."""
     unknown = [e for e in entries if e.origin == Origin.CREATED and not e.dest_id and e.dest_object in FINDABLE]
@@ -34,17 +36,18 @@ def resolve_pending(api: SalesforceApi, entries: list[CrosswalkEntry]) -> list[C
     for e in unknown:
         by_obj.setdefault(e.dest_object, []).append(e)
     for obj, group in by_obj.items():
-        values = [legacy_value(e) for e in group]
+        values = [legacy_value(e, namespace) for e in group]
         found = {r[LEGACY]: r["Id"] for r in api.query_in(f"Id, {LEGACY}", obj, LEGACY, values)}
         for e in group:
-            e.dest_id = found.get(legacy_value(e))
+            e.dest_id = found.get(legacy_value(e, namespace))
             if e.dest_id is None:
                 never_written.append(e)
     return never_written
 
 
-def rollback_entries(api: SalesforceApi, entries: list[CrosswalkEntry], bulk_threshold: int) -> list[CrosswalkEntry]:
-    done: list[CrosswalkEntry] = resolve_pending(api, entries)
+def rollback_entries(api: SalesforceApi, entries: list[CrosswalkEntry], bulk_threshold: int,
+                     namespace: Optional[str] = None) -> list[CrosswalkEntry]:
+    done: list[CrosswalkEntry] = resolve_pending(api, entries, namespace)
     mine = [e for e in entries if e.origin == Origin.CREATED and e.dest_id and e.dest_object in DELETE_AS]
     by_obj: dict[str, list[CrosswalkEntry]] = {}
     for e in mine:

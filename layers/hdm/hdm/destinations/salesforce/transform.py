@@ -16,6 +16,7 @@ from typing import Any, Optional
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.comment_body import comment_header, split_comment
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog
+from hdm.destinations.salesforce.legacy_ids import legacy_id, namespaced_merge_key, queue_developer_name
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.references import ReferenceNames
 from hdm.mapping.model import FieldMap, Mapping, ObjectMap
@@ -183,7 +184,7 @@ class SalesforceTransformer:
         flags = [flag_dict(rec.key, f) for f in rec.flags]
         row: dict[str, Any] = {"_source_key": rec.key, "_object": om.target, "_lookups": {}}
         if om.external_id:
-            row[om.external_id] = rec.key
+            row[om.external_id] = legacy_id(self.options.legacy_namespace, rec.key)
         return row, flags
 
     # -- per object -----------------------------------------------------------------------------
@@ -204,7 +205,7 @@ class SalesforceTransformer:
                           "reason": "queue names hold 40 characters"})
         yield P.QUEUES, {
             "_source_key": rec.key, "_object": "Group", "Name": name,
-            "DeveloperName": f"hdm_dept_{_dev_safe(rec.provenance.id)}", "Type": "Queue",
+            "DeveloperName": queue_developer_name(self.options.legacy_namespace, rec.provenance.id), "Type": "Queue",
             "_members": list(rec.members), "_flags": flags,
         }
 
@@ -213,7 +214,8 @@ class SalesforceTransformer:
         row, flags = self._base_row(rec, om)
         self._map_fields(rec, om, row, flags)
         self._custom_fields(rec, "organization", row, flags)
-        row["hdm_Merge_Key__c"] = merge_key(row.get("Name") or rec.name)
+        row["hdm_Merge_Key__c"] = namespaced_merge_key(self.options.legacy_namespace, merge_key(row.get("Name")
+                                                                                                 or rec.name))
         row["_flags"] = flags
         yield P.ACCOUNTS, row
 
@@ -248,7 +250,8 @@ class SalesforceTransformer:
         yield P.CASES, row
         if rec.parent and rec.relation == "merged":
             ext = om.external_id or "hdm_Legacy_Id__c"
-            yield P.CASE_PARENTS, {"_source_key": rec.key, "_object": "Case", ext: rec.key,
+            yield P.CASE_PARENTS, {"_source_key": rec.key, "_object": "Case",
+                                   ext: legacy_id(self.options.legacy_namespace, rec.key),
                                    "_lookups": {"ParentId": rec.parent}, "_flags": []}
 
     def _message(self, rec: Message):
@@ -317,7 +320,3 @@ def _choice_label(v: Any) -> Any:
     if isinstance(v, dict):
         return v.get("label") or v.get("value") or v.get("key")
     return v
-
-
-def _dev_safe(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in str(text))[:60]
