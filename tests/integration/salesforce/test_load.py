@@ -67,7 +67,9 @@ def test_every_record_arrives_by_the_rules(make_dest, stage, crosswalk, sf_admin
     assert all(len(c["CommentBody"].encode()) <= 4000 for c in comments)
     parts = sorted(c["CommentBody"] for c in comments if "ref message:103 (part" in c["CommentBody"])
     assert len(parts) >= 2 and all(f"/{len(parts)})" in p for p in parts)
-    assert any("Carol Customer <carol@acme.test> · 2023-01-01 08:00:00 UTC" in c["CommentBody"] for c in comments)
+    # the author and the original time are kept; a published comment shows no e-mail address to the customer
+    assert any("Carol Customer · 2023-01-01 08:00:00 UTC" in c["CommentBody"] and c["IsPublished"] for c in comments)
+    assert not any("@" in c["CommentBody"].split("\n", 1)[0] for c in comments if c["IsPublished"])
     # files: internal-note files visible to internal users only; .exe held with its reason, not dropped
     links = sf.query_all("SELECT ContentDocumentId, LinkedEntityId, Visibility FROM ContentDocumentLink")["records"]
     vis = {}
