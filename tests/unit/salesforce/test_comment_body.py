@@ -51,3 +51,9 @@ def test_a_comment_is_recognised_by_the_reference_in_its_header_whatever_the_sto
     assert comment_ref(single.replace("\n", "\r\n") + "  \r\n") == comment_ref(single) == "message:42#0"
     assert comment_ref(header + " \t") == "message:42#0"
     assert comment_ref("a comment someone typed in the org") is None and comment_ref(None) is None
+
+
+def test_comment_bodies_use_one_line_ending_so_a_bulk_job_never_fails_on_crlf():
+    parts = split_comment("Ann · 2024-01-01 · ref message:1", "line one\r\nline two\rline three\n", 4000)
+    assert all("\r" not in p.body for p in parts)
+    assert "line one\nline two\nline three" in parts[0].body

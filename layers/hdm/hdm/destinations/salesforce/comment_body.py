@@ -56,7 +56,8 @@ def split_comment(header: str, text: str, max_bytes: int = 4000) -> list[Comment
     A single part has the header alone; several carry ``(part i/n)``. Splits prefer a line break or a
     space in the last fifth of a part so words stay whole.
     """
-    text = text or ""
+    # one line ending throughout: a Bulk job declares LF, and a CRLF inside a value fails the whole job
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     single = f"{header}\n\n{text}" if text else header
     if len(single.encode("utf-8")) <= max_bytes:
         return [CommentPart(0, 1, single)]
