@@ -102,16 +102,22 @@ def load_accounts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
             merged.append((r, r[MERGE_KEY]))
     for row, mkey in merged:
         target = by_mkey.get(mkey) or (found.get(mkey) or {}).get("Id")
-        key = row["_source_key"]
-        if not target:
-            reason = "its same-named organisation was not loaded, so there is no Account to merge into"
-            run.outcome(key, "Account", "rejected", None, "MERGE_TARGET_MISSING", reason)
-            entries.append(run.entry(key, "Account", State.REJECTED, Origin.MERGED, reason=reason, row=row))
-            continue
-        run.outcome(key, "Account", "matched", target, None, "merged into the Account of a same-named organisation")
-        run.flag(key, "merged", "organisation has the same name as another one: merged into one Account", "Name")
-        entries.append(run.entry(key, "Account", State.LOADED, Origin.MERGED, target, row=row))
+        entries.append(_record_merge(run, "Account", row, target, "same-named organisation", "Name"))
     run.crosswalk.put_many(entries)
+
+
+def _record_merge(run: ChunkRun, obj: str, row: dict[str, Any], target: Optional[str], twin: str,
+                  field: str) -> CrosswalkEntry:
+    """A source record merged into the destination record of its twin (same name, same e-mail): flagged;
+    rejected with the reason when the twin itself did not load."""
+    key = row["_source_key"]
+    if not target:
+        reason = f"its {twin} was not loaded, so there is no {obj} to merge into"
+        run.outcome(key, obj, "rejected", None, "MERGE_TARGET_MISSING", reason)
+        return run.entry(key, obj, State.REJECTED, Origin.MERGED, reason=reason, row=row)
+    run.outcome(key, obj, "matched", target, None, f"merged into the {obj} of its {twin}")
+    run.flag(key, "merged", f"has the same {field} as another record ({twin}): merged into one {obj}", field)
+    return run.entry(key, obj, State.LOADED, Origin.MERGED, target, row=row)
 
 
 # -- contacts -------------------------------------------------------------------------------------
@@ -162,16 +168,8 @@ def load_contacts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     entries.extend(_load_upserts(run, "Contact", to_write, prior))
     ids = {e.source_key: e.dest_id for e in entries if e.state == State.LOADED}
     for row, target in merged:
-        key = row["_source_key"]
         dest = ids.get(first_by_email[target]["_source_key"]) if target in first_by_email else target
-        if not dest:
-            reason = "its same-email twin was not loaded"
-            run.outcome(key, "Contact", "rejected", None, "MERGE_TARGET_MISSING", reason)
-            entries.append(run.entry(key, "Contact", State.REJECTED, Origin.MERGED, reason=reason, row=row))
-            continue
-        run.outcome(key, "Contact", "matched", dest, None, "merged into the Contact with the same email")
-        run.flag(key, "merged", "user has the same email as another one: merged into one Contact", "Email")
-        entries.append(run.entry(key, "Contact", State.LOADED, Origin.MERGED, dest, row=row))
+        entries.append(_record_merge(run, "Contact", row, dest, "same-email user", "Email"))
     run.crosswalk.put_many(entries)
 
 
