@@ -209,21 +209,23 @@ class SalesforceTransformer:
             "_members": list(rec.members), "_flags": flags,
         }
 
-    def _organization(self, rec: Organization):
-        om = self.mapping.object_map("organization")
+    def _mapped_row(self, rec: Record, object_name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A record's row with its mapped standard and custom fields (and the flags they raised)."""
+        om = self.mapping.object_map(object_name)
         row, flags = self._base_row(rec, om)
         self._map_fields(rec, om, row, flags)
-        self._custom_fields(rec, "organization", row, flags)
+        self._custom_fields(rec, object_name, row, flags)
+        return row, flags
+
+    def _organization(self, rec: Organization):
+        row, flags = self._mapped_row(rec, "organization")
         row["hdm_Merge_Key__c"] = namespaced_merge_key(self.options.legacy_namespace, merge_key(row.get("Name")
                                                                                                  or rec.name))
         row["_flags"] = flags
         yield P.ACCOUNTS, row
 
     def _contact(self, rec: Contact):
-        om = self.mapping.object_map("contact")
-        row, flags = self._base_row(rec, om)
-        self._map_fields(rec, om, row, flags)
-        self._custom_fields(rec, "contact", row, flags)
+        row, flags = self._mapped_row(rec, "contact")
         if rec.organization:
             row["_lookups"]["AccountId"] = rec.organization
         else:
@@ -237,10 +239,7 @@ class SalesforceTransformer:
         yield P.CONTACTS, row
 
     def _ticket(self, rec: Ticket):
-        om = self.mapping.object_map("ticket")
-        row, flags = self._base_row(rec, om)
-        self._map_fields(rec, om, row, flags)
-        self._custom_fields(rec, "ticket", row, flags)
+        row, flags = self._mapped_row(rec, "ticket")
         if rec.requester:
             row["_lookups"]["ContactId"] = rec.requester
         if rec.organization:
@@ -249,7 +248,7 @@ class SalesforceTransformer:
         row["_flags"] = flags
         yield P.CASES, row
         if rec.parent and rec.relation == "merged":
-            ext = om.external_id or "hdm_Legacy_Id__c"
+            ext = self.mapping.object_map("ticket").external_id or "hdm_Legacy_Id__c"
             yield P.CASE_PARENTS, {"_source_key": rec.key, "_object": "Case",
                                    ext: legacy_id(self.options.legacy_namespace, rec.key),
                                    "_lookups": {"ParentId": rec.parent}, "_flags": []}
