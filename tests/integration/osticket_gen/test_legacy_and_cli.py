@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pymysql
+from hdm.pipeline.secrets import resolve_secret
 
 
 def test_legacy_tickets_keep_their_conversation_in_ticket_thread(osticket_db):
@@ -36,7 +37,10 @@ def test_command_line_builds_a_database_and_a_read_only_user(mariadb, tmp_path):
     info = json.loads(done.stdout)
     manifest = json.loads(manifest_path.read_text())
     assert info["port"] == mariadb.port and manifest["objects"]["ticket"] == 12
-    conn = pymysql.connect(host=info["host"], port=info["port"], user=info["user"], password=info["password"],
+    assert info["password"].startswith("file:")  # the password itself never reaches the terminal
+    password = resolve_secret(info["password"])
+    assert password not in done.stdout
+    conn = pymysql.connect(host=info["host"], port=info["port"], user=info["user"], password=password,
                            database="cli_osticket")
     with conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM hd_ticket")
