@@ -488,13 +488,17 @@ def _staff_chrome_bottom(ctx: _Ctx) -> str:
             f'Rights Reserved.</div>\n</div>\n')
 
 
+def _short_title(message: Message) -> str:
+    """The entry title as the 1.9 staff page and the print view show it: cut at 100 characters."""
+    title = message.title or ""
+    return title[:100].rstrip() + "..." if len(title) > 100 else title
+
+
 def _legacy_entry(ctx: _Ctx, message: Message) -> str:
     """One entry of a 1.9.x staff page: ``table.thread-entry.<kind>`` (no events, no system class)."""
     etype = _entry_type(message)
     dt = _local(ctx, message.created_at)
-    title = message.title or ""
-    if len(title) > 100:
-        title = title[:100].rstrip() + "..."
+    title = _short_title(message)
     parts = [f'<table class="thread-entry {_KIND_CLASS[etype]}" cellspacing="0" cellpadding="1" width="940" '
              f'border="0">\n    <tr>\n        <th colspan="4" width="100%">\n        <div>\n'
              f'            <span class="pull-left">\n            <span style="display:inline-block">'
@@ -615,9 +619,7 @@ def render_portal_page(ticket: Ticket, messages: Sequence[Message], attachments:
 def _print_entry(ctx: _Ctx, message: Message) -> str:
     etype = _entry_type(message)
     dt = _local(ctx, message.created_at)
-    title = message.title or ""
-    if len(title) > 100:
-        title = title[:100].rstrip() + "..."
+    title = _short_title(message)
     parts = [f'<div class="thread-entry {_KIND_CLASS[etype]}">\n'
              f'    <table class="header" style="width:100%"><tr><td>\n'
              f'        <span>{_e(_short(dt)) if dt else ""}</span>\n'
