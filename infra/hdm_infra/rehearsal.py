@@ -7,6 +7,7 @@ Secrets go to files (mode 600) and the config holds only ``file:`` references to
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,30 +68,48 @@ def prepare_org(emulator: RunningEmulator, users: list[dict[str, Any]], knobs: d
     admin.seed(users=users)
 
 
-def migration_config(
-    migration_id: str, db: SourceDb, emulator: RunningEmulator, secrets_dir: Path, **overrides: Any
-) -> MigrationConfig:
+def config_document(
+    migration_id: str, db: Any, emulator: RunningEmulator, secret_ref: Callable[[str, str], str],
+    destination: dict[str, Any] | None = None, **options: Any,
+) -> dict[str, Any]:
+    """The migration config (as data) for an osTicket database and a running emulator.
+
+    ``db`` is anything with host, port, user, password, database, prefix and files_dir (a :class:`SourceDb`
+    or the test fixture's database). ``secret_ref(name, value)`` turns each credential into a reference:
+    :func:`file_secrets` for the local engine, a Secrets Manager ARN for the AWS engine.
+    """
     creds = emulator.credentials
-    destination: dict[str, Any] = {
-        "type": "salesforce",
-        "login_domain": login_domain(emulator),
-        "username": creds["username"],
-        "password": write_secret(secrets_dir, "salesforce-password", creds["password"]),
-        "security_token": write_secret(secrets_dir, "salesforce-token", creds["security_token"]),
-        "ca_bundle": str(emulator.cert_path),
-        "default_owner_email": DEFAULT_OWNER["Email"],
-        "unmatched_agent_policy": "default_owner",
-    }
-    destination.update(overrides.pop("destination", {}))
-    data: dict[str, Any] = {
+    return {
         "migration_id": migration_id,
         "source": {
             "type": "osticket", "host": db.host, "port": db.port, "database": db.database, "user": db.user,
-            "password": write_secret(secrets_dir, "osticket-password", db.password), "prefix": db.prefix,
+            "password": secret_ref("osticket-password", db.password), "prefix": db.prefix,
             "attachments_dir": str(db.files_dir) if db.files_dir else None,
         },
-        "destination": destination,
-        "require_approval": True,
+        "destination": {
+            "type": "salesforce",
+            "login_domain": login_domain(emulator),
+            "username": creds["username"],
+            "password": secret_ref("salesforce-password", creds["password"]),
+            "security_token": secret_ref("salesforce-token", creds["security_token"]),
+            "ca_bundle": str(emulator.cert_path),
+            **(destination or {}),
+        },
+        **options,
     }
-    data.update(overrides)
-    return MigrationConfig.model_validate(data)
+
+
+def file_secrets(folder: Path) -> Callable[[str, str], str]:
+    """A ``secret_ref`` that writes each secret to a mode-600 file and returns its ``file:`` reference."""
+    return lambda name, value: write_secret(folder, name, value)
+
+
+def migration_config(
+    migration_id: str, db: Any, emulator: RunningEmulator, secrets_dir: Path, **overrides: Any
+) -> MigrationConfig:
+    """The rehearsal's config: secrets in files, the default owner for cases of unmatched agents."""
+    destination = {"default_owner_email": DEFAULT_OWNER["Email"], "unmatched_agent_policy": "default_owner",
+                   **overrides.pop("destination", {})}
+    overrides.setdefault("require_approval", True)
+    return MigrationConfig.model_validate(
+        config_document(migration_id, db, emulator, file_secrets(secrets_dir), destination, **overrides))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hdm_infra.rehearsal import SourceDb, agent_emails, destination_users, migration_config, prepare_org
+from hdm_infra.rehearsal import agent_emails, destination_users, migration_config, prepare_org
 
 
 @pytest.fixture
@@ -13,9 +13,8 @@ def rehearsal(osticket_db, mariadb, sfemu, tmp_path):
     with mariadb.connect(database=db.database) as conn:
         users = destination_users(agent_emails(conn, db.prefix))
     prepare_org(sfemu.running, users)
-    src = SourceDb(db.host, db.port, db.user, db.password, db.database, db.prefix, db.files_dir)
 
     def make(migration_id: str = "e2e-local", **overrides):
-        return migration_config(migration_id, src, sfemu.running, tmp_path / "secrets", **overrides)
+        return migration_config(migration_id, db, sfemu.running, tmp_path / "secrets", **overrides)
 
     return make, db, sfemu

@@ -99,18 +99,6 @@ def migration_config(migration_id: str, db, sfemu_running, secret_ref, **options
     ``secret_ref(name, value)`` turns a credential into a reference: :func:`store_secret` (an ARN, for the
     AWS engine) or anything that yields ``env:``/``file:`` references (for the local engine).
     """
-    from hdm_infra.sfemu.client import login_domain
+    from hdm_infra.rehearsal import config_document
 
-    creds = sfemu_running.credentials
-    return {
-        "migration_id": migration_id,
-        "source": {"type": "osticket", "host": db.host, "port": db.port, "database": db.database,
-                   "user": db.user, "password": secret_ref("osticket-password", db.password), "prefix": db.prefix,
-                   "attachments_dir": str(db.files_dir) if db.files_dir else None},
-        "destination": {"type": "salesforce", "login_domain": login_domain(sfemu_running),
-                        "username": creds["username"],
-                        "password": secret_ref("salesforce-password", creds["password"]),
-                        "security_token": secret_ref("salesforce-token", creds["security_token"]),
-                        "ca_bundle": str(sfemu_running.cert_path)},
-        **options,
-    }
+    return config_document(migration_id, db, sfemu_running, secret_ref, **options)
