@@ -15,9 +15,29 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 # The distribution's service is not used: hdm starts its own private MariaDB on 127.0.0.1.
 
-PY=${PYTHON:-python3}
+# hdm runs on Python 3.13, the Lambda runtime of template.yaml: the virtualenv, CI and every test
+# use that same version. $PYTHON overrides; otherwise python3.13 on PATH or pyenv's newest 3.13.
+want=3.13
+PY=${PYTHON:-}
+if [ -z "$PY" ]; then
+  if command -v python$want >/dev/null 2>&1 && python$want -c '' >/dev/null 2>&1; then
+    PY=python$want
+  else
+    for cand in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/$want.*/bin/python$want; do
+      [ -x "$cand" ] && PY=$cand
+    done
+  fi
+fi
+if [ -z "$PY" ]; then
+  echo "setup: Python $want is required (set PYTHON=/path/to/python$want)" >&2
+  exit 1
+fi
+if [ -x .venv/bin/python ] && ! .venv/bin/python -c "import sys; sys.exit(sys.version_info[:2] != ($want,))"; then
+  echo "setup: .venv is not Python $want; recreating it"
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
-  echo "setup: creating .venv"
+  echo "setup: creating .venv with $("$PY" --version)"
   "$PY" -m venv .venv
 fi
 stamp=.venv/.hdm-deps

@@ -275,7 +275,7 @@ class SamStack:
         for lid, _props in functions:
             name = f"{self.stack_name}-{lid}"
             arn = self.lambda_.create_function(
-                FunctionName=name, Runtime="python3.11", Role=role_arn, Handler="app.lambda_handler",
+                FunctionName=name, Runtime="python3.13", Role=role_arn, Handler="app.lambda_handler",
                 Code={"ZipFile": code},
             )["FunctionArn"]
             self.refs[lid], self.arns[lid], self.function_names[lid] = name, arn, name
