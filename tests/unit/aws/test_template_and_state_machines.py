@@ -138,3 +138,88 @@ def test_samconfig_keeps_one_environment_per_customer():
     deploy = config["acme"]["deploy"]["parameters"]
     assert deploy["stack_name"] == "hdm-acme"
     assert "Customer=acme" in deploy["parameter_overrides"]
+
+
+# -- logs, keys, runtime (issue #10 items 10, 11) ----------------------------------------------------------
+
+def _log_group(template: dict[str, Any], ref: Any) -> dict[str, Any]:
+    lid = ref["Ref"] if "Ref" in ref else ref["Fn::GetAtt"][0]
+    res = template["Resources"][lid]
+    assert res["Type"] == "AWS::Logs::LogGroup", lid
+    return res["Properties"]
+
+
+def test_every_log_group_has_the_stacks_retention_and_the_optional_key(template):
+    groups = {lid: r["Properties"] for lid, r in template["Resources"].items() if r["Type"] == "AWS::Logs::LogGroup"}
+    assert len(groups) >= 16  # 13 functions, 2 workflows, the API's access log
+    for lid, props in groups.items():
+        assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}, lid
+        assert props["KmsKeyId"] == {"Fn::If": ["HasLogsKmsKey", {"Ref": "LogsKmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
+    names = [p["LogGroupName"]["Fn::Sub"] for p in groups.values()]
+    assert len(set(names)) == len(names) and all("${Customer}" in n for n in names)
+    retention = template["Parameters"]["LogRetentionDays"]
+    assert retention["Default"] in retention["AllowedValues"] and 3653 in retention["AllowedValues"]
+    assert template["Parameters"]["LogsKmsKeyArn"]["Default"] == ""
+
+
+def test_every_function_logs_to_its_own_log_group(template):
+    seen = set()
+    for lid, res in template["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        group = res["Properties"]["LoggingConfig"]["LogGroup"]
+        _log_group(template, group)
+        assert group["Ref"] not in seen, lid
+        seen.add(group["Ref"])
+
+
+def test_the_api_writes_access_logs_and_no_execution_logs_or_bodies(template):
+    api = template["Resources"]["TriggerApi"]
+    props = api["Properties"]
+    _log_group(template, props["AccessLogSetting"]["DestinationArn"])
+    fmt = props["AccessLogSetting"]["Format"]
+    assert "$context.requestId" in fmt and "$context.identity.userArn" in fmt and "$context.status" in fmt
+    assert "requestBody" not in fmt and "$input" not in fmt
+    for setting in props["MethodSettings"]:
+        assert setting["LoggingLevel"] == "OFF" and setting["DataTraceEnabled"] is False
+    assert api["DependsOn"] == "ApiGatewayAccount"  # access logs need the account's CloudWatch role first
+    account = template["Resources"]["ApiGatewayAccount"]["Properties"]
+    assert account["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]}
+
+
+def test_the_workflows_log_without_execution_data(template):
+    level = template["Parameters"]["WorkflowLogLevel"]
+    assert level["Default"] in ("ALL", "ERROR") and set(level["AllowedValues"]) <= {"ALL", "ERROR", "FATAL"}
+    for lid in ("MigrationStateMachine", "RollbackStateMachine"):
+        logging = template["Resources"][lid]["Properties"]["Logging"]
+        assert logging["IncludeExecutionData"] is False, lid  # ticket data and secrets never reach the logs
+        assert logging["Level"] == {"Ref": "WorkflowLogLevel"}
+        (dest,) = logging["Destinations"]
+        props = _log_group(template, dest["CloudWatchLogsLogGroup"]["LogGroupArn"])
+        assert props["LogGroupName"]["Fn::Sub"].startswith("/aws/vendedlogs/states/"), lid
+
+
+def test_the_alarm_topic_uses_a_customer_key_that_cloudwatch_may_use(template):
+    res = template["Resources"]
+    key_ref = res["AlarmTopic"]["Properties"]["KmsMasterKeyId"]
+    assert key_ref == {"Fn::GetAtt": ["AlarmKey", "Arn"]}  # not alias/aws/sns: CloudWatch cannot use that key
+    key = res["AlarmKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    statements = key["KeyPolicy"]["Statement"]
+    cloudwatch = [st for st in statements if st["Principal"].get("Service") == "cloudwatch.amazonaws.com"]
+    assert len(cloudwatch) == 1 and cloudwatch[0]["Effect"] == "Allow"
+    assert set(cloudwatch[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    others = [st for st in statements if st not in cloudwatch]
+    assert all("root" in st["Principal"]["AWS"]["Fn::Sub"] for st in others)
+    for alarm in ("MigrationFailedAlarm", "RollbackFailedAlarm", "ChunkErrorsAlarm", "ApiErrorsAlarm"):
+        assert res[alarm]["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+
+
+def test_runtime_layer_and_build_agree_on_python_313(template):
+    fn = template["Globals"]["Function"]
+    assert fn["Runtime"] == "python3.13"
+    layer = template["Resources"]["HdmLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    powertools = [x["Fn::Sub"] for x in fn["Layers"] if isinstance(x, dict) and "Fn::Sub" in x]
+    assert powertools and all("-python313-" in arn for arn in powertools), powertools  # its compiled deps match
