@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from hdm.localfiles import private_dir, private_umask, write_private
 from hdm.pipeline.config import MigrationConfig
 
 DEFAULT_WORKDIR = "var/migrations"
@@ -42,6 +43,7 @@ def _aws_client(api_url: str | None):
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details (PII stays masked).")
 def main(verbose: bool) -> None:
     """hdm, the helpdesk migrator."""
+    private_umask()  # what it writes (crosswalk, stage, state, reports) is its owner's only: 0600 / 0700
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
@@ -63,10 +65,10 @@ def discover(config_path: str, out: str | None) -> None:
     finally:
         source.close()
     folder = Path(out or Path(DEFAULT_WORKDIR) / cfg.migration_id / "discovery")
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "scoping.json").write_text(json.dumps(scoping, indent=1, default=str))
-    (folder / "scoping.md").write_text(render_scoping_markdown(scoping))
-    (folder / "inventory.md").write_text(inventory)
+    private_dir(folder)
+    write_private(folder / "scoping.json", json.dumps(scoping, indent=1, default=str))
+    write_private(folder / "scoping.md", render_scoping_markdown(scoping))
+    write_private(folder / "inventory.md", inventory)
     click.echo(f"version {scoping.get('version')}, prefix {scoping.get('prefix')!r}")
     for name in ("scoping.json", "scoping.md", "inventory.md"):
         click.echo(f"  {folder / name}")
@@ -158,7 +160,7 @@ def approve(migration_id: str, workdir: str, api_url: str | None, by: str) -> No
         raise click.ClickException(f"no migration {migration_id!r} under {workdir}")
     state = json.loads((folder / "state.json").read_text())
     state.update(approved=True, approved_by=by)
-    (folder / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+    write_private(folder / "state.json", json.dumps(state, indent=1, sort_keys=True))
     click.echo(f"approved {migration_id}; run it again to load")
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, Origin, State
+from hdm.localfiles import create_private_file, private_dir
 
 _COLUMNS = (
     "migration_id", "source_key", "dest_object", "phase", "run_id", "state", "origin", "dest_id",
@@ -50,7 +51,9 @@ class SqliteCrosswalk(Crosswalk):
     def __init__(self, path: str | Path):
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_dir(Path(self.path).parent, tighten=False)
+            # mode 0600 before SQLite opens it: its -wal and -shm files take the database file's mode
+            create_private_file(self.path)
         self._local = threading.local()
         with self._conn() as conn:
             conn.executescript(_SCHEMA)

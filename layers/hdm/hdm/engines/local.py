@@ -19,6 +19,7 @@ from tqdm import tqdm
 from hdm.crosswalk.base import State
 from hdm.crosswalk.sqlite import SqliteCrosswalk
 from hdm.engines.factories import build_destination, build_source
+from hdm.localfiles import private_dir, write_private
 from hdm.logging import get_logger, mask_pii
 from hdm.pipeline import steps
 from hdm.pipeline.config import MigrationConfig
@@ -79,7 +80,7 @@ class LocalEngine:
     ):
         self.config = config
         self.folder = Path(workdir) / config.migration_id
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_dir(self.folder)  # files 0600, folders 0700 (hdm.localfiles)
         self.stage = LocalStage(self.folder / "stage")
         self.crosswalk = SqliteCrosswalk(self.folder / "crosswalk.sqlite")
         self.progress = progress
@@ -95,7 +96,7 @@ class LocalEngine:
         state = self._state()
         state.update(changes)
         tmp = self.folder / (STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(state, indent=1, sort_keys=True))
+        write_private(tmp, json.dumps(state, indent=1, sort_keys=True))
         tmp.replace(self.folder / STATE_FILE)
         return state
 

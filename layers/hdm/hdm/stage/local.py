@@ -9,13 +9,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from hdm.localfiles import FILE_MODE, private_dir
 from hdm.stage.base import Stage, StageKeyMissing
 
 
 class LocalStage(Stage):
+    """Files mode 0600, folders 0700: the stage holds extracted tickets (hdm.localfiles)."""
+
     def __init__(self, root: str | os.PathLike[str]):
-        self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root)
 
     def _path(self, key: str) -> Path:
         if key.startswith("/") or ".." in key.split("/"):
@@ -25,9 +27,10 @@ class LocalStage(Stage):
     @contextmanager
     def open_write(self, key: str) -> Iterator[IO[bytes]]:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        private_dir(path.parent)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # mode 0600
         try:
+            os.fchmod(fd, FILE_MODE)
             with os.fdopen(fd, "wb") as f:
                 yield f
             os.replace(tmp, path)
@@ -76,5 +79,5 @@ class LocalStage(Stage):
 
     def _rename(self, src: str, dst: str) -> None:
         dst_path = self._path(dst)
-        dst_path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(dst_path.parent)
         os.replace(self._path(src), dst_path)

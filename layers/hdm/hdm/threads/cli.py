@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from hdm.localfiles import write_private
 from hdm.threads.confidence import DEFAULT_THRESHOLD, should_hold
 from hdm.threads.review import (
     build_review_page,
@@ -59,7 +60,7 @@ def validate(records_dir: Path | None, html_dir: Path | None, page_kind: str, os
         raise click.ClickException("no tickets found in the given input")
     approved = load_approvals(approvals)
     sample = select_sample(pool, sample_size, seed)
-    out_path.write_text(build_review_page(sample, threshold, approved), encoding="utf-8")
+    write_private(out_path, build_review_page(sample, threshold, approved))  # ticket bodies: mode 0600
     held_all = [t.ticket.key for t in pool if should_hold(t.ticket.key, t.confidence, threshold, approved).hold]
     click.echo(f"{len(sample)} of {len(pool)} tickets sampled → {out_path}")
     click.echo(f"{len(held_all)} of {len(pool)} tickets held below confidence {threshold:.2f}"
