@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 from hdm.cli import summary_table
 from hdm.engines.local import LocalEngine
+from hdm.localfiles import private_dir, private_umask, write_private
 
 from hdm_infra.mariadb import MariaDB
 from hdm_infra.osticket.generator import GeneratorOptions, generate
@@ -51,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     base = Path(args.dir).resolve()
     started = time.monotonic()
+    private_umask()  # the demo's outputs (tickets, stage, org, review page) are its user's only
+    private_dir(base)
 
     _step(f"osTicket: private MariaDB under {base / 'mariadb'}, {args.tickets} generated tickets")
     server = MariaDB.start(base / "mariadb")
@@ -79,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         db = SourceDb("127.0.0.1", server.port, "hdm_reader", password, DATABASE, "ost_", files_dir)
         config = migration_config(MIGRATION_ID, db, emulator, base / "secrets")
         config_path = base / "migration.yaml"
-        config_path.write_text(yaml.safe_dump(config.to_json(), sort_keys=False))  # secrets are file: references
+        write_private(config_path, yaml.safe_dump(config.to_json(), sort_keys=False))  # secrets: file: references
         engine = LocalEngine(config, workdir=folder, progress=True)
         outcome = engine.run(approve=True)
         print(f"\nmigration {outcome.migration_id}: {outcome.status} {outcome.message}")
@@ -122,7 +125,7 @@ def _review_page(engine: LocalEngine, base: Path) -> str | None:
     page = build_review_page(select_sample(threads, n=20, seed=1), threshold=engine.config.thread_confidence_threshold,
                              approvals=set())
     out = base / "thread-review.html"
-    out.write_text(page)
+    write_private(out, page)
     return str(out)
 
 

@@ -6,12 +6,12 @@ Secrets go to files (mode 600) and the config holds only ``file:`` references to
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hdm.localfiles import private_dir, write_private
 from hdm.pipeline.config import MigrationConfig
 
 from hdm_infra.sfemu.client import AdminClient, login_domain
@@ -35,11 +35,9 @@ class SourceDb:
 
 def write_secret(folder: Path, name: str, value: str) -> str:
     """Write a secret to ``folder/name`` (mode 600); returns its ``file:`` reference."""
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     path = folder / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(value)
+    write_private(path, value)  # also tightens a file an earlier run left with a wider mode
     return f"file:{path}"
 
 

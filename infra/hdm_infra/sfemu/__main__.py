@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from .app import ADMIN_TOKEN_FILE
 from .server import build_server, start_subprocess
 
 
@@ -30,7 +31,8 @@ def serve(state_dir: Path, port: int, background: bool) -> None:
     server, emulator, cert = build_server(state_dir, port)
     banner = {"url": emulator.base_url, "instance_url": emulator.base_url, "cert": str(cert),
               "credentials_file": str(Path(state_dir) / "credentials.json"), "state_dir": str(state_dir),
-              "admin_url": f"{emulator.base_url}/__admin", "pid": __import__("os").getpid()}
+              "admin_url": f"{emulator.base_url}/__admin",
+              "admin_token_file": str(Path(state_dir) / ADMIN_TOKEN_FILE), "pid": __import__("os").getpid()}
     click.echo(json.dumps(banner))
     sys.stdout.flush()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import secrets
 import socket
@@ -36,7 +37,38 @@ from .values import to_output
 
 API_VERSIONS = [f"{v}.0" for v in range(31, 63)]
 ORG_ID = "00D5g000000HdmEAAS"
+ADMIN_TOKEN_HEADER = "X-Sfemu-Admin-Token"
+ADMIN_TOKEN_FILE = "admin-token"
 _DATA = re.compile(r"^/services/data/v(?P<ver>\d+\.\d)(?P<rest>/.*)?$")
+def private_state_dir(state_dir: Path) -> Path:
+    """The emulator's state folder, mode 0700: its org, credentials and admin token are the user's only."""
+    state_dir = Path(state_dir)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(state_dir, 0o700)
+    return state_dir
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` with mode 0600 (an existing file is truncated and tightened)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def load_admin_token(state_dir: Path) -> str:
+    """The admin API's token: random on first start, kept in <state_dir>/admin-token (mode 0600)."""
+    path = Path(state_dir) / ADMIN_TOKEN_FILE
+    if path.exists():
+        os.chmod(path, 0o600)
+        token = path.read_text(encoding="utf-8").strip()
+        if token:
+            return token
+    token = secrets.token_urlsafe(32)
+    write_private(path, token)
+    return token
+
+
 class ApiError(Exception):
     """A top-level REST error: HTTP status plus [{"message","errorCode","fields"}]."""
 
@@ -54,10 +86,11 @@ class Emulator:
     """WSGI app: routes, auth, limits, counters and fault injection around the Org."""
 
     def __init__(self, state_dir: Path) -> None:
-        self.state_dir = Path(state_dir)
+        self.state_dir = private_state_dir(state_dir)
         self.org = Org(self.state_dir)
         self.base_url = ""  # set by the server once the port is known
         self.credentials = self._load_credentials()
+        self.admin_token = load_admin_token(self.state_dir)
         self.counters: dict[str, int] = defaultdict(int, json.loads(self.org._kv("counters") or "{}"))
         self.api_used = int(self.org._kv("api_used") or 0)
         self._ledger_lock = threading.Lock()
@@ -79,8 +112,7 @@ class Emulator:
             "security_token": secrets.token_urlsafe(8), "consumer_key": "hdm-" + secrets.token_hex(8),
             "consumer_secret": secrets.token_urlsafe(16), "access_token": ORG_ID[:15] + "!" + secrets.token_urlsafe(24),
         }
-        path.write_text(json.dumps(creds, indent=2))
-        path.chmod(0o600)
+        write_private(path, json.dumps(creds, indent=2))
         return creds
 
     def count(self, family: str) -> None:
@@ -717,6 +749,12 @@ class Emulator:
         method = request.method
         if name == "health":
             return json_response({"ok": True, "url": self.base_url})
+        # every other admin call reads or changes the org (and `credentials` hands out its secrets): only the
+        # holder of the token in <state_dir>/admin-token (mode 0600) may make it
+        given = request.headers.get(ADMIN_TOKEN_HEADER, "")
+        if not secrets.compare_digest(given.encode(), self.admin_token.encode()):
+            return json_response({"error": f"admin API: missing or wrong {ADMIN_TOKEN_HEADER} header "
+                                           f"(the token is in <state_dir>/{ADMIN_TOKEN_FILE})"}, 401)
         if name == "reset" and method == "POST":
             data = self.body(request) or {}
             self.bulk.reset()

@@ -8,6 +8,7 @@ from urllib.parse import urlparse
 import requests
 from simple_salesforce import Salesforce
 
+from .app import ADMIN_TOKEN_HEADER
 from .server import RunningEmulator
 
 DEFAULT_VERSION = "59.0"
@@ -63,6 +64,7 @@ class AdminClient:
     def __init__(self, running: RunningEmulator) -> None:
         self.running = running
         self.http = trusted_session(running)
+        self.http.headers[ADMIN_TOKEN_HEADER] = running.admin_token
         self.base = f"{running.url}/__admin"
 
     def _call(self, method: str, name: str, body: Any = None) -> Any:

@@ -78,8 +78,11 @@ class Org:
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = Path(state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.lock = threading.RLock()
+        # mode 0600 before SQLite opens it (its -wal/-shm files take the database file's mode)
+        os.close(os.open(self.state_dir / "org.sqlite3", os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.state_dir / "org.sqlite3", 0o600)
         self.db = sqlite3.connect(self.state_dir / "org.sqlite3", check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=OFF")

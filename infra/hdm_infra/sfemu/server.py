@@ -15,7 +15,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from .app import Emulator
+from .app import ADMIN_TOKEN_FILE, Emulator, private_state_dir
 from .tls import ensure_certificate
 
 HOST = "127.0.0.1"
@@ -37,10 +37,20 @@ class RunningEmulator:
     def credentials(self) -> dict[str, str]:
         return json.loads(self.credentials_path.read_text())
 
+    @property
+    def admin_token_path(self) -> Path:
+        return self.state_dir / ADMIN_TOKEN_FILE
+
+    @property
+    def admin_token(self) -> str:
+        """The admin API's token (header X-Sfemu-Admin-Token); readable only by the emulator's user."""
+        return self.admin_token_path.read_text(encoding="utf-8").strip()
+
     def describe(self) -> dict[str, str]:
         return {"url": self.url, "instance_url": self.url, "cert": str(self.cert_path),
                 "credentials_file": str(self.credentials_path), "state_dir": str(self.state_dir),
-                "admin_url": f"{self.url}/__admin", "pid": self.pid}
+                "admin_url": f"{self.url}/__admin", "admin_token_file": str(self.admin_token_path),
+                "pid": self.pid}
 
     def stop(self) -> None:
         if self._stop is not None:
@@ -50,7 +60,7 @@ class RunningEmulator:
 
 def build_server(state_dir: Path, port: int = 0) -> tuple[BaseWSGIServer, Emulator, Path]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    state_dir = Path(state_dir)
+    state_dir = private_state_dir(state_dir)
     cert, key = ensure_certificate(state_dir / "tls")
     emulator = Emulator(state_dir)
     server = make_server(HOST, port, emulator, threaded=True, ssl_context=(str(cert), str(key)))
@@ -75,9 +85,8 @@ def serve_in_thread(state_dir: Path, port: int = 0) -> RunningEmulator:
 
 def start_subprocess(state_dir: Path, port: int = 0, timeout: float = 30.0) -> RunningEmulator:
     """Run `python -m hdm_infra.sfemu serve` in the background and wait for its JSON banner."""
-    state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    log = (state_dir / "server.log").open("ab")
+    state_dir = private_state_dir(state_dir)
+    log = open(os.open(state_dir / "server.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "hdm_infra.sfemu", "serve", "--state-dir", str(state_dir), "--port", str(port)],
         stdout=subprocess.PIPE, stderr=log, env={**os.environ, "PYTHONUNBUFFERED": "1"},
