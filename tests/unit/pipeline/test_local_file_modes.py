@@ -113,3 +113,30 @@ def test_write_private_tightens_an_existing_file_and_private_dir_its_new_folders
     os.chmod(keep, 0o755)
     private_dir(keep / "ours")
     assert _mode(keep) == 0o755 and _mode(keep / "ours") == 0o700
+
+
+def test_hdm_discover_writes_its_reports_private(tmp_path, monkeypatch):
+    import hdm.engines.factories as factories
+    import hdm.sources.osticket.inventory as inventory
+    import hdm.sources.osticket.scoping as scoping
+    from hdm.cli import main
+
+    class Source:
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(factories, "build_source", lambda cfg: Source())
+    monkeypatch.setattr(scoping, "build_scoping_report", lambda source: {"version": "1.18", "prefix": "ost_"})
+    monkeypatch.setattr(scoping, "render_scoping_markdown", lambda report: "# scoping: customer names here\n")
+    monkeypatch.setattr(inventory, "build_inventory", lambda source: "# inventory\n")
+    config = tmp_path / "migration.yaml"
+    config.write_text("migration_id: m-discover\nsource: {type: osticket, database: x, user: u, password: 'env:NOPE'}\n"
+                      "destination: {type: salesforce, username: u}\n")
+    out = tmp_path / "discovery"
+    old = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(main, ["discover", "--config", str(config), "--out", str(out)])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    assert_private_tree(out, expect_files=3)
