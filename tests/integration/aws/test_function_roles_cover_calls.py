@@ -50,6 +50,14 @@ def recording(request):
     def hook(model: Any, **_kwargs: Any) -> None:
         calls.append((CURRENT.get(), f"{model.service_model.signing_name}:{model.name}"))
 
+    from aws_lambda_powertools.utilities import parameters
+
+    real_get_secret = parameters.get_secret
+
+    def get_secret(name, *args, **kwargs):  # Powertools caches values per process; each Lambda fetches its own
+        calls.append((CURRENT.get(), "secretsmanager:GetSecretValue"))
+        return real_get_secret(name, *args, **kwargs)
+
     real_submit = ThreadPoolExecutor.submit
 
     def submit(self, fn, /, *args, **kwargs):  # worker threads make calls on behalf of the function
@@ -58,6 +66,7 @@ def recording(request):
     with mock.patch.object(botocore.handlers, "BUILTIN_HANDLERS",
                            [*botocore.handlers.BUILTIN_HANDLERS, ("before-call", hook)]), \
             mock.patch.object(ThreadPoolExecutor, "submit", submit), \
+            mock.patch.object(parameters, "get_secret", get_secret), \
             mock.patch.object(boto3, "DEFAULT_SESSION", None):  # sessions made from here on carry the hook
         stack = request.getfixturevalue("sam_stack")
         for lid, name in stack.function_names.items():
