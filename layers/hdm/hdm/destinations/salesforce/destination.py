@@ -24,6 +24,7 @@ from hdm.destinations.salesforce.chunk import ChunkRun
 from hdm.destinations.salesforce.comments import load_comments
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog, CustomFieldPlan
 from hdm.destinations.salesforce.errors import SalesforceDestinationError, SchemaNotReady
+from hdm.destinations.salesforce.field_check import FieldChecker
 from hdm.destinations.salesforce.files import load_files
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.owners import load_queues, load_users
@@ -56,6 +57,7 @@ class SalesforceDestination:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._writable: dict[str, frozenset[str]] = {}  # per object, for unprepared_fields="drop"
+        self._checkers: dict[str, FieldChecker] = {}  # per object: value checks from the org's describe
         self._audit_allowed: Optional[bool] = None
         self._default_owner: Optional[str] = self.options.default_owner_id
 
@@ -168,6 +170,21 @@ class SalesforceDestination:
                 for spec_field in [k for k in (row.get("_audit") or {}) if k not in writable]:
                     row["_audit"][spec_field]["when"] = "never"
 
+    def _checker(self, obj: str) -> FieldChecker:
+        with self._lock:
+            if obj not in self._checkers:
+                self._checkers[obj] = FieldChecker(obj, self.api().describe(obj))
+            return self._checkers[obj]
+
+    def _check_values(self, run: ChunkRun, rows: list[dict[str, Any]]) -> None:
+        """Every value checked against the field it goes to, before any write (any phase, any object): a value
+        the field cannot take is converted, cut or left empty, and flagged with its original."""
+        for obj in sorted({r.get("_object") for r in rows if r.get("_object")}):
+            checker = self._checker(obj)
+            for row in rows:
+                if row.get("_object") == obj:
+                    checker.check_row(row, run.result.flags.append)
+
     def baseline(self) -> dict[str, int]:
         return baseline_counts(self.api(), BASELINE_OBJECTS)
 
@@ -182,6 +199,8 @@ class SalesforceDestination:
         run.flags(rows)
         if self.options.unprepared_fields == "drop" and phase not in (P.USERS, P.QUEUES, P.COMMENTS):
             self._drop_unprepared(run, rows)
+        if phase not in (P.USERS, P.QUEUES):
+            self._check_values(run, rows)
         try:
             if phase == P.USERS:
                 load_users(run, rows)
