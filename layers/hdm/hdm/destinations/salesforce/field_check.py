@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Optional
 
 # flag codes (stable: the report and the exit status count them)
@@ -187,7 +187,7 @@ class FieldChecker:
         t = meta.get("type")
         scale = 0 if t in ("int", "long") else int(meta.get("scale") or 0)
         precision = int(meta.get("precision") or meta.get("digits") or 0)
-        rounded = number.quantize(Decimal(1).scaleb(-scale)) if scale or t in ("int", "long") else number
+        rounded = number.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP) if scale or t in ("int", "long") else number
         if rounded != number and t in ("int", "long"):
             return None, VALUE_EMPTIED, "not a whole number: left empty"
         whole_digits = len(str(abs(int(rounded)))) if int(rounded) else 0
