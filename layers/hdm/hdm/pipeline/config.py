@@ -81,6 +81,8 @@ class MigrationConfig(_Strict):
     thread_confidence_threshold: float = Field(0.8, ge=0.0, le=1.0)
     max_workers: int = Field(2, ge=1, le=64)  # local engine worker pool
     options: dict[str, Any] = Field(default_factory=dict)
+    # a load phase rejecting more than this share of its records stops the run before its dependants load
+    reject_threshold: float = Field(0.01, ge=0.0, le=1.0)
 
     @classmethod
     def load(cls, path: str | Path) -> MigrationConfig:
