@@ -192,8 +192,10 @@ def rollback(config_path: str, workdir: str, api_url: str | None) -> None:
     result = _engine(cfg, workdir).rollback()
     for p in result["phases"]:
         click.echo(f"{p['phase']:<12} rolled back {p['rolled_back']}")
-    click.echo("baseline restored" if result["restored"] else f"NOT restored: baseline {result['baseline']} "
-               f"vs now {result['after']}")
+    if result.get("swept"):
+        click.echo("found by legacy id (not in the crosswalk) and deleted: "
+                   + ", ".join(f"{n} {obj}" for obj, n in result["swept"].items()))
+    click.echo(result["message"])
     if not result["restored"]:
         sys.exit(2)
 

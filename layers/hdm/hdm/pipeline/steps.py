@@ -423,3 +423,51 @@ def rollback_phase(ctx: Context, phase: str) -> dict[str, Any]:
         e.updated_at = stamp
     ctx.crosswalk.put_many(done)
     return {"phase": phase, "rolled_back": len(done), "remaining": len(entries) - len(done)}
+
+
+def rollback_verdict(ctx: Context, phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """After the phases rolled back: delete what carries this migration's legacy IDs but the crosswalk did not
+    know (a fresh state folder), then prove every record this migration created is gone, by id and by legacy
+    id. Other migrations' records in the same org are neither touched nor counted. Writes reports/rollback.json.
+
+    A destination without a proof (``rollback_proof``) is compared with the baseline taken before the first
+    write instead."""
+    destination = ctx.destination()
+    entries = list(ctx.crosswalk.iter_migration(ctx.migration_id))
+    swept = destination.rollback_sweep() if hasattr(destination, "rollback_sweep") else {}
+    rolled_back = sum(int(p.get("rolled_back", 0)) for p in phases) + sum(swept.values())
+    baseline = ctx.stage.get_json("reports/baseline.json") if ctx.stage.exists("reports/baseline.json") else None
+    result: dict[str, Any] = {"phases": phases, "swept": swept, "rolled_back": rolled_back, "baseline": baseline}
+    if hasattr(destination, "rollback_proof"):
+        proof = destination.rollback_proof(entries)
+        result["proof"] = proof
+        result["after"] = destination.baseline() if baseline is not None else None  # information only
+        created = proof["checked_by_id"]
+        nothing = rolled_back == 0 and proof["remaining"] == 0
+        result["restored"] = proof["remaining"] == 0
+        result["nothing_to_roll_back"] = nothing
+        if nothing and not created:
+            result["message"] = ("nothing to roll back: this migration has created no record in the destination "
+                                 "(none in the crosswalk, none carrying its legacy IDs)")
+        elif nothing:
+            result["message"] = (f"nothing to roll back: the {created} record(s) this migration created are "
+                                 "already gone (checked by id and by legacy id)")
+        elif result["restored"]:
+            result["message"] = (f"restored: {rolled_back} record(s) deleted; every record this migration created "
+                                 f"is gone ({created} checked by id"
+                                 + (", none left carrying its legacy IDs)" if proof["checked_by_legacy_id"] else ")"))
+        else:
+            left = {**proof["remaining_by_id"]}
+            for obj, n in proof["remaining_by_legacy_id"].items():
+                left[obj] = max(left.get(obj, 0), n)
+            result["message"] = ("NOT restored: records this migration created are still in the destination: "
+                                 + ", ".join(f"{n} {obj}" for obj, n in sorted(left.items()))
+                                 + "; run the rollback again, or see reports/rollback.json")
+    else:
+        after = destination.baseline() if baseline is not None else None
+        result.update(after=after, restored=baseline is not None and after == baseline,
+                      nothing_to_roll_back=rolled_back == 0 and baseline is not None and after == baseline)
+        result["message"] = "baseline restored" if result["restored"] else \
+            f"NOT restored: baseline {baseline} vs now {after}"
+    ctx.stage.put_json("reports/rollback.json", result)
+    return result

@@ -30,7 +30,7 @@ from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.owners import load_queues, load_users
 from hdm.destinations.salesforce.records import load_accounts, load_case_parents, load_cases, load_contacts
 from hdm.destinations.salesforce.references import ReferenceNames
-from hdm.destinations.salesforce.rollback import baseline_counts, rollback_entries
+from hdm.destinations.salesforce.rollback import baseline_counts, prove_gone, rollback_entries, sweep_namespace
 from hdm.destinations.salesforce.schema import audit_fields_allowed, prepare_schema
 from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.destinations.salesforce.verify import verify_rows
@@ -230,3 +230,12 @@ class SalesforceDestination:
 
     def rollback(self, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
         return rollback_entries(self.api(), entries, self.options.bulk_threshold, self.options.legacy_namespace)
+
+    def rollback_sweep(self) -> dict[str, int]:
+        """Delete the records carrying this migration's legacy IDs that the crosswalk does not know (a fresh
+        state folder, a write whose id never reached it). Another migration's records are never touched."""
+        return sweep_namespace(self.api(), self.options.legacy_namespace, self.options.bulk_threshold)
+
+    def rollback_proof(self, entries: list[CrosswalkEntry]) -> dict[str, Any]:
+        """Whether every record this migration created is gone: by id (the crosswalk's) and by legacy id."""
+        return prove_gone(self.api(), entries, self.options.legacy_namespace)
