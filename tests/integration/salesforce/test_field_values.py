@@ -97,3 +97,25 @@ def test_a_rule_that_refuses_the_record_whatever_its_fields_still_rejects_it(sf_
     cases = run_cases(dest, stage, crosswalk, [{"region": "Asia"}])
     assert cases.counts().get("rejected", 0) == 1
     assert not [f for f in cases.flags if f["code"] == "field_dropped_on_reject"]
+
+
+def test_verification_reports_only_real_mismatches(sf_factory, stage, crosswalk):
+    dest = make(sf_factory, stage)
+    data = small_dataset(stage, tickets=2)
+    data["ticket"][0].custom = {"vip": None, "note": "y" * 300, "seen_at": "2025-03-16 16:30:00 +02:00",
+                                "units": "1,234", "region": "Asia"}
+    data["ticket"][1].custom = {"vip": True, "due_on": "2025-03-16 00:00:00 UTC"}
+    for t in data["ticket"]:
+        t.parent = t.relation = None
+    chunks = transform_all(dest, {k: v for k, v in data.items() if k not in ("message", "attachment")})
+    load_all(dest, {k: v for k, v in chunks.items() if k != "cases"}, crosswalk, MIG, "run-1")
+    rows = chunks["cases"][0]
+    dest.load_chunk("cases", "cases-0", rows, crosswalk, MIG, "run-1")
+    # a checkbox without a value reads back false; a cut text, a converted date/time and a formatted number
+    # read back in the org's form: none of them is a mismatch
+    assert dest.verify_chunk("cases", rows, crosswalk, MIG) == []
+    sf = sf_factory()
+    case = case_of(sf, 1)
+    sf.Case.update(case["Id"], {"hdm_cf_vip__c": True, "hdm_cf_region__c": "Europe"})
+    found = {(m["source_key"], m["field"]) for m in dest.verify_chunk("cases", rows, crosswalk, MIG)}
+    assert found == {("ticket:1", "hdm_cf_vip__c"), ("ticket:1", "hdm_cf_region__c")}

@@ -226,7 +226,9 @@ class SalesforceDestination:
 
     def verify_chunk(self, phase: str, rows: list[dict[str, Any]], crosswalk: Crosswalk,
                      migration_id: str) -> list[dict[str, Any]]:
-        return verify_rows(self.api(), crosswalk, migration_id, phase, rows)
+        obj = P.PRIMARY_OBJECT.get(phase)
+        meta = self._checker(obj).fields if obj and phase not in (P.USERS, P.QUEUES) else None
+        return verify_rows(self.api(), crosswalk, migration_id, phase, rows, meta)
 
     def rollback(self, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
         return rollback_entries(self.api(), entries, self.options.bulk_threshold, self.options.legacy_namespace)
