@@ -96,6 +96,14 @@ class SalesforceDestination:
                 self._audit_allowed = audit_fields_allowed(self.api().describe("Case"))
             return self._audit_allowed
 
+    def _audit_fields_of(self, obj: str) -> tuple[bool, bool]:
+        """(CreatedDate, CreatedById) settable on insert of ``obj``: from its describe ("auto"), or the option."""
+        if self.options.audit_fields != "auto":
+            return (self.options.audit_fields == "on",) * 2
+        fields = self._checker(obj).fields
+        return (bool((fields.get("CreatedDate") or {}).get("createable")),
+                bool((fields.get("CreatedById") or {}).get("createable")))
+
     def _default_owner_id(self) -> Optional[str]:
         with self._lock:
             if self._default_owner is None and self.options.default_owner_email:
@@ -215,7 +223,7 @@ class SalesforceDestination:
             elif phase == P.CASE_PARENTS:
                 load_case_parents(run, rows)
             elif phase == P.COMMENTS:
-                load_comments(run, rows)
+                load_comments(run, rows, self._audit_fields_of("CaseComment"))
             elif phase == P.FILES:
                 if self.options.stage is None:
                     raise SalesforceDestinationError("the files phase needs the stage (options.stage)")

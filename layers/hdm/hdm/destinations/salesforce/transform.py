@@ -274,6 +274,10 @@ class SalesforceTransformer:
                 "_position": rec.position, "_part": part.index, "_parts": part.total,
                 "_lookups": {"ParentId": rec.ticket}, "_visibility": rec.visibility.value,
                 "IsPublished": published, "CommentBody": part.body,
+                # the original time and author, written as CreatedDate/CreatedById where the org allows audit
+                # fields (the header keeps them either way)
+                "_created_at": sf_datetime(rec.created_at),
+                "_author_agent": rec.author if rec.kind == MessageKind.AGENT and rec.author else None,
                 "_flags": flags if part.index == 0 else [],
             }
 
