@@ -453,7 +453,8 @@ def rollback_verdict(ctx: Context, phases: list[dict[str, Any]]) -> dict[str, An
             result["message"] = (f"nothing to roll back: the {created} record(s) this migration created are "
                                  "already gone (checked by id and by legacy id)")
         elif result["restored"]:
-            result["message"] = (f"restored: {rolled_back} record(s) deleted; every record this migration created "
+            result["message"] = (f"restored: {rolled_back} record(s) rolled back (deleted now, or found already "
+                                 "gone); every record this migration created "
                                  f"is gone ({created} checked by id"
                                  + (", none left carrying its legacy IDs)" if proof["checked_by_legacy_id"] else ")"))
         else:
