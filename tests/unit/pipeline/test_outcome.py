@@ -110,6 +110,9 @@ def test_rejects_below_the_threshold_complete_with_needs_attention_and_counts_by
     assert report["outcome"] == "needs_attention" and report["exit_status"] == 10
     assert report["attention"] == {"rejected: FIELD_CUSTOM_VALIDATION_EXCEPTION": 2, "values not loaded": 5}
     assert len(store["comments"]) == 20
+    html = (tmp_path / "unit-test" / "stage" / "reports" / "reconciliation.html").read_text()
+    assert "Values that did not arrive as the source had them" in html and "yesterday" in html
+    assert "completed, needs attention (exit 10)" in html
 
 
 def test_a_clean_run_exits_0(tmp_path):
