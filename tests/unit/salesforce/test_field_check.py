@@ -75,3 +75,21 @@ def test_the_fields_an_org_error_names():
     assert bulk_error_fields("UNABLE_TO_LOCK_ROW:unable to obtain exclusive access:") == ()
     assert fields_named_by([], "bad value for [Region__c]", {"Region__c": "x"}) == ["Region__c"]
     assert fields_named_by(["Other__c"], None, {"Region__c": "x"}) == []
+
+
+def test_an_object_the_org_will_not_describe_is_sent_unchecked():
+    from types import SimpleNamespace
+
+    from hdm.destinations.salesforce import SalesforceDestination
+    from simple_salesforce.exceptions import SalesforceError
+
+    class NoDescribe:
+        def describe(self, obj):
+            raise SalesforceError("https://127.0.0.1/x", 403, obj, [{"errorCode": "INSUFFICIENT_ACCESS"}])
+
+    dest = SalesforceDestination(lambda: None)
+    dest.api = lambda: NoDescribe()
+    run = SimpleNamespace(result=SimpleNamespace(flags=[]))
+    rows = [{"_source_key": "event:1", "_object": "Custom_Event__c", "When__c": "not a date"}]
+    dest._check_values(run, rows)
+    assert rows[0]["When__c"] == "not a date" and run.result.flags == []

@@ -10,11 +10,13 @@ is a :class:`SalesforceOptions` or a dict of its fields (``stage`` gives access 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry
 from hdm.destinations.base import ChunkLoadResult, LoadPhase
@@ -36,6 +38,8 @@ from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.destinations.salesforce.verify import verify_rows
 from hdm.mapping import Mapping, load_mapping
 from hdm.model import CustomFieldDef, Record
+
+log = logging.getLogger(__name__)
 
 BASELINE_OBJECTS = ("Account", "Contact", "Case", "CaseComment", "ContentDocument", "Group")
 
@@ -181,7 +185,12 @@ class SalesforceDestination:
     def _checker(self, obj: str) -> FieldChecker:
         with self._lock:
             if obj not in self._checkers:
-                self._checkers[obj] = FieldChecker(obj, self.api().describe(obj))
+                try:
+                    describe = self.api().describe(obj)
+                except SalesforceError as exc:  # not describable (e.g. no access): the org's own checks apply
+                    log.warning("describe %s failed (HTTP %s): values are sent unchecked", obj, exc.status)
+                    describe = {}
+                self._checkers[obj] = FieldChecker(obj, describe)
             return self._checkers[obj]
 
     def _check_values(self, run: ChunkRun, rows: list[dict[str, Any]]) -> None:
