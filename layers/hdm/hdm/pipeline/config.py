@@ -40,6 +40,7 @@ class OsTicketSourceConfig(_Strict):
     password: str  # a secret reference
     prefix: Optional[str] = None  # detected when absent
     attachments_dir: Optional[str] = None  # the filesystem storage backend's upload path
+    attachment_roots: list[str] = Field(default_factory=list)  # further folders files may be read from (1.6 '6')
     allow_writable: bool = False
 
     _v = field_validator("password")(_check_secret_ref)
