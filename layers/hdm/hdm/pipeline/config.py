@@ -65,6 +65,7 @@ class SalesforceDestinationConfig(_Strict):
     # a mapped field the org could not prepare: "stop" before loading (default), or "drop" it (flagged per record)
     unprepared_fields: Literal["stop", "drop"] = "stop"
     verify_after_load: bool = True
+    body_file_bytes: int = Field(256 * 1024, ge=0)  # a larger message body becomes a file on the Case; 0: never
 
     _v = field_validator("password", "security_token", "consumer_secret")(_check_secret_ref)
 
