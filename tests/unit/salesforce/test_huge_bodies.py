@@ -39,10 +39,10 @@ def test_a_16_mib_body_is_transformed_in_time_proportional_to_its_size():
     big = _message(PARA * (16 * 1024 * 1024 // len(PARA.encode())))
     rows = tx.transform("message", [big])["comments"]
     assert len(rows) > 4000 and all(len(r["CommentBody"].encode()) <= 4000 for r in rows)
-    t_small = _best(lambda: tx.transform("message", [small]), 3)
-    t_big = _best(lambda: tx.transform("message", [big]), 1)
+    t_small = _best(lambda: tx.transform("message", [small]), 5)
+    t_big = _best(lambda: tx.transform("message", [big]), 2)
     # linear: ~16x; the quadratic splitter made it several hundred times
-    assert t_big / t_small < 64, f"1 MiB {t_small:.3f}s, 16 MiB {t_big:.3f}s, ratio {t_big / t_small:.1f}"
+    assert t_big / t_small < 100, f"1 MiB {t_small:.3f}s, 16 MiB {t_big:.3f}s, ratio {t_big / t_small:.1f}"
 
 
 @pytest.mark.parametrize("visibility,kind,published", [
