@@ -99,3 +99,10 @@ def test_the_config_carries_the_limit_to_the_destination():
 
     assert SalesforceDestinationConfig().body_file_bytes == 256 * 1024
     assert SalesforceDestinationConfig(body_file_bytes=1000).body_file_bytes == 1000
+
+
+def test_markup_nested_thousands_deep_still_becomes_a_comment_with_every_word():
+    body = "<blockquote>" * 3000 + "deep words here" + "</blockquote>" * 3000 + "<p>after</p>"
+    rows = _tx().transform("message", [_message(body)])["comments"]
+    text = "".join(r["CommentBody"] for r in rows)
+    assert "deep words here" in text and "after" in text
