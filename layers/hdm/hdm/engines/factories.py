@@ -17,7 +17,8 @@ def build_source(cfg: Any):
             "password": resolve_secret(cfg.password),
         }
         return OsTicketSource(
-            params, prefix=cfg.prefix, allow_writable=cfg.allow_writable, attachments_dir=cfg.attachments_dir
+            params, prefix=cfg.prefix, allow_writable=cfg.allow_writable, attachments_dir=cfg.attachments_dir,
+            attachment_roots=cfg.attachment_roots,
         )
     raise ValueError(f"unknown source type: {getattr(cfg, 'type', cfg)!r}")
 

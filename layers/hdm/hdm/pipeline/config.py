@@ -40,6 +40,7 @@ class OsTicketSourceConfig(_Strict):
     password: str  # a secret reference
     prefix: Optional[str] = None  # detected when absent
     attachments_dir: Optional[str] = None  # the filesystem storage backend's upload path
+    attachment_roots: list[str] = Field(default_factory=list)  # further folders files may be read from (1.6 '6')
     allow_writable: bool = False
 
     _v = field_validator("password")(_check_secret_ref)
@@ -64,6 +65,7 @@ class SalesforceDestinationConfig(_Strict):
     # a mapped field the org could not prepare: "stop" before loading (default), or "drop" it (flagged per record)
     unprepared_fields: Literal["stop", "drop"] = "stop"
     verify_after_load: bool = True
+    body_file_bytes: int = Field(256 * 1024, ge=0)  # a larger message body becomes a file on the Case; 0: never
 
     _v = field_validator("password", "security_token", "consumer_secret")(_check_secret_ref)
 

@@ -74,7 +74,7 @@ class SalesforceDestination:
         return cls(client_factory, mapping, SalesforceOptions(
             bulk_threshold=cfg.bulk_threshold, unmatched_agent_policy=cfg.unmatched_agent_policy,
             default_owner_email=cfg.default_owner_email, unprepared_fields=cfg.unprepared_fields, stage=stage,
-            legacy_namespace=migration_id,
+            legacy_namespace=migration_id, body_file_bytes=cfg.body_file_bytes,
         ))
 
     def fingerprint(self) -> str:
@@ -82,7 +82,7 @@ class SalesforceDestination:
         o = self.options
         shaping = (o.comment_max_bytes, o.max_file_bytes, tuple(o.blocked_extensions), o.unmatched_agent_policy,
                    o.default_owner_email, o.default_owner_id, o.timezone_label, o.unprepared_fields,
-                   o.legacy_namespace, o.queue_name_prefix)
+                   o.legacy_namespace, o.queue_name_prefix, o.body_file_bytes)
         return f"{self.mapping.fingerprint}-{hashlib.sha256(repr(shaping).encode()).hexdigest()[:8]}"
 
     # -- plumbing -------------------------------------------------------------------------------
