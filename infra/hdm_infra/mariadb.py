@@ -295,6 +295,21 @@ class MariaDB:
                 cur.execute(f"CREATE USER '{name}'@'{host}' IDENTIFIED BY %s{require}", (password,))
                 cur.execute(f"GRANT {rights} ON `{database}`.* TO '{name}'@'{host}'")
 
+    def reissue_server_certificate(self, hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")) -> None:
+        """Give the server a new certificate from its CA naming ``hosts`` and load it now (``FLUSH SSL``); tests
+        use it to check that a client verifies the name (call again without ``hosts`` to restore)."""
+        from hdm_infra.pki import ensure_ca, issue
+
+        issue(ensure_ca(self.tls_dir), self.tls_dir, "server", hosts=hosts, replace=True)
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("FLUSH SSL")
+
+    def issue_client_certificate(self, name: str):
+        """A client certificate (``CertFiles``) with common name ``name``, signed by the server's CA."""
+        from hdm_infra.pki import ensure_ca, issue
+
+        return issue(ensure_ca(self.tls_dir), self.tls_dir / "clients", name, client=True)
+
     def create_osticket_database(self, name: str, version: str = "1.18", prefix: str = "ost_", charset: str = "utf8",
                                  timezone: str = "UTC") -> None:
         """Create database ``name`` holding osTicket's real install schema and install-time data.

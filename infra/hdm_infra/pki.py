@@ -83,15 +83,16 @@ def ensure_ca(folder: Path, common_name: str = "hdm local test CA") -> CertFiles
 
 
 def issue(ca: CertFiles, folder: Path, name: str, hosts: Sequence[str] = LOOPBACK_NAMES,
-          client: bool = False) -> CertFiles:
+          client: bool = False, replace: bool = False) -> CertFiles:
     """A certificate ``<name>.pem`` + key ``<name>.key`` in ``folder`` signed by ``ca`` (created on first use).
 
     A server certificate names ``hosts`` (IP addresses or DNS names) in its subjectAltName; a client
-    certificate (``client=True``) carries ``name`` as its common name and the clientAuth usage.
+    certificate (``client=True``) carries ``name`` as its common name and the clientAuth usage. ``replace``
+    makes a new one even when the files exist.
     """
     folder = _private_folder(Path(folder))
     files = CertFiles(folder / f"{name}.pem", folder / f"{name}.key")
-    if files.cert.exists() and files.key.exists():
+    if files.cert.exists() and files.key.exists() and not replace:
         return files
     ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
     ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
