@@ -53,7 +53,8 @@ def account(seeded_db, mariadb):
 
 
 REFUSED = {
-    "wildcard db grant (escaped _)": (["GRANT ALL ON `ost\\_case\\_%`.* TO {u}"], r"ALL PRIVILEGES ON `ost\\_case\\_%`"),
+    "wildcard db grant (escaped _)": (["GRANT ALL ON `ost\\_case\\_%`.* TO {u}"],
+                                      r"ALL PRIVILEGES ON `ost\\_case\\_%`"),
     "wildcard db grant (bare _)": (["GRANT INSERT ON `ost_case_%`.* TO {u}"], "INSERT ON `ost_case_%`"),
     "every database": (["GRANT DELETE ON `%`.* TO {u}"], "DELETE ON `%`"),
     "role, not enabled": (["CREATE ROLE {r}w", "GRANT INSERT, UPDATE ON `{db}`.* TO {r}w", "GRANT {r}w TO {u}"],
