@@ -219,3 +219,13 @@ def test_pam_dialog_is_refused(seeded_db, mariadb):
         cur.execute(f"GRANT SELECT ON `{db.database}`.* TO '{user}'@'127.0.0.1'")
     with pytest.raises(OsTicketAuthError, match="plain text"):
         OsTicketSource({**db.params, "user": user, "password": "would-be-sent-in-clear"})
+
+
+def test_the_scoping_report_states_how_the_source_was_reached(tls_db, mariadb):
+    from hdm.sources.osticket import build_scoping_report, render_scoping_markdown
+
+    _db, params = tls_db
+    with OsTicketSource({**params, "tls": {"ca_bundle": str(mariadb.ca_file)}}) as src:
+        report = build_scoping_report(src)
+    assert report["connection_tls"] in ("TLSv1.2", "TLSv1.3") and report["connection_tls_verified"] is True
+    assert "server certificate verified" in render_scoping_markdown(report)

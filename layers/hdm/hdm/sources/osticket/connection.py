@@ -494,9 +494,9 @@ class ReadOnlyConnection:
         except pymysql.err.InternalError as exc:  # pragma: no cover - server-specific codes
             raise _connect_error(exc, params) from None
         try:
-            self.tls_version: Optional[str] = None  # the TLS version of the session, None when in clear
+            self.tls_version: Optional[str] = self._tls_version()  # e.g. "TLSv1.3"; None when in clear
+            self.tls_verified = params.tls is not None  # TLS with the server's certificate checked
             if params.tls is not None:
-                self.tls_version = self._tls_version()
                 if not self.tls_version:  # pymysql's ssl= makes TLS mandatory; this says so independently
                     raise OsTicketTlsError(f"the connection to {params.describe()} is not encrypted although TLS "
                                            "is required")
