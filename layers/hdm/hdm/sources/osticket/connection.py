@@ -668,11 +668,12 @@ class ReadOnlyConnection:
         value = value.decode() if isinstance(value, (bytes, bytearray)) else value
         return value or None
 
-    def _grant_lines(self, sql: str) -> list[str]:
+    def _grant_lines(self, sql: str) -> list[Optional[str]]:
+        """The first column of each row (text), outside the data-statement counters."""
         check_statement(sql)
         with self._conn.cursor() as cur:
             cur.execute(sql)
-            return [(row[0].decode() if isinstance(row[0], (bytes, bytearray)) else str(row[0]))
+            return [(row[0].decode() if isinstance(row[0], (bytes, bytearray)) else row[0])
                     for row in cur.fetchall()]
 
     def _writable_privileges(self) -> set[str]:
@@ -685,7 +686,7 @@ class ReadOnlyConnection:
         roles = role_grants(own)[:MAX_ROLES]
         unreadable: list[str] = []
         if "mariadb" in (self._conn.get_server_info() or "").lower():
-            current = self.rows("SELECT CURRENT_ROLE() AS r")[0]["r"]
+            current = self._grant_lines("SELECT CURRENT_ROLE()")[0] if roles else None
             try:
                 for name, _host in roles:
                     try:
@@ -698,8 +699,8 @@ class ReadOnlyConnection:
                     self._session(f"SET ROLE {quote_identifier(current)}" if current else "SET ROLE NONE")
         else:  # MySQL 8: roles are expanded by SHOW GRANTS ... USING; mandatory roles apply to every account
             try:
-                mandatory = str(self.scalar("SELECT @@GLOBAL.mandatory_roles") or "")
-            except (OsTicketError, pymysql.MySQLError):
+                mandatory = str(self._grant_lines("SELECT @@GLOBAL.mandatory_roles")[0] or "")
+            except pymysql.MySQLError:
                 mandatory = ""
             roles += [r for r in role_grants([f"GRANT {mandatory} TO x"] if mandatory else []) if r not in roles]
             if roles:
