@@ -81,3 +81,65 @@ def test_descriptions_name_the_scope_and_the_role():
              ("GRANT SELECT ON `osticket_prod`.* TO `u`@`%`", None)]
     assert writing_grants(lines, "osticket_prod") == ["ALL PRIVILEGES ON `osticket\\_%`.*",
                                                  "INSERT ON `osticket_prod`.* (through role w)"]
+
+
+class _FakeServer:
+    """Answers the grant statements as a MySQL 8 server would (formats from MySQL's SHOW GRANTS reference)."""
+
+    def __init__(self, answers: dict[str, list]):
+        self.answers = answers
+        self.asked: list[str] = []
+
+    def get_server_info(self) -> str:
+        return "8.0.36"
+
+    def cursor(self):
+        server = self
+
+        class Cursor:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return False
+
+            def execute(self, sql):
+                import pymysql
+
+                server.asked.append(sql)
+                if sql not in server.answers:
+                    raise pymysql.err.OperationalError(1064, "syntax")
+                self.rows = [(line,) for line in server.answers[sql]]
+
+            def fetchall(self):
+                return self.rows
+
+        return Cursor()
+
+
+def _mysql_connection(answers):
+    from hdm.sources.osticket.connection import ConnParams, ReadOnlyConnection
+
+    conn = object.__new__(ReadOnlyConnection)  # no network: only the grant reading runs
+    conn.params = ConnParams(database="osticket")
+    conn._conn = _FakeServer(answers)
+    return conn
+
+
+def test_mysql_roles_and_mandatory_roles_are_expanded_with_using():
+    own = ["GRANT USAGE ON *.* TO `u`@`%`", "GRANT SELECT ON `osticket`.* TO `u`@`%`", "GRANT `rw`@`%` TO `u`@`%`"]
+    conn = _mysql_connection({
+        "SHOW GRANTS FOR CURRENT_USER()": own,
+        "SHOW GRANTS": own,
+        "SELECT @@GLOBAL.mandatory_roles": ["`audit`@`%`"],
+        "SHOW GRANTS FOR CURRENT_USER() USING `rw`@`%`, `audit`@`%`": [
+            *own, "GRANT INSERT ON `osticket`.* TO `u`@`%`"],
+    })
+    assert conn._writable_privileges() == {"INSERT ON `osticket`.* (through roles rw, audit)"}
+
+
+def test_a_role_whose_grants_cannot_be_read_counts_as_writing():
+    own = ["GRANT SELECT ON `osticket`.* TO `u`@`%`", "GRANT `mystery`@`%` TO `u`@`%`"]
+    conn = _mysql_connection({"SHOW GRANTS FOR CURRENT_USER()": own, "SHOW GRANTS": own,
+                              "SELECT @@GLOBAL.mandatory_roles": [""]})
+    assert conn._writable_privileges() == {"role mystery (its grants could not be read)"}
