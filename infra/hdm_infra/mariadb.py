@@ -142,8 +142,12 @@ class MariaDB:
 
     # ----- lifecycle -----------------------------------------------------------------------------------------
     @classmethod
-    def start(cls, base_dir: str | os.PathLike[str], port: int | None = None) -> MariaDB:
-        """Start (or attach to an already running) private server whose files live under ``base_dir``."""
+    def start(cls, base_dir: str | os.PathLike[str], port: int | None = None,
+              require_secure_transport: bool = False) -> MariaDB:
+        """Start (or attach to an already running) private server whose files live under ``base_dir``.
+
+        ``require_secure_transport``: every TCP connection must use TLS (the socket stays allowed).
+        """
         base = Path(base_dir).resolve()
         base.mkdir(parents=True, exist_ok=True, mode=0o700)
         base.chmod(0o700)
@@ -186,6 +190,7 @@ class MariaDB:
             f"--ssl-cert={server_cert.cert}",
             f"--ssl-key={server_cert.key}",
             "--tls-version=TLSv1.2,TLSv1.3",
+            f"--require-secure-transport={'ON' if require_secure_transport else 'OFF'}",
         ]
         if os.geteuid() == 0:
             cmd.append("--user=root")
@@ -446,10 +451,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--dir", required=True, help="folder holding the server's datadir, socket and pid file")
     parser.add_argument("--port", type=int, default=None, help="TCP port (default: a free one)")
+    parser.add_argument("--require-secure-transport", action="store_true",
+                        help="refuse TCP connections that do not use TLS (CA: <dir>/tls/ca.pem)")
     args = parser.parse_args(argv)
     base = Path(args.dir)
     if args.action == "start":
-        server = MariaDB.start(base, port=args.port)
+        server = MariaDB.start(base, port=args.port, require_secure_transport=args.require_secure_transport)
         print(json.dumps({"status": "running", **server.info()}))
         return 0
     server_or_none = MariaDB.attach(base)

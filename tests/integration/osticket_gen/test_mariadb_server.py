@@ -141,3 +141,25 @@ def test_the_server_speaks_tls_with_its_own_ca(mariadb):
                          password=mariadb.admin_password, ssl=ctx) as conn, conn.cursor() as cur:
         cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
         assert cur.fetchone()[1] in ("TLSv1.2", "TLSv1.3")
+
+
+def test_a_server_can_refuse_every_connection_in_clear(tmp_path):
+    from hdm.sources.osticket import OsTicketSource
+
+    server = MariaDB.start(tmp_path / "tls-only", require_secure_transport=True)
+    try:
+        with pytest.raises(pymysql.err.OperationalError) as denied:  # MariaDB answers it as access denied
+            pymysql.connect(host="127.0.0.1", port=server.port, user=server.admin_user,
+                            password=server.admin_password, ssl_disabled=True, connect_timeout=5)
+        assert denied.value.args[0] == 1045
+        with server.connect() as conn, conn.cursor() as cur:  # the right password, over TLS
+            cur.execute("SELECT @@require_secure_transport")
+            assert cur.fetchone()[0] == 1
+        server.create_osticket_database("ost_tls", version="1.18")
+        server.create_user("reader", "reader-pw-1", "ost_tls")
+        params = {"host": "127.0.0.1", "port": server.port, "user": "reader", "password": "reader-pw-1",
+                  "database": "ost_tls", "tls": {"ca_bundle": str(server.ca_file)}}
+        with OsTicketSource(params) as src:
+            assert src.conn.tls_version and src.conn.tls_verified
+    finally:
+        server.stop()
