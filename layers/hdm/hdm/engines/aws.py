@@ -159,19 +159,62 @@ class RunsTable:
             raise
         return True
 
-    def begin_retry(self, migration_id: str, old_run_id: str, run_id: str, execution_arn: str) -> bool:
-        """Switch the migration to a new run after a failed one; False when another request did first."""
+    def begin_retry(self, migration_id: str, old_run_id: str, run_id: str, execution_arn: str,
+                    attempt: Optional[int] = None) -> bool:
+        """Switch the migration to a new run after a failed one; False when another request did first
+        (the condition on the old run id makes this the lock between two resuming requests)."""
+        from botocore.exceptions import ClientError
+
+        values: dict[str, Any] = {":new": run_id, ":old": old_run_id, ":arn": execution_arn,
+                                  ":running": "running", ":u": int(time.time())}
+        if attempt is None:
+            values[":one"] = 1
+            attempts = "attempts = if_not_exists(attempts, :one) + :one"
+        else:
+            values[":attempt"] = attempt
+            attempts = "attempts = :attempt"
+        try:
+            self.table.update_item(
+                Key={"migration_id": migration_id},
+                UpdateExpression=f"SET run_id = :new, execution_arn = :arn, #s = :running, #u = :u, {attempts} "
+                                 "REMOVE failure, task_token",
+                ConditionExpression="run_id = :old",
+                ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mark_start_failed(self, migration_id: str, run_id: str) -> None:
+        """The run ``run_id`` never reached Step Functions: the next start may begin it at once."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.table.update_item(
+                Key={"migration_id": migration_id}, UpdateExpression="SET #s = :failed, #u = :u",
+                ConditionExpression="run_id = :run", ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+                ExpressionAttributeValues={":failed": "start_failed", ":run": run_id, ":u": int(time.time())},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def begin_rollback(self, migration_id: str, number: int, execution_arn: str) -> bool:
+        """Claim rollback number ``number`` (the previous one plus one); False when another request did first."""
         from botocore.exceptions import ClientError
 
         try:
             self.table.update_item(
                 Key={"migration_id": migration_id},
-                UpdateExpression="SET run_id = :new, execution_arn = :arn, #s = :running, #u = :u, "
-                                 "attempts = if_not_exists(attempts, :one) + :one REMOVE failure, task_token",
-                ConditionExpression="run_id = :old",
-                ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
-                ExpressionAttributeValues={":new": run_id, ":old": old_run_id, ":arn": execution_arn,
-                                           ":running": "running", ":u": int(time.time()), ":one": 1},
+                UpdateExpression="SET rollbacks = :n, rollback_execution_arn = :arn, #u = :u",
+                ConditionExpression="attribute_exists(migration_id) AND "
+                                    "(attribute_not_exists(rollbacks) OR rollbacks = :prev)",
+                ExpressionAttributeNames={"#u": "updated_at"},
+                ExpressionAttributeValues={":n": number, ":prev": number - 1, ":arn": execution_arn,
+                                           ":u": int(time.time())},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
