@@ -45,7 +45,11 @@ class ApprovalBody(BaseModel):
 
 
 class ConflictError(Exception):
-    pass
+    """409; ``locked`` when the conflict is another run (or rollback) of the same migration in progress."""
+
+    def __init__(self, message: str, locked: bool = True):
+        super().__init__(message)
+        self.locked = locked
 
 
 def _caller() -> str:
@@ -83,7 +87,7 @@ def start_migration():
         return _start_execution(migration_id, run_id, migration_id, config.require_approval, resumed=False)
     existing = runs.get(migration_id)
     if json.loads(existing["config"]) != json.loads(json.dumps(config_json, sort_keys=True)):
-        raise ConflictError(f"migration {migration_id} exists with a different config")
+        raise ConflictError(f"migration {migration_id} exists with a different config", locked=False)
     sfn = aws.client("stepfunctions")
     try:
         previous = sfn.describe_execution(executionArn=existing["execution_arn"])["status"]
@@ -192,7 +196,7 @@ def approve_migration(migration_id: str, body: ApprovalBody) -> dict[str, Any]:
     try:
         token = aws.runs().take_approval_token(migration_id, "approved" if body.approved else "rejected", by)
     except LookupError as exc:
-        raise ConflictError(str(exc)) from exc
+        raise ConflictError(str(exc), locked=False) from exc
     sfn = aws.client("stepfunctions")
     if body.approved:
         sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "by": by}))
@@ -254,7 +258,7 @@ def _run(migration_id: str) -> dict[str, Any]:
 
 @app.exception_handler(ConflictError)
 def _conflict(exc: ConflictError) -> Response:
-    return Response(409, content_types.APPLICATION_JSON, json.dumps({"message": str(exc)}))
+    return Response(409, content_types.APPLICATION_JSON, json.dumps({"message": str(exc), "locked": exc.locked}))
 
 
 def _plain_response(status: int, message: str) -> dict[str, Any]:

@@ -476,9 +476,17 @@ def add_chunk_metrics(metrics: Any, result: dict[str, Any]) -> None:
 
 # -- the operator's side: the trigger API over SigV4 --------------------------------------------------
 
-class TriggerApiError(RuntimeError):
+class AwsEngineError(RuntimeError):
+    """The operator's side of the AWS engine cannot do its call (no credentials, an answer that is not JSON)."""
+
+
+class TriggerApiError(AwsEngineError):
+    """The trigger API answered 4xx/5xx; ``body`` is its JSON answer (``locked`` is set when another run holds
+    the migration)."""
+
     def __init__(self, status: int, body: Any):
-        super().__init__(f"trigger API answered {status}: {body}")
+        message = body.get("message") if isinstance(body, dict) else body
+        super().__init__(f"trigger API answered {status}: {message}")
         self.status = status
         self.body = body
 
@@ -487,9 +495,15 @@ class TriggerApiClient:
     """``hdm … --engine aws``: start, watch, approve and roll back through the deployed trigger API."""
 
     def __init__(self, api_url: str, region: Optional[str] = None, session: Any = None, timeout: float = 30.0):
+        from urllib.parse import urlsplit
+
         import boto3
         import requests
 
+        parts = urlsplit(api_url or "")
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+            raise AwsEngineError(f"the trigger API URL {api_url!r} is not an https:// URL (the stack's TriggerApiUrl)")
         self.api_url = api_url.rstrip("/")
         self.boto_session = session or boto3.Session()
         self.region = region or self.boto_session.region_name or "us-east-1"
@@ -505,10 +519,18 @@ class TriggerApiClient:
         request = AWSRequest(method=method, url=url, data=data, headers={"content-type": "application/json"})
         credentials = self.boto_session.get_credentials()
         if credentials is None:
-            raise RuntimeError("no AWS credentials found for signing the trigger API request")
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
         SigV4Auth(credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(request)
         response = self.http.request(method, url, data=data, headers=dict(request.headers), timeout=self.timeout)
-        payload = response.json() if response.content else None
+        try:
+            payload = response.json() if response.content else None
+        except ValueError:
+            if response.status_code >= 400:
+                raise TriggerApiError(response.status_code, response.text[:200]) from None
+            raise AwsEngineError(f"{url} did not answer JSON (HTTP {response.status_code}): is it the stack's "
+                                 "TriggerApiUrl?") from None
         if response.status_code >= 400:
             raise TriggerApiError(response.status_code, payload)
         return payload

@@ -27,6 +27,7 @@ from hdm.engines.factories import build_destination, build_source
 from hdm.logging import get_logger, mask_pii
 from hdm.pipeline import steps
 from hdm.pipeline.config import MigrationConfig
+from hdm.pipeline.secrets import redact
 from hdm.stage.local import LocalStage
 
 log = get_logger(__name__)
@@ -96,6 +97,7 @@ class RunOutcome:
     message: str = ""
     phases: list[dict[str, Any]] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
+    error: Optional[BaseException] = field(default=None, repr=False, compare=False)  # why it failed or stopped
 
 
 class _PerThread:
@@ -210,16 +212,16 @@ class LocalEngine:
             return self._run(ctx, state)
         except steps.PhaseNotReconciled as exc:
             self._save_state(status="failed", error=mask_pii(str(exc)))
-            return RunOutcome(self.config.migration_id, run_id, "failed", str(self.folder), str(exc))
+            return RunOutcome(self.config.migration_id, run_id, "failed", str(self.folder), str(exc), error=exc)
         except Exception as exc:
             stop = _is_daily_limit(exc)
             status = "stopped" if stop else "failed"
-            msg = mask_pii(f"{type(exc).__name__}: {exc}")  # error texts can quote record values
+            msg = mask_pii(redact(f"{type(exc).__name__}: {exc}"))  # error texts can quote record values
             if stop:
                 msg += " — the run checkpointed; run the same command again when the allocation resets"
             self._save_state(status=status, error=msg)
-            log.error("run %s %s: %s", run_id, status, msg)
-            return RunOutcome(self.config.migration_id, run_id, status, str(self.folder), msg)
+            log.info("run %s %s: %s", run_id, status, msg)  # the outcome carries it to the caller
+            return RunOutcome(self.config.migration_id, run_id, status, str(self.folder), msg, error=exc)
         finally:
             for p in pools:
                 p.close()
