@@ -201,3 +201,20 @@ def test_error_lines_never_carry_a_resolved_secret():
         del os.environ["HDM_TEST_REDACT"]
     assert code == exitcodes.INTERNAL
     assert "very-secret-value-42" not in line and "jane@example.com" not in line and "***" in line
+
+
+def test_aws_errors_and_a_locked_remote_migration_have_their_own_statuses():
+    from botocore.exceptions import ClientError, NoCredentialsError
+    from hdm.engines.aws import TriggerApiError
+    from hdm.errors import classify
+
+    denied = ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "GetSecretValue")
+    assert classify(denied) == (exitcodes.AWS, "AWS: GetSecretValue refused: AccessDeniedException: not allowed")
+    assert classify(NoCredentialsError())[0] == exitcodes.AWS
+    locked = TriggerApiError(409, {"message": "migration m is already running", "locked": True})
+    assert classify(locked, side="aws") == (exitcodes.LOCKED,
+                                            "trigger API answered 409: migration m is already running")
+    other = TriggerApiError(409, {"message": "migration m exists with a different config", "locked": False})
+    assert classify(other, side="aws")[0] == exitcodes.AWS
+    refused = TriggerApiError(422, {"message": "the config names what this stack does not allow: source.host …"})
+    assert classify(refused, side="aws")[0] == exitcodes.AWS
