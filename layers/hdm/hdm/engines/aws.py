@@ -334,7 +334,12 @@ def context_for(event: dict[str, Any]) -> steps.Context:
         migration_id, run_id = str(event["migration_id"]), str(event["run_id"])
     except (KeyError, TypeError) as exc:
         raise ValueError("task event needs migration_id and run_id") from exc
+    if not _TASK_ID.match(migration_id) or not _TASK_ID.match(run_id):
+        raise ValueError("task event's migration_id and run_id must be short ids (a-z, 0-9, '-')")
     return _context(migration_id, run_id)
+
+
+_TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 def with_s3_location(ctx: steps.Context, result: dict[str, Any], key_field: str = "manifest_key") -> dict[str, Any]:
