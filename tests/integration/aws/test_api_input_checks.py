@@ -199,6 +199,20 @@ def test_a_bad_migration_id_in_the_path_is_not_a_lookup(sam_stack):
     assert status == 404 and "ids are" in body["message"]
 
 
+@pytest.mark.parametrize(("field", "value"), [("source.prefix", "ost_` UNION SELECT 1 -- "),
+                                             ("destination.api_version", "62.0/../../x"),
+                                             ("migration_id", "../../etc")])
+def test_text_that_reaches_sql_urls_or_names_must_have_its_shape(sam_stack, tmp_path_factory, field, value):
+    _ref, good = _good(sam_stack, tmp_path_factory)
+    if "." in field:
+        body = _with(good, field, value)
+    else:
+        body = {**good, field: value}
+    status, answer = sam_stack.api("POST", "/migrations", body)
+    assert status == 422 and [".".join(e["loc"]) for e in answer["errors"]] == [field]
+    assert value not in json.dumps(answer)
+
+
 def test_validation_errors_never_echo_the_value(sam_stack):
     literal = {"migration_id": "m-lit", "source": {"type": "osticket", "database": "d", "user": "u",
                                                    "password": "hunter2-literal"},

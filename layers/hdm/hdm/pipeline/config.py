@@ -111,7 +111,7 @@ class OsTicketSourceConfig(_Strict):
     database: str
     user: str
     password: SecretRef
-    prefix: Optional[str] = None  # detected when absent
+    prefix: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9_]{0,32}$")  # table prefix; detected when absent
     attachments_dir: Optional[LocalPath] = None  # the filesystem storage backend's upload path
     allow_writable: bool = False
 
@@ -127,7 +127,7 @@ class SalesforceDestinationConfig(_Strict):
     consumer_key: Optional[str] = None
     consumer_secret: Optional[SecretRef] = None
     ca_bundle: Optional[LocalPath] = None  # a CA file to trust (the local emulator's certificate)
-    api_version: str = "62.0"
+    api_version: str = Field("62.0", pattern=r"^[0-9]{2,3}\.[0-9]$")
     bulk_threshold: int = Field(2000, ge=1)  # rows per chunk above which Bulk API 2.0 is used
     unmatched_agent_policy: Literal["block", "default_owner"] = "default_owner"
     default_owner_email: Optional[str] = None
