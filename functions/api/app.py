@@ -110,7 +110,7 @@ def start_migration():
     # The name is deterministic (attempt number), so two requests resuming at once ask Step Functions for the
     # same name, and the run_id condition lets only one of them switch the runs item.
     attempt = int(existing.get("attempts") or 1) + 1
-    name = f"{migration_id}-{attempt}"
+    name = f"{migration_id}_{attempt}"  # "_" never occurs in an id: no clash with another migration
     if not runs.begin_retry(migration_id, existing["run_id"], run_id,
                             _execution_arn(settings.migration_state_machine_arn, name), attempt):
         raise ConflictError(f"migration {migration_id} is being resumed by another request")
@@ -219,7 +219,7 @@ def rollback_migration(migration_id: str):
         raise ConflictError("a rollback is already running; one at a time per migration")
     # one rollback at a time: a conditional write on the rollback count, and a deterministic execution name
     number = int(item.get("rollbacks") or 0) + 1
-    name = f"{migration_id}-rb-{number}"
+    name = f"{migration_id}_rb{number}"
     run_id = "rb-" + uuid.uuid4().hex[:9]
     if not aws.runs().begin_rollback(migration_id, number,
                                      _execution_arn(aws.settings().rollback_state_machine_arn, name)):

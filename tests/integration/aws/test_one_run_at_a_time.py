@@ -99,13 +99,13 @@ def test_two_requests_resuming_a_failed_run_get_one_execution(sam_stack):
     sam_stack.wait(body["execution_arn"], timeout=60)
     # another request has just started the resumed run under the deterministic name, but not yet switched the
     # runs item: Step Functions refuses the same name again
-    sam_stack.start("MigrationStateMachine", "m-lock-resume-2",
+    sam_stack.start("MigrationStateMachine", "m-lock-resume_2",
                     {"migration_id": "m-lock-resume", "run_id": "other", "require_approval": True})
     status, answer = sam_stack.api("POST", "/migrations", config)
     assert status == 409 and "already exists" in answer["message"]
     assert aws.runs().get("m-lock-resume")["status"] != "start_failed"  # the other request's run is left alone
     names = sorted(e["name"] for e in _executions(sam_stack))
-    assert names == ["m-lock-resume", "m-lock-resume-2"]
+    assert names == ["m-lock-resume", "m-lock-resume_2"]
 
 
 def test_a_second_rollback_while_one_runs_answers_409(sam_stack):
@@ -117,13 +117,13 @@ def test_a_second_rollback_while_one_runs_answers_409(sam_stack):
     rb_entered, rb_release = _hold(sam_stack, "RollbackPlanFunction")
     try:
         status, first = sam_stack.api("POST", "/migrations/m-lock-rb/rollback", {})
-        assert status == 202 and first["execution_name"] == "m-lock-rb-rb-1"
+        assert status == 202 and first["execution_name"] == "m-lock-rb_rb1"
         assert rb_entered.wait(60)
         status, second = sam_stack.api("POST", "/migrations/m-lock-rb/rollback", {})
         assert status == 409 and "already running" in second["message"]
         with ThreadPoolExecutor(2) as pool:
             raced = list(pool.map(lambda _: sam_stack.api("POST", "/migrations/m-lock-rb/rollback", {})[0], range(2)))
         assert raced == [409, 409]
-        assert [e["name"] for e in _executions(sam_stack, "RollbackStateMachine")] == ["m-lock-rb-rb-1"]
+        assert [e["name"] for e in _executions(sam_stack, "RollbackStateMachine")] == ["m-lock-rb_rb1"]
     finally:
         rb_release.set()

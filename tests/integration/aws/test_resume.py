@@ -34,7 +34,7 @@ def test_a_failed_run_resumes_without_duplicates_or_a_second_approval(sam_stack,
     status, body = sam_stack.api("POST", "/migrations", config)
     assert status == 202 and body["resumed"] is True
     second_arn = body["execution_arn"]
-    assert second_arn == f"{first_arn}-2"  # deterministic: a second resuming request would get the same name
+    assert second_arn == f"{first_arn}_2"  # deterministic: a second resuming request would get the same name
     assert _current_execution(sam_stack, "m-resume")["execution"]["status"] in ("RUNNING", "SUCCEEDED")
     done = sam_stack.wait(second_arn, timeout=300)
     assert done["status"] == "SUCCEEDED", _current_execution(sam_stack, "m-resume")
