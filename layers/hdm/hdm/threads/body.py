@@ -79,8 +79,22 @@ def sanitize_html(html: str, cid_resolver: CidResolver | None = None) -> str:
     ).strip()
 
 
+def decode_stored_text(raw: str) -> str:
+    """A ``format='text'`` body as osTicket shows it: the text a person typed.
+
+    osTicket stores plain-text bodies entity-escaped (``TextThreadEntryBody::getClean`` runs ``htmlspecialchars``
+    with ``double_encode`` off) and shows them through the same escaping, which leaves entities alone, so the
+    browser decodes each entity exactly once: ``&gt;`` reads ``>``, ``&amp;gt;`` reads ``&gt;``. Decoded here the
+    same way, once; line breaks are kept (CRLF becomes LF).
+    """
+    if not raw:
+        return ""
+    text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    return html_lib.unescape(text) if "&" in text else text
+
+
 def text_to_html(text: str) -> str:
-    """A ``format='text'`` body as HTML: escaped, line breaks kept (as osTicket shows it)."""
+    """Decoded plain text (:func:`decode_stored_text`) as HTML: escaped, line breaks kept (as osTicket shows it)."""
     return f'<div style="white-space:pre-wrap">{html_lib.escape(text, quote=False)}</div>'
 
 

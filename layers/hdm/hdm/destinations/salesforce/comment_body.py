@@ -6,6 +6,7 @@ CommentBody holds at most 4,000 *bytes*; a longer message continues in ordered f
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Optional
@@ -22,15 +23,30 @@ class CommentPart:
 
 
 def comment_header(author_name: Optional[str], author_email: Optional[str], created_at: Optional[str],
-                   kind: str, internal: bool, ref: str) -> str:
-    """One line naming who wrote the entry and when, e.g. ``[Agent note] Jane Doe <jane@x> · 2024-01-31 12:00 UTC``."""
+                   kind: str, internal: bool, ref: str, title: Optional[str] = None) -> str:
+    """One line naming who wrote the entry, when, and its title, e.g.
+    ``[Agent note] Jane Doe <jane@x> · 2024-01-31 12:00 UTC · Title: Ticket transferred · ref message:42``."""
     label = {"customer": "Customer", "agent": "Agent", "system": "System"}.get(kind, kind.title())
     label += " note" if internal else " message"
     who = author_name or "(unknown author)"
     if author_email:
         who += f" <{author_email}>"
     when = _display_time(created_at)
-    return f"[{label}] {who} · {when} · ref {ref}"
+    shown = display_title(title)
+    about = f" · Title: {shown}" if shown else ""
+    return f"[{label}] {who} · {when}{about} · ref {ref}"
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def display_title(title: Optional[str]) -> str:
+    """An entry title as osTicket shows it: stored tag-stripped but entity-escaped, printed into the page as is
+    (so each entity reads as its character, once), on one line."""
+    if not title:
+        return ""
+    text = html.unescape(title) if "&" in title else title
+    return _SPACES.sub(" ", text).strip()
 
 
 def _display_time(iso: Optional[str]) -> str:

@@ -259,10 +259,9 @@ class SalesforceTransformer:
         published = bool(nm.public) and rec.kind in (MessageKind.CUSTOMER, MessageKind.AGENT) and not internal
         # a published comment is shown to the customer in the portal: its header names the author, never an address
         email = None if published else rec.author_email
-        header = comment_header(rec.author_name, email, rec.created_at, rec.kind.value, internal, rec.key)
+        # every entry's title (email subject, "Ticket transferred", "Status changed" …) is in its header line
+        header = comment_header(rec.author_name, email, rec.created_at, rec.kind.value, internal, rec.key, rec.title)
         text = nm.text
-        if rec.title and rec.kind == MessageKind.SYSTEM and rec.title not in text:
-            text = f"{rec.title}\n{text}" if text else rec.title
         parts = split_comment(header, text, self.options.comment_max_bytes)
         flags = [flag_dict(rec.key, f) for f in [*rec.flags, *nm.flags]]
         if len(parts) > 1:
