@@ -149,3 +149,17 @@ def test_unreadable_assignee_and_files_answers_are_flagged_not_passed_on():
 def test_timezone_names_from_configuration():
     assert zone_named("America/Chicago") == ZoneInfo("America/Chicago")
     assert zone_named("Mars/Olympus") is None and zone_named("") is None
+
+
+def test_text_and_memo_answers_read_as_osticket_shows_them():
+    # recorded from osTicket 1.18.1: a memo (HTML allowed by default) stores sanitised HTML with entities
+    assert parse_form_value("memo", "1. print 2. wait &gt; 5 min", None, None, UTC).value == "1. print 2. wait > 5 min"
+    assert parse_form_value("memo", "<p>Steps:</p><ol><li>open</li><li>wait &gt; 5 min</li></ol>", None, {},
+                            UTC).value == "Steps:\n\n1. open\n2. wait > 5 min"
+    # a memo without HTML keeps its line breaks; entities decoded once
+    assert parse_form_value("memo", "1 Main St\nSpringfield &amp;amp; Co", None, {"html": False}, UTC).value == \
+        "1 Main St\nSpringfield &amp; Co"
+    assert parse_form_value("memo", "line one\nline two", None, {}, UTC).value == "line one\nline two"
+    # a text answer is shown through htmlspecialchars without double encoding
+    assert parse_form_value("text", 'Printer says "toner" & ', None, {}, UTC).value == 'Printer says "toner" & '
+    assert parse_form_value("text", "AT&amp;T", None, {}, UTC).value == "AT&T"

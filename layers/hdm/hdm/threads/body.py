@@ -93,6 +93,18 @@ def decode_stored_text(raw: str) -> str:
     return html_lib.unescape(text) if "&" in text else text
 
 
+_SPACES = re.compile(r"\s+")
+
+
+def display_title(title: Optional[str]) -> str:
+    """An entry title as osTicket shows it: stored tag-stripped but entity-escaped, printed into the page as is
+    (so each entity reads as its character, once), on one line."""
+    if not title:
+        return ""
+    text = html_lib.unescape(title) if "&" in title else title
+    return _SPACES.sub(" ", text).strip()
+
+
 def text_to_html(text: str) -> str:
     """Decoded plain text (:func:`decode_stored_text`) as HTML: escaped, line breaks kept (as osTicket shows it)."""
     return f'<div style="white-space:pre-wrap">{html_lib.escape(text, quote=False)}</div>'

@@ -6,10 +6,11 @@ CommentBody holds at most 4,000 *bytes*; a longer message continues in ordered f
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from typing import Optional
+
+from hdm.threads.body import display_title
 
 # the end of a header line: "· ref message:42" and, on a split message, " (part 2/3)"
 _REF = re.compile(r"· ref (?P<ref>\S+?)(?: \(part (?P<part>\d+)/\d+\))?[ \t\r]*$")
@@ -35,18 +36,6 @@ def comment_header(author_name: Optional[str], author_email: Optional[str], crea
     shown = display_title(title)
     about = f" · Title: {shown}" if shown else ""
     return f"[{label}] {who} · {when}{about} · ref {ref}"
-
-
-_SPACES = re.compile(r"\s+")
-
-
-def display_title(title: Optional[str]) -> str:
-    """An entry title as osTicket shows it: stored tag-stripped but entity-escaped, printed into the page as is
-    (so each entity reads as its character, once), on one line."""
-    if not title:
-        return ""
-    text = html.unescape(title) if "&" in title else title
-    return _SPACES.sub(" ", text).strip()
 
 
 def _display_time(iso: Optional[str]) -> str:

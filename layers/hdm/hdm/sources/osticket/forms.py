@@ -62,7 +62,7 @@ def answers_for(ctx: Context, object_type: str, lo: int, hi: int, owners_sql: st
         value_id = int(raw_id) if raw_id is not None else None
         if plan.is_priority:
             ans.priority_id = value_id
-        if plan.plain:  # text, memo, timezone: the answer as it is (parse_form_value's first case)
+        if plan.plain:  # timezone: the answer as it is
             ans.values[plan.key] = r["value"]
             continue
         parsed = parse_form_value(plan.type, r["value"], value_id, plan.config, zone, helpdesk_zone)
@@ -84,7 +84,7 @@ class _FieldPlan:
     plain: bool  # the value is the answer
 
 
-_PLAIN_TYPES = frozenset({"text", "memo", "timezone"})
+_PLAIN_TYPES = frozenset({"timezone"})
 _EXT_STORED = int(FieldFlag.EXT_STORED)
 
 

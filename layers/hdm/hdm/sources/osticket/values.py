@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html as html_lib
 import json
 import re
 from dataclasses import dataclass
@@ -398,6 +399,26 @@ def zone_named(name: str) -> Optional[dt.tzinfo]:
         return None
 
 
+def shown_text(value: Optional[str]) -> Optional[str]:
+    """A text answer as osTicket shows it: printed through ``htmlspecialchars`` without double encoding, so an
+    entity the application stored escaped (``&amp;``, ``&gt;``) reads as its character, once."""
+    if not value or "&" not in value:
+        return value
+    return html_lib.unescape(value)
+
+
+def memo_text(value: Optional[str], config: dict[str, Any] | None = None) -> Optional[str]:
+    """A TextareaField answer as plain text: sanitised HTML when the field allows HTML (its default), else text
+    shown through ``htmlspecialchars`` (entities decoded once)."""
+    if not value:
+        return value
+    if (config or {}).get("html", True) and ("<" in value or "&" in value):
+        from hdm.threads.body import to_plain_text  # the thread body walker: paragraphs, lists, links kept
+
+        return to_plain_text(value)
+    return shown_text(value)
+
+
 _TRUE = frozenset({"1", "true", "on", "yes", "y"})
 _FALSE = frozenset({"0", "", "false", "off", "no", "n"})
 
@@ -459,7 +480,11 @@ def parse_form_value(
     config = config or {}
     if value is None and value_id is None:
         return FormValue(None)
-    if field_type in ("text", "memo", "timezone"):
+    if field_type == "text":
+        return FormValue(shown_text(value))
+    if field_type == "memo":
+        return FormValue(memo_text(value, config))
+    if field_type == "timezone":
         return FormValue(value)
     if field_type == "phone":
         return FormValue(parse_phone(value, config))
