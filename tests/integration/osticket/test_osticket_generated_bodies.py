@@ -15,6 +15,7 @@ from hdm.mapping import load_mapping
 from hdm.sources.osticket import OsTicketSource
 
 ISO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
+ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
 
 
 class _Blobs:
@@ -79,6 +80,9 @@ def test_generated_form_answers_are_typed_and_none_is_passed_on_raw(generated):
         for name, value in (rec.custom or {}).items():
             if fields.get(name) == "datetime" and value is not None:
                 assert ISO_Z.fullmatch(value), (rec.key, name, value)
+                seen_dates += 1
+            if fields.get(name) == "date" and value is not None:
+                assert ISO_DATE.fullmatch(value), (rec.key, name, value)
                 seen_dates += 1
             if fields.get(name) == "bool":
                 assert value in (True, False, None), (rec.key, name, value)

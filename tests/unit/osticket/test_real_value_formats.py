@@ -13,6 +13,7 @@ import pytest
 from hdm.model import Provenance, Ticket
 from hdm.sources.osticket.forms import Answers, apply_problems, problem_reason
 from hdm.sources.osticket.values import (
+    canonical_field_type,
     parse_bool,
     parse_datetime_answer,
     parse_form_value,
@@ -23,6 +24,7 @@ from hdm.sources.osticket.values import (
 UTC = dt.UTC
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
+TIME = {"time": True}  # the field's time picker is on: a moment
 
 
 @pytest.mark.parametrize(("stored", "iso"), [
@@ -47,20 +49,40 @@ BERLIN = ZoneInfo("Europe/Berlin")
     ("2025-07-01 09:00:00 Europe/Berlin", "2025-07-01T07:00:00Z"),
 ])
 def test_datetime_answers_in_every_stored_format(stored, iso):
-    answer = parse_form_value("datetime", stored, None, {"time": True}, UTC)
+    answer = parse_form_value("datetime", stored, None, TIME, UTC)
     assert answer.value == iso and answer.problem is None
 
 
 def test_an_ambiguous_abbreviation_is_read_in_the_fields_or_helpdesks_zone():
     # CST is US Central and China Standard Time: alone it is not guessed …
-    alone = parse_form_value("datetime", "2025-01-10 08:00:00 CST", None, {}, UTC)
+    alone = parse_form_value("datetime", "2025-01-10 08:00:00 CST", None, TIME, UTC)
     assert alone.value is None and alone.problem == "unparsed_value" and "CST" in alone.detail
     # … but the field's configured timezone, or the helpdesk's, names the one osTicket wrote it in
-    field = parse_form_value("datetime", "2025-01-10 08:00:00 CST", None, {"timezone": "Asia/Shanghai"}, UTC)
+    field = parse_form_value("datetime", "2025-01-10 08:00:00 CST", None, {**TIME, "timezone": "Asia/Shanghai"}, UTC)
     assert field.value == "2025-01-10T00:00:00Z"
-    helpdesk = parse_form_value("datetime", "2025-01-10 08:00:00 CST", None, {}, UTC,
+    helpdesk = parse_form_value("datetime", "2025-01-10 08:00:00 CST", None, TIME, UTC,
                                 helpdesk_zone=ZoneInfo("America/Chicago"))
     assert helpdesk.value == "2025-01-10T14:00:00Z"
+
+
+@pytest.mark.parametrize(("stored", "day"), [
+    ("2025-03-16 00:00:00 UTC", "2025-03-16"),
+    ("2025-01-31 14:45:00 UTC", "2025-01-31"),  # recorded: the API stored a time on a date-only field
+    ("2025-03-16 00:00:00 EDT", "2025-03-16"),  # the date as written, not the UTC date (2025-03-16T04:00Z)
+    ("2025-03-16", "2025-03-16"),
+    ("1609459200", "2021-01-01"),
+])
+def test_date_only_fields_are_dates(stored, day):
+    # DatetimeField without the time option (osTicket's default) shows a date: it becomes a Date, not a moment
+    assert parse_form_value("datetime", stored, None, {}, UTC).value == day
+    assert parse_form_value("datetime", stored, None, None, UTC).value == day
+    assert canonical_field_type("datetime", None) == "date" and canonical_field_type("datetime", TIME) == "datetime"
+
+
+def test_a_date_only_timestamp_is_read_in_the_helpdesks_zone():
+    # 1609459200 is 2021-01-01 00:00 UTC: still 2020-12-31 in Chicago
+    assert parse_form_value("datetime", "1609459200", None, {}, UTC,
+                            helpdesk_zone=ZoneInfo("America/Chicago")).value == "2020-12-31"
 
 
 def test_the_dst_hour_is_read_by_its_abbreviation():
@@ -72,19 +94,20 @@ def test_the_dst_hour_is_read_by_its_abbreviation():
 @pytest.mark.parametrize("stored", ["yesterday-ish", "2025-02-30 00:00:00 UTC", "2025-07-01 09:00:00 XYZ",
                                     "16/03/2025", "2025-03-16 00:00:00 +25"])
 def test_an_unreadable_datetime_leaves_the_field_empty_and_keeps_the_text(stored):
-    answer = parse_form_value("datetime", stored, None, {}, UTC)
-    assert answer.value is None
-    assert answer.problem == "unparsed_value" and answer.original == stored
+    for config in (TIME, {}):
+        answer = parse_form_value("datetime", stored, None, config, UTC)
+        assert answer.value is None
+        assert answer.problem == "unparsed_value" and answer.original == stored
 
 
 def test_empty_and_zero_datetimes_are_no_answer_not_a_problem():
     for stored in ("", "  ", "0"):
-        answer = parse_form_value("datetime", stored, None, {}, UTC)
+        answer = parse_form_value("datetime", stored, None, TIME, UTC)
         assert answer.value is None and answer.problem is None
 
 
 def test_the_flag_of_an_unreadable_answer_names_the_field_and_keeps_the_stored_text():
-    answer = parse_form_value("datetime", "2025-13-45 99:99 UTC", None, {}, UTC)
+    answer = parse_form_value("datetime", "2025-13-45 99:99 UTC", None, TIME, UTC)
     ans = Answers(values={"purchase_date": answer.value})
     ans.problems.append((answer.problem, problem_reason("purchase_date", answer), "purchase_date"))
     ticket = Ticket(provenance=Provenance("osticket", "ticket", "1"))

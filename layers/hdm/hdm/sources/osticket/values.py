@@ -233,6 +233,31 @@ def parse_datetime_answer(text: Any, zones: tuple[Optional[dt.tzinfo], ...] = ()
         return DateAnswer(None, "a date out of range")
 
 
+def parse_date_answer(text: Any, zones: tuple[Optional[dt.tzinfo], ...] = ()) -> DateAnswer:
+    """A date-only DatetimeField answer (``time`` off, osTicket's default) as "YYYY-MM-DD": the date as written
+    (osTicket shows such a field as that date, whatever the stored time and zone); a unix timestamp (≤ 1.10.0) is
+    read in the first known zone (the helpdesk's), else UTC."""
+    raw = as_text(text)
+    value = (raw or "").strip()
+    if not value:
+        return DateAnswer(None)
+    if _EPOCH_RE.fullmatch(value):
+        answer = parse_datetime_answer(value)
+        if answer.iso is None:
+            return answer
+        moment = dt.datetime.fromisoformat(answer.iso.replace("Z", "+00:00"))
+        zone = next((z for z in zones if z is not None), UTC)
+        return DateAnswer(moment.astimezone(zone).date().isoformat())
+    m = _DT_RE.fullmatch(value)
+    if m is None:
+        return DateAnswer(None, "not a date")
+    checked = parse_datetime_answer(value, zones)  # the same rules decide what is readable
+    if checked.iso is None:
+        return checked
+    year, month, day = (int(x) for x in m["date"].split("-"))
+    return DateAnswer(dt.date(year, month, day).isoformat())
+
+
 def _localise(local: dt.datetime, tz: str, zones: tuple[Optional[dt.tzinfo], ...]) -> Optional[dt.datetime]:
     if not tz or tz.upper() in _UTC_WORDS:
         return local.replace(tzinfo=UTC)
@@ -354,6 +379,8 @@ def canonical_field_type(source_type: str, config: dict[str, Any] | None) -> str
         return "multichoice" if config.get("multiselect") else "choice"
     if source_type == "choices" and config.get("multiselect"):
         return "multichoice"
+    if source_type == "datetime" and not config.get("time"):
+        return "date"  # the time picker is off (osTicket's default): a date
     if source_type == "text" and config.get("validator") == "number":
         return "decimal"
     return CANONICAL_FIELD_TYPES.get(source_type, "other")
@@ -493,7 +520,10 @@ def parse_form_value(
         return FormValue(flag) if flag is not None else _unparsed(value, "not a yes/no value")
     if field_type == "datetime":
         zones = (zone_named(config.get("timezone") or ""), helpdesk_zone, zone)
-        answer = parse_datetime_answer(value, zones)
+        if config.get("time"):
+            answer = parse_datetime_answer(value, zones)
+        else:  # a date-only field (the default): osTicket shows the date
+            answer = parse_date_answer(value, (zone_named(config.get("timezone") or ""), helpdesk_zone))
         if answer.iso is None and answer.problem:
             return _unparsed(value, answer.problem)
         return FormValue(answer.iso)
