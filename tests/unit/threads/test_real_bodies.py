@@ -137,3 +137,9 @@ def test_a_destination_without_a_url_for_a_known_file_says_so():
     assert [f.reason for f in norm.flags if f.code == "cid_unresolved"] == [
         "1 inline image(s) have a file but the destination has no URL for it"]
     assert not [f for f in normalize_message(m, [att]).flags if f.code == "cid_unresolved"]
+
+
+def test_only_complete_references_are_decoded_as_a_browser_shows_osticket_output():
+    # htmlspecialchars(double_encode=false) keeps complete references and escapes every other '&'
+    assert decode_stored_text("R&D &not ready; &copy 2024 &copy;") == "R&D &not ready; &copy 2024 ©"
+    assert decode_stored_text("&#39;q&#39; &#x2014; &foo;") == "'q' — &foo;"

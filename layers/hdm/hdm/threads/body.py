@@ -79,6 +79,21 @@ def sanitize_html(html: str, cid_resolver: CidResolver | None = None) -> str:
     ).strip()
 
 
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def decode_entities(text: str) -> str:
+    """Each complete character reference (``&gt;``, ``&#39;``, ``&#x2014;``) as its character, once.
+
+    This is what a browser shows of text osTicket printed through ``htmlspecialchars`` with ``double_encode``
+    off: complete references pass through and are decoded; anything else (a bare ``&``, ``&copy`` without its
+    semicolon) was escaped and reads as typed. Unknown names stay as they are.
+    """
+    if "&" not in text:
+        return text
+    return _ENTITY.sub(lambda m: html_lib.unescape(m.group(0)), text)
+
+
 def decode_stored_text(raw: str) -> str:
     """A ``format='text'`` body as osTicket shows it: the text a person typed.
 
@@ -89,8 +104,7 @@ def decode_stored_text(raw: str) -> str:
     """
     if not raw:
         return ""
-    text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    return html_lib.unescape(text) if "&" in text else text
+    return decode_entities(raw.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 _SPACES = re.compile(r"\s+")
@@ -101,8 +115,7 @@ def display_title(title: Optional[str]) -> str:
     (so each entity reads as its character, once), on one line."""
     if not title:
         return ""
-    text = html_lib.unescape(title) if "&" in title else title
-    return _SPACES.sub(" ", text).strip()
+    return _SPACES.sub(" ", decode_entities(title)).strip()
 
 
 def text_to_html(text: str) -> str:

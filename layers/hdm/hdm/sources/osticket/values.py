@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import html as html_lib
 import json
 import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from hdm.threads.body import decode_entities, to_plain_text
 
 UTC = dt.UTC
 
@@ -431,7 +432,7 @@ def shown_text(value: Optional[str]) -> Optional[str]:
     entity the application stored escaped (``&amp;``, ``&gt;``) reads as its character, once."""
     if not value or "&" not in value:
         return value
-    return html_lib.unescape(value)
+    return decode_entities(value)
 
 
 def memo_text(value: Optional[str], config: dict[str, Any] | None = None) -> Optional[str]:
@@ -440,9 +441,7 @@ def memo_text(value: Optional[str], config: dict[str, Any] | None = None) -> Opt
     if not value:
         return value
     if (config or {}).get("html", True) and ("<" in value or "&" in value):
-        from hdm.threads.body import to_plain_text  # the thread body walker: paragraphs, lists, links kept
-
-        return to_plain_text(value)
+        return to_plain_text(value)  # the thread body walker: paragraphs, lists and links kept
     return shown_text(value)
 
 
