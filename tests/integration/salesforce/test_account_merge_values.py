@@ -93,3 +93,18 @@ def test_verification_after_the_merge_reads_back_what_was_sent(sf_factory, sf_ad
     (rows,) = transform_all(dest, {"organization": _orgs()})["accounts"]
     dest.load_chunk("accounts", "accounts-0", rows, crosswalk, MIG, "run-1")
     assert dest.verify_chunk("accounts", rows, crosswalk, MIG) == []
+
+
+def test_writing_the_surviving_organisation_again_keeps_what_merges_put_on_its_account(
+        sf_factory, sf_admin, stage, crosswalk):
+    dest = _dest(sf_factory, stage)
+    chunks = transform_all(dest, {"organization": _orgs()}, 1)  # one chunk per organisation
+    load_all(dest, chunks, crosswalk, MIG, "run-1")
+    # a re-run loads the survivor's chunk again (alone, or after its twin's): its upsert must not erase the merge
+    again = transform_all(dest, {"organization": _orgs()}, 1)
+    results = load_all(dest, {"accounts": [again["accounts"][0]]}, crosswalk, MIG, "run-2")
+    acme = {a["Name"]: a for a in _accounts(sf_factory())}["Acme Corp"]
+    assert acme["Phone"] == "+1 555 0100" and acme["BillingStreet"] == "1 Main St, Springfield"
+    assert acme["Description"].count("Merged from ACME  corp (organization:2):") == 1
+    assert acme["Description"].startswith("Key customer since 2019.")
+    assert not [o for r in results for o in r.outcomes if o.status == "rejected"]

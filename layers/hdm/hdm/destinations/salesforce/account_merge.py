@@ -101,3 +101,33 @@ def fold_group(creator: dict[str, Any], others: list[dict[str, Any]]) -> dict[st
         creator.update(outcome.changes)
         outcomes[other["_source_key"]] = outcome
     return outcomes
+
+
+def merged_blocks(description: Optional[str]) -> list[str]:
+    """The "Merged from …" blocks of an Account's Description (paragraphs starting with a merge marker line)."""
+    out = []
+    for part in (description or "").split("\n\n"):
+        head = part.split("\n", 1)[0]
+        if head.startswith("Merged from ") and head.endswith("):"):
+            out.append(part)
+    return out
+
+
+def keep_existing_merges(row: dict[str, Any], existing: dict[str, Any]) -> list[str]:
+    """A creator's row written again over its Account (a re-run): what earlier merges put on the Account stays —
+    its empty fields keep the Account's values and the Description keeps every "Merged from" block. The row is
+    changed in place (so verification reads back what is sent); returns the fields it took from the Account."""
+    kept = []
+    for f in data_fields(row):
+        if f != DESCRIPTION and _empty(row.get(f)) and not _empty(existing.get(f)):
+            row[f] = existing[f]
+            kept.append(f)
+    description = row.get(DESCRIPTION) or ""
+    for block in merged_blocks(existing.get(DESCRIPTION)):
+        if block.split("\n", 1)[0] not in description:
+            description = f"{description}\n\n{block}" if description else block
+            if DESCRIPTION not in kept:
+                kept.append(DESCRIPTION)
+    if DESCRIPTION in kept:
+        row[DESCRIPTION] = description[:DESCRIPTION_MAX]
+    return kept

@@ -12,7 +12,13 @@ from typing import Any, Optional
 from simple_salesforce.exceptions import SalesforceError
 
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State
-from hdm.destinations.salesforce.account_merge import MergeOutcome, data_fields, fold_group, merge_values
+from hdm.destinations.salesforce.account_merge import (
+    MergeOutcome,
+    data_fields,
+    fold_group,
+    keep_existing_merges,
+    merge_values,
+)
 from hdm.destinations.salesforce.api import AUTO_ASSIGN_OFF, RowResult
 from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
 from hdm.destinations.salesforce.legacy_ids import is_own_legacy_id
@@ -91,6 +97,9 @@ def load_accounts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
         others = [r for r in group if r is not creator]
         merged.extend((r, mkey) for r in others)
         folded.update(fold_group(creator, others))  # the merged ones' values, kept on the creator's row
+    rewritten = [(r, found[r[MERGE_KEY]]["Id"]) for r in creators if found.get(r[MERGE_KEY])]
+    if rewritten:  # written again over its Account (a re-run): what merges put there stays
+        _keep_existing(run, rewritten)
     entries = _load_upserts(run, "Account", creators, prior)
     ids = {e.source_key: e.dest_id for e in entries if e.state == State.LOADED}
     by_mkey = {r[MERGE_KEY]: ids.get(r["_source_key"]) for r in creators}
@@ -121,6 +130,21 @@ def load_accounts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     if onto_existing:
         keep_on_existing_accounts(run, onto_existing)
     run.crosswalk.put_many(entries)
+
+
+def _keep_existing(run: ChunkRun, pairs: list[tuple[dict[str, Any], str]]) -> None:
+    fields = sorted({f for row, _ in pairs for f in data_fields(row)} | {"Description"})
+    try:
+        current = {r["Id"]: r for r in run.api.query_in(", ".join(["Id", *fields]), "Account", "Id",
+                                                        {t for _, t in pairs})}
+    except SalesforceError as exc:
+        for row, _ in pairs:
+            run.flag(row["_source_key"], "merged_values_lost", "its Account could not be read before it was written "
+                     f"again; values earlier merges put there may be overwritten: {exc.__class__.__name__}", None)
+        return
+    for row, target in pairs:
+        if target in current:
+            keep_existing_merges(row, current[target])
 
 
 def _flag_kept(run: ChunkRun, row: dict[str, Any], outcome: MergeOutcome) -> None:
