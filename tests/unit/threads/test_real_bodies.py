@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hdm.destinations.salesforce.comment_body import comment_ref, display_title
 from hdm.destinations.salesforce.options import SalesforceOptions
@@ -10,7 +12,7 @@ from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.mapping import load_mapping
 from hdm.model import Attachment, Message, MessageKind, Provenance, Visibility
 from hdm.sources.osticket.inline import file_keys, match_inline_images
-from hdm.threads import normalize_message
+from hdm.threads import normalize_message, split_rendered
 from hdm.threads.body import decode_stored_text
 
 KEY = "Xy9_aBcD-EfGhIjKlMnOpQrStUvWxYz0"  # 32 chars, like file.key
@@ -143,3 +145,18 @@ def test_only_complete_references_are_decoded_as_a_browser_shows_osticket_output
     # htmlspecialchars(double_encode=false) keeps complete references and escapes every other '&'
     assert decode_stored_text("R&D &not ready; &copy 2024 &copy;") == "R&D &not ready; &copy 2024 ©"
     assert decode_stored_text("&#39;q&#39; &#x2014; &foo;") == "'q' — &foo;"
+
+
+RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "osticket_real" / "1.18" / "pages" / "416993.staff.html"
+
+
+@pytest.mark.skipif(not RECORDED.is_file(), reason="no recorded real osTicket page")
+def test_the_page_path_and_the_database_path_decode_plain_text_alike():
+    # recorded osTicket 1.18.1 staff page of a plain-text entry; a person typed "&gt;" literally into it
+    page = RECORDED.read_text(encoding="utf-8").replace("level &gt; 90%", "level &amp;gt; 90%", 1)
+    result = split_rendered(page, "staff", "1.18", ticket="ticket:1")
+    text_msg = next(s.message for s in result.segments if s.message.body_format == "text")
+    from_page = normalize_message(text_msg).text
+    from_db = decode_stored_text('Hello,\nthe printer shows: level &amp;gt; 90% &amp; &quot;replace&quot; &lt;now&gt;.'
+                                 '\nThanks&lt;/now&gt;')
+    assert from_page == from_db == 'Hello,\nthe printer shows: level &gt; 90% & "replace" <now>.\nThanks</now>'
