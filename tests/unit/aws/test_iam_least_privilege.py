@@ -141,7 +141,8 @@ EXPECTED = {
     "FailureReportFunction": (STAGE | RUNS, {"StageBucket", "StageKey", "RunsTable"}),
     "RollbackFunction": (STAGE | RUNS | SECRET | CROSSWALK_READ | CROSSWALK_WRITE,
                          {"StageBucket", "StageKey", "RunsTable", "CrosswalkTable", "secrets"}),
-    "RollbackPlanFunction": (STAGE | RUNS | SECRET, {"StageBucket", "StageKey", "RunsTable", "secrets"}),
+    "RollbackPlanFunction": (STAGE | RUNS | SECRET | CROSSWALK_READ,  # the rollback proof lists the crosswalk
+                             {"StageBucket", "StageKey", "RunsTable", "CrosswalkTable", "secrets"}),
     "ApiFunction": ({"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Decrypt",
                      "kms:GenerateDataKey", "states:StartExecution", "states:SendTaskSuccess",
                      "states:SendTaskFailure", "states:DescribeExecution", "states:ListMapRuns",
