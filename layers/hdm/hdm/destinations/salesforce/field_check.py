@@ -46,7 +46,8 @@ _TRUE = frozenset({"true", "1", "yes", "y", "on", "t", "checked", "x"})
 _FALSE = frozenset({"false", "0", "no", "n", "off", "f", "unchecked", ""})
 
 
-def _fold(text: str) -> str:
+def fold(text: Any) -> str:
+    """A text compared loosely: spaces collapsed, case folded (picklist values the org matches so)."""
     return " ".join(str(text).split()).casefold()
 
 
@@ -139,8 +140,8 @@ class FieldChecker:
                 continue
             row[name] = new
             flag({"source_key": key, "code": code, "field": name, "severity": "info" if code == VALUE_CONVERTED
-                  else "warning", "reason": f"{self.sobject}.{name}: {why}", "original": _original(value),
-                  "loaded_as": _original(new) if new is not None else None})
+                  else "warning", "reason": f"{self.sobject}.{name}: {why}", "original": kept_original(value),
+                  "loaded_as": kept_original(new) if new is not None else None})
         for name in [n for n in self.fields if self.required(n) and n in row and row[n] in (None, "")]:
             flag({"source_key": key, "code": REQUIRED_MISSING, "field": name, "severity": "warning",
                   "reason": f"{self.sobject}.{name} is required and has no value: the org may refuse the record",
@@ -228,7 +229,7 @@ class FieldChecker:
         if t == "picklist" and meta.get("restrictedPicklist"):
             allowed = [p["value"] for p in meta.get("picklistValues") or [] if p.get("active", True)]
             if text not in allowed:
-                hit = next((a for a in allowed if _fold(a) == _fold(text)), None)
+                hit = next((a for a in allowed if fold(a) == fold(text)), None)
                 if hit is None:
                     return None, VALUE_EMPTIED, "not a value of the restricted picklist: left empty"
                 text, code, why = hit, VALUE_CONVERTED, f"picklist value written as {hit!r}"
@@ -238,7 +239,7 @@ class FieldChecker:
             if meta.get("restrictedPicklist"):
                 kept = []
                 for c in choices:
-                    hit = c if c in allowed else next((a for a in allowed if _fold(a) == _fold(c)), None)
+                    hit = c if c in allowed else next((a for a in allowed if fold(a) == fold(c)), None)
                     if hit is not None:
                         kept.append(hit)
                 if len(kept) < len(choices):
@@ -262,7 +263,8 @@ def _same_moment(value: Any, moment: dt.datetime) -> bool:
                                                           or value[-5] in "+-")
 
 
-def _original(value: Any) -> Any:
+def kept_original(value: Any) -> Any:
+    """The original value as a flag keeps it (long texts cut to ORIGINAL_MAX characters, with their length)."""
     if isinstance(value, str) and len(value) > ORIGINAL_MAX:
         return value[:ORIGINAL_MAX] + f"… ({len(value)} characters)"
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * ORIGINAL_MAX:
