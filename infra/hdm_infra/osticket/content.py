@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 FIRST = ["Anna", "Ben", "Chloé", "Dmitri", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena", "Mateo",
          "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yara", "Zoë"]
@@ -57,6 +58,14 @@ def plain_body(rng: random.Random) -> str:
     """A format='text' body: plain text with line breaks and characters that need escaping."""
     lines = [_sentence(rng) for _ in range(rng.randint(1, 4))]
     return "Hello,\n\n" + "\n".join(lines) + "\n\nError: <timeout> & retry > 3\n-- \nsent from my phone"
+
+
+def stored_text(text: str) -> str:
+    """A format='text' body as osTicket 1.11+ stores it (1.9/1.10 stored it raw): ``Format::htmlchars``
+    (htmlspecialchars, ENT_COMPAT, no double encoding) - ``&`` ``<`` ``>`` ``"`` become entities, ``'`` stays.
+    Recorded in tests/fixtures/osticket_real."""
+    return re.sub(r"&(?!(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)", "&amp;", text) \
+        .replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 def html_body(rng: random.Random, rich: bool = False, script: str | None = None) -> str:

@@ -105,8 +105,11 @@ def _dt(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
 
 
-def _w3c(ts: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(ts))
+def _form_datetime(ts: int) -> str:
+    """A datetime form answer as osTicket 1.10.1+ stores it: ``Y-m-d H:i:s T`` in the effective zone
+    (``DatetimeWidget::getValue``), e.g. ``2025-03-16 00:00:00 UTC`` - not W3C despite the code comment.
+    Recorded: tests/fixtures/osticket_real/*/osticket.sql.gz (field ``incident_start``)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
 class _Generator:
@@ -413,7 +416,8 @@ class _Generator:
                 values.append((self.fields["U"]["home_region"], json.dumps({str(iid): label}), None))
             if uid % 5 == 0:
                 since = created_ts - 86400 * 400
-                values.append((self.fields["U"]["customer_since"], str(since) if uid % 10 == 0 else _w3c(since), None))
+                since_text = str(since) if uid % 10 == 0 else _form_datetime(since)
+                values.append((self.fields["U"]["customer_since"], since_text, None))
             self._form_entry(idata.FORM_USER, uid, "U", 1, created, values)
             if self.o.cdata != "missing":
                 self._cdata_row("user__cdata", uid, values, "U")
@@ -677,7 +681,7 @@ class _Generator:
                 script = rng.choice(list(content.SCRIPTS))
             entry.body = content.html_body(rng, rich=rng.random() < 0.15, script=script)
             if self.legacy and rng.random() < 0.3:
-                entry.format, entry.body = "text", content.plain_body(rng)
+                entry.format, entry.body = "text", content.plain_body(rng)  # <= 1.10 stored text unescaped
             entries.append(entry)
         # the forced special cases land on specific entries
         last = entries[-1]
@@ -689,7 +693,9 @@ class _Generator:
                 entries[min(i, len(entries) - 1)].body = content.html_body(rng, script=script)
             self.m.mark("non_latin_ticket_ids", tid)
         if "text_body" in cases:
-            entries[0].format, entries[0].body = "text", content.plain_body(rng)
+            text = content.plain_body(rng)
+            # 1.11+ stores format='text' bodies through Format::htmlchars (TextThreadEntryBody::getClean)
+            entries[0].format, entries[0].body = "text", text if self.legacy else content.stored_text(text)
         if "empty_body" in cases:
             last.body = "-"
         if "long_body" in cases or rng.random() < self.o.rate_long_body:
@@ -950,7 +956,7 @@ class _Generator:
         if rng.random() < 0.6:
             when = created_ts - rng.randint(86400, 86400 * 700)
             legacy_epoch = "legacy_datetime" in cases or self.legacy or rng.random() < 0.1
-            values.append((f["purchase_date"], str(when) if legacy_epoch else _w3c(when), None))
+            values.append((f["purchase_date"], str(when) if legacy_epoch else _form_datetime(when), None))
             if legacy_epoch:
                 self.m.mark("epoch_datetime_ticket_ids", tid)
         if rng.random() < 0.5:
@@ -1016,7 +1022,8 @@ class _Generator:
             if value_id is not None:
                 row.append(str(value_id))
             elif self.field_types.get(fid, "").startswith(("list-", "choices")) and value:
-                row.append(",".join(f"{k},{v}" for k, v in json.loads(value).items()))
+                # the keys only (choice keys / list item ids), as the real cdata upsert writes them
+                row.append(",".join(json.loads(value)))
             else:
                 row.append(value)
         pk = {"ticket__cdata": "ticket_id", "user__cdata": "user_id", "organization__cdata": "org_id"}[table]
