@@ -174,3 +174,18 @@ def test_empty_body_marker_is_empty_on_both_sides(recorded):
 def test_custom_datetime_answers_are_parsed(recorded):
     flagged = [(t.number, f.field) for t in recorded[2]["ticket"] for f in t.flags if f.code == "unparsed_value"]
     assert flagged == []
+
+
+def test_client_pages_show_exactly_the_public_entries(recorded):
+    """osTicket's client portal shows messages and responses, never internal or system notes."""
+    version = recorded[0]
+    pages = recording_dir(version) / "pages"
+    compared = 0
+    for ticket, ours, _ in pairs_with_entries(recorded):
+        portal = split_rendered((pages / f"{ticket.number}.client.html").read_text(), "portal",
+                                RENDER_VERSION[version], ticket=ticket.key)
+        public = [m for m in ours if m.visibility.value == "public"]
+        assert [s.entry_id for s in portal.segments] == [m.provenance.id for m in public], ticket.number
+        assert [s.message.created_at for s in portal.segments] == [m.created_at for m in public], ticket.number
+        compared += len(public)
+    assert compared >= 12
