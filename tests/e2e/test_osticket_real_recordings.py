@@ -63,7 +63,7 @@ def recorded(request, osticket_real_db):
 
 def test_every_ticket_of_the_recording_is_extracted(recorded):
     version, db, records, pairs = recorded
-    assert len(pairs) == 10 == len(db.manifest["tickets"])
+    assert len(pairs) == 19 == len(db.manifest["tickets"])
     assert sum(1 for t in records["ticket"] if t.kind == "task") == 1  # the task (a separate kind)
 
 

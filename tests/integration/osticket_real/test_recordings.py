@@ -20,7 +20,7 @@ VERSIONS = recorded_versions()
 RENDER_VERSION = {"1.16": "1.16.4", "1.18": "1.18"}  # renderer markup of the recorded release
 DATETIME_TEXT = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z][A-Za-z0-9+-]*$")  # 'Y-m-d H:i:s T'
 # tables whose rows depend on the recording session, left out of the dump on purpose
-NOT_DUMPED = {"ost_session", "ost_syslog"}
+NOT_DUMPED = {"ost_session", "ost_syslog"}  # (not counted in the manifest either)
 
 
 def test_both_releases_are_recorded():
@@ -46,11 +46,10 @@ def real(request, osticket_real_db):
 
 def test_loaded_dump_has_the_row_counts_of_the_manifest(real):
     counts = real.manifest["tables"]
+    assert not set(counts) & NOT_DUMPED
     for table, expected in counts.items():
-        if table in NOT_DUMPED:
-            continue
         assert _rows(real, f"SELECT COUNT(*) FROM `{table}`")[0][0] == expected, table
-    assert counts["ost_ticket"] == len(real.manifest["tickets"]) == 10
+    assert counts["ost_ticket"] == len(real.manifest["tickets"]) == 19
 
 
 def test_manifest_names_release_php_and_every_driven_feature(real):
@@ -64,7 +63,8 @@ def test_manifest_names_release_php_and_every_driven_feature(real):
                    "iso-8859-1 e-mail", "windows-1252 e-mail", "internal note with title", "assignment (system note)",
                    "transfer (system note)", "task on ticket", "collaborator added by staff",
                    "Cc collaborator from e-mail", "entry edited by staff", "merged (child)", "linked (child)",
-                   "body > 64 KB (plain)", "body > 64 KB (html)", "empty body", "plain-text entity escaping"):
+                   "body > 64 KB (plain)", "body > 64 KB (html)", "empty body", "plain-text entity escaping",
+                   "reopened by client e-mail", "resolved with comment", "datetime in a forced zone (winter)"):
         assert needed in features, needed
     numbers = {n for (n,) in _rows(real, "SELECT number FROM {p}ticket")}
     assert {t["number"] for t in m["tickets"]} == numbers
@@ -76,14 +76,17 @@ def test_manifest_names_release_php_and_every_driven_feature(real):
 # ---- storage formats the real application writes ----------------------------------------------------------
 
 def test_real_datetime_answers_are_text_with_zone_not_w3c(real):
-    values = sorted(v for name, v, _ in _answers(real, "datetime") if v)
-    assert values == ["2025-01-31 14:45:00 UTC", "2025-03-16 00:00:00 UTC"]
-    assert all(DATETIME_TEXT.match(v) for v in values)
+    values = sorted((name, v) for name, v, _ in _answers(real, "datetime") if v)
+    # the API's '2025-07-01 09:30' is read in the helpdesk zone (UTC) and stored in the field's forced zone
+    assert values == [("deadline", "2025-01-15 19:00:00 CET"), ("deadline", "2025-07-01 11:30:00 CEST"),
+                      ("incident_start", "2025-01-31 14:45:00 UTC"), ("incident_start", "2025-03-16 00:00:00 UTC")]
+    assert all(DATETIME_TEXT.match(v) for _, v in values)
 
 
 def test_real_choices_and_list_answers_are_json_objects(real):
     choices = [json.loads(v) for _, v, _ in _answers(real, "choices") if v]
     assert {"high": "High impact"} in choices and {"low": "Low impact"} in choices
+    assert {"net": "Network", "vpn": "VPN & remote"} in choices  # multiselect: one object, raw '&' in JSON
     lists = [(json.loads(v), vid) for _, v, vid in _answers(real, "list-%") if v]
     assert len(lists) == 1
     (item,), vid = lists[0][0].items(), lists[0][1]
@@ -93,11 +96,12 @@ def test_real_choices_and_list_answers_are_json_objects(real):
 
 def test_real_checkbox_answer_is_never_null(real):
     values = [v for _, v, _ in _answers(real, "bool")]
-    assert len(values) == 10 and set(values) == {"0", "1"} and values.count("1") == 1  # '0' when not answered
+    assert len(values) == 19 and set(values) == {"0", "1"} and values.count("1") == 1  # '0' when not answered
 
 
 def test_real_priority_answer_keeps_text_and_id(real):
-    assert ("priority", "High", 3) in _answers(real, "priority")
+    answers = _answers(real, "priority")
+    assert ("priority", "High", 3) in answers and ("priority", "Emergency", 4) in answers
 
 
 def test_real_cdata_holds_keys_only(real):
@@ -123,6 +127,19 @@ def test_real_empty_body_is_a_dash_and_big_bodies_move_to_an_inline_file(real):
                       "WHERE f.type='text/html' ORDER BY e.format")
     assert [(fmt, body, inline) for fmt, body, _, _, _, inline in big] == [("html", "", 1), ("text", "", 1)]
     assert all(size >= 65_000 and re.fullmatch(r"[0-9a-f]{32}\.txt", name) for _, _, _, size, name, _ in big)
+
+
+def test_real_reopen_and_resolve_leave_their_traces(real):
+    features = {t["number"]: set(t["features"]) for t in real.manifest["tickets"]}
+    reopened = next(n for n, f in features.items() if "reopened by client e-mail" in f)
+    resolved = next(n for n, f in features.items() if "resolved with comment" in f)
+    rows = dict((n, (state, r)) for n, state, r in _rows(
+        real, "SELECT t.number, s.state, t.reopened IS NOT NULL FROM {p}ticket t JOIN {p}ticket_status s "
+              "ON s.id=t.status_id"))
+    assert rows[reopened] == ("open", 1) and rows[resolved] == ("closed", 0)
+    events = {name for (name,) in _rows(real, "SELECT e.name FROM {p}thread_event v JOIN {p}event e "
+                                              "ON e.id=v.event_id")}
+    assert {"created", "closed", "reopened", "assigned", "transferred", "collab", "merged", "linked"} <= events
 
 
 def test_real_system_notes_carry_their_titles(real):
