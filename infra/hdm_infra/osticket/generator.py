@@ -846,7 +846,7 @@ class _Generator:
 
     def _write_entry(self, tid: int, thread_id: int, e: _Entry) -> None:
         body = e.body
-        title = e.title
+        title = content.stored_title(e.title) if isinstance(e.title, str) else e.title
         if self.legacy:
             self.add("ticket_thread", ("id", "pid", "ticket_id", "staff_id", "user_id", "thread_type", "poster",
                                        "source", "title", "body", "format", "ip_address", "created", "updated"),

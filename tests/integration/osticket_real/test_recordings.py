@@ -191,6 +191,25 @@ def test_generator_plain_text_bodies_are_entity_escaped(generated):
     assert any("&lt;timeout&gt; &amp; retry &gt; 3" in b for b in bodies)
 
 
+def test_generator_titles_are_stored_sanitized_like_the_real_ones(real, generated):
+    real_titles = [t for (t,) in _rows(real, "SELECT title FROM {p}thread_entry WHERE title LIKE '%%&%%'")]
+    assert 'Printer says "toner" &amp; ' in real_titles  # '&' escaped, quotes kept, '<low>' stripped
+    titles = [t for (t,) in _rows(generated, "SELECT title FROM {p}thread_entry WHERE title LIKE '%%R&%%'")]
+    assert titles and all("r&amp;d report" in t.lower() for t in titles)
+    subjects = [v for (v,) in _rows(generated, "SELECT v.value FROM {p}form_entry_values v JOIN {p}form_field f "
+                                               "ON f.id=v.field_id WHERE f.name='subject' AND v.value LIKE '%%R&%%'")]
+    assert subjects and all("r&d report" in v.lower() for v in subjects)  # the answer stays raw, as recorded
+
+
+def test_generator_empty_and_big_bodies_are_stored_like_the_real_ones(generated):
+    assert _rows(generated, "SELECT COUNT(*) FROM {p}thread_entry WHERE body='-'")[0][0] > 0
+    big = _rows(generated, "SELECT e.body, f.type, f.size, f.name, a.inline FROM {p}thread_entry e "
+                           "JOIN {p}attachment a ON a.object_id=e.id AND a.type='H' JOIN {p}file f ON f.id=a.file_id "
+                           "WHERE f.type='text/html' AND f.size >= 65000")
+    assert big and all(body == "" and inline == 1 and re.fullmatch(r"[0-9a-f]{32}\.txt", name)
+                       for body, _, _, name, inline in big)
+
+
 def test_generator_cdata_holds_keys_only(generated):
     rows = _rows(generated, "SELECT product_area, region FROM {p}ticket__cdata WHERE product_area IS NOT NULL")
     assert rows
