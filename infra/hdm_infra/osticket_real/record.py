@@ -382,8 +382,10 @@ def main(argv: list[str] | None = None) -> int:
         manifest = record(args.version, args.source.resolve(), args.out.resolve(), work.resolve(), args.mariadb_dir,
                           ref)
     except (WebError, requests.RequestException, subprocess.CalledProcessError, RuntimeError) as exc:
-        print(f"recording failed: {exc}")
+        print(f"recording failed: {exc} (logs under {work})")
         return 1
+    if args.work is None:  # our own scratch copy of the tree, database files and logs
+        shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"tickets": len(manifest["tickets"]), "not_driven": manifest["not_driven"]}, indent=2))
     return 0
 
