@@ -23,8 +23,9 @@ RENDER_VERSION = {"1.16": "1.16.4", "1.18": "1.18"}
 
 GAP_TEXT = ("#9 item 4 (fid-values): format='text' bodies are stored entity-escaped by osTicket 1.11+ "
             "(&gt; &amp; &quot;); the extractor keeps the entities where osTicket shows > & \"")
-GAP_TITLE = ("#9 item 4 (fid-values): thread_entry.title is stored entity-escaped (&amp;) and with trailing blanks; "
-             "the extractor keeps them where the staff page shows the plain title")
+GAP_TITLE = ("#9 item 4 (fid-values): thread_entry.title is stored sanitized ('&' as &amp;, trailing blanks); "
+             "Message.title keeps the stored text where the staff page shows 'Printer says \"toner\" &' "
+             "(with fid-values merged the comment header decodes it, Message.title still does not)")
 GAP_AUTHOR = ("#9 item 4 (fid-values, author naming): a reply piped by e-mail from a bare address stores "
               "thread_entry.poster='gerard@example.fr'; osTicket shows the user's name ('Gérard Légacy', "
               "ThreadEntry::getName uses the linked user); the extractor uses poster")
