@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hdm_infra.osticket import content
 from hdm_infra.osticket import files as fs
@@ -105,11 +106,17 @@ def _dt(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
 
 
-def _form_datetime(ts: int) -> str:
+# the effective zone of a datetime answer is the field's forced zone, else the zone of whoever typed it, so one field
+# holds answers in several zones (recorded: 'UTC', 'CET', 'CEST')
+ANSWER_ZONES = ("UTC", "Europe/Berlin", "America/New_York", "UTC")
+
+
+def _form_datetime(ts: int, zone: str = "UTC") -> str:
     """A datetime form answer as osTicket 1.10.1+ stores it: ``Y-m-d H:i:s T`` in the effective zone
-    (``DatetimeWidget::getValue``), e.g. ``2025-03-16 00:00:00 UTC`` - not W3C despite the code comment.
-    Recorded: tests/fixtures/osticket_real/*/osticket.sql.gz (field ``incident_start``)."""
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+    (``DatetimeWidget::getValue``), e.g. ``2025-03-16 00:00:00 UTC`` or ``2025-07-01 11:30:00 CEST`` - not W3C
+    despite the code comment. Recorded: tests/fixtures/osticket_real/*/osticket.sql.gz (incident_start, deadline)."""
+    moment = datetime.fromtimestamp(ts, ZoneInfo(zone))
+    return f"{moment:%Y-%m-%d %H:%M:%S} {moment.tzname()}"
 
 
 class _Generator:
@@ -956,7 +963,8 @@ class _Generator:
         if rng.random() < 0.6:
             when = created_ts - rng.randint(86400, 86400 * 700)
             legacy_epoch = "legacy_datetime" in cases or self.legacy or rng.random() < 0.1
-            values.append((f["purchase_date"], str(when) if legacy_epoch else _form_datetime(when), None))
+            text = str(when) if legacy_epoch else _form_datetime(when, ANSWER_ZONES[tid % len(ANSWER_ZONES)])
+            values.append((f["purchase_date"], text, None))
             if legacy_epoch:
                 self.m.mark("epoch_datetime_ticket_ids", tid)
         if rng.random() < 0.5:

@@ -173,6 +173,8 @@ def test_generator_datetime_answers_have_the_recorded_format(generated):
                             "AND v.value IS NOT NULL")
     texts = [v for _, v in rows if not v.isdigit()]  # digits: the legacy epoch answers the generator also makes
     assert texts and all(DATETIME_TEXT.match(v) for v in texts), texts[:3]
+    zones = {v.rsplit(" ", 1)[1] for v in texts}
+    assert "UTC" in zones and zones & {"CET", "CEST"} and zones & {"EST", "EDT"}, zones  # answers typed in many zones
 
 
 def test_generator_choices_lists_and_checkboxes_have_the_recorded_format(generated):
