@@ -97,6 +97,10 @@ def setup_helpdesk(rec: Recording, staff: Staff) -> str:
     # let clients open their ticket with e-mail + ticket number (else osTicket mails an access link)
     rec.attempt("client access without e-mail verification (Settings > Users)",
                 lambda: staff.save_settings("settings.php?t=users", {"client_verify_email": None}))
+    # numbers from the "General Tickets" sequence instead of random ones: a re-recording keeps the same numbers
+    rec.attempt("sequential ticket numbers (Settings > Tickets)",
+                lambda: staff.save_settings("settings.php?t=tickets", {"ticket_sequence_id": "1",
+                                                                       "max_open_tickets": "0"}))
     rec.attempt("second agent (Admin > Agents)",
                 lambda: staff.create_agent("Bob", "Builder", "bob.builder@example.org", "bob"))
     key = staff.create_api_key()
