@@ -84,6 +84,9 @@ def discover(source: OsTicketSource) -> Discovery:
         "table_counts": tables,
         "warnings": list(source.warnings),
         "read_only_account": not source.conn.writable_privileges,
+        "write_grants": sorted(source.conn.writable_privileges),  # non-empty only with allow_writable
+        "connection_tls": getattr(source.conn, "tls_version", None),  # e.g. TLSv1.3; None: in clear
+        "connection_tls_verified": bool(getattr(source.conn, "tls_verified", False)),
     }
     p = f"`{source.prefix}"
     if source.layout is Layout.MODERN:
