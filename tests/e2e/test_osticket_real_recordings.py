@@ -5,7 +5,8 @@ order, visibility, kind, author, time, title, text.
 
 The staff page is read with ``hdm.threads.split_rendered`` (confidence checked). Assertions that fail on current code
 because another work item is still open are marked ``xfail(strict=False)`` with the gap named; they turn into passes
-(XPASS) when the gap is closed.
+(XPASS) when the gap is closed. Plain-text bodies (entity-escaped in storage) and datetime answers ('Y-m-d H:i:s T')
+were such gaps until fid-values landed; they are plain assertions now.
 """
 
 from __future__ import annotations
@@ -21,16 +22,12 @@ from hdm_infra.testing.threads import comparable
 
 RENDER_VERSION = {"1.16": "1.16.4", "1.18": "1.18"}
 
-GAP_TEXT = ("#9 item 4 (fid-values): format='text' bodies are stored entity-escaped by osTicket 1.11+ "
-            "(&gt; &amp; &quot;); the extractor keeps the entities where osTicket shows > & \"")
 GAP_TITLE = ("#9 item 4 (fid-values): thread_entry.title is stored sanitized ('&' as &amp;, trailing blanks); "
              "Message.title keeps the stored text where the staff page shows 'Printer says \"toner\" &' "
              "(with fid-values merged the comment header decodes it, Message.title still does not)")
 GAP_AUTHOR = ("#9 item 4 (fid-values, author naming): a reply piped by e-mail from a bare address stores "
               "thread_entry.poster='gerard@example.fr'; osTicket shows the user's name ('Gérard Légacy', "
               "ThreadEntry::getName uses the linked user); the extractor uses poster")
-GAP_DATETIME = ("#9 item 1/2 (fid-values/truth): datetime answers are stored as 'Y-m-d H:i:s T' "
-                "(e.g. '2025-03-16 00:00:00 UTC'); the extractor cannot parse them and flags unparsed_value")
 
 
 class _Blobs:
@@ -149,7 +146,6 @@ def test_html_bodies_match_the_staff_page(recorded):
     assert compared >= 8
 
 
-@pytest.mark.xfail(strict=False, reason=GAP_TEXT)
 def test_plain_text_bodies_match_the_staff_page(recorded):
     compared = 0
     for ticket, ours, page in pairs_with_entries(recorded):
@@ -171,7 +167,6 @@ def test_empty_body_marker_is_empty_on_both_sides(recorded):
     assert found == 1
 
 
-@pytest.mark.xfail(strict=False, reason=GAP_DATETIME)
 def test_custom_datetime_answers_are_parsed(recorded):
     flagged = [(t.number, f.field) for t in recorded[2]["ticket"] for f in t.flags if f.code == "unparsed_value"]
     assert flagged == []
