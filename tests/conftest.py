@@ -2,6 +2,7 @@
 
 pytest_plugins: list[str] = [
     "hdm_infra.testing.mariadb",
+    "hdm_infra.testing.osticket_real",
     "hdm_infra.testing.threads",
     "hdm_infra.testing.aws",
     "hdm_infra.testing.sfemu",

@@ -44,7 +44,8 @@ def test_a_second_hdm_run_is_refused_while_the_first_runs(rehearsal, tmp_path):
         if first.poll() is None:
             first.kill()
             first.wait(timeout=10)
-    assert first.returncode == 0, err
+    # the generated data holds records that need a person on purpose (unmatched agents, held files)
+    assert first.returncode in (exitcodes.OK, exitcodes.NEEDS_ATTENTION), err
     assert "succeeded" in out
     crosswalk = SqliteCrosswalk(workdir / "e2e-lock" / "crosswalk.sqlite")
     created = [e for e in crosswalk.iter_migration("e2e-lock") if e.origin == Origin.CREATED

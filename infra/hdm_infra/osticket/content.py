@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 FIRST = ["Anna", "Ben", "Chloé", "Dmitri", "Elif", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kofi", "Lena", "Mateo",
          "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor", "Wen", "Yara", "Zoë"]
@@ -14,7 +15,7 @@ COMPANY_WORDS = ["Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Won
                  "Tyrell", "Cyberdyne", "Aperture", "Oscorp", "Gringotts", "Monarch", "Pied Piper", "Dunder"]
 COMPANY_SUFFIX = ["Ltd", "GmbH", "Inc", "SA", "AB", "LLC", "Group", "Labs"]
 TOPICS = ["VPN", "printer", "invoice", "password reset", "laptop", "email", "license", "shipment", "refund", "login",
-          "dashboard", "API key", "database", "backup", "Wi-Fi", "order", "subscription", "report export"]
+          "dashboard", "API key", "database", "backup", "Wi-Fi", "order", "subscription", "R&D report"]
 PROBLEMS = ["is not working", "keeps failing", "needs an update", "question", "is slow", "shows an error",
             "request", "was charged twice", "cannot be found", "is missing"]
 SENTENCES = [
@@ -57,6 +58,21 @@ def plain_body(rng: random.Random) -> str:
     """A format='text' body: plain text with line breaks and characters that need escaping."""
     lines = [_sentence(rng) for _ in range(rng.randint(1, 4))]
     return "Hello,\n\n" + "\n".join(lines) + "\n\nError: <timeout> & retry > 3\n-- \nsent from my phone"
+
+
+def stored_text(text: str) -> str:
+    """A format='text' body as osTicket 1.11+ stores it (1.9/1.10 stored it raw): ``Format::htmlchars``
+    (htmlspecialchars, ENT_COMPAT, no double encoding) - ``&`` ``<`` ``>`` ``"`` become entities, ``'`` stays.
+    Recorded in tests/fixtures/osticket_real."""
+    return re.sub(r"&(?!(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)", "&amp;", text) \
+        .replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def stored_title(title: str) -> str:
+    """A thread entry title as osTicket stores it: ``Format::sanitize($title, true)`` (tags stripped, ``&`` as
+    ``&amp;``, quotes kept), e.g. 'Printer says "toner" &amp; ' in tests/fixtures/osticket_real."""
+    return re.sub(r"&(?!(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)", "&amp;", title) \
+        .replace("<", "&lt;").replace(">", "&gt;")
 
 
 def html_body(rng: random.Random, rich: bool = False, script: str | None = None) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hdm_infra.osticket import content
 from hdm_infra.osticket import files as fs
@@ -105,8 +106,17 @@ def _dt(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
 
 
-def _w3c(ts: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(ts))
+# the effective zone of a datetime answer is the field's forced zone, else the zone of whoever typed it, so one field
+# holds answers in several zones (recorded: 'UTC', 'CET', 'CEST')
+ANSWER_ZONES = ("UTC", "Europe/Berlin", "America/New_York", "UTC")
+
+
+def _form_datetime(ts: int, zone: str = "UTC") -> str:
+    """A datetime form answer as osTicket 1.10.1+ stores it: ``Y-m-d H:i:s T`` in the effective zone
+    (``DatetimeWidget::getValue``), e.g. ``2025-03-16 00:00:00 UTC`` or ``2025-07-01 11:30:00 CEST`` - not W3C
+    despite the code comment. Recorded: tests/fixtures/osticket_real/*/osticket.sql.gz (incident_start, deadline)."""
+    moment = datetime.fromtimestamp(ts, ZoneInfo(zone))
+    return f"{moment:%Y-%m-%d %H:%M:%S} {moment.tzname()}"
 
 
 class _Generator:
@@ -413,7 +423,8 @@ class _Generator:
                 values.append((self.fields["U"]["home_region"], json.dumps({str(iid): label}), None))
             if uid % 5 == 0:
                 since = created_ts - 86400 * 400
-                values.append((self.fields["U"]["customer_since"], str(since) if uid % 10 == 0 else _w3c(since), None))
+                since_text = str(since) if uid % 10 == 0 else _form_datetime(since)
+                values.append((self.fields["U"]["customer_since"], since_text, None))
             self._form_entry(idata.FORM_USER, uid, "U", 1, created, values)
             if self.o.cdata != "missing":
                 self._cdata_row("user__cdata", uid, values, "U")
@@ -677,7 +688,7 @@ class _Generator:
                 script = rng.choice(list(content.SCRIPTS))
             entry.body = content.html_body(rng, rich=rng.random() < 0.15, script=script)
             if self.legacy and rng.random() < 0.3:
-                entry.format, entry.body = "text", content.plain_body(rng)
+                entry.format, entry.body = "text", content.plain_body(rng)  # <= 1.10 stored text unescaped
             entries.append(entry)
         # the forced special cases land on specific entries
         last = entries[-1]
@@ -689,7 +700,9 @@ class _Generator:
                 entries[min(i, len(entries) - 1)].body = content.html_body(rng, script=script)
             self.m.mark("non_latin_ticket_ids", tid)
         if "text_body" in cases:
-            entries[0].format, entries[0].body = "text", content.plain_body(rng)
+            text = content.plain_body(rng)
+            # 1.11+ stores format='text' bodies through Format::htmlchars (TextThreadEntryBody::getClean)
+            entries[0].format, entries[0].body = "text", text if self.legacy else content.stored_text(text)
         if "empty_body" in cases:
             last.body = "-"
         if "long_body" in cases or rng.random() < self.o.rate_long_body:
@@ -840,7 +853,7 @@ class _Generator:
 
     def _write_entry(self, tid: int, thread_id: int, e: _Entry) -> None:
         body = e.body
-        title = e.title
+        title = content.stored_title(e.title) if isinstance(e.title, str) else e.title
         if self.legacy:
             self.add("ticket_thread", ("id", "pid", "ticket_id", "staff_id", "user_id", "thread_type", "poster",
                                        "source", "title", "body", "format", "ip_address", "created", "updated"),
@@ -950,7 +963,8 @@ class _Generator:
         if rng.random() < 0.6:
             when = created_ts - rng.randint(86400, 86400 * 700)
             legacy_epoch = "legacy_datetime" in cases or self.legacy or rng.random() < 0.1
-            values.append((f["purchase_date"], str(when) if legacy_epoch else _w3c(when), None))
+            text = str(when) if legacy_epoch else _form_datetime(when, ANSWER_ZONES[tid % len(ANSWER_ZONES)])
+            values.append((f["purchase_date"], text, None))
             if legacy_epoch:
                 self.m.mark("epoch_datetime_ticket_ids", tid)
         if rng.random() < 0.5:
@@ -1016,7 +1030,8 @@ class _Generator:
             if value_id is not None:
                 row.append(str(value_id))
             elif self.field_types.get(fid, "").startswith(("list-", "choices")) and value:
-                row.append(",".join(f"{k},{v}" for k, v in json.loads(value).items()))
+                # the keys only (choice keys / list item ids), as the real cdata upsert writes them
+                row.append(",".join(json.loads(value)))
             else:
                 row.append(value)
         pk = {"ticket__cdata": "ticket_id", "user__cdata": "user_id", "organization__cdata": "org_id"}[table]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -209,11 +210,20 @@ def _body_html(ctx: _Ctx, message: Message, print_view: bool = False) -> str:
         raw = message.body_text if message.body_text is not None else (message.body_html or "")
         if raw.strip() == "-":
             return "(empty)"
-        return f'<div style="white-space:pre-wrap">{html.escape(raw, quote=False)}</div>'
+        return f'<div style="white-space:pre-wrap">{_htmlchars(raw)}</div>'
     raw = message.body_html if message.body_html is not None else (message.body_text or "")
     if raw.strip() in ("-", ""):
         return "(empty)"
     return _viewable_images(ctx, raw)
+
+
+_BARE_AMP = re.compile(r"&(?!(?:[A-Za-z][A-Za-z0-9]*|#[0-9]+|#[xX][0-9A-Fa-f]+);)")
+
+
+def _htmlchars(text: str) -> str:
+    """``Format::htmlchars`` as the text body display uses it: no double encoding, so a body stored
+    entity-escaped (1.11+, see tests/fixtures/osticket_real) shows ``&gt;`` once, like the real page."""
+    return _BARE_AMP.sub("&amp;", text).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _viewable_images(ctx: _Ctx, body: str) -> str:

@@ -39,6 +39,7 @@ from hdm_infra.osticket_real.staff import Api, Staff, ticket_id
 from hdm_infra.osticket_real.web import TIMEOUT_S, Browser, WebError, page_errors
 
 DUMP_NAME = "osticket.sql.gz"
+NOT_DUMPED = ("session", "syslog")  # rows that depend on the recording session, not on tickets
 # custom fields added to the ticket form ("Ticket Details") through Admin > Manage > Forms
 CUSTOM_FIELDS = [
     ("Asset tag", "text", "asset_tag", "a"),
@@ -49,9 +50,12 @@ CUSTOM_FIELDS = [
     ("Callback phone", "phone", "callback_phone", "a"),
     ("Product", "list", "product", "a"),  # type becomes list-<id> once the list exists
     ("Internal cost code", "text", "cost_code", "e"),
+    ("Deadline (Berlin time)", "datetime", "deadline", "a"),  # time picker on, zone forced to Europe/Berlin
+    ("Affected areas", "choices", "areas", "a"),  # multiselect
 ]
 PRODUCTS = ["Laptop", "Printer", "VPN"]
 IMPACT_CHOICES = "low:Low impact\nhigh:High impact\nall:Everyone affected"
+AREA_CHOICES = "net:Network\nvpn:VPN & remote\nmail:E-mail"
 
 
 class Recording:
@@ -62,6 +66,7 @@ class Recording:
         self.tickets: dict[str, dict[str, Any]] = {}
         self.gaps: list[str] = []
         self.steps: list[str] = []
+        self.api_made: dict[str, str] = {}
 
     def ticket(self, number: str, *features: str) -> None:
         entry = self.tickets.setdefault(number, {"number": number, "features": []})
@@ -92,6 +97,10 @@ def setup_helpdesk(rec: Recording, staff: Staff) -> str:
     # let clients open their ticket with e-mail + ticket number (else osTicket mails an access link)
     rec.attempt("client access without e-mail verification (Settings > Users)",
                 lambda: staff.save_settings("settings.php?t=users", {"client_verify_email": None}))
+    # numbers from the "General Tickets" sequence instead of random ones: a re-recording keeps the same numbers
+    rec.attempt("sequential ticket numbers (Settings > Tickets)",
+                lambda: staff.save_settings("settings.php?t=tickets", {"ticket_sequence_id": "1",
+                                                                       "max_open_tickets": "0"}))
     rec.attempt("second agent (Admin > Agents)",
                 lambda: staff.create_agent("Bob", "Builder", "bob.builder@example.org", "bob"))
     key = staff.create_api_key()
@@ -109,6 +118,12 @@ def setup_helpdesk(rec: Recording, staff: Staff) -> str:
     if "impact" in ids:
         rec.attempt("choices field configuration",
                     lambda: staff.configure_field(ids["impact"], {"Choices": IMPACT_CHOICES}))
+    if "areas" in ids:
+        rec.attempt("multiselect choices field configuration",
+                    lambda: staff.configure_field(ids["areas"], {"Choices": AREA_CHOICES, "Multiselect": True}))
+    if "deadline" in ids:
+        rec.attempt("datetime field with time and a forced timezone",
+                    lambda: staff.configure_field(ids["deadline"], {"Time": True, "Timezone": "Europe/Berlin"}))
     return key
 
 
@@ -125,7 +140,8 @@ def api_tickets(rec: Recording, api: Api) -> dict[str, str]:
                   "message": "Hello,\nthe printer shows: level > 90% & \"replace\" <now>.\nThanks", "ip": "10.0.0.5",
                   "priority": 3, "asset_tag": "PRN-0042", "steps": "1. print\n2. wait > 5 min",
                   "impact": "high", "incident_start": "2025-03-16", "warranty": True,
-                  "callback_phone": "555-0100", "product": "Printer", "cost_code": "CC-17"},
+                  "callback_phone": "555-0100", "product": "Printer", "cost_code": "CC-17",
+                  "deadline": "2025-07-01 09:30", "areas": "net,vpn"},
         "plain-text entity escaping", "custom fields all types", "priority high")
     new("html", {"name": "Harriet Html", "email": "harriet@example.com", "subject": "HTML message via API",
                  "message": "data:text/html,<p>Line <b>bold</b> &amp; <i>italic</i></p><ul><li>one</li><li>two</li>"
@@ -141,7 +157,28 @@ def api_tickets(rec: Recording, api: Api) -> dict[str, str]:
                 "message": big}, "body > 64 KB (plain)")
     new("minimal", {"name": "Mini Mal", "email": "mini@example.com", "subject": "No custom answers",
                     "message": "Only the required fields."}, "no custom answers")
+    new("winter", {"name": "Wanda Winter", "email": "wanda@example.com", "subject": "Deadline in winter time",
+                   "message": "Deadline answer in CET.", "deadline": "2025-01-15 18:00", "areas": "mail",
+                   "priority": 4}, "datetime in a forced zone (winter)", "priority emergency")
+    for i in range(1, 9):  # a handful of ordinary tickets, so counts and paging are not trivial
+        new(f"bulk{i}", {"name": f"Customer {i:02d}", "email": f"customer{i:02d}@example.com",
+                         "subject": f"Routine request #{i}",
+                         "message": f"Routine request number {i}.\nNothing special.",
+                         "priority": 1 + i % 4}, "routine")
     return made
+
+
+def reopen_by_mail(rec: Recording, api: Api) -> None:
+    """After the staff closed it: the client answers by e-mail, matched by ``[#number]`` in the subject."""
+    number = rec.api_made.get("html")
+    if not number:
+        return
+    if rec.attempt("e-mail reply to a closed ticket (by [#number] in the subject) reopens it",
+                   lambda: api.email(messages.reply_by_mail(
+                       "<rec-reopen@mail.example.net>", "<unknown@mail.example.net>",
+                       "Harriet Html <harriet@example.com>", f"[#{number}] HTML message via API",
+                       "Sorry, it is broken again."))):
+        rec.ticket(number, "reopened by client e-mail")
 
 
 def mail_tickets(rec: Recording, api: Api) -> dict[str, tuple[str, str]]:
@@ -195,6 +232,7 @@ def staff_work(rec: Recording, staff: Staff, api_made: dict[str, str], mail_made
     act("plain", "transfer (system note)", lambda t: staff.transfer(t, "Sales", "Billing related, moving."))
     act("html", "staff reply then close with comment",
         lambda t: (staff.reply(t, "<p>Fixed, closing.</p>"), staff.set_status(t, 3, "Closing: resolved by reply.")))
+    act("bulk1", "resolved with comment", lambda t: staff.set_status(t, 2, "Resolved on the phone."))
     act("cp1252", "internal note with title", lambda t: staff.note(t, "Checked invoice", "<p>Amount is right.</p>"))
     act("minimal", "task on ticket", lambda t: staff.add_task(t, "Replace toner cartridge",
                                                               "<p>Order and replace the cartridge.</p>"))
@@ -261,7 +299,7 @@ def dump(ost: app.Osticket, out: Path) -> None:
     text = done.stdout.decode("utf-8")
     # session-dependent rows say nothing about tickets and change every run
     text = "\n".join(line for line in text.splitlines()
-                     if not line.startswith(("INSERT INTO `ost_session`", "INSERT INTO `ost_syslog`"))) + "\n"
+                     if not line.startswith(tuple(f"INSERT INTO `{ost.prefix}{t}`" for t in NOT_DUMPED))) + "\n"
     with gzip.GzipFile(out / DUMP_NAME, "wb", mtime=0) as fh:
         fh.write(text.encode("utf-8"))
 
@@ -271,7 +309,7 @@ def table_counts(ost: app.Osticket) -> dict[str, int]:
     for (name,) in ost.sql("SELECT table_name FROM information_schema.tables WHERE table_schema=%s ORDER BY 1",
                            (ost.database,)):
         counts[str(name)] = int(ost.sql(f"SELECT COUNT(*) FROM `{name}`")[0][0])
-    return {k: v for k, v in counts.items() if v}
+    return {k: v for k, v in counts.items() if v and k.removeprefix(ost.prefix) not in NOT_DUMPED}
 
 
 def source_version(source: Path) -> dict[str, str]:
@@ -299,8 +337,10 @@ def record(version: str, source: Path, out: Path, work: Path, mariadb_dir: Path 
         key = setup_helpdesk(rec, staff)
         api = Api(ost, key)
         api_made = api_tickets(rec, api)
+        rec.api_made = api_made
         mail_made = mail_tickets(rec, api)
         staff_work(rec, staff, api_made, mail_made)
+        reopen_by_mail(rec, api)
         save_pages(rec, staff, out)
         dump(ost, out)
         manifest = {
@@ -346,8 +386,10 @@ def main(argv: list[str] | None = None) -> int:
         manifest = record(args.version, args.source.resolve(), args.out.resolve(), work.resolve(), args.mariadb_dir,
                           ref)
     except (WebError, requests.RequestException, subprocess.CalledProcessError, RuntimeError) as exc:
-        print(f"recording failed: {exc}")
+        print(f"recording failed: {exc} (logs under {work})")
         return 1
+    if args.work is None:  # our own scratch copy of the tree, database files and logs
+        shutil.rmtree(work, ignore_errors=True)
     print(json.dumps({"tickets": len(manifest["tickets"]), "not_driven": manifest["not_driven"]}, indent=2))
     return 0
 

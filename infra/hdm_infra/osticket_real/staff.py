@@ -125,7 +125,14 @@ class Staff:
         form = parse_forms(html)[0]
         data = dict(form.values())
         for label, value in settings.items():
-            data[form.by_label(label).name] = value
+            ctl = form.by_label(label)
+            if ctl.tag == "input" and ctl.type == "checkbox":
+                if value:
+                    data[ctl.name] = ctl.value or "on"
+                else:
+                    data.pop(ctl.name, None)
+            else:
+                data[ctl.name] = value
         self.ajax_post(f"form/field-config/{field_id}", data)
 
     def create_list(self, name: str, items: list[str]) -> int:

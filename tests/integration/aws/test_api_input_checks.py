@@ -116,6 +116,8 @@ def test_a_hostile_field_is_refused_before_any_secret_is_read(sam_stack, secrets
     ("attachment_roots", ["/proc/self"], "source.attachment_roots[0]"),
     ("ssl", {"ca_bundle": "/etc/ssl/certs/evil.pem"}, "source.ssl.ca_bundle"),
     ("ssl", {"ca_bundle": "/var/task/ca.pem", "client_cert": "/root/.ssh/id_rsa"}, "source.ssl.ca_bundle"),
+    # a protection the caller may not switch off: the server certificate must name the host
+    ("ssl", {"verify_identity": False}, "source.ssl.verify_identity"),
 ])
 def test_nested_source_paths_are_refused_too(sam_stack, secrets_read, tmp_path_factory, section, value, loc):
     _ref, good = _good(sam_stack, tmp_path_factory, "m-api-nested")

@@ -53,3 +53,24 @@ def test_without_the_permission_the_original_time_stays_in_the_header(
     assert all("2023-01-01" in c["CommentBody"].split("\n", 1)[0] for c in rows)
     ann = sf.query("SELECT Id FROM User WHERE Email = 'ann@helpdesk.test'")["records"][0]["Id"]
     assert not any(c["CreatedById"] == ann for c in rows)
+
+
+def test_the_comment_pointing_to_a_body_saved_as_a_file_keeps_its_time_and_author(
+        make_dest, stage, crosswalk, sf_admin, sf_factory):
+    sf_admin.knobs(audit_fields=True)
+    dest = make_dest(legacy_namespace=MIG, body_file_bytes=5000)  # ticket 1's third entry (~9.8 kB) becomes a file
+    dest.prepare({})
+    data = small_dataset(stage, tickets=2)
+    for m in data["message"]:
+        if m.kind.value == "agent":
+            m.author = "agent:1"
+    load_all(dest, transform_all(dest, {k: v for k, v in data.items() if k != "attachment"}), crosswalk, MIG, "r1")
+    sf = sf_factory()
+    ann = sf.query("SELECT Id FROM User WHERE Email = 'ann@helpdesk.test'")["records"][0]["Id"]
+    rows = sf.query_all("SELECT CommentBody, CreatedDate, CreatedById FROM CaseComment")["records"]
+    (pointer,) = [c for c in rows if "message-103.txt" in c["CommentBody"]]
+    assert pointer["CreatedDate"].startswith("2023-01-01T10:00:00"), pointer
+    assert pointer["CreatedById"] == ann
+    # so it sits in the thread where the entry was, after the customer's and the internal note
+    ordered = sorted((c for c in rows if c["CreatedDate"].startswith("2023")), key=lambda c: c["CreatedDate"])
+    assert len(ordered) == len(rows) and ordered[-1]["CreatedDate"].startswith("2023-01-01T10:00:00")

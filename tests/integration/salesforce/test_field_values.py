@@ -119,3 +119,24 @@ def test_verification_reports_only_real_mismatches(sf_factory, stage, crosswalk)
     sf.Case.update(case["Id"], {"hdm_cf_vip__c": True, "hdm_cf_region__c": "Europe"})
     found = {(m["source_key"], m["field"]) for m in dest.verify_chunk("cases", rows, crosswalk, MIG)}
     assert found == {("ticket:1", "hdm_cf_vip__c"), ("ticket:1", "hdm_cf_region__c")}
+
+
+@pytest.mark.parametrize("bulk_threshold", [2000, 1], ids=["collections", "bulk"])
+def test_a_field_left_out_after_a_refusal_is_not_also_a_verification_mismatch(sf_factory, sf_admin, stage, crosswalk,
+                                                                              bulk_threshold):
+    sf_admin.knobs(validation_rules={"Case": {"fraction": 1.0, "message": "Region is not served",
+                                              "fields": ["hdm_cf_region__c"], "only_when_set": True}})
+    dest = make(sf_factory, stage, bulk_threshold=bulk_threshold)
+    data = small_dataset(stage, tickets=2)
+    data["ticket"][0].custom = {"region": "Asia"}
+    for t in data["ticket"]:
+        t.parent = t.relation = None
+    chunks = transform_all(dest, {k: v for k, v in data.items() if k not in ("message", "attachment")})
+    load_all(dest, {k: v for k, v in chunks.items() if k != "cases"}, crosswalk, MIG, "run-1")
+    rows = chunks["cases"][0]
+    result = dest.load_chunk("cases", "cases-0", rows, crosswalk, MIG, "run-1")
+    assert [(f["source_key"], f["field"], f["original"]) for f in result.flags
+            if f["code"] == "field_dropped_on_reject"] == [("ticket:1", "hdm_cf_region__c", "Asia")]
+    assert case_of(sf_factory(), 1)["hdm_cf_region__c"] is None
+    # the record holds what was loaded (without the field): no mismatch on top of the flag
+    assert dest.verify_chunk("cases", rows, crosswalk, MIG) == []

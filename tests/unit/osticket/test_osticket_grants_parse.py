@@ -143,3 +143,39 @@ def test_a_role_whose_grants_cannot_be_read_counts_as_writing():
     conn = _mysql_connection({"SHOW GRANTS FOR CURRENT_USER()": own, "SHOW GRANTS": own,
                               "SELECT @@GLOBAL.mandatory_roles": [""]})
     assert conn._writable_privileges() == {"role mystery (its grants could not be read)"}
+
+
+def test_roles_beyond_the_inspected_number_count_as_writing(monkeypatch):
+    from hdm.sources.osticket import connection
+
+    monkeypatch.setattr(connection, "MAX_ROLES", 3)
+    names = [f"r{i}" for i in range(5)]
+    own = ["GRANT SELECT ON `osticket`.* TO `u`@`%`", *(f"GRANT `{n}`@`%` TO `u`@`%`" for n in names)]
+    conn = _mysql_connection({
+        "SHOW GRANTS FOR CURRENT_USER()": own, "SHOW GRANTS": own, "SELECT @@GLOBAL.mandatory_roles": [""],
+        "SHOW GRANTS FOR CURRENT_USER() USING `r0`@`%`, `r1`@`%`, `r2`@`%`": own,  # the inspected ones: read only
+    })
+    (found,) = conn._writable_privileges()
+    assert found.startswith("2 more roles (r3, r4)") and "first 3 only" in found and "able to write" in found
+    # within the number, the same account is read-only
+    monkeypatch.setattr(connection, "MAX_ROLES", 5)
+    conn = _mysql_connection({
+        "SHOW GRANTS FOR CURRENT_USER()": own, "SHOW GRANTS": own, "SELECT @@GLOBAL.mandatory_roles": [""],
+        "SHOW GRANTS FOR CURRENT_USER() USING " + ", ".join(f"`{n}`@`%`" for n in names): own,
+    })
+    assert conn._writable_privileges() == set()
+
+
+def test_more_roles_than_inspected_count_as_writing_on_mariadb_too(monkeypatch):
+    from hdm.sources.osticket import connection
+
+    monkeypatch.setattr(connection, "MAX_ROLES", 1)
+    own = ["GRANT SELECT ON `osticket`.* TO `u`@`%`", "GRANT `a` TO `u`@`%`", "GRANT `b` TO `u`@`%`"]
+    conn = _mysql_connection({"SHOW GRANTS FOR CURRENT_USER()": own, "SHOW GRANTS": own,
+                              "SELECT CURRENT_ROLE()": [None], "SET ROLE `a`": [], "SET ROLE NONE": [],
+                              "SHOW GRANTS FOR CURRENT_ROLE": ["GRANT SELECT ON `osticket`.* TO `a`"]})
+    conn._conn.get_server_info = lambda: "10.11.6-MariaDB"
+    assert conn._writable_privileges() == {
+        "1 more role (b): the account has 2 roles and hdm reads the grants of the first 1 only, so these count as "
+        "able to write"}
+    assert "SET ROLE `b`" not in conn._conn.asked and conn._conn.asked[-1] == "SET ROLE NONE"

@@ -142,3 +142,49 @@ def test_exit_status_of_runs_without_a_report():
     assert exit_status("awaiting_approval", None) == 0
     # a report left by an earlier run does not speak for this one
     assert exit_status("failed", {"run_id": "old", "exit_status": 0}, "new") == 1
+
+
+# -- flags of severity error need a person even when nothing was rejected or held ---------------------------------
+def test_error_flags_on_loaded_records_are_not_clean_and_are_listed_by_code():
+    from hdm.pipeline.report import outcome_of
+
+    phase = {"ok": True, "flag_counts": {"size_mismatch": 1, "broken_chunks": 1, "comment_split": 3},
+             "flags": [{"code": "size_mismatch", "severity": "error"}, {"code": "broken_chunks", "severity": "error"},
+                       *[{"code": "comment_split", "severity": "info"}] * 3]}
+    verdict = outcome_of([phase])  # a phase report without error_flag_counts: read from its flags
+    assert (verdict["outcome"], verdict["exit_status"]) == ("needs_attention", 10)
+    assert verdict["attention"] == {"error: broken_chunks": 1, "error: size_mismatch": 1}
+    # the counts the reconciliation writes, and the extraction's: a source flag counted once, not twice
+    phase = {"ok": True, "flag_counts": {"split_low_confidence": 2, "body_as_file": 1},
+             "error_flag_counts": {"split_low_confidence": 2}}
+    verdict = outcome_of([phase], {"split_low_confidence": 2, "missing_file": 1})
+    assert verdict["attention"] == {"error: split_low_confidence": 2, "error: missing_file": 1}
+    # info and warning flags alone stay clean
+    quiet = {"ok": True, "flag_counts": {"comment_split": 1, "defaulted": 2},
+             "flags": [{"code": "comment_split", "severity": "info"}, {"code": "defaulted", "severity": "warning"}] * 1}
+    assert outcome_of([quiet], {})["outcome"] == "clean"
+
+
+class FlaggedSource(ListSource):
+    """Contact 3's attachment bytes are short (severity error); every contact has an info flag."""
+
+    def extract(self, chunk, blobs=None):
+        for rec in super().extract(chunk, blobs):
+            if chunk.object_type == "contact":
+                rec.flag("unknown_author", "poster kept", severity="info")
+                if rec.provenance.id == "3":
+                    rec.flag("size_mismatch", "read 10 bytes, file.size says 20", severity="error")
+            yield rec
+
+
+def test_a_run_whose_source_flagged_an_error_needs_attention(tmp_path):
+    store: dict = {}
+    outcome = LocalEngine(_config(reject_threshold=0.5), workdir=tmp_path, progress=False,
+                          source_factory=lambda: FlaggedSource(5, 20),
+                          destination_factory=lambda: Tickets(store, reject_every=0)).run(approve=True)
+    assert outcome.status == "succeeded", outcome.message
+    report = outcome.report
+    assert (report["outcome"], report["exit_status"]) == ("needs_attention", 10)
+    assert report["attention"] == {"error: size_mismatch": 1}
+    assert report["source"]["source_error_flags"] == {"size_mismatch": 1}
+    assert exit_status(outcome.status, report, outcome.run_id) == 10

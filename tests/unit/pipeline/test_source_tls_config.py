@@ -66,3 +66,22 @@ def test_tls_options_always_verify_the_server(tmp_path):
         TlsOptions(ca_bundle=str(tmp_path / "missing.pem")).context()
     with pytest.raises(ValueError, match="unknown TLS option"):
         TlsOptions.of({"ca": "/x"})
+
+
+def test_the_trigger_api_refuses_turning_the_host_name_check_off_a_local_config_may():
+    from hdm.pipeline.config import PROTECTION, fields_of_kind
+    from hdm.pipeline.stack_policy import StackPolicy
+
+    def config(**ssl):
+        return MigrationConfig.model_validate({
+            "migration_id": "m-tls",
+            "source": {"type": "osticket", **BASE, "host": "db.example.com", "ssl": ssl},
+            "destination": {"type": "salesforce", "username": "u@example.com", "password": "env:SF_PW"}})
+
+    off = config(verify_identity=False)
+    assert off.source.ssl.verify_identity is False  # a local config file may (the operator's own machine)
+    assert list(fields_of_kind(off, PROTECTION)) == [("source.ssl.verify_identity", False)]
+    refused = {".".join(p["loc"]): p["msg"] for p in StackPolicy().problems(off)}
+    assert "cannot be switched off through the trigger API" in refused["source.ssl.verify_identity"]
+    for on in (config(verify_identity=True), config()):
+        assert "source.ssl.verify_identity" not in {".".join(p["loc"]) for p in StackPolicy().problems(on)}

@@ -93,3 +93,116 @@ def test_an_object_the_org_will_not_describe_is_sent_unchecked():
     rows = [{"_source_key": "event:1", "_object": "Custom_Event__c", "When__c": "not a date"}]
     dest._check_values(run, rows)
     assert rows[0]["When__c"] == "not a date" and run.result.flags == []
+
+
+# -- no value of any type can raise out of the checker -------------------------------------------------------------
+NUMBERS = {"fields": [fld("Money__c", "currency", precision=18, scale=2), fld("Real__c", "double", precision=18,
+                                                                               scale=0),
+                      fld("Bare__c", "double"), fld("Whole__c", "int", digits=9), fld("Big__c", "long", digits=18)]}
+
+
+@pytest.mark.parametrize("field, value", [
+    ("Money__c", "1e30"), ("Money__c", "1" * 27), ("Money__c", 10 ** 30), ("Money__c", "9" * 17),
+    ("Real__c", "1e5000"), ("Real__c", "-1E+400"), ("Bare__c", "1e19"), ("Whole__c", "1" * 10),
+    ("Big__c", "9" * 5000), ("Money__c", 10 ** 5000),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 30 else type(v).__name__)
+def test_a_number_out_of_the_fields_range_is_left_empty_and_flagged_not_a_crash(field, value):
+    row = {"_source_key": "ticket:1", field: value}
+    flags = []
+    FieldChecker("Case", NUMBERS).check_row(row, flags.append)
+    assert row[field] is None
+    assert [(f["code"], f["field"]) for f in flags] == [("value_not_loaded", field)]
+    kept = flags[0]["original"]
+    if isinstance(value, str):
+        assert kept == value or kept.startswith(value[:1000]) and kept.endswith(f"({len(value)} characters)")
+    else:
+        assert kept == value if value.bit_length() < 4000 else "bits" in kept
+    assert "digits before the decimal point" in flags[0]["reason"] or "not a number" in flags[0]["reason"]
+
+
+def test_numbers_within_the_fields_range_still_load():
+    row = {"_source_key": "t", "Money__c": "9" * 16 + ".994", "Real__c": "1e17", "Whole__c": "999999999",
+           "Big__c": "9" * 18}
+    flags = []
+    FieldChecker("Case", NUMBERS).check_row(row, flags.append)
+    assert row == {"_source_key": "t", "Money__c": float("9" * 16 + ".99"), "Real__c": 1e17,
+                   "Whole__c": 999999999, "Big__c": int("9" * 18)}
+    assert {f["code"] for f in flags} <= {"value_converted", "value_truncated"}
+    # rounding that carries into a digit the field does not have empties the field instead
+    carried = {"_source_key": "t", "Money__c": "9" * 16 + ".996"}
+    FieldChecker("Case", NUMBERS).check_row(carried, flags.append)
+    assert carried["Money__c"] is None and flags[-1]["code"] == "value_not_loaded"
+
+
+ODD_VALUES = [
+    "", " ", "\x00", "\u00a0", "NaN", "nan", "-inf", "Infinity", "sNaN", "1e30", "1e5000", "-1e-5000", "0E+5000",
+    "1" * 27, "9" * 5000, "1" * 40 + ".5", "0." + "1" * 400, "1,2,3", "1,234,567.891", "$", "%", "€-12", "--1", "+",
+    "½", "²²²²²²²²²", "٣٤٥", "𝟙𝟚𝟛", "0x1f", "1_000", "  12  ", "1e", ".", "-.5e-3", "2025-13-45", "0000-00-00",
+    "2025-03-16T25:61:61Z", "9999-12-31T23:59:59+14:00", "2025-03-16 00:00:00 +99:99", "T", "Z", "99999999999999999",
+    "true", "FALSE", "checked", "x" * 100_000, "a;b;;c;" * 50, "é" * 300, "\U0001F600" * 50, "<script>", "'; --",
+    "ann@", "@x.y", "a b@c.d", "http://", "\r\n", 0, -1, 1, 2, 1.5, -0.0, float("nan"), float("inf"), float("-inf"),
+    10 ** 30, 10 ** 5000, -(10 ** 400), 2 ** 63, True, False, [], {}, [1, 2], {"a": 1}, object(), b"bytes",
+    ("t",), {1, 2},
+]
+ALL_TYPES = ["string", "textarea", "phone", "url", "email", "encryptedstring", "combobox", "picklist", "multipicklist",
+             "boolean", "date", "datetime", "double", "currency", "percent", "int", "long", "reference", "id",
+             "base64", "anyType", "address", "location", "time", "something_new"]
+
+
+def _random_odd_values(count: int) -> list:
+    """Seeded random texts and numbers (a property-style sweep without a fuzzing library)."""
+    import random
+
+    rnd = random.Random(20261203)
+    alphabet = "0123456789eE+-.,$%€ \u00a0;:TZ/\\x\t\n¼٣𝟙"
+    out: list = []
+    for _ in range(count):
+        out.append("".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 40))))
+        out.append(rnd.choice([1, -1]) * rnd.random() * 10.0 ** rnd.randint(-300, 300)
+                   if rnd.random() < 0.5 else rnd.randint(-(10 ** 60), 10 ** 60))
+    return out
+
+
+@pytest.mark.parametrize("ftype", ALL_TYPES)
+def test_no_value_raises_out_of_the_checker_for_any_field_type(ftype):
+    import json
+
+    metas = [fld("F", ftype, 40, precision=18, scale=2, restrictedPicklist=True,
+                 picklistValues=[{"value": "High", "active": True}]),
+             fld("F", ftype)]  # and with a describe that gives no length, precision or picklist
+    for meta in metas:
+        checker = FieldChecker("Case", {"fields": [meta]})
+        for value in ODD_VALUES + _random_odd_values(150):
+            row = {"_source_key": "t", "F": value}
+            flags = []
+            checker.check_row(row, flags.append)
+            assert len(flags) <= 1
+            if flags:
+                assert flags[0]["code"] in {"value_not_loaded", "value_truncated", "value_converted"}
+                json.dumps(flags[0], default=repr)  # the report can write the flag
+            out = row["F"]
+            if ftype in ("double", "currency", "percent") and out is not None and not flags:
+                assert out == value
+            elif ftype in ("double", "currency", "percent") and out is not None:
+                assert isinstance(out, float) and abs(out) < 10 ** 18
+            if ftype in ("int", "long") and out is not None and flags:
+                assert isinstance(out, int) and abs(out) < 10 ** 18
+
+
+def test_a_checker_failure_leaves_that_field_empty_and_flagged_and_the_rest_checked(monkeypatch):
+    checker = FieldChecker("Case", DESCRIBE)
+    real = checker.check_value
+
+    def fails_on_note(meta, value):
+        if meta["name"] == "Note__c":
+            raise RuntimeError("unexpected")
+        return real(meta, value)
+
+    monkeypatch.setattr(checker, "check_value", fails_on_note)
+    row = {"_source_key": "t", "Name": "n", "Note__c": "hello", "Due__c": "nope"}
+    flags = []
+    checker.check_row(row, flags.append)
+    assert row["Note__c"] is None and row["Due__c"] is None and row["Name"] == "n"
+    assert sorted((f["field"], f["code"], f["original"]) for f in flags) == [
+        ("Due__c", "value_not_loaded", "nope"), ("Note__c", "value_not_loaded", "hello")]
+    assert "could not be checked (RuntimeError)" in next(f["reason"] for f in flags if f["field"] == "Note__c")

@@ -58,6 +58,7 @@ def test_a_body_over_the_limit_becomes_a_file_on_the_case_with_one_comment_point
     (comment,) = out["comments"]
     (file_row,) = out["files"]
     assert comment["_source_key"] == "message:7#0" and comment["IsPublished"] is published
+    assert comment["_created_at"].startswith("2024-01-31T12:00:00")  # audit fields: the entry's own time
     assert "message-7.html" in comment["CommentBody"] and len(comment["CommentBody"].encode()) < 1000
     flag = next(f for f in comment["_flags"] if f["code"] == "body_as_file")
     assert "message-7.html" in flag["reason"] and flag["severity"] == "warning"

@@ -147,7 +147,7 @@ def test_only_complete_references_are_decoded_as_a_browser_shows_osticket_output
     assert decode_stored_text("&#39;q&#39; &#x2014; &foo;") == "'q' — &foo;"
 
 
-RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "osticket_real" / "1.18" / "pages" / "416993.staff.html"
+RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "osticket_real" / "1.18" / "pages" / "000001.staff.html"
 
 
 @pytest.mark.skipif(not RECORDED.is_file(), reason="no recorded real osTicket page")

@@ -46,6 +46,7 @@ SOURCE_HOST = FieldKind("source host")
 LOGIN_DOMAIN = FieldKind("login domain")
 DESTINATION_URL = FieldKind("destination URL")
 INSECURE_OPT_OUT = FieldKind("insecure opt-out")
+PROTECTION = FieldKind("protection")
 
 # the types of config fields; use these (not plain str) for every new field of such a kind
 SecretRef = Annotated[str, SECRET, AfterValidator(_check_secret_ref)]  # env:NAME, file:/path or an ARN
@@ -54,6 +55,7 @@ SourceHost = Annotated[str, SOURCE_HOST]  # a host the source connects to
 LoginDomain = Annotated[str, LOGIN_DOMAIN]  # simple-salesforce's `domain`: https://{domain}.salesforce.com
 DestinationUrl = Annotated[str, DESTINATION_URL]
 InsecureOptOut = Annotated[bool, INSECURE_OPT_OUT]  # switches a protection off: never chosen through the API
+Protection = Annotated[bool, PROTECTION]  # a protection that is on by default: never switched off through the API
 
 
 def fields_of_kind(model: BaseModel, kind: FieldKind, path: str = "") -> Iterator[tuple[str, Any]]:
@@ -112,7 +114,7 @@ class SourceTlsConfig(_Strict):
     """TLS to the source database; the server's certificate is always verified."""
 
     ca_bundle: Optional[LocalPath] = None  # the CA file to trust (absent: the system's trust store)
-    verify_identity: bool = True  # the certificate must name `host`
+    verify_identity: Protection = True  # the certificate must name `host`
     client_cert: Optional[LocalPath] = None  # a client certificate (PEM), when the server asks for one
     client_key: Optional[LocalPath] = None  # its key, when not in client_cert
     client_key_password: Optional[SecretRef] = None

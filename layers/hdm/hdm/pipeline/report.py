@@ -39,15 +39,22 @@ BAR_COLOURS = {
 }
 
 
+def error_flag_counts(flags: list[dict[str, Any]]) -> dict[str, int]:
+    """The flags of severity error (``hdm.model.Flag``: the record cannot be carried as it is), counted by code."""
+    return dict(Counter(str(f.get("code")) for f in flags if f.get("severity") == "error"))
+
+
 def source_ledger(ctx: Context) -> dict[str, Any]:
     extracted: Counter = Counter()
     flags: Counter = Counter()
+    errors: Counter = Counter()
     at_source: Counter = Counter()  # (chunk object type, reason): rows the source read and left out on purpose
     for key in ctx.stage.list("extract-stats/"):
         data = ctx.stage.get_json(key)
         s = data["summary"]
         extracted.update(s.get("by_type", {}))
         flags.update(s.get("flags", {}))
+        errors.update(s.get("error_flags", {}))
         source_stats = data.get("source_stats") or {}
         for reason, n in (source_stats.get("skipped") or {}).items():
             at_source[(data["chunk"]["object_type"], reason)] += n
@@ -68,6 +75,7 @@ def source_ledger(ctx: Context) -> dict[str, Any]:
         "left_at_source": [{"object_type": t, "reason": r, "count": c} for (t, r), c in sorted(at_source.items())],
         "skip_reasons": [{"object_type": t, "reason": r, "count": c} for (t, r), c in sorted(reasons.items())],
         "source_flags": dict(flags),
+        "source_error_flags": dict(errors),
         "extracted_total": sum(extracted.values()),
     }
 
@@ -80,7 +88,7 @@ def build_final_report(ctx: Context) -> dict[str, Any]:
         "manifests/load-plan.json") else {}
     phases.sort(key=lambda p: order.get(p["phase"], 99))
     ledger = source_ledger(ctx)
-    verdict = outcome_of(phases)
+    verdict = outcome_of(phases, ledger["source_error_flags"])
     summary = {
         "migration_id": ctx.migration_id,
         "run_id": ctx.run_id,
@@ -101,12 +109,20 @@ def build_final_report(ctx: Context) -> dict[str, Any]:
     return summary
 
 
-def outcome_of(phases: list[dict[str, Any]]) -> dict[str, Any]:
+def outcome_of(phases: list[dict[str, Any]], source_errors: dict[str, int] | None = None) -> dict[str, Any]:
     """clean / needs_attention / failed, with the counts by reason of what needs a person, and the exit status.
 
     Needs attention: rejected or held records (by error code), records skipped because their parent did not
-    load, field mismatches found by verification, and values that did not arrive as the source had them."""
+    load, field mismatches found by verification, values that did not arrive as the source had them, and every
+    flag of severity error (``error: <code>``: a file with missing or broken bytes, a body that was cut short, a
+    thread split the splitter was not sure of …), whether or not the record was loaded or held. Flags of
+    severity info or warning alone do not.
+
+    ``source_errors`` are the error flags the extraction counted (records the transform left out carry theirs
+    only there). A source flag travels with its record's row into the load phase too, so per code the larger of
+    the two counts is taken rather than their sum."""
     attention: Counter = Counter()
+    loaded_errors: Counter = Counter()
     for p in phases:
         details = p.get("rejections")
         if details is not None:
@@ -126,6 +142,14 @@ def outcome_of(phases: list[dict[str, Any]]) -> dict[str, Any]:
             n = (p.get("flag_counts") or {}).get(code, 0)
             if n:
                 attention[label] += n
+        phase_errors = p.get("error_flag_counts")
+        if phase_errors is None:  # a phase report written before error flags were counted: from its flags
+            phase_errors = error_flag_counts(p.get("flags") or [])
+        loaded_errors.update(phase_errors)
+    for code in sorted(set(loaded_errors) | set(source_errors or {})):
+        n = max(loaded_errors[code], (source_errors or {}).get(code, 0))
+        if n:
+            attention[f"error: {code}"] += n
     stopped = next((p["stopped"] for p in phases if p.get("stopped")), None)
     if stopped or not all(p.get("ok") for p in phases):
         outcome = FAILED

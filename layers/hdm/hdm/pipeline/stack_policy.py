@@ -6,7 +6,8 @@ parameters, passed to the API function as environment variables); the API refuse
 the config is stored or any secret is read.
 
 Checks find the fields by their type (:mod:`hdm.pipeline.config`'s ``SecretRef``, ``LocalPath``,
-``SourceHost``, ``LoginDomain``, ``DestinationUrl``), so a new field of such a type is checked too.
+``SourceHost``, ``LoginDomain``, ``DestinationUrl``), so a new field of such a type is checked too. Protections
+are found the same way: an ``InsecureOptOut`` may not be set and a ``Protection`` may not be turned off.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from hdm.pipeline.config import (
     INSECURE_OPT_OUT,
     LOCAL_PATH,
     LOGIN_DOMAIN,
+    PROTECTION,
     SECRET,
     SOURCE_HOST,
     fields_of_kind,
@@ -107,6 +109,9 @@ class StackPolicy:
         for path, opted_out in fields_of_kind(config, INSECURE_OPT_OUT):
             if opted_out:
                 refuse(path, "switches a protection off and cannot be chosen through the trigger API")
+        for path, on in fields_of_kind(config, PROTECTION):
+            if on is not True:
+                refuse(path, "is a protection that cannot be switched off through the trigger API")
         return out
 
     def secret_problem(self, ref: str) -> Optional[str]:

@@ -21,6 +21,7 @@ from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, Origin, State, now_iso
 from hdm.destinations.base import Destination
 from hdm.model import Record, record_from_dict
 from hdm.pipeline.config import MigrationConfig
+from hdm.pipeline.report import error_flag_counts
 from hdm.sources.base import ChunkSpec, Source
 from hdm.stage.base import Stage
 
@@ -119,18 +120,21 @@ def extract_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     source = ctx.source()
     by_type: Counter = Counter()
     flagged: Counter = Counter()
+    errors: Counter = Counter()  # flags of severity error (a record that cannot be carried as it is), by code
 
     def records() -> Iterable[dict[str, Any]]:
         for rec in source.extract(chunk, blobs=ctx.stage):
             by_type[rec.OBJECT.value] += 1
             for f in rec.flags:
                 flagged[f.code] += 1
+                if f.severity == "error":
+                    errors[f.code] += 1
             yield rec.to_dict()
 
     started = time.monotonic()
     n = ctx.stage.write_records(extract_key(chunk), records())
     source_stats = getattr(source, "last_stats", None)
-    summary = {"records": n, "by_type": dict(by_type), "flags": dict(flagged)}
+    summary = {"records": n, "by_type": dict(by_type), "flags": dict(flagged), "error_flags": dict(errors)}
     ctx.stage.put_json(stats_key, {
         "chunk": chunk.to_dict(),
         "summary": summary,
@@ -341,6 +345,7 @@ def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = 
         "mismatches": mismatches[:5000],
     }
     report["flag_counts"] = dict(Counter(str(f.get("code")) for f in flags))
+    report["error_flag_counts"] = error_flag_counts(flags)
     report["ok"] = not unexplained and missing_results <= 0 and not failed_children
     stop = _reject_threshold_stop(ctx, phase, report, rejected) if report["ok"] else None
     if stop:

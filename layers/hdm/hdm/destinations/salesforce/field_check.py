@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any, Optional
 
 # flag codes (stable: the report and the exit status count them)
@@ -33,6 +33,8 @@ TEXT_TYPES = frozenset({"string", "textarea", "phone", "url", "email", "encrypte
                         "multipicklist"})
 SKIP_TYPES = frozenset({"reference", "id", "base64", "anyType", "address", "location", "time"})
 ORIGINAL_MAX = 1000  # characters of the original kept in a flag
+MAX_DIGITS = 18  # Salesforce number fields hold at most 18 digits (the bound when a describe gives no precision)
+_EXACT = Context(prec=4 * MAX_DIGITS)  # room for any value within MAX_DIGITS whole and MAX_DIGITS decimal digits
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9-]+)+$")
@@ -44,7 +46,8 @@ _TRUE = frozenset({"true", "1", "yes", "y", "on", "t", "checked", "x"})
 _FALSE = frozenset({"false", "0", "no", "n", "off", "f", "unchecked", ""})
 
 
-def _fold(text: str) -> str:
+def fold(text: Any) -> str:
+    """A text compared loosely: spaces collapsed, case folded (picklist values the org matches so)."""
     return " ".join(str(text).split()).casefold()
 
 
@@ -61,7 +64,7 @@ def parse_moment(value: Any) -> Optional[dt.datetime]:
         except (OverflowError, OSError, ValueError):
             return None
     text = str(value).strip()
-    if text.isdigit() and len(text) >= 9:  # epoch seconds as text
+    if text.isascii() and text.isdigit() and 9 <= len(text) <= 20:  # epoch seconds as text
         return parse_moment(int(text))
     m = _DATETIME.match(text)
     if not m:
@@ -71,11 +74,11 @@ def parse_moment(value: Any) -> Optional[dt.datetime]:
     micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
     zone = (m.group(8) or "").upper()
     tz: dt.tzinfo = dt.UTC
-    if zone and zone not in ("Z", "UTC", "GMT"):
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "").ljust(4, "0")
-        tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
     try:
+        if zone and zone not in ("Z", "UTC", "GMT"):  # an offset of a day or more is not a zone: ValueError
+            sign = 1 if zone[0] == "+" else -1
+            digits = zone[1:].replace(":", "").ljust(4, "0")
+            tz = dt.timezone(sign * dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4])))
         return dt.datetime(y, mo, d, hh, mm, ss, micro, tzinfo=tz)
     except ValueError:
         return None
@@ -92,7 +95,7 @@ def parse_number(value: Any) -> Optional[Decimal]:
     if isinstance(value, (int, float, Decimal)):
         try:
             d = Decimal(str(value))
-        except InvalidOperation:
+        except (InvalidOperation, ValueError):  # ValueError: an int past Python's int-to-text limit
             return None
         return d if d.is_finite() else None
     text = str(value).strip().replace("\u00a0", "").replace(" ", "")
@@ -129,13 +132,16 @@ class FieldChecker:
             value = row[name]
             if value is None:
                 continue
-            new, code, why = self.check_value(meta, value)
+            try:
+                new, code, why = self.check_value(meta, value)
+            except Exception as exc:  # last resort: one odd value never costs the chunk; the field is left empty
+                new, code, why = None, VALUE_EMPTIED, f"could not be checked ({type(exc).__name__}): left empty"
             if code is None:
                 continue
             row[name] = new
             flag({"source_key": key, "code": code, "field": name, "severity": "info" if code == VALUE_CONVERTED
-                  else "warning", "reason": f"{self.sobject}.{name}: {why}", "original": _original(value),
-                  "loaded_as": _original(new) if new is not None else None})
+                  else "warning", "reason": f"{self.sobject}.{name}: {why}", "original": kept_original(value),
+                  "loaded_as": kept_original(new) if new is not None else None})
         for name in [n for n in self.fields if self.required(n) and n in row and row[n] in (None, "")]:
             flag({"source_key": key, "code": REQUIRED_MISSING, "field": name, "severity": "warning",
                   "reason": f"{self.sobject}.{name} is required and has no value: the org may refuse the record",
@@ -185,14 +191,19 @@ class FieldChecker:
         if number is None:
             return None, VALUE_EMPTIED, "not a number: left empty"
         t = meta.get("type")
-        scale = 0 if t in ("int", "long") else int(meta.get("scale") or 0)
+        scale = 0 if t in ("int", "long") else min(max(int(meta.get("scale") or 0), 0), MAX_DIGITS)
         precision = int(meta.get("precision") or meta.get("digits") or 0)
-        rounded = number.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP) if scale or t in ("int", "long") else number
+        whole_max = max((precision or MAX_DIGITS) - scale, 0)
+        # digits before the point, read from the exponent (never by turning a huge number into an int or a text)
+        whole_digits = number.adjusted() + 1 if number and number.adjusted() >= 0 else 0
+        if whole_digits > whole_max:
+            return None, VALUE_EMPTIED, f"more than {whole_max} digits before the decimal point: left empty"
+        rounded = number.quantize(Decimal(1).scaleb(-scale), ROUND_HALF_UP, _EXACT) \
+            if scale or t in ("int", "long") else number
         if rounded != number and t in ("int", "long"):
             return None, VALUE_EMPTIED, "not a whole number: left empty"
-        whole_digits = len(str(abs(int(rounded)))) if int(rounded) else 0
-        if precision and whole_digits > precision - scale:
-            return None, VALUE_EMPTIED, f"more than {precision - scale} digits before the decimal point: left empty"
+        if rounded.adjusted() + 1 > whole_max:  # rounding carried into one more whole digit (9.999 -> 10.00)
+            return None, VALUE_EMPTIED, f"more than {whole_max} digits before the decimal point: left empty"
         out: Any = int(rounded) if t in ("int", "long") else float(rounded)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value) == float(out):
             return value, None, ""
@@ -218,7 +229,7 @@ class FieldChecker:
         if t == "picklist" and meta.get("restrictedPicklist"):
             allowed = [p["value"] for p in meta.get("picklistValues") or [] if p.get("active", True)]
             if text not in allowed:
-                hit = next((a for a in allowed if _fold(a) == _fold(text)), None)
+                hit = next((a for a in allowed if fold(a) == fold(text)), None)
                 if hit is None:
                     return None, VALUE_EMPTIED, "not a value of the restricted picklist: left empty"
                 text, code, why = hit, VALUE_CONVERTED, f"picklist value written as {hit!r}"
@@ -228,7 +239,7 @@ class FieldChecker:
             if meta.get("restrictedPicklist"):
                 kept = []
                 for c in choices:
-                    hit = c if c in allowed else next((a for a in allowed if _fold(a) == _fold(c)), None)
+                    hit = c if c in allowed else next((a for a in allowed if fold(a) == fold(c)), None)
                     if hit is not None:
                         kept.append(hit)
                 if len(kept) < len(choices):
@@ -252,9 +263,12 @@ def _same_moment(value: Any, moment: dt.datetime) -> bool:
                                                           or value[-5] in "+-")
 
 
-def _original(value: Any) -> Any:
+def kept_original(value: Any) -> Any:
+    """The original value as a flag keeps it (long texts cut to ORIGINAL_MAX characters, with their length)."""
     if isinstance(value, str) and len(value) > ORIGINAL_MAX:
         return value[:ORIGINAL_MAX] + f"… ({len(value)} characters)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 4 * ORIGINAL_MAX:
+        return f"(an integer of {value.bit_length()} bits)"  # too long for a text or JSON
     return value
 
 

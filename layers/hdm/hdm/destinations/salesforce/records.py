@@ -21,7 +21,7 @@ from hdm.destinations.salesforce.account_merge import (
 )
 from hdm.destinations.salesforce.api import AUTO_ASSIGN_OFF, RowResult
 from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
-from hdm.destinations.salesforce.field_check import FIELD_DROPPED, _original, fields_named_by
+from hdm.destinations.salesforce.field_check import FIELD_DROPPED, fields_named_by, kept_original
 from hdm.destinations.salesforce.legacy_ids import is_own_legacy_id
 
 LEGACY = "hdm_Legacy_Id__c"
@@ -75,7 +75,7 @@ def _retry_without_named_fields(run: ChunkRun, sobject: str, rows: list[dict[str
         return
     stripped = [{k: v for k, v in p.items() if k not in named} for p, named, _ in retry]
     again = {r.key: r for r in run.api.collection_upsert(sobject, LEGACY, stripped, headers=headers)}
-    source_key = {r[LEGACY]: r["_source_key"] for r in rows}
+    row_of = {r[LEGACY]: r for r in rows}
     for p, named, first in retry:
         second = again.get(p[LEGACY])
         if second is None:
@@ -83,11 +83,14 @@ def _retry_without_named_fields(run: ChunkRun, sobject: str, rows: list[dict[str
         out[p[LEGACY]] = second
         if not second.success:
             continue
+        row = row_of.get(p[LEGACY]) or {}
         for f in named:
+            if f in row:
+                row[f] = None  # loaded without it: verification expects it empty (the flag keeps the original)
             run.result.flags.append({
-                "source_key": source_key.get(p[LEGACY]), "code": FIELD_DROPPED, "field": f, "severity": "warning",
+                "source_key": row.get("_source_key"), "code": FIELD_DROPPED, "field": f, "severity": "warning",
                 "reason": f"the org refused the record over {sobject}.{f} ({first.error_code}: {first.message}): "
-                          "loaded without that field", "original": _original(p.get(f)), "loaded_as": None})
+                          "loaded without that field", "original": kept_original(p.get(f)), "loaded_as": None})
 
 
 def _load_upserts(run: ChunkRun, sobject: str, rows: list[dict[str, Any]], prior: dict[str, list[CrosswalkEntry]],

@@ -336,7 +336,11 @@ class SalesforceTransformer:
             "_source_key": f"{rec.key}#0", "_object": "CaseComment", "_message": rec.key,
             "_position": rec.position, "_part": 0, "_parts": 1,
             "_lookups": {"ParentId": rec.ticket}, "_visibility": rec.visibility.value,
-            "IsPublished": published, "CommentBody": part.body, "_flags": flags,
+            "IsPublished": published, "CommentBody": part.body,
+            # the original time and author, as the comments of a body that stays a comment
+            "_created_at": sf_datetime(rec.created_at),
+            "_author_agent": rec.author if rec.kind == MessageKind.AGENT and rec.author else None,
+            "_flags": flags,
         }
         file_key = f"{rec.key}#body"
         om = self.mapping.object_map("attachment")

@@ -10,7 +10,7 @@ from hdm.crosswalk.base import Crosswalk, Origin, State
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.api import SalesforceApi
 from hdm.destinations.salesforce.chunk import payload_of
-from hdm.destinations.salesforce.field_check import parse_moment, parse_number
+from hdm.destinations.salesforce.field_check import fold, parse_moment, parse_number
 
 NOT_READ_BACK = {"VersionData", "FirstPublishLocationId", "CreatedDate", "ClosedDate", "Type"}
 
@@ -35,10 +35,6 @@ def _norm(value: Any) -> Any:
         return float(text) if text.strip().lstrip("-").replace(".", "", 1).isdigit() else text
     except ValueError:
         return text
-
-
-def _fold(text: Any) -> str:
-    return " ".join(str(text).split()).casefold()
 
 
 def _text_form(text: str) -> str:
@@ -83,9 +79,9 @@ def same_value(meta: Optional[dict[str, Any]], want: Any, got: Any) -> bool:
     if t in ("reference", "id"):
         return str(want)[:15] == str(got)[:15]
     if t == "picklist":
-        return _fold(want) == _fold(got)
+        return fold(want) == fold(got)
     if t == "multipicklist":
-        return {_fold(c) for c in str(want).split(";") if c.strip()} == {_fold(c) for c in str(got).split(";")
+        return {fold(c) for c in str(want).split(";") if c.strip()} == {fold(c) for c in str(got).split(";")
                                                                          if c.strip()}
     if isinstance(want, str) and isinstance(got, str):
         a, b = _text_form(want), _text_form(got)

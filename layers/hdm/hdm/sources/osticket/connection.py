@@ -678,12 +678,14 @@ class ReadOnlyConnection:
 
     def _writable_privileges(self) -> set[str]:
         """What could write to the database: the account's own grants, those of every role granted to it
-        (enabled or not, nested roles included) and of PUBLIC. A role whose grants cannot be read counts."""
+        (enabled or not, nested roles included) and of PUBLIC. A role whose grants cannot be read counts, and so
+        do the roles beyond the first ``MAX_ROLES`` (their grants are not read)."""
         own = self._grant_lines("SHOW GRANTS FOR CURRENT_USER()")
         lines: list[tuple[str, Optional[str]]] = [(line, None) for line in own]
         # the session's view adds the enabled default role and PUBLIC (MariaDB 10.11+)
         lines += [(line, "the default role or PUBLIC") for line in self._grant_lines("SHOW GRANTS") if line not in own]
-        roles = role_grants(own)[:MAX_ROLES]
+        granted = role_grants(own)
+        roles, beyond = granted[:MAX_ROLES], granted[MAX_ROLES:]
         unreadable: list[str] = []
         if "mariadb" in (self._conn.get_server_info() or "").lower():
             current = self._grant_lines("SELECT CURRENT_ROLE()")[0] if roles else None
@@ -712,6 +714,11 @@ class ReadOnlyConnection:
                     unreadable += [n for n, _ in roles]
         found = set(writing_grants(lines, self.params.database))
         found.update(f"role {name} (its grants could not be read)" for name in unreadable)
+        if beyond:  # not inspected, so not known to be harmless: they count as unreadable
+            names = ", ".join(n for n, _ in beyond[:5]) + (" …" if len(beyond) > 5 else "")
+            more = f"{len(beyond)} more role{'s' if len(beyond) > 1 else ''}"
+            found.add(f"{more} ({names}): the account has {len(granted)} roles and hdm reads the grants of the "
+                      f"first {MAX_ROLES} only, so these count as able to write")
         return found
 
 
