@@ -27,6 +27,7 @@ import yaml
 from hdm.cli import summary_table
 from hdm.engines.local import LocalEngine
 from hdm.localfiles import private_dir, private_umask, write_private
+from hdm.pipeline.report import headline
 
 from hdm_infra.mariadb import MariaDB
 from hdm_infra.osticket.generator import GeneratorOptions, generate
@@ -109,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"       .venv/bin/hdm status {MIGRATION_ID} --workdir {folder}")
         print(f"done in {time.monotonic() - started:.0f} s; every source record is "
               + ("accounted for." if outcome.report["ok"] else "NOT accounted for: see the report."))
+        # the generated database holds problems on purpose (unmatched agents, missing files, odd values):
+        # the outcome names what needs a person, as `hdm run` would (its exit status says the same)
+        print(f"outcome: {headline(outcome.report)}")
         return 0 if outcome.report["ok"] else 2
     finally:
         if args.keep_running:
