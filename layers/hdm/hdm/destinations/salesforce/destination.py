@@ -23,12 +23,14 @@ from hdm.destinations.salesforce.api import SalesforceApi
 from hdm.destinations.salesforce.chunk import ChunkRun
 from hdm.destinations.salesforce.comments import load_comments
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog, CustomFieldPlan
+from hdm.destinations.salesforce.custom_objects import prepare_custom_objects
 from hdm.destinations.salesforce.errors import SalesforceDestinationError, SchemaNotReady
 from hdm.destinations.salesforce.files import load_files
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.owners import load_queues, load_users
 from hdm.destinations.salesforce.records import load_accounts, load_case_parents, load_cases, load_contacts
 from hdm.destinations.salesforce.references import ReferenceNames
+from hdm.destinations.salesforce.related import load_case_contacts, load_case_events
 from hdm.destinations.salesforce.rollback import baseline_counts, rollback_entries
 from hdm.destinations.salesforce.schema import audit_fields_allowed, prepare_schema
 from hdm.destinations.salesforce.transform import SalesforceTransformer
@@ -127,7 +129,18 @@ class SalesforceDestination:
             catalog = CustomFieldCatalog(self.mapping, stage)
             names = ReferenceNames(self.options.reference_names, stage)
         plan = catalog.plan() or CustomFieldPlan()
+        objects = prepare_custom_objects(self.api(), self.mapping)  # before the fields that refer to them
         report = prepare_schema(self.api(), self.mapping, plan.fields, names)
+        report["custom_objects"] = objects
+        report["created"].extend(objects["created"])
+        report["verified"].extend(objects["verified"])
+        report["failed"].extend(objects["failed"])
+        report["needs_admin"].extend(objects["needs_admin"])
+        listed = {f["field"] for f in report["not_ready"]}
+        for failure in objects["failed"]:  # fields of a custom object the load writes that the mapping maps by code
+            what = failure.get("field") or failure.get("object")
+            if what and what not in listed and not any(x.startswith(f"{what}.") for x in listed):
+                report["not_ready"].append({"field": what, "reason": failure["reason"]})
         report["custom_field_plan"] = plan.report()
         if plan.conflicts:
             report["needs_admin"].append({"what": "custom field type conflicts", "conflicts": plan.conflicts,
@@ -197,6 +210,10 @@ class SalesforceDestination:
                 load_case_parents(run, rows)
             elif phase == P.COMMENTS:
                 load_comments(run, rows)
+            elif phase == P.CASE_CONTACTS:
+                load_case_contacts(run, rows)
+            elif phase == P.CASE_EVENTS:
+                load_case_events(run, rows)
             elif phase == P.FILES:
                 if self.options.stage is None:
                     raise SalesforceDestinationError("the files phase needs the stage (options.stage)")

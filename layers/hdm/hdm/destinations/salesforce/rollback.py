@@ -12,13 +12,14 @@ from hdm.destinations.salesforce.legacy_ids import legacy_id
 GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"}
 # deletable objects per crosswalk destination object
 DELETE_AS = {"Account": "Account", "Contact": "Contact", "Case": "Case", "CaseComment": "CaseComment",
-             "Group": "Group", "ContentVersion": "ContentDocument"}
+             "Group": "Group", "ContentVersion": "ContentDocument", "CaseContactRole": "CaseContactRole",
+             "hdm_Case_Event__c": "hdm_Case_Event__c"}
 
 
 LEGACY = "hdm_Legacy_Id__c"
 # objects whose records carry the legacy external ID, so a write interrupted before its id reached the
 # crosswalk (a pending entry without dest_id) can still be found and deleted
-FINDABLE = ("Account", "Contact", "Case", "ContentVersion")
+FINDABLE = ("Account", "Contact", "Case", "ContentVersion", "hdm_Case_Event__c")
 
 
 def legacy_value(entry: CrosswalkEntry, namespace: Optional[str] = None) -> str:
