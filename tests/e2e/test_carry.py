@@ -77,8 +77,8 @@ def test_events_land_as_case_history_with_time_actor_and_type(migrated, mariadb)
     engine, outcome, db, sfemu = migrated
     zone = _rows(mariadb, db, "SELECT value FROM {p}config WHERE namespace='core' AND `key`='db_timezone'")
     tz = zoneinfo.ZoneInfo(zone[0]["value"] or "UTC") if zone else dt.UTC
-    truth = _rows(mariadb, db, "SELECT e.id, e.timestamp, e.username, e.uid_type, e.annulled, v.name AS type, h.object_type, "
-                               "h.object_id FROM {p}thread_event e JOIN {p}thread h ON h.id = e.thread_id "
+    truth = _rows(mariadb, db, "SELECT e.id, e.timestamp, e.username, e.uid_type, e.annulled, v.name AS type, "
+                               "h.object_type, h.object_id FROM {p}thread_event e JOIN {p}thread h ON h.id = e.thread_id "
                                "LEFT JOIN {p}event v ON v.id = e.event_id")
     assert len(truth) > 60
     sf = sfemu.connect()
@@ -141,3 +141,27 @@ def test_re_run_adds_nothing_and_rollback_removes_it_all(migrated, tmp_path):
     assert after.get("CaseContactRole", 0) == 0
     assert after.get("hdm_Case_Event__c", 0) == 0
     assert after.get("Case", 0) == 0, result
+
+
+def test_source_ledger_names_every_table_and_where_its_rows_went(migrated, mariadb):
+    engine, outcome, db, sfemu = migrated
+    ledger = {t["table"]: t for t in outcome.report["source"]["tables"]}
+    in_db = {r["t"][len(db.prefix):] for r in _rows(
+        mariadb, db, f"SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() "
+                     f"AND TABLE_NAME LIKE '{db.prefix}%'")}
+    assert in_db <= set(ledger), in_db - set(ledger)
+    # every table the extractor read is declared, with what its rows became
+    read = {t for t, v in ledger.items() if v["rows_read"]}
+    assert read and all(ledger[t]["fate"] and "not in the source's table list" not in ledger[t]["fate"] for t in read)
+    collab = ledger["thread_collaborator"]
+    assert collab["rows_read"] == collab["rows_in_source"] > 0
+    assert "CaseContactRole" in collab["destination"]
+    events = ledger["thread_event"]
+    assert events["rows_read"] == events["rows_in_source"] > 0
+    assert "hdm_Case_Event__c" in events["destination"]
+    assert "Case 'Task #" in ledger["task"]["destination"]
+    assert ledger["config"]["destination"].startswith("looked up only")
+    assert ledger["session"]["destination"].startswith("not read") and not ledger["session"]["rows_read"]
+    assert "inventory only" in ledger["faq"]["destination"]
+    html = engine.stage.get_bytes("reports/reconciliation.html").decode()
+    assert "Where every source table went" in html and "thread_collaborator" in html

@@ -39,6 +39,27 @@ from hdm.mapping import Mapping, load_mapping
 from hdm.model import CustomFieldDef, Record
 
 BASELINE_OBJECTS = ("Account", "Contact", "Case", "CaseComment", "ContentDocument", "Group")
+LEDGER_TARGETS = {
+    "ticket": "migrated as Case (tasks: Case 'Task #<number>' under the ticket's Case)",
+    "ticket.collaborators": "migrated as CaseContactRole (Case, Contact, Role CC/Collaborator/Former collaborator)",
+    "ticket.custom": "migrated as custom fields of Case, Contact and Account",
+    "message": "migrated as CaseComment (split at 4,000 bytes)",
+    "event": "migrated as hdm_Case_Event__c (Case lookup, time, actor, type, details)",
+    "attachment": "migrated as ContentVersion + ContentDocumentLink",
+    "organization": "migrated as Account (same names merged)",
+    "contact": "migrated as Contact (same email merged)",
+    "agent": "matched to a User by email (never created)",
+    "team": "departments migrated as Queue; teams skipped (no Salesforce target)",
+    "custom_field": "migrated as custom field definitions (created by prepare)",
+    "help_topic": "names kept in the Case picklist case_help_topic__c; the record itself is inventory only",
+    "sla_policy": "names kept in the Case picklist case_sla_plan__c; the record itself is inventory only",
+    "status": "mapped to Case.Status (value map case_status); the record itself is inventory only",
+    "priority": "mapped to Case.Priority (value map case_priority); the record itself is inventory only",
+    "response_template": "inventory only (reported, not migrated)",
+    "automation_rule": "inventory only (reported for the admin to rebuild)",
+    "kb_category": "inventory only (reported, not migrated)",
+    "kb_article": "inventory only (reported, not migrated)",
+}
 
 
 class SalesforceDestination:
@@ -109,6 +130,10 @@ class SalesforceDestination:
     # -- Destination ----------------------------------------------------------------------------
     def phases(self) -> list[LoadPhase]:
         return list(P.PHASES)
+
+    def ledger_targets(self) -> dict[str, str]:
+        """What each canonical target of the source ledger becomes in Salesforce (or why it does not load)."""
+        return dict(LEDGER_TARGETS)
 
     def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
         return self.transformer.transform(object_type, records)

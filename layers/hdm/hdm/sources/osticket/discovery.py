@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hdm.sources.base import Discovery
+from hdm.sources.osticket.table_ledger import table_ledger
 from hdm.sources.osticket.versions import Layout
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ def discover(source: OsTicketSource) -> Discovery:
         "table_counts": tables,
         "warnings": list(source.warnings),
         "read_only_account": not source.conn.writable_privileges,
+        "tables": table_ledger(tables),  # every table: rows, what they become, what happens to them
     }
     p = f"`{source.prefix}"
     if source.layout is Layout.MODERN:

@@ -228,6 +228,7 @@ COLLABORATOR_ROLES = {"M": "client (sees messages)", "N": "third party (internal
 def _collaborators_of(ctx: Context, tk: Ticket, rows: list[dict[str, Any]]) -> None:
     """Collaborators (CCs) of a ticket: every row kept with its role and state; a deleted user is flagged."""
     for c in rows:
+        ctx.stats.read(c["table"])  # counted here: the side thread that read it keeps no stats
         if not c["user_found"]:
             tk.flag("dangling_fk", f"collaborator user {c['user_id']} no longer exists: not carried",
                     field="collaborators")
@@ -265,7 +266,6 @@ def _collaborators(ctx: Context, lo: int, hi: int) -> dict[int, list[dict[str, A
     else:
         return out
     for r in ctx.aux.stream(sql, (lo, hi)):
-        ctx.stats.read(table)
         if r["flags"] is not None:
             active = bool(int(r["flags"]) & CollaboratorFlag.ACTIVE)
             cc = bool(int(r["flags"]) & CollaboratorFlag.CC)
@@ -273,7 +273,8 @@ def _collaborators(ctx: Context, lo: int, hi: int) -> dict[int, list[dict[str, A
             active = r["isactive"] is None or bool(int(r["isactive"]))
             cc = False
         out[int(r["ticket_id"])].append({
-            "id": str(r["id"]), "user_id": int(r["user_id"]), "user_found": r["user_found"] is not None,
+            "id": str(r["id"]), "table": table, "user_id": int(r["user_id"]),
+            "user_found": r["user_found"] is not None,
             "role": (r["role"] or "M").strip().upper() or "M", "active": active, "cc": cc,
             "created": r["created"],
         })
