@@ -78,8 +78,8 @@ def test_events_land_as_case_history_with_time_actor_and_type(migrated, mariadb)
     zone = _rows(mariadb, db, "SELECT value FROM {p}config WHERE namespace='core' AND `key`='db_timezone'")
     tz = zoneinfo.ZoneInfo(zone[0]["value"] or "UTC") if zone else dt.UTC
     truth = _rows(mariadb, db, "SELECT e.id, e.timestamp, e.username, e.uid_type, e.annulled, v.name AS type, "
-                               "h.object_type, h.object_id FROM {p}thread_event e JOIN {p}thread h ON h.id = e.thread_id "
-                               "LEFT JOIN {p}event v ON v.id = e.event_id")
+                               "h.object_type, h.object_id FROM {p}thread_event e "
+                               "JOIN {p}thread h ON h.id = e.thread_id LEFT JOIN {p}event v ON v.id = e.event_id")
     assert len(truth) > 60
     sf = sfemu.connect()
     cases = {v["Id"]: k for k, v in _cases(sf).items()}
