@@ -670,7 +670,7 @@ class Emulator:
     def create_custom_object(self, data: dict[str, Any]) -> Response:
         full = str(data.get("FullName", ""))
         meta_in = data.get("Metadata") or {}
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*__c", full):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*__c", full) or "__" in full[:-3] or full[:-3].endswith("_"):
             raise ApiError(400, "INVALID_INPUT", f"Invalid custom object name: {full}")
         if self.org.schema.get(full) is not None:
             raise ApiError(400, "DUPLICATE_DEVELOPER_NAME", f"There is already an object named {full}.")
