@@ -11,6 +11,7 @@ from hdm.destinations.salesforce.api import SalesforceApi
 from hdm.destinations.salesforce.custom_objects import prepare_custom_objects
 from hdm.mapping import load_mapping
 from hdm.mapping.model import Mapping
+from hdm.model import Event, Provenance
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
 
@@ -74,3 +75,22 @@ def test_an_org_that_refuses_the_object_stops_prepare_and_names_what_to_deploy(s
     with pytest.raises(SchemaNotReady) as exc:
         SalesforceDestination(sf_factory, mapping=mapping, options=_opts()).prepare({})
     assert any(f["field"].startswith("Bad__Name__c") for f in exc.value.report["not_ready"])
+
+
+def test_without_the_object_under_drop_events_are_held_with_the_reason(sf_factory, crosswalk):
+    doc = copy.deepcopy(load_mapping().document)
+    doc["custom_objects"]["Bad__Name__c"] = doc["custom_objects"].pop("hdm_Case_Event__c")
+    doc["objects"]["event"]["target"] = "Bad__Name__c"
+    dest = SalesforceDestination(sf_factory, mapping=Mapping.from_document(doc),
+                                 options=_opts(unprepared_fields="drop"))
+    report = dest.prepare({})
+    assert "Bad__Name__c" in report["dropped_fields"] or any(
+        f.startswith("Bad__Name__c") for f in report["dropped_fields"])
+    ev = Event(Provenance("osticket", "thread_event", "1"), ticket="ticket:1", name="created",
+               at="2024-01-01T00:00:00Z")
+    rows = dest.transform("event", [ev])["case_events"]
+    result = dest.load_chunk("case_events", "c1", rows, crosswalk, "mig-x", "run-1")
+    assert [(o.status, o.source_key) for o in result.outcomes] == [("held", "event:1")]
+    assert "Bad__Name__c is not in the org" in result.outcomes[0].message
+    entry = crosswalk.get("mig-x", "event:1", "Bad__Name__c")
+    assert entry.state.value == "held" and entry.reason

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import SalesforceError
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry
 from hdm.destinations.base import ChunkLoadResult, LoadPhase
@@ -206,6 +207,23 @@ class SalesforceDestination:
                 for spec_field in [k for k in (row.get("_audit") or {}) if k not in writable]:
                     row["_audit"][spec_field]["when"] = "never"
 
+    def _missing_object(self, phase: str) -> Optional[str]:
+        """The custom object a phase writes, when the org does not have it."""
+        obj = self.mapping.target_of("event") if phase == P.CASE_EVENTS else P.PRIMARY_OBJECT.get(phase)
+        if obj not in self.mapping.custom_objects:
+            return None
+        with self._lock:
+            if obj not in self._writable:
+                try:
+                    fields = self.api().describe(obj).get("fields", [])
+                except SalesforceError as exc:
+                    if exc.status != 404:
+                        raise
+                    return obj
+                self._writable[obj] = frozenset(f["name"] for f in fields
+                                                if f.get("createable") or f.get("updateable"))
+        return None
+
     def baseline(self) -> dict[str, int]:
         return baseline_counts(self.api(), BASELINE_OBJECTS)
 
@@ -218,7 +236,12 @@ class SalesforceDestination:
         result = ChunkLoadResult(phase=phase, chunk_id=chunk_id)
         run = ChunkRun(api, self.options, crosswalk, migration_id, run_id, phase, result)
         run.flags(rows)
-        if self.options.unprepared_fields == "drop" and phase not in (P.USERS, P.QUEUES, P.COMMENTS):
+        missing = self._missing_object(phase)
+        if missing:  # prepare could not create the phase's custom object (unprepared_fields="drop"): held, said why
+            for row in rows:
+                row["_hold"] = row.get("_hold") or f"{missing} is not in the org (prepare could not create it; see " \
+                                                   "needs_admin in the prepare report): not loaded"
+        if self.options.unprepared_fields == "drop" and phase not in (P.USERS, P.QUEUES, P.COMMENTS) and not missing:
             self._drop_unprepared(run, rows)
         try:
             if phase == P.USERS:

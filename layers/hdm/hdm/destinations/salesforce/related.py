@@ -106,24 +106,25 @@ def load_case_contacts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
 
 
 def load_case_events(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
+    obj = next((r["_object"] for r in rows if r.get("_object")), EVENT)  # the mapping's target (default EVENT)
     prior = run.existing(r["_source_key"] for r in rows)
     resolved = run.resolve({v for r in rows for v in r["_lookups"].values() if v})
     entries: list[CrosswalkEntry] = []
     todo: list[dict[str, Any]] = []
     for row in rows:
-        if _hold(run, row, EVENT, entries):
+        if _hold(run, row, obj, entries):
             continue
         case_id = resolved.get(row["_lookups"].get("Case__c"))
         if case_id is None:
-            _skip(run, row, EVENT, "PARENT_NOT_LOADED", "its Case was not loaded (rejected, held or skipped): "
+            _skip(run, row, obj, "PARENT_NOT_LOADED", "its Case was not loaded (rejected, held or skipped): "
                   "event not loaded", entries)
             continue
         row["Case__c"] = case_id
         todo.append(row)
-    results = upsert_rows(run, EVENT, todo)
+    results = upsert_rows(run, obj, todo)
     stamp = now_iso()
     for row in todo:
-        before = next((e for e in prior.get(row["_source_key"], []) if e.dest_object == EVENT), None)
-        entries.append(run.record(row["_source_key"], EVENT, results[row[LEGACY]], Origin.CREATED, row, before,
+        before = next((e for e in prior.get(row["_source_key"], []) if e.dest_object == obj), None)
+        entries.append(run.record(row["_source_key"], obj, results[row[LEGACY]], Origin.CREATED, row, before,
                                   updated_at=stamp))
     run.crosswalk.put_many(entries)
