@@ -172,3 +172,24 @@ def test_source_ledger_names_every_table_and_where_its_rows_went(migrated, maria
     assert "Message-ID" in ledger["thread_entry_email"]["fate"] and not ledger["thread_entry_email"]["rows_read"]
     html = engine.stage.get_bytes("reports/reconciliation.html").decode()
     assert "Where every source table went" in html and "thread_collaborator" in html
+
+
+def test_a_legacy_1_9_database_carries_its_events_and_collaborators(osticket_db, mariadb, sfemu, tmp_path):
+    from hdm_infra.rehearsal import agent_emails, destination_users, migration_config, prepare_org
+
+    db = osticket_db(version="legacy-1.9", tickets=40, seed=5)
+    with mariadb.connect(database=db.database) as conn:
+        users = destination_users(agent_emails(conn, db.prefix))
+    prepare_org(sfemu.running, users)
+    events = _rows(mariadb, db, "SELECT COUNT(*) AS n FROM {p}ticket_event")[0]["n"]
+    collabs = _rows(mariadb, db, "SELECT COUNT(*) AS n FROM {p}ticket_collaborator")[0]["n"]
+    assert events and collabs
+    cfg = migration_config("legacy-carry", db, sfemu.running, tmp_path / "secrets")
+    outcome = LocalEngine(cfg, workdir=tmp_path / "work", progress=False).run(approve=True)
+    assert outcome.status == "succeeded", outcome.message
+    counts = sfemu.admin.counts()
+    assert counts["hdm_Case_Event__c"] == events
+    assert counts["CaseContactRole"] == collabs
+    ledger = {t["table"]: t for t in outcome.report["source"]["tables"]}
+    assert ledger["ticket_event"]["rows_read"] == events
+    assert "hdm_Case_Event__c" in ledger["ticket_event"]["destination"]
