@@ -48,6 +48,8 @@ def test_collaborators_become_contact_roles_with_their_state(tx):
         ("ticket:1#cc:contact:2", "CC"), ("ticket:1#cc:contact:3", "Collaborator"),
         ("ticket:1#cc:contact:4", "Former collaborator")]
     assert rows[0]["_lookups"] == {"CasesId": "ticket:1", "ContactId": "contact:2"}
+    # a third party on internal notes: what Role cannot say is kept as a flag
+    assert rows[0]["_flags"] == [] and rows[2]["_flags"][0]["code"] == "collaborator_role"
 
 
 def test_an_event_keeps_time_actor_type_and_details(tx):

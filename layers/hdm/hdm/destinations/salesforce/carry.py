@@ -73,10 +73,9 @@ def collaborator_rows(rec: Ticket, mapping: Mapping) -> Iterator[dict[str, Any]]
         role = mapped.value if mapped else None
         skey = collaborator_key(rec.key, contact)
         flags = []
-        if d.get("role_name"):
-            flags.append({"source_key": skey, "code": "collaborator", "field": "Role", "severity": "info",
-                          "reason": f"osTicket collaborator ({d['role_name']}"
-                                    f"{', no longer copied' if state == 'inactive' else ''})"})
+        if d.get("role") not in (None, "M"):  # Role says CC/participant; a third party or authority is said here
+            flags.append({"source_key": skey, "code": "collaborator_role", "field": "Role", "severity": "info",
+                          "reason": f"osTicket collaborator role {d['role']!r}: {d.get('role_name')}"})
         yield {"_source_key": skey, "_object": "CaseContactRole", "_ticket": rec.key, "_contact": contact,
                "_lookups": {"CasesId": rec.key, "ContactId": contact}, "Role": role, "_flags": flags}
 
