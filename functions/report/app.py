@@ -19,5 +19,6 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     logger.append_keys(migration_id=ctx.migration_id, run_id=ctx.run_id)
     report = steps.final_report(ctx)
     summary = {k: v for k, v in (report or {}).items() if isinstance(v, (int, float, str, bool))}
+    summary["attention"] = (report or {}).get("attention") or {}  # with outcome and exit_status: the verdict
     aws.runs().record_progress(ctx.migration_id, "report", summary, status="succeeded")
     return summary

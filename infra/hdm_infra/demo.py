@@ -62,8 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         manifest = generate(conn, GeneratorOptions(tickets=args.tickets, seed=args.seed, files_dir=files_dir))
         emails = agent_emails(conn, "ost_")
     password = secrets.token_urlsafe(16)  # a fresh throwaway password; it goes only to a mode-600 file
-    server.create_user("hdm_reader", password, DATABASE, read_only=True)
-    print(f"   MariaDB on 127.0.0.1:{server.port}, database {DATABASE}, read-only user hdm_reader")
+    server.create_user("hdm_reader", password, DATABASE, read_only=True, require_tls=True)
+    print(f"   MariaDB on 127.0.0.1:{server.port}, database {DATABASE}, read-only user hdm_reader (TLS only, "
+          f"CA {server.ca_file})")
     print("   generated: " + ", ".join(f"{k} {v}" for k, v in sorted(manifest.objects.items())))
 
     _step("Salesforce: the local API emulator (HTTPS on 127.0.0.1)")
@@ -76,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         _step("migration on the local engine")
         folder = base / "migrations"
         shutil.rmtree(folder / MIGRATION_ID, ignore_errors=True)
-        db = SourceDb("127.0.0.1", server.port, "hdm_reader", password, DATABASE, "ost_", files_dir)
+        db = SourceDb("127.0.0.1", server.port, "hdm_reader", password, DATABASE, "ost_", files_dir,
+                      tls_ca=server.ca_file)  # TLS with the server verified, as against a customer's database
         config = migration_config(MIGRATION_ID, db, emulator, base / "secrets")
         config_path = base / "migration.yaml"
         config_path.write_text(yaml.safe_dump(config.to_json(), sort_keys=False))  # secrets are file: references

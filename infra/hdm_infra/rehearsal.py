@@ -31,6 +31,7 @@ class SourceDb:
     database: str
     prefix: str
     files_dir: Path | None = None
+    tls_ca: Path | None = None  # when set, the config reaches the database over TLS verified by this CA
 
 
 def write_secret(folder: Path, name: str, value: str) -> str:
@@ -85,6 +86,7 @@ def config_document(
             "type": "osticket", "host": db.host, "port": db.port, "database": db.database, "user": db.user,
             "password": secret_ref("osticket-password", db.password), "prefix": db.prefix,
             "attachments_dir": str(db.files_dir) if db.files_dir else None,
+            **({"ssl": {"ca_bundle": str(db.tls_ca)}} if getattr(db, "tls_ca", None) else {}),
         },
         "destination": {
             "type": "salesforce",

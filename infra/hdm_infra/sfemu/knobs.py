@@ -21,6 +21,7 @@ class ValidationRule:
     fraction: float = 0.0
     message: str = "Record rejected by validation rule"
     fields: list[str] = field(default_factory=list)
+    only_when_set: bool = False  # a rule on a field's value: records where none of `fields` has a value pass
 
 
 @dataclass

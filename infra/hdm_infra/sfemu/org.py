@@ -497,7 +497,9 @@ class Org:
             result = results[p.index]
             if not result.success:
                 continue
-            if rule is not None and not opts.admin and rejected_by_rule(rule, self.knobs.seed, meta.name, p.content):
+            applies = rule is not None and not (rule.only_when_set and not any(
+                p.values.get(f) not in (None, "") for f in rule.fields))
+            if applies and not opts.admin and rejected_by_rule(rule, self.knobs.seed, meta.name, p.content):
                 result.fail("FIELD_CUSTOM_VALIDATION_EXCEPTION", rule.message, rule.fields)
             elif not opts.admin and self.dice.lock_row(opts.family):
                 result.fail("UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record or 1 records")

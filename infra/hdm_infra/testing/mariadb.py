@@ -41,6 +41,7 @@ class OsticketDb:
     timezone: str
     files_dir: Path | None  # filesystem-backend ('F') attachment root, <files_dir>/<key[0]>/<key>
     manifest: Any  # hdm_infra.osticket.manifest.Manifest, or None for tickets=0
+    ca_file: Path | None = None  # the server's CA, for a connection that verifies it (TLS is on)
 
     def connect(self, **kwargs: Any) -> pymysql.connections.Connection:
         """Read-only pymysql connection (utf8mb4, SQL_MODE='' as osTicket uses)."""
@@ -98,7 +99,7 @@ def osticket_db(mariadb: MariaDB, tmp_path_factory: pytest.TempPathFactory) -> C
         mariadb.create_user(user, password, database, read_only=True)
         db = OsticketDb(host=mariadb.host, port=mariadb.port, user=user, password=password, database=database,
                         prefix=prefix, version=version, charset=charset, timezone=timezone, files_dir=files_dir,
-                        manifest=manifest)
+                        manifest=manifest, ca_file=mariadb.ca_file)
         cache[key] = db
         return db
 

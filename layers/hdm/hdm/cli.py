@@ -87,8 +87,11 @@ def run(config_path: str, engine: str, workdir: str, api_url: str | None, yes: b
         return
     outcome = _engine(cfg, workdir, progress=not no_progress).run(approve=yes)
     _print_outcome(outcome)
-    if outcome.status in ("failed", "stopped"):
-        sys.exit(2 if outcome.status == "failed" else 3)
+    from hdm.pipeline.report import exit_status, saved_report
+
+    code = exit_status(outcome.status, outcome.report or saved_report(outcome.folder), outcome.run_id)
+    if code:
+        sys.exit(code)
 
 
 def _print_outcome(outcome) -> None:
@@ -139,7 +142,8 @@ def status(migration_id: str, workdir: str, api_url: str | None) -> None:
     state = json.loads(state_file.read_text())
     rec = Path(workdir) / migration_id / "stage" / "reports" / "reconciliation.json"
     if rec.exists():
-        state["totals"] = json.loads(rec.read_text()).get("totals")
+        saved = json.loads(rec.read_text())
+        state.update({k: saved.get(k) for k in ("totals", "outcome", "exit_status", "attention") if k in saved})
     click.echo(json.dumps(state, indent=1))
 
 
@@ -188,8 +192,10 @@ def rollback(config_path: str, workdir: str, api_url: str | None) -> None:
     result = _engine(cfg, workdir).rollback()
     for p in result["phases"]:
         click.echo(f"{p['phase']:<12} rolled back {p['rolled_back']}")
-    click.echo("baseline restored" if result["restored"] else f"NOT restored: baseline {result['baseline']} "
-               f"vs now {result['after']}")
+    if result.get("swept"):
+        click.echo("found by legacy id (not in the crosswalk) and deleted: "
+                   + ", ".join(f"{n} {obj}" for obj, n in result["swept"].items()))
+    click.echo(result["message"])
     if not result["restored"]:
         sys.exit(2)
 

@@ -538,7 +538,7 @@ _ENUM_FIELDS = {
 }
 
 
-def _build(cls: type[T], data: dict[str, Any]) -> T:
+def _build[T: "Record"](cls: type[T], data: dict[str, Any]) -> T:
     known = _fields(cls)
     unknown = set(data) - set(known)
     if unknown:

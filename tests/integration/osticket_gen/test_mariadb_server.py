@@ -105,3 +105,61 @@ def test_read_only_user_cannot_write(osticket_db):
         assert cur.fetchone()[0] == 4
         with pytest.raises(pymysql.err.OperationalError):
             cur.execute(f"DELETE FROM {db.table('ticket_priority')}")
+
+
+def test_root_has_a_private_password_and_the_folders_are_private(mariadb):
+    """Other local users cannot log in as root (no empty password, over the socket or TCP) nor read the files."""
+    import os
+    import stat
+
+    from hdm_infra.mariadb import ROOT_PASSWORD_FILE
+
+    base = mariadb.base_dir
+    for folder in (base, base / "data", mariadb.tls_dir):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, folder
+    for private in (base / ROOT_PASSWORD_FILE, base / "connection.json", mariadb.tls_dir / "server.key"):
+        assert stat.S_IMODE(os.stat(private).st_mode) == 0o600, private
+    assert not (base / "init-root.sql").exists()  # the start-up SQL holding the password is gone
+    for where in ({"unix_socket": str(mariadb.socket_path)}, {"host": "127.0.0.1", "port": mariadb.port}):
+        with pytest.raises(pymysql.err.OperationalError) as denied:
+            pymysql.connect(user="root", password="", connect_timeout=5, **where)
+        assert denied.value.args[0] == 1045
+    with pymysql.connect(unix_socket=str(mariadb.socket_path), user="root", password=mariadb.root_password) as conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT User, Host FROM mysql.global_priv WHERE User IN ('root', '') ORDER BY Host")
+            assert cur.fetchall() == (("root", "localhost"),)
+            cur.execute("SELECT COUNT(*) FROM mysql.global_priv WHERE JSON_VALUE(Priv, '$.authentication_string') = ''"
+                        " AND User NOT IN ('mariadb.sys', 'PUBLIC') AND IFNULL(JSON_VALUE(Priv, '$.is_role'), 0) = 0")
+            assert cur.fetchone()[0] == 0
+
+
+def test_the_server_speaks_tls_with_its_own_ca(mariadb):
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=str(mariadb.ca_file))
+    with pymysql.connect(host="127.0.0.1", port=mariadb.port, user=mariadb.admin_user,
+                         password=mariadb.admin_password, ssl=ctx) as conn, conn.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        assert cur.fetchone()[1] in ("TLSv1.2", "TLSv1.3")
+
+
+def test_a_server_can_refuse_every_connection_in_clear(tmp_path):
+    from hdm.sources.osticket import OsTicketSource
+
+    server = MariaDB.start(tmp_path / "tls-only", require_secure_transport=True)
+    try:
+        with pytest.raises(pymysql.err.OperationalError) as denied:  # MariaDB answers it as access denied
+            pymysql.connect(host="127.0.0.1", port=server.port, user=server.admin_user,
+                            password=server.admin_password, ssl_disabled=True, connect_timeout=5)
+        assert denied.value.args[0] == 1045
+        with server.connect() as conn, conn.cursor() as cur:  # the right password, over TLS
+            cur.execute("SELECT @@require_secure_transport")
+            assert cur.fetchone()[0] == 1
+        server.create_osticket_database("ost_tls", version="1.18")
+        server.create_user("reader", "reader-pw-1", "ost_tls")
+        params = {"host": "127.0.0.1", "port": server.port, "user": "reader", "password": "reader-pw-1",
+                  "database": "ost_tls", "tls": {"ca_bundle": str(server.ca_file)}}
+        with OsTicketSource(params) as src:
+            assert src.conn.tls_version and src.conn.tls_verified
+    finally:
+        server.stop()

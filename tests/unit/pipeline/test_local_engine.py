@@ -119,6 +119,7 @@ def _config(**kw) -> MigrationConfig:
         "destination": {"type": "salesforce", "username": "u", "verify_after_load": False},
         "chunk_rows": 4,
         "require_approval": True,
+        "reject_threshold": 0.5,  # the memory destination rejects every 7th contact on purpose
     }
     base.update(kw)
     return MigrationConfig.model_validate(base)

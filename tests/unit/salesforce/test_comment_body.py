@@ -57,3 +57,29 @@ def test_comment_bodies_use_one_line_ending_so_a_bulk_job_never_fails_on_crlf():
     parts = split_comment("Ann · 2024-01-01 · ref message:1", "line one\r\nline two\rline three\n", 4000)
     assert all("\r" not in p.body for p in parts)
     assert "line one\nline two\nline three" in parts[0].body
+
+
+def _best_seconds(fn, repeat: int = 3) -> float:
+    import time
+
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def test_splitting_is_linear_a_16_mib_body_costs_about_16_times_a_1_mib_body():
+    # the old splitter re-encoded the remaining text for every part: 16 MiB took ~680x the time of 1 MiB
+    line = "The quick brown fox jumps over the lazy dog, ünïcødé ✓ and all.\n"
+    small = line * (1024 * 1024 // len(line.encode()))
+    big = small * 16
+    header = _header()
+    parts = split_comment(header, big)
+    assert "".join(body_text_of(p.body) for p in parts) == big
+    assert all(len(p.body.encode("utf-8")) <= 4000 for p in parts)
+    # best of several runs each, so a busy machine's pauses do not count; linear is ~16x, quadratic was ~680x
+    t_small = _best_seconds(lambda: split_comment(header, small), 9)
+    t_big = _best_seconds(lambda: split_comment(header, big), 4)
+    assert t_big / t_small < 100, f"1 MiB: {t_small:.4f}s, 16 MiB: {t_big:.4f}s (ratio {t_big / t_small:.1f})"

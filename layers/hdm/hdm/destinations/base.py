@@ -31,6 +31,7 @@ class RecordOutcome:
     dest_id: Optional[str] = None
     error_code: Optional[str] = None
     message: Optional[str] = None
+    fields: Optional[list[str]] = None  # the fields a rejection names (the org's error)
 
 
 @dataclass

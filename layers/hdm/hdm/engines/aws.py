@@ -332,17 +332,11 @@ def record_baseline(ctx: steps.Context) -> None:
 
 
 def rollback_report(ctx: steps.Context, phases: list[dict[str, Any]]) -> dict[str, Any]:
-    """Compare the destination with the baseline taken before the first write (as the local engine does)."""
-    if ctx.stage.exists("reports/baseline.json"):
-        baseline = ctx.stage.get_json("reports/baseline.json")
-    else:
-        baseline = runs().get(ctx.migration_id).get("baseline")
-    after = ctx.destination().baseline() if baseline is not None else None
-    result = {"phases": phases, "baseline": baseline, "after": after,
-              "restored": baseline is not None and after == baseline}
-    ctx.stage.put_json("reports/rollback.json", result)
-    return {"restored": result["restored"], "phases": len(phases),
-            "rolled_back": sum(int(p.get("rolled_back") or 0) for p in phases)}
+    """Prove every record this migration created is gone, by id and by legacy id, as the local engine does
+    (hdm.pipeline.steps.rollback_verdict); the baseline counts stay in reports/rollback.json as information."""
+    result = steps.rollback_verdict(ctx, phases)
+    return {"restored": result["restored"], "nothing_to_roll_back": result["nothing_to_roll_back"],
+            "message": result["message"], "phases": len(phases), "rolled_back": result["rolled_back"]}
 
 
 # -- logging without PII ------------------------------------------------------------------------------

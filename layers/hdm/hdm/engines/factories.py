@@ -14,10 +14,17 @@ def build_source(cfg: Any):
 
         params = {
             "host": cfg.host, "port": cfg.port, "database": cfg.database, "user": cfg.user,
-            "password": resolve_secret(cfg.password),
+            "password": resolve_secret(cfg.password), "insecure_plaintext": cfg.insecure_plaintext_connection,
         }
+        if cfg.ssl is not None:
+            params["tls"] = {
+                "ca_bundle": cfg.ssl.ca_bundle, "verify_identity": cfg.ssl.verify_identity,
+                "client_cert": cfg.ssl.client_cert, "client_key": cfg.ssl.client_key,
+                "client_key_password": resolve_secret(cfg.ssl.client_key_password),
+            }
         return OsTicketSource(
-            params, prefix=cfg.prefix, allow_writable=cfg.allow_writable, attachments_dir=cfg.attachments_dir
+            params, prefix=cfg.prefix, allow_writable=cfg.allow_writable, attachments_dir=cfg.attachments_dir,
+            attachment_roots=cfg.attachment_roots,
         )
     raise ValueError(f"unknown source type: {getattr(cfg, 'type', cfg)!r}")
 

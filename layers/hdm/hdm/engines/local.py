@@ -216,12 +216,7 @@ class LocalEngine:
             out = []
             for phase in reversed(phases):
                 out.append(steps.rollback_phase(ctx, phase))
-            baseline = self.stage.get_json("reports/baseline.json") if self.stage.exists(
-                "reports/baseline.json") else None
-            after = ctx.destination().baseline() if baseline is not None else None
-            result = {"phases": out, "baseline": baseline, "after": after,
-                      "restored": baseline is not None and after == baseline}
-            self.stage.put_json("reports/rollback.json", result)
+            result = steps.rollback_verdict(ctx, out)
             self._save_state(status="rolled_back" if result["restored"] else "rollback_incomplete")
             return result
         finally:

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from hdm.sources.tls import is_loopback_host
 
 SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|arn:aws[a-z-]*:secretsmanager:.+)$")
 
@@ -31,6 +33,24 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SourceTlsConfig(_Strict):
+    """TLS to the source database; the server's certificate is always verified."""
+
+    ca_bundle: Optional[str] = None  # the CA file to trust (absent: the system's trust store)
+    verify_identity: bool = True  # the certificate must name `host`
+    client_cert: Optional[str] = None  # a client certificate (PEM), when the server asks for one
+    client_key: Optional[str] = None  # its key, when not in client_cert
+    client_key_password: Optional[str] = None  # secret reference
+
+    _v = field_validator("client_key_password")(_check_secret_ref)
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> SourceTlsConfig:
+        if (self.client_key or self.client_key_password) and not self.client_cert:
+            raise ValueError("client_key / client_key_password need client_cert")
+        return self
+
+
 class OsTicketSourceConfig(_Strict):
     type: Literal["osticket"] = "osticket"
     host: str = "127.0.0.1"
@@ -40,9 +60,24 @@ class OsTicketSourceConfig(_Strict):
     password: str  # a secret reference
     prefix: Optional[str] = None  # detected when absent
     attachments_dir: Optional[str] = None  # the filesystem storage backend's upload path
+    attachment_roots: list[str] = Field(default_factory=list)  # further folders files may be read from (1.6 '6')
     allow_writable: bool = False
+    # TLS: required for every host that is not loopback; the only way around it is the loud opt-out below
+    ssl: Optional[SourceTlsConfig] = None
+    insecure_plaintext_connection: bool = False
 
     _v = field_validator("password")(_check_secret_ref)
+
+    @model_validator(mode="after")
+    def _tls_required_off_this_machine(self) -> OsTicketSourceConfig:
+        if self.ssl is not None and self.insecure_plaintext_connection:
+            raise ValueError("ssl and insecure_plaintext_connection contradict each other: drop one")
+        if self.ssl is None and not self.insecure_plaintext_connection and not is_loopback_host(self.host):
+            raise ValueError(
+                "host is not loopback, so TLS is required: add ssl (ca_bundle: the server's CA file) or, "
+                "accepting that ticket data and the password cross the network in clear, set "
+                "insecure_plaintext_connection: true")
+        return self
 
 
 class SalesforceDestinationConfig(_Strict):
@@ -64,6 +99,7 @@ class SalesforceDestinationConfig(_Strict):
     # a mapped field the org could not prepare: "stop" before loading (default), or "drop" it (flagged per record)
     unprepared_fields: Literal["stop", "drop"] = "stop"
     verify_after_load: bool = True
+    body_file_bytes: int = Field(256 * 1024, ge=0)  # a larger message body becomes a file on the Case; 0: never
 
     _v = field_validator("password", "security_token", "consumer_secret")(_check_secret_ref)
 
@@ -81,6 +117,8 @@ class MigrationConfig(_Strict):
     thread_confidence_threshold: float = Field(0.8, ge=0.0, le=1.0)
     max_workers: int = Field(2, ge=1, le=64)  # local engine worker pool
     options: dict[str, Any] = Field(default_factory=dict)
+    # a load phase rejecting more than this share of its records stops the run before its dependants load
+    reject_threshold: float = Field(0.01, ge=0.0, le=1.0)
 
     @classmethod
     def load(cls, path: str | Path) -> MigrationConfig:

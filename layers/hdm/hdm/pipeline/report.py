@@ -8,11 +8,26 @@ Two ledgers, both must balance:
 from __future__ import annotations
 
 import html
+import json
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hdm.pipeline.steps import Context
+
+# The outcome of a run and the exit status `hdm run` ends with (0, 1 and 10+; hdm.exitcodes keeps 2..9 for
+# errors before or around the run: bad config, connection, lock …).
+CLEAN = "clean"  # every record arrived, nothing needs a person
+NEEDS_ATTENTION = "needs_attention"  # completed, and some records need a person (counts by reason)
+FAILED = "failed"  # records unaccounted for, or a phase stopped over its rejected share
+STOPPED = "stopped"  # stopped on the org's daily API limit: the same command continues later
+EXIT_STATUS = {CLEAN: 0, FAILED: 1, NEEDS_ATTENTION: 10, "reject_threshold": 11, STOPPED: 12}
+
+# flag codes that mean a value did not arrive as the source had it (hdm.destinations.salesforce.field_check)
+VALUE_LOSS_FLAGS = {"value_not_loaded": "values not loaded", "value_truncated": "values truncated",
+                    "field_dropped_on_reject": "fields left out after a refusal",
+                    "required_value_missing": "required values missing"}
 
 PHASE_BARS = ("loaded", "matched", "merged", "rejected", "held", "skipped")
 BAR_COLOURS = {
@@ -94,10 +109,12 @@ def build_final_report(ctx: Context) -> dict[str, Any]:
         "manifests/load-plan.json") else {}
     phases.sort(key=lambda p: order.get(p["phase"], 99))
     ledger = source_ledger(ctx)
+    verdict = outcome_of(phases)
     summary = {
         "migration_id": ctx.migration_id,
         "run_id": ctx.run_id,
         "ok": all(p.get("ok") for p in phases),
+        **verdict,
         "source": ledger,
         "phases": [{k: v for k, v in p.items() if not isinstance(v, list)} for p in phases],
         "totals": {
@@ -113,10 +130,77 @@ def build_final_report(ctx: Context) -> dict[str, Any]:
     return summary
 
 
+def outcome_of(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """clean / needs_attention / failed, with the counts by reason of what needs a person, and the exit status.
+
+    Needs attention: rejected or held records (by error code), records skipped because their parent did not
+    load, field mismatches found by verification, and values that did not arrive as the source had them."""
+    attention: Counter = Counter()
+    for p in phases:
+        details = p.get("rejections")
+        if details is not None:
+            for r in details:
+                status = r.get("status")
+                if status in ("rejected", "held"):
+                    attention[f"{status}: {r.get('error_code') or 'no code'}"] += 1
+                elif status == "skipped":
+                    attention[f"skipped: {r.get('error_code') or 'no code'}"] += 1
+        else:
+            for status in ("rejected", "held", "skipped"):
+                if p.get(status):
+                    attention[status] += p[status]
+        if p.get("field_mismatches"):
+            attention["field mismatches"] += p["field_mismatches"]
+        for code, label in VALUE_LOSS_FLAGS.items():
+            n = (p.get("flag_counts") or {}).get(code, 0)
+            if n:
+                attention[label] += n
+    stopped = next((p["stopped"] for p in phases if p.get("stopped")), None)
+    if stopped or not all(p.get("ok") for p in phases):
+        outcome = FAILED
+    elif attention:
+        outcome = NEEDS_ATTENTION
+    else:
+        outcome = CLEAN
+    status = EXIT_STATUS["reject_threshold"] if stopped else EXIT_STATUS[outcome]
+    return {"outcome": outcome, "exit_status": status, "attention": dict(attention.most_common()),
+            **({"stopped": stopped} if stopped else {})}
+
+
+def exit_status(run_status: str, report: dict[str, Any] | None, run_id: str | None = None) -> int:
+    """The exit status of `hdm run`: from this run's final report when there is one, else from the run's
+    status (``succeeded`` without a report — awaiting approval — is 0). A report of another run is ignored."""
+    if report and report.get("exit_status") is not None and run_status in ("succeeded", "failed") and (
+            run_id is None or report.get("run_id") == run_id):
+        return int(report["exit_status"])
+    if run_status == "stopped":
+        return EXIT_STATUS[STOPPED]
+    if run_status == "failed":
+        return EXIT_STATUS[FAILED]
+    return 0
+
+
+def saved_report(folder: str | Path) -> dict[str, Any] | None:
+    """The reconciliation summary the local engine left in a migration folder (None when there is none)."""
+    path = Path(folder) / "stage" / "reports" / "reconciliation.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
 def headline(summary: dict[str, Any]) -> str:
     """One sentence a person reads first: is everything accounted for, and what needs attention."""
+    stopped = summary.get("stopped")
+    if stopped:
+        return f"FAILED (exit {summary.get('exit_status')}): {stopped['message']}"
     if not summary["ok"]:
         return "NOT reconciled: some records are unaccounted for (see the phases marked ✘)"
+    attention = summary.get("attention")
+    if attention is not None:
+        if not attention:
+            return "clean: every record accounted for; nothing rejected, held or changed"
+        listed = ", ".join(f"{n} {reason}" for reason, n in attention.items())
+        return f"completed, needs attention (exit {summary.get('exit_status')}): {listed}"
     t = summary["totals"]
     attention = [f"{t[k]} {k}" for k in ("rejected", "held") if t.get(k)]
     if t.get("field_mismatches"):
@@ -124,6 +208,13 @@ def headline(summary: dict[str, Any]) -> str:
     if attention:
         return "every record accounted for; needs attention: " + ", ".join(attention)
     return "every record accounted for; nothing rejected or held"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    text = str(value)
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _bar_chart(phase: dict[str, Any]) -> str:
@@ -180,9 +271,21 @@ def render_html(summary: dict[str, Any], phases: list[dict[str, Any]]) -> str:
         flags = Counter(str(f.get("code")) for f in p.get("flags", []))
         flag_list = "".join(f"<li>{e(code)}: {n}</li>" for code, n in flags.most_common())
         unexplained = "".join(f"<li>{e(u['source_key'])}: {e(u['why'])}</li>" for u in p.get("unexplained", [])[:50])
+        values = "".join(
+            f"<tr><td>{e(str(f.get('source_key')))}</td><td>{e(str(f.get('field')))}</td><td>{e(str(f.get('code')))}"
+            f"</td><td>{e(_shown(f.get('original')))}</td><td>{e(_shown(f.get('loaded_as')))}</td>"
+            f"<td>{e(str(f.get('reason') or ''))}</td></tr>"
+            for f in [f for f in p.get("flags", []) if f.get("code") in VALUE_LOSS_FLAGS][:500])
+        stop = p.get("stopped")
+        stop_html = f"<p class=\"stop\"><b>Stopped:</b> {e(stop['message'])}</p>" if stop else ""
+        values_html = ("<h3>Values that did not arrive as the source had them</h3><table><tr><th>record</th>"
+                       "<th>field</th><th>what</th><th>original</th><th>loaded as</th><th>why</th></tr>"
+                       + values + "</table>") if values else ""
+
         phase_html.append(f"""
 <section class="phase {'ok' if p.get('ok') else 'bad'}">
 <h2>{e(p['phase'])} {'✔' if p.get('ok') else '✘ not reconciled'}</h2>
+{stop_html}
 {_bar_chart(p)}
 <table class="figures"><tr><th>source rows</th><th>loaded</th><th>created</th><th>updated</th><th>matched</th>
 <th>merged</th><th>rejected</th><th>held</th><th>skipped</th><th>flagged</th><th>field mismatches</th>
@@ -193,6 +296,7 @@ def render_html(summary: dict[str, Any], phases: list[dict[str, Any]]) -> str:
 <td>{p.get('flagged', 0)}</td><td>{p.get('field_mismatches', 0)}</td><td>{p.get('api_calls', 0)}</td></tr></table>
 {'<h3>Unexplained</h3><ul>' + unexplained + '</ul>' if unexplained else ''}
 {'<h3>Flags</h3><ul>' + flag_list + '</ul>' if flag_list else ''}
+{values_html}
 {'<h3>Rejected, held and skipped records</h3><table><tr><th>record</th><th>status</th><th>code</th>'
  '<th>message</th></tr>' + rej + '</table>' if rej else ''}
 </section>""")

@@ -29,6 +29,15 @@ class PhaseNotReconciled(RuntimeError):
     """A phase's figures do not add up: records are unaccounted for. The run stops here."""
 
 
+class RejectThresholdExceeded(PhaseNotReconciled):
+    """A load phase rejected more than the configured share of its records: the run stops before the phases
+    that depend on it, and says which fields or rules caused it."""
+
+    def __init__(self, message: str, stop: dict[str, Any]):
+        super().__init__(message)
+        self.stop = stop
+
+
 class ApprovalRequired(RuntimeError):
     """The mapping has not been confirmed by a person yet."""
 
@@ -331,8 +340,23 @@ def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = 
         "flags": flags[:5000],
         "mismatches": mismatches[:5000],
     }
+    report["flag_counts"] = dict(Counter(str(f.get("code")) for f in flags))
     report["ok"] = not unexplained and missing_results <= 0 and not failed_children
+    stop = _reject_threshold_stop(ctx, phase, report, rejected) if report["ok"] else None
+    if stop:
+        report["ok"] = False
+        report["stopped"] = stop
     ctx.stage.put_json(f"reports/phases/{phase}.json", report)
+    if stop:
+        # the rejected rows' chunks are loaded again by the next run (loading is idempotent), once the cause
+        # is fixed; the final report tells the outcome now
+        for res in results:
+            if any(r.get("status") == "rejected" for r in res.get("rejected", [])):
+                ctx.stage.delete(result_key(phase, res["chunk_id"]))
+        from hdm.pipeline.report import build_final_report
+
+        build_final_report(ctx)
+        raise RejectThresholdExceeded(stop["message"], stop)
     if not report["ok"]:
         raise PhaseNotReconciled(
             f"phase {phase}: {len(unexplained)} record(s) unaccounted for, "
@@ -340,6 +364,38 @@ def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = 
             f"see {ctx.stage.uri(f'reports/phases/{phase}.json')}"
         )
     return {k: v for k, v in report.items() if not isinstance(v, list)}
+
+
+def reject_threshold(ctx: Context) -> float:
+    value = getattr(ctx.config, "reject_threshold", None)
+    if value is None:
+        value = (getattr(ctx.config, "options", None) or {}).get("reject_threshold", 0.01)
+    return float(value)
+
+
+def _reject_threshold_stop(ctx: Context, phase: str, report: dict[str, Any], rejected: list[dict[str, Any]]
+                           ) -> dict[str, Any] | None:
+    """When the phase's rejected share passes the threshold: what stopped the run, with its top causes."""
+    threshold = reject_threshold(ctx)
+    total = report["source"]
+    if not total or not report["rejected"] or report["rejected"] / total <= threshold:
+        return None
+    causes: Counter = Counter()
+    for r in rejected:
+        if r.get("status") != "rejected":
+            continue
+        fields = ", ".join(r.get("fields") or []) or None
+        causes[(r.get("error_code") or "UNKNOWN_ERROR", fields, (r.get("message") or "")[:200])] += 1
+    top = [{"error_code": c, "fields": f, "message": m, "count": n} for (c, f, m), n in causes.most_common(5)]
+    shown = "; ".join(f"{t['error_code']}" + (f" on {t['fields']}" if t["fields"] else "")
+                      + (f": {t['message']}" if t["message"] else "") + f" ({t['count']})" for t in top)
+    share = report["rejected"] / total
+    message = (f"phase {phase}: {report['rejected']} of {total} records rejected ({share:.1%}, over the "
+               f"{threshold:.1%} threshold): the run stopped before the phases that depend on it. "
+               f"Top causes: {shown}. Fix the cause (a field value, a validation rule) and run again: the rejected "
+               "records are loaded again.")
+    return {"reason": "reject_threshold", "phase": phase, "threshold": threshold, "rejected": report["rejected"],
+            "source": total, "share": round(share, 4), "causes": top, "message": message}
 
 
 def final_report(ctx: Context) -> dict[str, Any]:
@@ -367,3 +423,52 @@ def rollback_phase(ctx: Context, phase: str) -> dict[str, Any]:
         e.updated_at = stamp
     ctx.crosswalk.put_many(done)
     return {"phase": phase, "rolled_back": len(done), "remaining": len(entries) - len(done)}
+
+
+def rollback_verdict(ctx: Context, phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """After the phases rolled back: delete what carries this migration's legacy IDs but the crosswalk did not
+    know (a fresh state folder), then prove every record this migration created is gone, by id and by legacy
+    id. Other migrations' records in the same org are neither touched nor counted. Writes reports/rollback.json.
+
+    A destination without a proof (``rollback_proof``) is compared with the baseline taken before the first
+    write instead."""
+    destination = ctx.destination()
+    entries = list(ctx.crosswalk.iter_migration(ctx.migration_id))
+    swept = destination.rollback_sweep() if hasattr(destination, "rollback_sweep") else {}
+    rolled_back = sum(int(p.get("rolled_back", 0)) for p in phases) + sum(swept.values())
+    baseline = ctx.stage.get_json("reports/baseline.json") if ctx.stage.exists("reports/baseline.json") else None
+    result: dict[str, Any] = {"phases": phases, "swept": swept, "rolled_back": rolled_back, "baseline": baseline}
+    if hasattr(destination, "rollback_proof"):
+        proof = destination.rollback_proof(entries)
+        result["proof"] = proof
+        result["after"] = destination.baseline() if baseline is not None else None  # information only
+        created = proof["checked_by_id"]
+        nothing = rolled_back == 0 and proof["remaining"] == 0
+        result["restored"] = proof["remaining"] == 0
+        result["nothing_to_roll_back"] = nothing
+        if nothing and not created:
+            result["message"] = ("nothing to roll back: this migration has created no record in the destination "
+                                 "(none in the crosswalk, none carrying its legacy IDs)")
+        elif nothing:
+            result["message"] = (f"nothing to roll back: the {created} record(s) this migration created are "
+                                 "already gone (checked by id and by legacy id)")
+        elif result["restored"]:
+            result["message"] = (f"restored: {rolled_back} record(s) rolled back (deleted now, or found already "
+                                 "gone); every record this migration created "
+                                 f"is gone ({created} checked by id"
+                                 + (", none left carrying its legacy IDs)" if proof["checked_by_legacy_id"] else ")"))
+        else:
+            left = {**proof["remaining_by_id"]}
+            for obj, n in proof["remaining_by_legacy_id"].items():
+                left[obj] = max(left.get(obj, 0), n)
+            result["message"] = ("NOT restored: records this migration created are still in the destination: "
+                                 + ", ".join(f"{n} {obj}" for obj, n in sorted(left.items()))
+                                 + "; run the rollback again, or see reports/rollback.json")
+    else:
+        after = destination.baseline() if baseline is not None else None
+        result.update(after=after, restored=baseline is not None and after == baseline,
+                      nothing_to_roll_back=rolled_back == 0 and baseline is not None and after == baseline)
+        result["message"] = "baseline restored" if result["restored"] else \
+            f"NOT restored: baseline {baseline} vs now {after}"
+    ctx.stage.put_json("reports/rollback.json", result)
+    return result

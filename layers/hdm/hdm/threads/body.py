@@ -281,5 +281,8 @@ def to_plain_text(html: str, cid_names: Callable[[str], Optional[str]] | None = 
     if root is None:
         return ""
     writer = _TextWriter()
-    _walk(root, writer, cid_names)
+    try:
+        _walk(root, writer, cid_names)
+    except RecursionError:  # markup nested deeper than the walker recurses: keep every word, lose the layout
+        return _WHITESPACE.sub(" ", root.text(deep=True, separator=" ") or "").strip()
     return writer.result()

@@ -15,7 +15,13 @@ from simple_salesforce import Salesforce
 from simple_salesforce.bulk2 import ColumnDelimiter, JobState, LineEnding, Operation, ResultsType, _Bulk2Client
 from simple_salesforce.util import call_salesforce
 
-from hdm.destinations.salesforce.bulk_csv import build_csv, parse_csv, parse_csv_columns, split_bulk_error
+from hdm.destinations.salesforce.bulk_csv import (
+    build_csv,
+    bulk_error_fields,
+    parse_csv,
+    parse_csv_columns,
+    split_bulk_error,
+)
 from hdm.destinations.salesforce.errors import SalesforceDestinationError
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.retry import TRANSIENT_CODES, call_with_retry, make_retrying
@@ -34,6 +40,7 @@ class RowResult:
     created: Optional[bool] = None
     error_code: Optional[str] = None
     message: Optional[str] = None
+    fields: tuple[str, ...] = ()  # the fields the org's error names
 
 
 @dataclass
@@ -145,7 +152,7 @@ class SalesforceApi:
             else:
                 e = errs[0] if errs else {}
                 out.append(RowResult(k, False, r.get("id"), None, e.get("statusCode") or e.get("errorCode")
-                                     or "UNKNOWN_ERROR", e.get("message")))
+                                     or "UNKNOWN_ERROR", e.get("message"), tuple(e.get("fields") or ())))
         return out
 
     def _with_lock_retries(self, keys: list[str], rows: list[dict[str, Any]], send) -> list[RowResult]:
@@ -283,7 +290,7 @@ class SalesforceApi:
             for value, sf_id, error in parse_csv_columns(failed, (key_column, "sf__Id", "sf__Error")):
                 k = row_key(value)
                 code, msg = split_bulk_error(error)
-                by_key[k] = RowResult(k, False, sf_id or None, None, code, msg)
+                by_key[k] = RowResult(k, False, sf_id or None, None, code, msg, bulk_error_fields(error))
         row_keys = [row_key(str(r[key_column])) for r in rows]
         missing = [k for k in row_keys if k not in by_key]
         if missing:

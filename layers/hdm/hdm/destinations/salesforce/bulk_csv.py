@@ -63,3 +63,16 @@ def split_bulk_error(text: str) -> tuple[str, str]:
     if code.replace("_", "").isalnum() and code.upper() == code and not code.isdigit():
         return code, rest.strip()
     return "UNKNOWN_ERROR", text
+
+
+def bulk_error_fields(text: str) -> tuple[str, ...]:
+    """The fields an ``sf__Error`` names: its last ``:`` part ("CODE:message:Field1,Field2", a real org adds
+    " --"). Names only (letters, digits, underscores); anything else is not a field list."""
+    parts = (text or "").strip().rsplit(":", 1)
+    if len(parts) != 2:
+        return ()
+    tail = parts[1].strip().removesuffix("--").strip()
+    names = tuple(n.strip() for n in tail.split(",") if n.strip())
+    if not names or not all(n.replace("_", "").replace(".", "").isalnum() for n in names):
+        return ()
+    return names

@@ -74,5 +74,7 @@ class ChunkRun:
                               row_hash=row_hash)
         reason = f"{res.error_code}: {res.message}" if res.message else str(res.error_code)
         self.outcome(row_key, dest_object, "rejected", res.id, res.error_code, res.message)
+        if res.fields:
+            self.result.outcomes[-1].fields = list(res.fields)
         return self.entry(row_key, dest_object, State.REJECTED, origin, res.id, reason=reason, updated_at=updated_at,
                           row_hash=row_hash)

@@ -42,49 +42,61 @@ def _display_time(iso: Optional[str]) -> str:
     return f"{text} UTC"
 
 
-def _utf8_prefix(text: str, max_bytes: int) -> str:
-    """The longest prefix of ``text`` whose UTF-8 encoding fits in ``max_bytes`` (never splits a character)."""
-    raw = text.encode("utf-8")
-    if len(raw) <= max_bytes:
-        return text
-    return raw[:max_bytes].decode("utf-8", errors="ignore")
+def _cut_points(raw: bytes, room: int) -> list[int]:
+    """Byte offsets where parts of at most ``room`` bytes end (the last one is ``len(raw)``).
+
+    One pass over ``raw``: each part looks only at its own window, so the cost is linear in the body's size
+    (re-encoding the remaining text for every part made a 16 MiB body take seconds per message). A cut never
+    splits a UTF-8 character and prefers a line break or a space in the last fifth of the window.
+    """
+    cuts: list[int] = []
+    pos, end = 0, len(raw)
+    while pos < end:
+        stop = pos + room
+        if stop >= end:
+            cuts.append(end)
+            break
+        while stop > pos and (raw[stop] & 0xC0) == 0x80:  # raw[stop] continues a character: cut before it
+            stop -= 1
+        space = max(raw.rfind(b"\n", pos, stop), raw.rfind(b" ", pos, stop))
+        if space >= 0 and space + 1 - pos >= (stop - pos) * 4 // 5:
+            stop = space + 1
+        cuts.append(stop)
+        pos = stop
+    return cuts
 
 
 def split_comment(header: str, text: str, max_bytes: int = 4000) -> list[CommentPart]:
     """Split ``text`` into bodies of at most ``max_bytes`` bytes, each starting with the header.
 
     A single part has the header alone; several carry ``(part i/n)``. Splits prefer a line break or a
-    space in the last fifth of a part so words stay whole.
+    space in the last fifth of a part so words stay whole. Linear in the size of ``text``.
     """
     # one line ending throughout: a Bulk job declares LF, and a CRLF inside a value fails the whole job
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     single = f"{header}\n\n{text}" if text else header
-    if len(single.encode("utf-8")) <= max_bytes:
+    raw = single.encode("utf-8")
+    if len(raw) <= max_bytes:
         return [CommentPart(0, 1, single)]
-    # reserve room for the longest possible part label
-    pieces: list[str] = []
-    rest = text
+    raw = text.encode("utf-8")
+    header_bytes = len(header.encode("utf-8"))
     total_guess = 2
-    while True:
-        pieces = []
-        rest = text
+    while True:  # the part label's width depends on the number of parts: at most a few rounds (one per digit)
         label_room = len(f" (part {total_guess}/{total_guess})".encode())
-        room = max_bytes - len(header.encode("utf-8")) - label_room - 2
+        room = max_bytes - header_bytes - label_room - 2
         if room < 200:
             raise ValueError("comment header leaves too little room for text")
-        while rest:
-            piece = _utf8_prefix(rest, room)
-            if len(piece) < len(rest):
-                cut = max(piece.rfind("\n"), piece.rfind(" "))
-                if cut >= len(piece) * 4 // 5:
-                    piece = piece[: cut + 1]
-            pieces.append(piece)
-            rest = rest[len(piece):]
-        if len(str(len(pieces))) <= len(str(total_guess)):
+        cuts = _cut_points(raw, room)
+        if len(str(len(cuts))) <= len(str(total_guess)):
             break
-        total_guess = len(pieces)
-    n = len(pieces)
-    return [CommentPart(i, n, f"{header} (part {i + 1}/{n})\n\n{p}") for i, p in enumerate(pieces)]
+        total_guess = len(cuts)
+    n = len(cuts)
+    parts = []
+    start = 0
+    for i, stop in enumerate(cuts):
+        parts.append(CommentPart(i, n, f"{header} (part {i + 1}/{n})\n\n{raw[start:stop].decode('utf-8')}"))
+        start = stop
+    return parts
 
 
 def body_text_of(part_body: str) -> str:

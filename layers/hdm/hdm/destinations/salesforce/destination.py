@@ -10,6 +10,7 @@ is a :class:`SalesforceOptions` or a dict of its fields (``stage`` gives access 
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
@@ -26,18 +27,21 @@ from hdm.destinations.salesforce.comments import load_comments
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog, CustomFieldPlan
 from hdm.destinations.salesforce.custom_objects import prepare_custom_objects
 from hdm.destinations.salesforce.errors import SalesforceDestinationError, SchemaNotReady
+from hdm.destinations.salesforce.field_check import FieldChecker
 from hdm.destinations.salesforce.files import load_files
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.owners import load_queues, load_users
 from hdm.destinations.salesforce.records import load_accounts, load_case_parents, load_cases, load_contacts
 from hdm.destinations.salesforce.references import ReferenceNames
 from hdm.destinations.salesforce.related import load_case_contacts, load_case_events
-from hdm.destinations.salesforce.rollback import baseline_counts, rollback_entries
+from hdm.destinations.salesforce.rollback import baseline_counts, prove_gone, rollback_entries, sweep_namespace
 from hdm.destinations.salesforce.schema import audit_fields_allowed, prepare_schema
 from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.destinations.salesforce.verify import verify_rows
 from hdm.mapping import Mapping, load_mapping
 from hdm.model import CustomFieldDef, Record
+
+log = logging.getLogger(__name__)
 
 BASELINE_OBJECTS = ("Account", "Contact", "Case", "CaseComment", "ContentDocument", "Group")
 LEDGER_TARGETS = {
@@ -80,6 +84,7 @@ class SalesforceDestination:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._writable: dict[str, frozenset[str]] = {}  # per object, for unprepared_fields="drop"
+        self._checkers: dict[str, FieldChecker] = {}  # per object: value checks from the org's describe
         self._audit_allowed: Optional[bool] = None
         self._default_owner: Optional[str] = self.options.default_owner_id
 
@@ -92,7 +97,7 @@ class SalesforceDestination:
         return cls(client_factory, mapping, SalesforceOptions(
             bulk_threshold=cfg.bulk_threshold, unmatched_agent_policy=cfg.unmatched_agent_policy,
             default_owner_email=cfg.default_owner_email, unprepared_fields=cfg.unprepared_fields, stage=stage,
-            legacy_namespace=migration_id,
+            legacy_namespace=migration_id, body_file_bytes=cfg.body_file_bytes,
         ))
 
     def fingerprint(self) -> str:
@@ -100,7 +105,7 @@ class SalesforceDestination:
         o = self.options
         shaping = (o.comment_max_bytes, o.max_file_bytes, tuple(o.blocked_extensions), o.unmatched_agent_policy,
                    o.default_owner_email, o.default_owner_id, o.timezone_label, o.unprepared_fields,
-                   o.legacy_namespace, o.queue_name_prefix)
+                   o.legacy_namespace, o.queue_name_prefix, o.body_file_bytes)
         return f"{self.mapping.fingerprint}-{hashlib.sha256(repr(shaping).encode()).hexdigest()[:8]}"
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -117,6 +122,14 @@ class SalesforceDestination:
             if self._audit_allowed is None:
                 self._audit_allowed = audit_fields_allowed(self.api().describe("Case"))
             return self._audit_allowed
+
+    def _audit_fields_of(self, obj: str) -> tuple[bool, bool]:
+        """(CreatedDate, CreatedById) settable on insert of ``obj``: from its describe ("auto"), or the option."""
+        if self.options.audit_fields != "auto":
+            return (self.options.audit_fields == "on",) * 2
+        fields = self._checker(obj).fields
+        return (bool((fields.get("CreatedDate") or {}).get("createable")),
+                bool((fields.get("CreatedById") or {}).get("createable")))
 
     def _default_owner_id(self) -> Optional[str]:
         with self._lock:
@@ -224,6 +237,26 @@ class SalesforceDestination:
                                                 if f.get("createable") or f.get("updateable"))
         return None
 
+    def _checker(self, obj: str) -> FieldChecker:
+        with self._lock:
+            if obj not in self._checkers:
+                try:
+                    describe = self.api().describe(obj)
+                except SalesforceError as exc:  # not describable (e.g. no access): the org's own checks apply
+                    log.warning("describe %s failed (HTTP %s): values are sent unchecked", obj, exc.status)
+                    describe = {}
+                self._checkers[obj] = FieldChecker(obj, describe)
+            return self._checkers[obj]
+
+    def _check_values(self, run: ChunkRun, rows: list[dict[str, Any]]) -> None:
+        """Every value checked against the field it goes to, before any write (any phase, any object): a value
+        the field cannot take is converted, cut or left empty, and flagged with its original."""
+        for obj in sorted({r.get("_object") for r in rows if r.get("_object")}):
+            checker = self._checker(obj)
+            for row in rows:
+                if row.get("_object") == obj:
+                    checker.check_row(row, run.result.flags.append)
+
     def baseline(self) -> dict[str, int]:
         return baseline_counts(self.api(), BASELINE_OBJECTS)
 
@@ -243,6 +276,8 @@ class SalesforceDestination:
                                                    "needs_admin in the prepare report): not loaded"
         if self.options.unprepared_fields == "drop" and phase not in (P.USERS, P.QUEUES, P.COMMENTS) and not missing:
             self._drop_unprepared(run, rows)
+        if phase not in (P.USERS, P.QUEUES):
+            self._check_values(run, rows)
         try:
             if phase == P.USERS:
                 load_users(run, rows)
@@ -257,7 +292,7 @@ class SalesforceDestination:
             elif phase == P.CASE_PARENTS:
                 load_case_parents(run, rows)
             elif phase == P.COMMENTS:
-                load_comments(run, rows)
+                load_comments(run, rows, self._audit_fields_of("CaseComment"))
             elif phase == P.CASE_CONTACTS:
                 load_case_contacts(run, rows)
             elif phase == P.CASE_EVENTS:
@@ -272,7 +307,18 @@ class SalesforceDestination:
 
     def verify_chunk(self, phase: str, rows: list[dict[str, Any]], crosswalk: Crosswalk,
                      migration_id: str) -> list[dict[str, Any]]:
-        return verify_rows(self.api(), crosswalk, migration_id, phase, rows)
+        obj = P.PRIMARY_OBJECT.get(phase)
+        meta = self._checker(obj).fields if obj and phase not in (P.USERS, P.QUEUES) else None
+        return verify_rows(self.api(), crosswalk, migration_id, phase, rows, meta)
 
     def rollback(self, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
         return rollback_entries(self.api(), entries, self.options.bulk_threshold, self.options.legacy_namespace)
+
+    def rollback_sweep(self) -> dict[str, int]:
+        """Delete the records carrying this migration's legacy IDs that the crosswalk does not know (a fresh
+        state folder, a write whose id never reached it). Another migration's records are never touched."""
+        return sweep_namespace(self.api(), self.options.legacy_namespace, self.options.bulk_threshold)
+
+    def rollback_proof(self, entries: list[CrosswalkEntry]) -> dict[str, Any]:
+        """Whether every record this migration created is gone: by id (the crosswalk's) and by legacy id."""
+        return prove_gone(self.api(), entries, self.options.legacy_namespace)

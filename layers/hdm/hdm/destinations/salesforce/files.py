@@ -2,7 +2,8 @@
 
 Public files are published straight onto the Case (FirstPublishLocationId). Files of internal notes get
 an explicit ContentDocumentLink with Visibility InternalUsers, so customers never see them. Disallowed
-types, oversized files and bytes missing from the stage are held with the reason, never dropped.
+types (by sanitised name in the transform, by content here: a program is held whatever it is called),
+oversized files and bytes missing from the stage are held with the reason, never dropped.
 Idempotent: ContentVersion carries the legacy external ID, looked up before any upload.
 """
 
@@ -16,6 +17,7 @@ from simple_salesforce.exceptions import SalesforceError
 
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State
 from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
+from hdm.destinations.salesforce.file_safety import SNIFF_BYTES, sniff_executable
 
 OBJ = "ContentVersion"
 LEGACY = "hdm_Legacy_Id__c"
@@ -80,6 +82,9 @@ def _upload(run: ChunkRun, stage: Any, row: dict[str, Any], case_id: str
         data = stage.get_bytes(row["_blob"])
     except KeyError:
         return "held", None, None, "file bytes are missing from the stage"
+    program = sniff_executable(data[:SNIFF_BYTES])
+    if program is not None:  # whatever the name says: the content decides
+        return "held", None, None, f"content is {program} (named {row.get('PathOnClient')!r}): not uploaded"
     body = {k: v for k, v in payload_of(row).items() if v is not None}
     body["VersionData"] = base64.b64encode(data).decode("ascii")
     if not row.get("_internal"):

@@ -21,6 +21,9 @@ class SalesforceOptions:
     default_owner_id: Optional[str] = None  # or its Id directly
     audit_fields: str = "auto"  # "auto" (from describe) | "on" | "off": set CreatedDate on insert
     comment_max_bytes: int = 4000  # CaseComment.CommentBody limit (bytes)
+    # a message body larger than this (UTF-8 bytes) becomes a file on the Case with one comment pointing to it,
+    # instead of hundreds of comments; 0: always split into comments
+    body_file_bytes: int = 256 * 1024
     file_upload_concurrency: int = 4  # files uploaded at once within a chunk (one REST call each)
     max_file_bytes: int = 25 * 1024 * 1024  # larger files are held (JSON base64 upload limit ~37.5 MB encoded)
     blocked_extensions: tuple[str, ...] = DEFAULT_BLOCKED_EXTENSIONS
@@ -52,6 +55,8 @@ class SalesforceOptions:
             raise ValueError("audit_fields must be 'auto', 'on' or 'off'")
         if opts.unprepared_fields not in ("stop", "drop"):
             raise ValueError("unprepared_fields must be 'stop' or 'drop'")
+        if opts.body_file_bytes < 0:
+            raise ValueError("body_file_bytes must be 0 (never) or a number of bytes")
         if not 1 <= opts.collection_size <= 200:
             raise ValueError("collection_size must be between 1 and 200")
         opts.blocked_extensions = tuple(e.lower().lstrip(".") for e in opts.blocked_extensions)

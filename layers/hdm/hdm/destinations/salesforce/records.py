@@ -12,12 +12,18 @@ from typing import Any, Optional
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State
 from hdm.destinations.salesforce.api import AUTO_ASSIGN_OFF, RowResult
 from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
+from hdm.destinations.salesforce.field_check import FIELD_DROPPED, _original, fields_named_by
 from hdm.destinations.salesforce.legacy_ids import is_own_legacy_id
 
 LEGACY = "hdm_Legacy_Id__c"
 MERGE_KEY = "hdm_Merge_Key__c"
 FOUND_EXISTING = "found existing: the upsert matched a record the crosswalk did not know"
 AUDIT_FIELDS = ("CreatedDate", "ClosedDate", "CreatedById", "LastModifiedDate", "LastModifiedById")
+KEY_FIELDS = frozenset({LEGACY, MERGE_KEY, "Id"})  # never left out: they are what ties the record to its source
+# refusals a retry without a field cannot fix (or that other logic handles: duplicates are merges, transient
+# codes are retried by the API layer)
+NO_FIELD_RETRY = frozenset({"DUPLICATE_VALUE", "UNABLE_TO_LOCK_ROW", "REQUIRED_FIELD_MISSING",
+                            "ALL_OR_NONE_OPERATION_ROLLED_BACK", "RESULT_NOT_CORRELATED", "REQUEST_LIMIT_EXCEEDED"})
 
 
 def upsert_rows(run: ChunkRun, sobject: str, rows: list[dict[str, Any]], headers: Optional[dict[str, str]] = None
@@ -39,7 +45,40 @@ def upsert_rows(run: ChunkRun, sobject: str, rows: list[dict[str, Any]], headers
         stripped = [{k: v for k, v in p.items() if k not in AUDIT_FIELDS} for p in again]
         for r in run.api.collection_upsert(sobject, LEGACY, stripped, headers=headers):
             out[r.key] = r
+    _retry_without_named_fields(run, sobject, rows, payloads, out, headers)
     return out
+
+
+def _retry_without_named_fields(run: ChunkRun, sobject: str, rows: list[dict[str, Any]],
+                                payloads: list[dict[str, Any]], out: dict[str, RowResult],
+                                headers: Optional[dict[str, str]]) -> None:
+    """The org refused a record and named a field (a validation rule, a value it would not take): send the
+    record once more without that field, and flag what was left out (the original value kept in the flag)."""
+    retry: list[tuple[dict[str, Any], list[str], RowResult]] = []
+    for p in payloads:
+        first = out[p[LEGACY]]
+        if first.success or first.error_code in NO_FIELD_RETRY:
+            continue
+        named = [f for f in fields_named_by(first.fields, first.message, p) if f not in KEY_FIELDS]
+        if named:
+            retry.append((p, named, first))
+    if not retry:
+        return
+    stripped = [{k: v for k, v in p.items() if k not in named} for p, named, _ in retry]
+    again = {r.key: r for r in run.api.collection_upsert(sobject, LEGACY, stripped, headers=headers)}
+    source_key = {r[LEGACY]: r["_source_key"] for r in rows}
+    for p, named, first in retry:
+        second = again.get(p[LEGACY])
+        if second is None:
+            continue
+        out[p[LEGACY]] = second
+        if not second.success:
+            continue
+        for f in named:
+            run.result.flags.append({
+                "source_key": source_key.get(p[LEGACY]), "code": FIELD_DROPPED, "field": f, "severity": "warning",
+                "reason": f"the org refused the record over {sobject}.{f} ({first.error_code}: {first.message}): "
+                          "loaded without that field", "original": _original(p.get(f)), "loaded_as": None})
 
 
 def _load_upserts(run: ChunkRun, sobject: str, rows: list[dict[str, Any]], prior: dict[str, list[CrosswalkEntry]],

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import requests
 import tenacity
@@ -20,8 +20,6 @@ from simple_salesforce.exceptions import SalesforceError
 from urllib3.exceptions import NewConnectionError
 
 from hdm.destinations.salesforce.errors import DailyLimitExceeded
-
-T = TypeVar("T")
 
 TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"})
 TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
@@ -110,7 +108,7 @@ def make_retrying(attempts: int, base: float, cap: float, total: float, idempote
     )
 
 
-def call_with_retry(retrying: tenacity.Retrying, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+def call_with_retry[T](retrying: tenacity.Retrying, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` under the policy; the daily limit becomes :class:`DailyLimitExceeded`."""
     try:
         return retrying(fn, *args, **kwargs)

@@ -1,4 +1,5 @@
-"""Canonical records → Salesforce-ready rows per load phase (pure: no I/O but reference-name lookups).
+"""Canonical records → Salesforce-ready rows per load phase (no I/O but reference-name lookups, and the bytes
+of a message body too large for comments, which go to the stage as a file).
 
 A row is a JSON dict of Salesforce field values plus meta keys starting with ``_``:
 ``_source_key`` (crosswalk key), ``_lookups`` (field → source key, resolved at load time through the
@@ -9,7 +10,7 @@ never sent). Values ``None`` mean "set to null".
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
+import html as html_lib
 from collections.abc import Iterable
 from typing import Any, Optional
 
@@ -17,6 +18,7 @@ from hdm.destinations.salesforce import carry
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.comment_body import comment_header, split_comment
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog
+from hdm.destinations.salesforce.file_safety import blocked_extension, safe_file_name
 from hdm.destinations.salesforce.legacy_ids import legacy_id, namespaced_merge_key, queue_developer_name
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.references import ReferenceNames
@@ -273,8 +275,13 @@ class SalesforceTransformer:
         text = nm.text
         if rec.title and rec.kind == MessageKind.SYSTEM and rec.title not in text:
             text = f"{rec.title}\n{text}" if text else rec.title
-        parts = split_comment(header, text, self.options.comment_max_bytes)
         flags = [flag_dict(rec.key, f) for f in [*rec.flags, *nm.flags]]
+        limit = self.options.body_file_bytes
+        size = len(text.encode("utf-8")) if limit else 0
+        if limit and size > limit:  # thousands of comments help nobody: the body becomes a file on the Case
+            yield from self._body_as_file(rec, nm.html, header, text, size, published, internal, flags)
+            return
+        parts = split_comment(header, text, self.options.comment_max_bytes)
         if len(parts) > 1:
             flags.append({"source_key": rec.key, "code": "comment_split", "field": "CommentBody", "severity": "info",
                           "reason": f"body over {self.options.comment_max_bytes} bytes: {len(parts)} ordered comments"})
@@ -284,15 +291,74 @@ class SalesforceTransformer:
                 "_position": rec.position, "_part": part.index, "_parts": part.total,
                 "_lookups": {"ParentId": rec.ticket}, "_visibility": rec.visibility.value,
                 "IsPublished": published, "CommentBody": part.body,
+                # the original time and author, written as CreatedDate/CreatedById where the org allows audit
+                # fields (the header keeps them either way)
+                "_created_at": sf_datetime(rec.created_at),
+                "_author_agent": rec.author if rec.kind == MessageKind.AGENT and rec.author else None,
                 "_flags": flags if part.index == 0 else [],
             }
+
+    def _body_as_file(self, rec: Message, safe_html: str, header: str, text: str, size: int, published: bool,
+                      internal: bool, flags: list[dict[str, Any]]):
+        """A body over ``body_file_bytes``: the whole body as a file on the Case (same visibility as the message),
+        and one short comment that points to it. The file's bytes go to the stage like an attachment's."""
+        limit = self.options.body_file_bytes
+        as_text = rec.body_format == "text" or not safe_html
+        name = safe_file_name(f"message-{rec.provenance.id}.{'txt' if as_text else 'html'}", "message.txt")
+        if as_text:
+            content = f"{header}\n\n{text}\n"
+        else:
+            title = html_lib.escape(header)
+            content = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
+                       f"<body>\n<p>{title}</p>\n{safe_html}\n</body></html>\n")
+        pointer = (f"This message is {size:,} bytes, over the {limit:,}-byte limit for comments. Its full text is "
+                   f"the file {name} on this Case.")
+        flags.append({"source_key": rec.key, "code": "body_as_file", "field": "CommentBody", "severity": "warning",
+                      "reason": f"body of {size} bytes over {limit}: uploaded as the file {name} on the Case; the "
+                                "comment points to it"})
+        part = split_comment(header, pointer, self.options.comment_max_bytes)[0]
+        yield P.COMMENTS, {
+            "_source_key": f"{rec.key}#0", "_object": "CaseComment", "_message": rec.key,
+            "_position": rec.position, "_part": 0, "_parts": 1,
+            "_lookups": {"ParentId": rec.ticket}, "_visibility": rec.visibility.value,
+            "IsPublished": published, "CommentBody": part.body, "_flags": flags,
+        }
+        file_key = f"{rec.key}#body"
+        om = self.mapping.object_map("attachment")
+        row: dict[str, Any] = {"_source_key": file_key, "_object": om.target, "_lookups": {}, "_message": rec.key,
+                               "Title": name, "PathOnClient": name, "_internal": internal or not published,
+                               "_flags": []}
+        if om.external_id:
+            row[om.external_id] = legacy_id(self.options.legacy_namespace, file_key)
+        data = content.encode("utf-8")
+        row["_size"] = len(data)
+        hold = None
+        stage = self.options.stage
+        if not rec.ticket:
+            hold = "message belongs to no ticket"
+        elif len(data) > self.options.max_file_bytes:
+            hold = f"body file is {len(data)} bytes, over the {self.options.max_file_bytes}-byte upload limit"
+        elif stage is None:
+            hold = "no stage to keep the body file in"
+        else:
+            row["_blob"], row["_sha256"], _ = stage.put_blob([data])
+        if rec.ticket:
+            row["_lookups"]["LinkedEntityId"] = rec.ticket
+        if hold:
+            row["_hold"] = hold
+            row["_flags"].append({"source_key": file_key, "code": "file_held", "field": "VersionData",
+                                  "severity": "warning", "reason": hold})
+        yield P.FILES, row
 
     def _attachment(self, rec: Attachment):
         om = self.mapping.object_map("attachment")
         row, flags = self._base_row(rec, om)
-        name = rec.file_name or f"attachment-{rec.provenance.id}"
-        ext = posixpath.splitext(name)[1].lower().lstrip(".")
-        row.update({"Title": name[:255], "PathOnClient": name[:255]})
+        name = safe_file_name(rec.file_name, f"attachment-{rec.provenance.id}")
+        if rec.file_name and name != rec.file_name:
+            flags.append({"source_key": rec.key, "code": "file_name_sanitised", "field": "PathOnClient",
+                          "severity": "warning", "reason": f"file name {rec.file_name!r} made safe as {name!r}"})
+        ext = blocked_extension(name, self.options.blocked_extensions)
+        row.update({"Title": name, "PathOnClient": name})
         row["_blob"] = rec.blob
         row["_size"] = rec.size
         row["_sha256"] = rec.sha256
@@ -300,12 +366,13 @@ class SalesforceTransformer:
         if rec.ticket:
             row["_lookups"]["LinkedEntityId"] = rec.ticket
         hold = None
-        if ext and ext in self.options.blocked_extensions:
-            hold = f"file type .{ext} is not allowed as a Salesforce file"
+        if ext:
+            hold = f"file type .{ext} is not allowed as a Salesforce file (name {rec.file_name!r})"
         elif rec.size is not None and rec.size > self.options.max_file_bytes:
             hold = f"file is {rec.size} bytes, over the {self.options.max_file_bytes}-byte upload limit"
         elif not rec.blob:
-            hold = "file bytes were not staged (missing in the source)"
+            why = next((f.reason for f in rec.flags if f.field == "blob" and f.severity == "error"), None)
+            hold = f"file bytes were not staged: {why}" if why else "file bytes were not staged (missing in the source)"
         elif not rec.ticket:
             hold = "attachment belongs to no ticket"
         if hold:

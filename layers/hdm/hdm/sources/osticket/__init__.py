@@ -13,6 +13,7 @@ from hdm.sources.osticket.errors import (
     OsTicketAuthError,
     OsTicketConnectionError,
     OsTicketError,
+    OsTicketTlsError,
     WritableAccountError,
     WriteRefusedError,
 )
@@ -20,8 +21,8 @@ from hdm.sources.osticket.source import OsTicketSource
 
 __all__ = [
     "ConnParams", "NotOsTicketError", "OsTicketAuthError", "OsTicketConnectionError", "OsTicketError",
-    "OsTicketSource", "WritableAccountError", "WriteRefusedError", "build_inventory", "build_scoping_report",
-    "render_scoping_markdown",
+    "OsTicketSource", "OsTicketTlsError", "WritableAccountError", "WriteRefusedError", "build_inventory",
+    "build_scoping_report", "render_scoping_markdown",
 ]
 
 

@@ -1,18 +1,25 @@
 """Attachment metadata of one ticket-id range, with the bytes streamed to a BlobSink when one is given.
 
 Bytes come from ``file_chunk`` rows (backend 'D', read in chunk_id order, one chunk in memory at a time),
-or from the filesystem backend ('F': ``<attachments_dir>/<key[0]>/<key>``; '6': the absolute path in
-``file.attrs``). Missing or short data is a Flag with severity error, never an exception.
+or from the filesystem backend ('F': ``<attachments_dir>/<key[0]>/<key>``; '6': the path in ``file.attrs``).
+Missing or short data is a Flag with severity error, never an exception.
+
+The database never chooses a local path: a filesystem file is read only when its path resolves (symlinks
+followed) inside the configured folders — ``attachments_dir`` for 'F', ``attachments_dir`` and
+``attachment_roots`` for '6' (hdm.sources.file_roots). Anything else (an absolute path elsewhere, ``../``, a
+symlink leading out, no folder configured) is refused, flagged ``attachment_path_refused`` with the path the row
+named, and never opened.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any, Optional
+from typing import IO, Any, Optional
 
 from hdm.model import Attachment, key
 from hdm.sources.base import BlobSink
+from hdm.sources.file_roots import FileRoots, PathRefused
 from hdm.sources.osticket.context import Context
 from hdm.sources.osticket.flags import EntryFlag
 from hdm.sources.osticket.threads import (
@@ -95,16 +102,25 @@ def _storage(ctx: Context, bk: str, r: Any) -> str:
     if bk == "D":
         return "db"
     if bk == "F":
-        return f"fs:{_fs_path(ctx, r['key'] or '') or '?'}"
+        return f"fs:{_fs_claim(r['key'] or '') or '?'}"
     if bk == "6":
         return f"fs:{r['attrs'] or '?'}"
     return f"backend:{bk}"
 
 
-def _fs_path(ctx: Context, file_key: str) -> Optional[str]:
-    if not ctx.attachments_dir or not file_key:
-        return None
-    return os.path.join(ctx.attachments_dir, file_key[0], file_key)
+def _fs_claim(file_key: str) -> Optional[str]:
+    """The path of a filesystem-plugin file relative to the upload folder: ``<key[0]>/<key>``."""
+    return os.path.join(file_key[0], file_key) if file_key else None
+
+
+def _roots(ctx: Context, bk: str) -> FileRoots:
+    """The folders a backend's files may be read from: 'F' only the upload folder, '6' every configured root."""
+    cache_key = f"file_roots:{bk}"
+    roots = ctx.cache.get(cache_key)
+    if roots is None:
+        folders = [ctx.attachments_dir] if bk == "F" else [ctx.attachments_dir, *ctx.attachment_roots]
+        roots = ctx.cache[cache_key] = FileRoots(folders)
+    return roots
 
 
 def _stage(ctx: Context, att: Attachment, bk: str, r: Any, blobs: BlobSink) -> None:
@@ -112,16 +128,23 @@ def _stage(ctx: Context, att: Attachment, bk: str, r: Any, blobs: BlobSink) -> N
     if bk == "D":
         source = _db_chunks(ctx, int(r["file_id"]), problems)
     elif bk in ("F", "6"):
-        path = _fs_path(ctx, r["key"] or "") if bk == "F" else (r["attrs"] or None)
-        if path is None:
+        claim = _fs_claim(r["key"] or "") if bk == "F" else (r["attrs"] or "")
+        roots = _roots(ctx, bk)
+        if bk == "F" and not roots:
             att.flag("attachment_unreachable", "file is on the filesystem backend; no attachments_dir was given",
                      field="blob", severity="error")
             return
-        if not os.path.isfile(path):
+        try:
+            fh = roots.open(claim or "")
+        except PathRefused as exc:
+            att.flag("attachment_path_refused", f"storage backend {bk!r}: {exc}; not read", field="blob",
+                     severity="error")
+            return
+        except OSError:
             att.flag("missing_file", "file is on the filesystem backend but not found there", field="blob",
                      severity="error")
             return
-        source = _fs_chunks(path)
+        source = _fs_chunks(fh)
     else:
         att.flag("attachment_unreachable", f"storage backend {bk!r} (e.g. S3) is not read by this extractor",
                  field="blob", severity="error")
@@ -133,7 +156,7 @@ def _stage(ctx: Context, att: Attachment, bk: str, r: Any, blobs: BlobSink) -> N
             return
         stage_key, sha, size = blobs.put_blob(_chain(first, source))
     finally:
-        source.close()  # releases the server-side cursor even if the sink stopped early
+        source.close()  # releases the server-side cursor (or the file) even if the sink stopped early
     att.blob, att.sha256 = stage_key, sha
     ctx.stats.bytes_staged += size
     for problem in problems:
@@ -158,8 +181,8 @@ def _db_chunks(ctx: Context, file_id: int, problems: list[str]) -> Iterator[byte
         yield bytes(data)
 
 
-def _fs_chunks(path: str) -> Iterator[bytes]:
-    with open(path, "rb") as fh:
+def _fs_chunks(fh: IO[bytes]) -> Iterator[bytes]:
+    with fh:
         while True:
             block = fh.read(FS_BLOCK)
             if not block:

@@ -1,8 +1,14 @@
 """A read-only pymysql connection: checks its own grants, refuses writing statements, decodes text safely.
 
+* Encrypted off this machine: a host that is not loopback (or a unix socket) is reached only over TLS with the
+  server's certificate verified (``ConnParams.tls``), unless ``insecure_plaintext`` says otherwise by name; the
+  authentication plugins that send the password as plain text (``mysql_clear_password``, PAM's ``dialog``) are
+  refused before the password leaves, TLS or not.
 * Read-only by construction: every statement passes a guard that allows only SELECT/SHOW (and the
   session/transaction statements the class itself issues); transactions are READ ONLY; at connect the
-  account's grants are read and a writable account is refused unless ``allow_writable``.
+  account's grants are read (its own, every role granted to it, enabled or not, and PUBLIC; wildcard database
+  patterns, table, column and routine grants; see :mod:`hdm.sources.osticket.grants`) and an account that could
+  write is refused unless ``allow_writable`` (then a warning is logged).
 * Text comes back as raw bytes (``character_set_results = NULL``) and is decoded here with the
   column's own charset (binary columns as UTF-8), so an invalid byte is replaced and reported instead of
   crashing the read. ``stream_raw`` keeps bytes for blobs.
@@ -15,6 +21,7 @@ import codecs
 import decimal
 import logging
 import re
+import ssl
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -31,22 +38,18 @@ from hdm.sources.osticket.errors import (
     OsTicketAuthError,
     OsTicketConnectionError,
     OsTicketError,
+    OsTicketTlsError,
     WritableAccountError,
     WriteRefusedError,
 )
+from hdm.sources.osticket.grants import parse_grants, quote_identifier, role_grants, writing_grants  # noqa: F401
 from hdm.sources.osticket.values import decode_text
+from hdm.sources.tls import TlsOptions, is_loopback_host
 
 log = logging.getLogger(__name__)
 
 _ALLOWED_FIRST_WORDS = {"SELECT", "SHOW", "WITH", "DESCRIBE", "DESC", "EXPLAIN"}
 _COMMENT_RE = re.compile(r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*|#[^\n]*\n\s*)*", re.S)
-
-# privileges that let an account change data or schema
-WRITE_PRIVILEGES = {
-    "ALL", "ALL PRIVILEGES", "INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "INDEX", "TRIGGER",
-    "CREATE VIEW", "CREATE ROUTINE", "ALTER ROUTINE", "EVENT", "FILE", "SUPER", "DELETE HISTORY", "REFERENCES",
-    "LOCK TABLES", "CREATE TEMPORARY TABLES", "EXECUTE", "GRANT OPTION",
-}
 
 def _decimal(raw: bytes | str) -> decimal.Decimal:
     return decimal.Decimal(raw.decode("ascii") if isinstance(raw, (bytes, bytearray)) else raw)
@@ -76,28 +79,6 @@ def check_statement(sql: str) -> None:
 
 def _strip_quoted(sql: str) -> str:
     return re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`", "''", sql)
-
-
-def parse_grants(grant_lines: Sequence[str], database: str) -> set[str]:
-    """The writing privileges that ``SHOW GRANTS`` lines give on ``database`` (global or db/table level)."""
-    found: set[str] = set()
-    for line in grant_lines:
-        m = re.match(r"^\s*GRANT\s+(.+?)\s+ON\s+(\S+)\s+TO\s+", line, re.I)
-        if not m:
-            continue
-        privs, target = m.group(1), m.group(2).replace("`", "")
-        if "PROXY" in privs.upper():
-            continue
-        db = target.split(".", 1)[0]
-        if db != "*" and db.replace("\\_", "_") != database:
-            continue
-        for p in re.sub(r"\([^)]*\)", "", privs).split(","):
-            p = " ".join(p.upper().split())
-            if p in WRITE_PRIVILEGES:
-                found.add(p)
-        if re.search(r"WITH\s+GRANT\s+OPTION", line, re.I):
-            found.add("GRANT OPTION")
-    return found
 
 
 def python_codec(charset: Optional[str]) -> Optional[str]:
@@ -294,6 +275,7 @@ def _long_value(data: bytes, pos: int) -> tuple[bytes, int]:
     return data[pos:pos + n], pos + n
 
 
+MAX_ROLES = 64  # roles granted directly to the account that are inspected (each one a SET ROLE + SHOW GRANTS)
 _MAX_PAYLOAD = 0xFFFFFF  # a payload this long continues in the next packet
 _READ_SIZE = 256 * 1024
 
@@ -448,14 +430,19 @@ class RowStream:
 
 @dataclass
 class ConnParams:
+    """Where and how to connect. ``tls``: TLS with the server verified (required for a host that is not
+    loopback); ``insecure_plaintext``: the named opt-out that lets a remote host go without it."""
+
     host: str = "127.0.0.1"
     port: int = 3306
     user: str = ""
-    password: str = ""
+    password: str = field(default="", repr=False)
     database: str = ""
     unix_socket: Optional[str] = None
     connect_timeout: int = 10
     read_timeout: Optional[int] = None
+    tls: Optional[TlsOptions] = None
+    insecure_plaintext: bool = False
 
     @classmethod
     def of(cls, params: ConnParams | dict[str, Any]) -> ConnParams:
@@ -466,7 +453,18 @@ class ConnParams:
             known["database"] = params["db"]
         if "passwd" in params and "password" not in known:
             known["password"] = params["passwd"]
+        if "ssl" in params and "tls" not in known:
+            known["tls"] = params["ssl"]
+        if "insecure_plaintext_connection" in params and "insecure_plaintext" not in known:
+            known["insecure_plaintext"] = bool(params["insecure_plaintext_connection"])
+        if known.get("tls") is not None:
+            known["tls"] = TlsOptions.of(known["tls"])
         return cls(**known)
+
+    @property
+    def local(self) -> bool:
+        """The connection never leaves this machine (a unix socket, or a loopback host)."""
+        return bool(self.unix_socket) or is_loopback_host(self.host)
 
     def describe(self) -> str:
         where = self.unix_socket or f"{self.host}:{self.port}"
@@ -482,30 +480,42 @@ class ReadOnlyConnection:
         self.rows_fetched = 0  # rows the server returned to data statements (rows/stream/stream_raw)
         # when a list: every data statement, with its arguments bound, is appended (benchmarks replay them)
         self.statement_log: Optional[list[str]] = None
+        tls_arguments = _tls_arguments(params)
         try:
             self._conn = pymysql.connect(
                 host=params.host, port=params.port, user=params.user, password=params.password,
                 database=params.database or None, unix_socket=params.unix_socket, charset="utf8mb4",
                 use_unicode=False, autocommit=True, connect_timeout=params.connect_timeout,
                 read_timeout=params.read_timeout, cursorclass=pymysql.cursors.Cursor, conv=CONVERSIONS,
+                auth_plugin_map=REFUSED_AUTH_PLUGINS, **tls_arguments,
             )
         except pymysql.err.OperationalError as exc:
             raise _connect_error(exc, params) from None
         except pymysql.err.InternalError as exc:  # pragma: no cover - server-specific codes
             raise _connect_error(exc, params) from None
         try:
+            self.tls_version: Optional[str] = self._tls_version()  # e.g. "TLSv1.3"; None when in clear
+            self.tls_verified = params.tls is not None  # TLS with the server's certificate checked
+            if params.tls is not None:
+                if not self.tls_version:  # pymysql's ssl= makes TLS mandatory; this says so independently
+                    raise OsTicketTlsError(f"the connection to {params.describe()} is not encrypted although TLS "
+                                           "is required")
             # session setup: not data writes. Raw bytes out, UTC for TIMESTAMP columns, osTicket's own sql_mode.
             self._session("SET SESSION character_set_results = NULL, time_zone = '+00:00', sql_mode = ''")
             self._session("SET SESSION TRANSACTION READ ONLY")
             self._codecs = self._load_codecs()
-            self.writable_privileges: set[str] = set()
+            self.writable_privileges: set[str] = set()  # what could write, e.g. "INSERT ON `db`.* (through role r)"
             if check_grants:
                 self.writable_privileges = self._writable_privileges()
                 if self.writable_privileges and not allow_writable:
                     raise WritableAccountError(
-                        f"the account {params.user!r} can write to {params.database!r} "
-                        f"({', '.join(sorted(self.writable_privileges))}); use a read-only account "
-                        "(GRANT SELECT only) or pass allow_writable=True")
+                        f"the account {params.user!r} could write to {params.database!r}: "
+                        f"{'; '.join(sorted(self.writable_privileges))}. Use a read-only account (SELECT and SHOW "
+                        "VIEW only, no write-capable role) or set source.allow_writable: true")
+                if self.writable_privileges:
+                    log.warning("the account %r could write to %r (%s); continuing because allow_writable is set: "
+                                "only the read-only statement guard and READ ONLY transactions stop writes",
+                                params.user, params.database, "; ".join(sorted(self.writable_privileges)))
         except BaseException:
             self.close()
             raise
@@ -514,8 +524,8 @@ class ReadOnlyConnection:
 
     def _session(self, sql: str) -> None:
         """Session and transaction control the class issues itself (never data changes)."""
-        if not re.match(r"^(SET SESSION |START TRANSACTION( WITH CONSISTENT SNAPSHOT)?(, )?(READ ONLY)?$|ROLLBACK$)",
-                        sql):
+        if not re.match(r"^(SET SESSION |START TRANSACTION( WITH CONSISTENT SNAPSHOT)?(, )?(READ ONLY)?$|ROLLBACK$"
+                        r"|SET ROLE (NONE|`(?:[^`]|``)+`)$)", sql):
             raise WriteRefusedError("refused a session statement that is not on the allow-list")
         with self._conn.cursor() as cur:
             cur.execute(sql)
@@ -650,18 +660,124 @@ class ReadOnlyConnection:
                     row.bad_text = [*row.bad_text, name]
         return row
 
-    def _writable_privileges(self) -> set[str]:
-        lines: list[str] = []
+    def _tls_version(self) -> Optional[str]:
         with self._conn.cursor() as cur:
-            cur.execute("SHOW GRANTS")
-            for (line,) in cur.fetchall():
-                lines.append(line.decode() if isinstance(line, bytes) else line)
-        return parse_grants(lines, self.params.database)
+            cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+            row = cur.fetchone()
+        value = row[1] if row else None
+        value = value.decode() if isinstance(value, (bytes, bytearray)) else value
+        return value or None
+
+    def _grant_lines(self, sql: str) -> list[Optional[str]]:
+        """The first column of each row (text), outside the data-statement counters."""
+        check_statement(sql)
+        with self._conn.cursor() as cur:
+            cur.execute(sql)
+            return [(row[0].decode() if isinstance(row[0], (bytes, bytearray)) else row[0])
+                    for row in cur.fetchall()]
+
+    def _writable_privileges(self) -> set[str]:
+        """What could write to the database: the account's own grants, those of every role granted to it
+        (enabled or not, nested roles included) and of PUBLIC. A role whose grants cannot be read counts."""
+        own = self._grant_lines("SHOW GRANTS FOR CURRENT_USER()")
+        lines: list[tuple[str, Optional[str]]] = [(line, None) for line in own]
+        # the session's view adds the enabled default role and PUBLIC (MariaDB 10.11+)
+        lines += [(line, "the default role or PUBLIC") for line in self._grant_lines("SHOW GRANTS") if line not in own]
+        roles = role_grants(own)[:MAX_ROLES]
+        unreadable: list[str] = []
+        if "mariadb" in (self._conn.get_server_info() or "").lower():
+            current = self._grant_lines("SELECT CURRENT_ROLE()")[0] if roles else None
+            try:
+                for name, _host in roles:
+                    try:
+                        self._session(f"SET ROLE {quote_identifier(name)}")
+                        lines += [(line, f"role {name}") for line in self._grant_lines("SHOW GRANTS FOR CURRENT_ROLE")]
+                    except pymysql.MySQLError:
+                        unreadable.append(name)
+            finally:
+                if roles:
+                    self._session(f"SET ROLE {quote_identifier(current)}" if current else "SET ROLE NONE")
+        else:  # MySQL 8: roles are expanded by SHOW GRANTS ... USING; mandatory roles apply to every account
+            try:
+                mandatory = str(self._grant_lines("SELECT @@GLOBAL.mandatory_roles")[0] or "")
+            except pymysql.MySQLError:
+                mandatory = ""
+            roles += [r for r in role_grants([f"GRANT {mandatory} TO x"] if mandatory else []) if r not in roles]
+            if roles:
+                using = ", ".join(quote_identifier(n) + (f"@{quote_identifier(h)}" if h else "") for n, h in roles)
+                try:
+                    lines += [(line, "roles " + ", ".join(n for n, _ in roles))
+                              for line in self._grant_lines(f"SHOW GRANTS FOR CURRENT_USER() USING {using}")]
+                except pymysql.MySQLError:
+                    unreadable += [n for n, _ in roles]
+        found = set(writing_grants(lines, self.params.database))
+        found.update(f"role {name} (its grants could not be read)" for name in unreadable)
+        return found
+
+
+class _RefusePasswordInClear:
+    """An authentication handler (pymysql's public ``auth_plugin_map``) for the plugins that would send the
+    password as plain text: it stops the handshake before the password is written."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+
+    def authenticate(self, packet: Any) -> Any:
+        raise OsTicketAuthError(
+            "the database server asked for an authentication plugin that sends the password as plain text "
+            "(mysql_clear_password or PAM's dialog); hdm refuses it, with or without TLS: give the account "
+            "mysql_native_password, caching_sha2_password or ed25519 authentication")
+
+    def prompt(self, echo: bool, prompt: bytes) -> bytes:  # the dialog plugin's question: never answered
+        return self.authenticate(None)
+
+
+REFUSED_AUTH_PLUGINS: dict[str, type] = {"mysql_clear_password": _RefusePasswordInClear,
+                                         "dialog": _RefusePasswordInClear}
+
+
+def _tls_arguments(params: ConnParams) -> dict[str, Any]:
+    """pymysql's TLS arguments for ``params``; refuses a remote host without TLS unless the opt-out is named."""
+    if params.tls is not None:
+        try:
+            return {"ssl": params.tls.context()}
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or type(exc).__name__
+            raise OsTicketTlsError(f"cannot set up TLS to {params.describe()}: a CA bundle, client certificate "
+                                   f"or key file could not be read or used ({reason})") from None
+    if params.local:
+        return {}
+    if params.insecure_plaintext:
+        log.warning("INSECURE: connecting to %s without required TLS (insecure_plaintext_connection is set): "
+                    "ticket data and the password may cross the network in clear", params.describe())
+        return {}
+    raise OsTicketTlsError(f"refusing to connect to {params.describe()} without TLS: the host is not loopback; "
+                           "configure source.ssl (ca_bundle: the server's CA file) or, knowingly, set "
+                           "source.insecure_plaintext_connection: true")
+
+
+def _tls_failure(exc: Exception, params: ConnParams) -> Optional[OsTicketError]:
+    """A clear error when a connection failed in TLS (certificate, name, no TLS on the server), else None."""
+    original = getattr(exc, "original_exception", None)
+    where = params.describe()
+    if isinstance(original, ssl.SSLCertVerificationError):
+        detail = original.verify_message or "certificate verify failed"
+        return OsTicketTlsError(f"TLS to {where} failed: the server's certificate was not accepted ({detail}); "
+                                "check source.ssl.ca_bundle and that the certificate names the host")
+    if isinstance(original, ssl.SSLError):
+        return OsTicketTlsError(f"TLS to {where} failed ({original.reason or 'handshake error'})")
+    message = str(exc.args[1]) if len(exc.args) > 1 else ""
+    if params.tls is not None and "SSL" in message.upper() and "support" in message.lower():
+        return OsTicketTlsError(f"TLS to {where} is required but the server does not offer it")
+    return None
 
 
 def _connect_error(exc: Exception, params: ConnParams) -> OsTicketError:
     code = exc.args[0] if exc.args else None
     where = params.describe()
+    tls_failure = _tls_failure(exc, params)
+    if tls_failure is not None:
+        return tls_failure
     if code in (1045, 1698):
         return OsTicketAuthError(f"access denied for {where}: wrong user name or password")
     if code == 1049:

@@ -30,6 +30,7 @@ class Context:
     columns: dict[str, frozenset[str]]  # table suffix → columns present
     config: dict[str, str]
     attachments_dir: Optional[str] = None
+    attachment_roots: tuple[str, ...] = ()  # further folders filesystem files may be read from (legacy '6' paths)
     # runs work with a connection of its own in a background thread (OsTicketSource._aside); None: inline on aux
     aside_runner: Optional[Callable[[Callable[[ReadOnlyConnection], Any]], Future]] = None
     stats: ChunkStats = field(default_factory=lambda: ChunkStats("", ""))

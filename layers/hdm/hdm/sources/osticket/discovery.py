@@ -85,6 +85,9 @@ def discover(source: OsTicketSource) -> Discovery:
         "table_counts": tables,
         "warnings": list(source.warnings),
         "read_only_account": not source.conn.writable_privileges,
+        "write_grants": sorted(source.conn.writable_privileges),  # non-empty only with allow_writable
+        "connection_tls": getattr(source.conn, "tls_version", None),  # e.g. TLSv1.3; None: in clear
+        "connection_tls_verified": bool(getattr(source.conn, "tls_verified", False)),
         "tables": table_ledger(tables),  # every table: rows, what they become, what happens to them
     }
     p = f"`{source.prefix}"

@@ -11,6 +11,10 @@ class OsTicketConnectionError(OsTicketError):
     """The database server cannot be reached (host, port, network)."""
 
 
+class OsTicketTlsError(OsTicketConnectionError):
+    """TLS to the database server is required but missing, or failed (certificate, name, CA file, plugin)."""
+
+
 class OsTicketAuthError(OsTicketError):
     """The server refused the user name or password."""
 

@@ -41,6 +41,9 @@ def build_scoping_report(source: OsTicketSource) -> dict[str, Any]:
         "schema_signature": discovery.details.get("schema_signature"),
         "db_timezone": discovery.details.get("db_timezone"),
         "read_only_account": discovery.details.get("read_only_account"),
+        "write_grants": discovery.details.get("write_grants", []),
+        "connection_tls": discovery.details.get("connection_tls"),
+        "connection_tls_verified": discovery.details.get("connection_tls_verified", False),
         "warnings": discovery.details.get("warnings", []),
         "table_counts": discovery.details["table_counts"],
         "tables": discovery.details.get("tables", {}),  # per table: what its rows become (table_ledger)
@@ -203,7 +206,14 @@ def render_scoping_markdown(report: dict[str, Any]) -> str:
         f"`{(report.get('schema_signature') or '?')[:8]}`)")
     zone = report.get("db_timezone") or "not set (UTC assumed)"
     add(f"- Table prefix: `{report.get('prefix')}`; stored time zone: {zone}")
-    add(f"- Read-only account: {'yes' if report.get('read_only_account') else '**no** (write grants present)'}")
+    if report.get("read_only_account"):
+        add("- Read-only account: yes")
+    else:
+        grants = "; ".join(report.get("write_grants") or []) or "write grants present"
+        add(f"- Read-only account: **no** ({grants}; accepted only because allow_writable is set)")
+    tls = report.get("connection_tls")
+    checked = "server certificate verified" if report.get("connection_tls_verified") else "certificate not checked"
+    add(f"- Connection: {f'TLS ({tls}, {checked})' if tls else 'not encrypted (loopback host or named opt-out)'}")
     for w in report.get("warnings", []):
         add(f"- ⚠ {w}")
     add("\n## Records to migrate\n")

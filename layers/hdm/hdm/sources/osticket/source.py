@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Optional, TypeVar
 
@@ -70,15 +70,19 @@ class OsTicketSource:
     ``prefix``: the table prefix; detected from information_schema when not given.
     ``allow_writable``: accept an account with write grants (the statement guard still refuses writes).
     ``attachments_dir``: the upload path of the filesystem storage backend (bk 'F'), when used.
+    ``attachment_roots``: further folders files may be read from (the 1.6 upload folder of bk '6' paths). No file
+    outside these folders is ever read, whatever a row names.
     """
 
     system = SYSTEM
 
     def __init__(self, conn_params: ConnParams | dict[str, Any], prefix: Optional[str] = None,
-                 allow_writable: bool = False, attachments_dir: Optional[str] = None) -> None:
+                 allow_writable: bool = False, attachments_dir: Optional[str] = None,
+                 attachment_roots: Iterable[str] = ()) -> None:
         self.params = ConnParams.of(conn_params)
         self.allow_writable = allow_writable
         self.attachments_dir = attachments_dir
+        self.attachment_roots = tuple(attachment_roots)
         self.conn = ReadOnlyConnection(self.params, allow_writable=allow_writable)
         self.last_stats: Optional[ChunkStats] = None
         self.warnings: list[str] = []
@@ -187,7 +191,8 @@ class OsTicketSource:
         ctx = Context(conn=self.conn, aux_factory=self._new_aux, aside_runner=self._aside, prefix=self.prefix,
                       version=self.version,
                       layout=self.layout, zone=self.zone, columns=self.columns, config=self.config,
-                      attachments_dir=self.attachments_dir, cache=self._cache)
+                      attachments_dir=self.attachments_dir, attachment_roots=self.attachment_roots,
+                      cache=self._cache)
         if stats is not None:
             ctx.stats = stats
         return ctx
