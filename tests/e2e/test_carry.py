@@ -193,3 +193,14 @@ def test_a_legacy_1_9_database_carries_its_events_and_collaborators(osticket_db,
     ledger = {t["table"]: t for t in outcome.report["source"]["tables"]}
     assert ledger["ticket_event"]["rows_read"] == events
     assert "hdm_Case_Event__c" in ledger["ticket_event"]["destination"]
+
+
+def test_a_rollback_from_a_fresh_state_folder_sweeps_the_events_too(migrated, tmp_path):
+    engine, outcome, db, sfemu = migrated
+    assert sfemu.admin.counts()["hdm_Case_Event__c"]
+    lost = LocalEngine(engine.config, workdir=tmp_path / "never-ran", progress=False)  # the state folder is gone
+    result = lost.rollback()
+    after = sfemu.admin.counts()
+    assert result["restored"] is True, result
+    assert result["swept"]["hdm_Case_Event__c"] > 0
+    assert after["hdm_Case_Event__c"] == 0 and after["CaseContactRole"] == 0 and after["Case"] == 0
