@@ -69,16 +69,27 @@ def repo_root() -> str:
     return os.path.abspath(os.path.join(here, "..", "..", ".."))
 
 
+def rehearsal_parameters(local_root: str) -> dict[str, str]:
+    """Stack parameters that let the trigger API accept the local rehearsal: the Salesforce emulator and
+    MariaDB on 127.0.0.1, and files (emulator certificate, attachments) under ``local_root``."""
+    return {
+        "AllowedLoginDomains": "login.salesforce.com,test.salesforce.com,*.my.salesforce.com,127.0.0.1:*",
+        "AllowedSourceHosts": "127.0.0.1,localhost",
+        "AllowedLocalPaths": local_root,
+    }
+
+
 @pytest.fixture
-def sam_stack(moto_aws):
-    """template.yaml's stack on moto with the real handlers dispatched in-process (customer ``test``)."""
+def sam_stack(moto_aws, tmp_path_factory):
+    """template.yaml's stack on moto with the real handlers dispatched in-process (customer ``test``),
+    allowing the local rehearsal's hosts and pytest's temporary folders (see :func:`rehearsal_parameters`)."""
     from hdm.engines import aws as aws_engine
 
     from hdm_infra.testing.sam_harness import SamStack, tuned_interpreter
 
     aws_engine.reset_caches()
     with tuned_interpreter():
-        stack = SamStack(customer="test")
+        stack = SamStack(customer="test", parameters=rehearsal_parameters(str(tmp_path_factory.getbasetemp())))
         try:
             yield stack
         finally:

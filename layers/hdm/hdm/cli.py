@@ -1,27 +1,54 @@
 """`hdm`: discover, run, status, approve, report, rollback — on the local engine by default, or on a
-deployed stack (`--engine aws`) through its trigger API."""
+deployed stack (`--engine aws`) through its trigger API.
+
+Failures end in one line on stderr (no traceback; secret values and e-mail addresses never appear) and an
+exit status per class of failure (:mod:`hdm.exitcodes`); ``-v`` adds the traceback.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+import traceback
 from pathlib import Path
 
 import click
 
-from hdm.pipeline.config import MigrationConfig
+from hdm import exitcodes
+from hdm.pipeline.config import MigrationConfig, read_config
 
 DEFAULT_WORKDIR = "var/migrations"
+ENVIRONMENT_ERRORS = (exitcodes.CONFIG, exitcodes.SOURCE, exitcodes.DESTINATION, exitcodes.AWS, exitcodes.LOCKED)
+
+
+class CliError(click.ClickException):
+    """A failure with its exit status (hdm.exitcodes); shown as one line on stderr."""
+
+    def __init__(self, exit_code: int, message: str):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class HdmGroup(click.Group):
+    """Every command's failures become one clear line and an exit status (never a traceback, never a secret)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the single place where errors become exit statuses
+            from hdm.errors import classify
+
+            code, line = classify(exc, side=ctx.meta.get("hdm.side", "local"))
+            if ctx.meta.get("hdm.verbose"):  # where it happened; the messages (which may quote input) stay out
+                click.echo("Traceback (frames only):\n" + "".join(traceback.format_tb(exc.__traceback__)), err=True)
+            raise CliError(code, line) from None
 
 
 def _load_config(path: str) -> MigrationConfig:
-    try:
-        return MigrationConfig.load(path)
-    except FileNotFoundError:
-        raise click.ClickException(f"config file not found: {path}") from None
-    except Exception as exc:  # pydantic's message names every bad field
-        raise click.ClickException(f"invalid config {path}:\n{exc}") from None
+    return read_config(path)  # ConfigError (no values quoted) → exit status 2
 
 
 def _engine(config: MigrationConfig, workdir: str, progress: bool = True):
@@ -33,15 +60,23 @@ def _engine(config: MigrationConfig, workdir: str, progress: bool = True):
 def _aws_client(api_url: str | None):
     from hdm.engines.aws import TriggerApiClient
 
+    click.get_current_context().meta["hdm.side"] = "aws"
     if not api_url:
-        raise click.ClickException("--engine aws needs --api-url (the stack's TriggerApiUrl output)")
+        raise CliError(exitcodes.CONFIG, "--engine aws needs --api-url (the stack's TriggerApiUrl output)")
     return TriggerApiClient(api_url)
 
 
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log progress details (PII stays masked).")
-def main(verbose: bool) -> None:
+def _epilog() -> str:
+    # \b keeps click from re-wrapping the table
+    return "\b\n" + exitcodes.epilog()
+
+
+@click.group(cls=HdmGroup, epilog=_epilog())
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details (PII stays masked); tracebacks on errors.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
     """hdm, the helpdesk migrator."""
+    ctx.meta["hdm.verbose"] = verbose
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
@@ -86,12 +121,25 @@ def run(config_path: str, engine: str, workdir: str, api_url: str | None, yes: b
         click.echo(json.dumps(_aws_client(api_url).start(cfg), indent=1))
         return
     outcome = _engine(cfg, workdir, progress=not no_progress).run(approve=yes)
+    _raise_environment_error(outcome)
     _print_outcome(outcome)
     from hdm.pipeline.report import exit_status, saved_report
 
     code = exit_status(outcome.status, outcome.report or saved_report(outcome.folder), outcome.run_id)
     if code:
         sys.exit(code)
+
+
+def _raise_environment_error(outcome) -> None:
+    """A run that failed on its environment (config, source, destination, AWS) ends like any other command:
+    one line and that class's exit status. Other outcomes are the migration's own (printed in full)."""
+    if outcome.status != "failed" or outcome.error is None:
+        return
+    from hdm.errors import classify
+
+    code, line = classify(outcome.error)
+    if code in ENVIRONMENT_ERRORS:
+        raise CliError(code, f"{line} (state kept in {outcome.folder})")
 
 
 def _print_outcome(outcome) -> None:
@@ -136,13 +184,10 @@ def status(migration_id: str, workdir: str, api_url: str | None) -> None:
     if api_url:
         click.echo(json.dumps(_aws_client(api_url).status(migration_id), indent=1))
         return
-    state_file = Path(workdir) / migration_id / "state.json"
-    if not state_file.exists():
-        raise click.ClickException(f"no migration {migration_id!r} under {workdir}")
-    state = json.loads(state_file.read_text())
+    state = _read_state(migration_id, workdir)
     rec = Path(workdir) / migration_id / "stage" / "reports" / "reconciliation.json"
     if rec.exists():
-        saved = json.loads(rec.read_text())
+        saved = _read_json(rec)
         state.update({k: saved.get(k) for k in ("totals", "outcome", "exit_status", "attention") if k in saved})
     click.echo(json.dumps(state, indent=1))
 
@@ -157,13 +202,32 @@ def approve(migration_id: str, workdir: str, api_url: str | None, by: str) -> No
     if api_url:
         click.echo(json.dumps(_aws_client(api_url).approve(migration_id), indent=1))
         return
+    from hdm.engines.local import migration_lock
+
     folder = Path(workdir) / migration_id
-    if not (folder / "state.json").exists():
-        raise click.ClickException(f"no migration {migration_id!r} under {workdir}")
-    state = json.loads((folder / "state.json").read_text())
-    state.update(approved=True, approved_by=by)
-    (folder / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+    _read_state(migration_id, workdir)
+    with migration_lock(folder, "approve"):  # not while a run of it is going on
+        state = _read_state(migration_id, workdir)
+        state.update(approved=True, approved_by=by)
+        (folder / "state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
     click.echo(f"approved {migration_id}; run it again to load")
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise CliError(exitcodes.CONFIG, f"cannot read {path}: {type(exc).__name__}") from None
+    if not isinstance(data, dict):
+        raise CliError(exitcodes.CONFIG, f"cannot read {path}: not a JSON object")
+    return data
+
+
+def _read_state(migration_id: str, workdir: str) -> dict:
+    state_file = Path(workdir) / migration_id / "state.json"
+    if not state_file.is_file():
+        raise CliError(exitcodes.CONFIG, f"no migration {migration_id!r} under {workdir}")
+    return _read_json(state_file)
 
 
 @main.command()
@@ -173,8 +237,8 @@ def report(migration_id: str, workdir: str) -> None:
     """Print the reconciliation summary and where the reports are."""
     path = Path(workdir) / migration_id / "stage" / "reports" / "reconciliation.json"
     if not path.exists():
-        raise click.ClickException(f"no reconciliation report yet for {migration_id!r} ({path})")
-    data = json.loads(path.read_text())
+        raise CliError(exitcodes.CONFIG, f"no reconciliation report yet for {migration_id!r} ({path})")
+    data = _read_json(path)
     click.echo(summary_table(data))
     click.echo(f"report: {path.with_suffix('.html')}")
 
@@ -197,7 +261,7 @@ def rollback(config_path: str, workdir: str, api_url: str | None) -> None:
                    + ", ".join(f"{n} {obj}" for obj, n in result["swept"].items()))
     click.echo(result["message"])
     if not result["restored"]:
-        sys.exit(2)
+        sys.exit(exitcodes.FAILED)
 
 
 def _attach_optional_groups() -> None:

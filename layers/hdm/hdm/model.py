@@ -263,6 +263,9 @@ class Message(Record):
     recipients: dict[str, list[str]] = field(default_factory=dict)
     merged_from: Optional[str] = None  # ticket key of a merged child ticket the entry came from
     edited: bool = False
+    # cid key of each inline image in the body whose file this ticket carries → that attachment's key (an image
+    # missing here points at no file: the message is flagged cid_unresolved)
+    inline_images: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -64,7 +64,7 @@ def test_a_migration_runs_end_to_end_on_moto_after_approval(sam_stack, small_db,
 def test_starting_the_same_migration_twice_starts_one_execution(sam_stack, small_db, sfemu):
     config, execution_arn = _start(sam_stack, small_db, sfemu, migration_id="m-aws-twice")
     status, body = sam_stack.api("POST", "/migrations", config)
-    assert status == 200 and body["created"] is False
+    assert status == 409 and "already running" in body["message"]  # one run at a time per migration
     changed = {**config, "chunk_rows": 7}
     assert sam_stack.api("POST", "/migrations", changed)[0] == 409
     executions = sam_stack.sfn.list_executions(stateMachineArn=sam_stack.arns["MigrationStateMachine"])["executions"]
@@ -94,10 +94,10 @@ def test_bad_requests_get_clear_4xx_answers(sam_stack, small_db, sfemu):
     assert sam_stack.api("POST", "/migrations", {"migration_id": "x"})[0] == 422
     literal = migration_config("m-aws-literal", small_db, sfemu.running, lambda n, v: "env:HDM_TEST_SECRET")
     status, body = sam_stack.api("POST", "/migrations", literal)
-    assert status == 400 and "Secrets Manager ARN" in body["message"]
+    assert status == 422 and "Secrets Manager ARN" in body["message"]
     outside = migration_config("m-aws-outside", small_db, sfemu.running,
                                lambda n, v: store_secret(f"other/{n}", v))
-    assert sam_stack.api("POST", "/migrations", outside)[0] == 400
+    assert sam_stack.api("POST", "/migrations", outside)[0] == 422
 
 
 def _invocations(stack):

@@ -33,7 +33,8 @@ def test_a_failed_run_resumes_without_duplicates_or_a_second_approval(sam_stack,
 
     status, body = sam_stack.api("POST", "/migrations", config)
     assert status == 202 and body["resumed"] is True
-    second_arn = f"{first_arn}-{body['run_id']}"
+    second_arn = body["execution_arn"]
+    assert second_arn == f"{first_arn}_2"  # deterministic: a second resuming request would get the same name
     assert _current_execution(sam_stack, "m-resume")["execution"]["status"] in ("RUNNING", "SUCCEEDED")
     done = sam_stack.wait(second_arn, timeout=300)
     assert done["status"] == "SUCCEEDED", _current_execution(sam_stack, "m-resume")
@@ -60,8 +61,7 @@ def test_a_rejected_mapping_is_asked_for_again_when_the_run_is_resumed(sam_stack
     assert sam_stack.wait(arn, timeout=120)["status"] == "FAILED"
     status, body = sam_stack.api("POST", "/migrations", config)
     assert status == 202 and body["resumed"] is True
-    new_arn = f"{sam_stack.arns['MigrationStateMachine'].replace(':stateMachine:', ':execution:')}:m-reask-" \
-              f"{body['run_id']}"
+    new_arn = body["execution_arn"]
     paused = sam_stack.wait(new_arn, timeout=300, until=waiting)
     assert paused["status"] == "RUNNING"
     assert sfemu.admin.counts().get("Case", 0) == 0
@@ -76,9 +76,14 @@ def test_a_start_that_never_reached_step_functions_is_started_by_the_next_reques
     normalized = MigrationConfig.model_validate(config).to_json()
     lost_arn = f"{sam_stack.arns['MigrationStateMachine'].replace(':stateMachine:', ':execution:')}:m-lost"
     assert aws.runs().create("m-lost", "lostrun", normalized, lost_arn)  # recorded, but StartExecution failed
+    # just recorded: another request may be starting it this very moment; one run at a time
     status, body = sam_stack.api("POST", "/migrations", config)
+    assert status == 409 and "being started by another request" in body["message"]
+    sam_stack.ddb.update_item(TableName=sam_stack.refs["RunsTable"], Key={"migration_id": {"S": "m-lost"}},
+                              UpdateExpression="SET updated_at = :old", ExpressionAttributeValues={":old": {"N": "1"}})
+    status, body = sam_stack.api("POST", "/migrations", config)  # long ago: that request is gone
     assert status == 202 and body["resumed"] is True
-    arn = f"{lost_arn}-{body['run_id']}"
+    arn = body["execution_arn"]
     paused = sam_stack.wait(arn, timeout=300,
                             until=lambda _d: _current_execution(sam_stack, "m-lost")["status"] == "awaiting_approval")
     assert paused["status"] == "RUNNING"

@@ -137,3 +137,17 @@ def test_errors_without_pii_pass_through_unchanged():
 def test_a_task_event_without_ids_is_a_clear_error():
     with pytest.raises(ValueError, match="migration_id and run_id"):
         aws.context_for({"item": {}})
+
+
+@pytest.mark.parametrize("event", [{"migration_id": "../x", "run_id": "r1"}, {"migration_id": "m-1", "run_id": ""},
+                                   {"migration_id": "m-1", "run_id": "a" * 200}])
+def test_a_task_event_with_malformed_ids_is_refused(event):
+    with pytest.raises(ValueError, match="short ids"):
+        aws.context_for(event)
+
+
+def test_the_operator_client_refuses_a_url_that_is_not_https():
+    with pytest.raises(aws.AwsEngineError, match="not an https:// URL"):
+        aws.TriggerApiClient("http://api.example.com/v1")
+    with pytest.raises(aws.AwsEngineError):
+        aws.TriggerApiClient("not-a-url")

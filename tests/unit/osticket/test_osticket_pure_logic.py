@@ -84,10 +84,13 @@ def test_an_unknown_db_timezone_falls_back_to_utc_with_a_warning():
 # -- form values -------------------------------------------------------------------------------------
 
 def test_datetime_answers_accept_epoch_and_w3c():
-    assert parse_form_value("datetime", "1609459200", None, {}, UTC).value == "2021-01-01T00:00:00Z"
-    assert parse_form_value("datetime", "2021-01-01T01:00:00+01:00", None, {}, UTC).value == "2021-01-01T00:00:00Z"
-    bad = parse_form_value("datetime", "yesterday", None, {}, UTC)
-    assert bad.value == "yesterday" and bad.problem == "unparsed_value"
+    with_time = {"time": True}
+    assert parse_form_value("datetime", "1609459200", None, with_time, UTC).value == "2021-01-01T00:00:00Z"
+    assert parse_form_value("datetime", "2021-01-01T01:00:00+01:00", None, with_time, UTC).value == \
+        "2021-01-01T00:00:00Z"
+    bad = parse_form_value("datetime", "yesterday", None, with_time, UTC)
+    # never passed on raw (the org would reject the whole record): empty, flagged, the stored text kept
+    assert bad.value is None and bad.problem == "unparsed_value" and bad.original == "yesterday"
 
 
 def test_choice_and_list_answers_become_labels():

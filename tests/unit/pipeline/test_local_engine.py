@@ -265,3 +265,71 @@ def test_errors_saved_in_the_state_file_are_masked(tmp_path):
                          source_factory=lambda: ListSource(5, 20), destination_factory=lambda: Leaky(store))
     assert engine.run(approve=True).status == "failed"
     assert "jane.doe@example.com" not in (tmp_path / "unit-test" / "state.json").read_text()
+
+
+def test_a_second_run_of_one_migration_is_refused_at_once_and_the_first_completes(tmp_path):
+    import os
+    import threading
+    import time
+
+    from hdm.engines.local import MigrationLocked
+
+    store: dict = {}
+    loading, release = threading.Event(), threading.Event()
+
+    class Slow(MemoryDestination):
+        def load_chunk(self, phase, chunk_id, rows, crosswalk, migration_id, run_id):
+            loading.set()
+            release.wait(timeout=30)
+            return super().load_chunk(phase, chunk_id, rows, crosswalk, migration_id, run_id)
+
+    first = LocalEngine(_config(max_workers=1), workdir=tmp_path, progress=False,
+                        source_factory=lambda: ListSource(5, 20), destination_factory=lambda: Slow(store))
+    outcome: dict = {}
+    runner = threading.Thread(target=lambda: outcome.setdefault("first", first.run(approve=True)))
+    runner.start()
+    try:
+        assert loading.wait(30)
+        state_before = (tmp_path / "unit-test" / "state.json").read_text()
+        second = _engine(tmp_path, store)  # another engine on the same folder, as a second `hdm run` would be
+        started = time.monotonic()
+        for attempt in (lambda: second.run(approve=True), second.rollback, second.approve):
+            with pytest.raises(MigrationLocked, match=f"pid {os.getpid()}") as refused:
+                attempt()
+            assert "one run at a time" in str(refused.value) and "(run since" in str(refused.value)
+        assert time.monotonic() - started < 2  # refused at once, never waiting for the lock
+        assert (tmp_path / "unit-test" / "state.json").read_text() == state_before  # the refused run wrote nothing
+    finally:
+        release.set()
+        runner.join(timeout=60)
+    assert outcome["first"].status == "succeeded", outcome["first"].message
+    # the crosswalk and the destination agree: each created entry has its record, and nothing else was written
+    created = [e for e in first.crosswalk.iter_migration("unit-test")
+               if e.state == State.LOADED and e.origin == Origin.CREATED]
+    assert sorted(e.dest_id for e in created) == sorted(store) and len(store) == 5 + 18
+    # the lock is released with the run: the next run goes ahead
+    assert _engine(tmp_path, store).run().status == "succeeded" and len(store) == 5 + 18
+
+
+def test_the_lock_dies_with_its_process(tmp_path):
+    import subprocess
+    import sys
+
+    from hdm.engines.local import migration_lock
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from hdm.engines.local import migration_lock\n"
+         "with migration_lock(sys.argv[1], 'run'):\n    print('held', flush=True); time.sleep(60)",
+         str(tmp_path / "m")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        from hdm.engines.local import MigrationLocked
+
+        with pytest.raises(MigrationLocked, match=f"pid {holder.pid}"):
+            with migration_lock(tmp_path / "m", "run"):
+                pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+    with migration_lock(tmp_path / "m", "run"):  # killed: the kernel released its lock
+        pass

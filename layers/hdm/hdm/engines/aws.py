@@ -159,19 +159,62 @@ class RunsTable:
             raise
         return True
 
-    def begin_retry(self, migration_id: str, old_run_id: str, run_id: str, execution_arn: str) -> bool:
-        """Switch the migration to a new run after a failed one; False when another request did first."""
+    def begin_retry(self, migration_id: str, old_run_id: str, run_id: str, execution_arn: str,
+                    attempt: Optional[int] = None) -> bool:
+        """Switch the migration to a new run after a failed one; False when another request did first
+        (the condition on the old run id makes this the lock between two resuming requests)."""
+        from botocore.exceptions import ClientError
+
+        values: dict[str, Any] = {":new": run_id, ":old": old_run_id, ":arn": execution_arn,
+                                  ":running": "running", ":u": int(time.time())}
+        if attempt is None:
+            values[":one"] = 1
+            attempts = "attempts = if_not_exists(attempts, :one) + :one"
+        else:
+            values[":attempt"] = attempt
+            attempts = "attempts = :attempt"
+        try:
+            self.table.update_item(
+                Key={"migration_id": migration_id},
+                UpdateExpression=f"SET run_id = :new, execution_arn = :arn, #s = :running, #u = :u, {attempts} "
+                                 "REMOVE failure, task_token",
+                ConditionExpression="run_id = :old",
+                ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mark_start_failed(self, migration_id: str, run_id: str) -> None:
+        """The run ``run_id`` never reached Step Functions: the next start may begin it at once."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.table.update_item(
+                Key={"migration_id": migration_id}, UpdateExpression="SET #s = :failed, #u = :u",
+                ConditionExpression="run_id = :run", ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
+                ExpressionAttributeValues={":failed": "start_failed", ":run": run_id, ":u": int(time.time())},
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    def begin_rollback(self, migration_id: str, number: int, execution_arn: str) -> bool:
+        """Claim rollback number ``number`` (the previous one plus one); False when another request did first."""
         from botocore.exceptions import ClientError
 
         try:
             self.table.update_item(
                 Key={"migration_id": migration_id},
-                UpdateExpression="SET run_id = :new, execution_arn = :arn, #s = :running, #u = :u, "
-                                 "attempts = if_not_exists(attempts, :one) + :one REMOVE failure, task_token",
-                ConditionExpression="run_id = :old",
-                ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
-                ExpressionAttributeValues={":new": run_id, ":old": old_run_id, ":arn": execution_arn,
-                                           ":running": "running", ":u": int(time.time()), ":one": 1},
+                UpdateExpression="SET rollbacks = :n, rollback_execution_arn = :arn, #u = :u",
+                ConditionExpression="attribute_exists(migration_id) AND "
+                                    "(attribute_not_exists(rollbacks) OR rollbacks = :prev)",
+                ExpressionAttributeNames={"#u": "updated_at"},
+                ExpressionAttributeValues={":n": number, ":prev": number - 1, ":arn": execution_arn,
+                                           ":u": int(time.time())},
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
@@ -291,7 +334,12 @@ def context_for(event: dict[str, Any]) -> steps.Context:
         migration_id, run_id = str(event["migration_id"]), str(event["run_id"])
     except (KeyError, TypeError) as exc:
         raise ValueError("task event needs migration_id and run_id") from exc
+    if not _TASK_ID.match(migration_id) or not _TASK_ID.match(run_id):
+        raise ValueError("task event's migration_id and run_id must be short ids (a-z, 0-9, '-')")
     return _context(migration_id, run_id)
+
+
+_TASK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 def with_s3_location(ctx: steps.Context, result: dict[str, Any], key_field: str = "manifest_key") -> dict[str, Any]:
@@ -427,9 +475,17 @@ def add_chunk_metrics(metrics: Any, result: dict[str, Any]) -> None:
 
 # -- the operator's side: the trigger API over SigV4 --------------------------------------------------
 
-class TriggerApiError(RuntimeError):
+class AwsEngineError(RuntimeError):
+    """The operator's side of the AWS engine cannot do its call (no credentials, an answer that is not JSON)."""
+
+
+class TriggerApiError(AwsEngineError):
+    """The trigger API answered 4xx/5xx; ``body`` is its JSON answer (``locked`` is set when another run holds
+    the migration)."""
+
     def __init__(self, status: int, body: Any):
-        super().__init__(f"trigger API answered {status}: {body}")
+        message = body.get("message") if isinstance(body, dict) else body
+        super().__init__(f"trigger API answered {status}: {message}")
         self.status = status
         self.body = body
 
@@ -438,9 +494,15 @@ class TriggerApiClient:
     """``hdm … --engine aws``: start, watch, approve and roll back through the deployed trigger API."""
 
     def __init__(self, api_url: str, region: Optional[str] = None, session: Any = None, timeout: float = 30.0):
+        from urllib.parse import urlsplit
+
         import boto3
         import requests
 
+        parts = urlsplit(api_url or "")
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+            raise AwsEngineError(f"the trigger API URL {api_url!r} is not an https:// URL (the stack's TriggerApiUrl)")
         self.api_url = api_url.rstrip("/")
         self.boto_session = session or boto3.Session()
         self.region = region or self.boto_session.region_name or "us-east-1"
@@ -456,10 +518,18 @@ class TriggerApiClient:
         request = AWSRequest(method=method, url=url, data=data, headers={"content-type": "application/json"})
         credentials = self.boto_session.get_credentials()
         if credentials is None:
-            raise RuntimeError("no AWS credentials found for signing the trigger API request")
+            from botocore.exceptions import NoCredentialsError
+
+            raise NoCredentialsError()
         SigV4Auth(credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(request)
         response = self.http.request(method, url, data=data, headers=dict(request.headers), timeout=self.timeout)
-        payload = response.json() if response.content else None
+        try:
+            payload = response.json() if response.content else None
+        except ValueError:
+            if response.status_code >= 400:
+                raise TriggerApiError(response.status_code, response.text[:200]) from None
+            raise AwsEngineError(f"{url} did not answer JSON (HTTP {response.status_code}): is it the stack's "
+                                 "TriggerApiUrl?") from None
         if response.status_code >= 400:
             raise TriggerApiError(response.status_code, payload)
         return payload

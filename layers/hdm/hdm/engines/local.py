@@ -5,10 +5,15 @@ migration. Re-running an interrupted migration continues from the chunks already
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
+import socket
 import threading
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +27,65 @@ from hdm.engines.factories import build_destination, build_source
 from hdm.logging import get_logger, mask_pii
 from hdm.pipeline import steps
 from hdm.pipeline.config import MigrationConfig
+from hdm.pipeline.secrets import redact
 from hdm.stage.local import LocalStage
 
 log = get_logger(__name__)
 
 STATE_FILE = "state.json"
+LOCK_FILE = "run.lock"
+
+
+class MigrationLocked(RuntimeError):
+    """Another process (or engine) is running, approving or rolling back this migration."""
+
+    def __init__(self, folder: Path, holder: dict[str, Any]):
+        who = f"pid {holder['pid']}" if holder.get("pid") else "pid unknown"
+        if holder.get("host") and holder.get("host") != socket.gethostname():
+            who += f" on {holder['host']}"
+        what = f" ({holder['action']}" + (f" since {holder['since']}" if holder.get("since") else "") + ")" \
+            if holder.get("action") else ""
+        super().__init__(f"migration folder {folder} is locked by another hdm ({who}){what}: one run at a time "
+                         "per migration; wait for it to end (or stop that process) and try again")
+        self.folder = folder
+        self.holder = holder
+
+
+@contextlib.contextmanager
+def migration_lock(folder: str | Path, action: str) -> Iterator[None]:
+    """Hold the migration folder's exclusive lock for ``action`` (run, approve, rollback), or raise
+    :class:`MigrationLocked` at once (never waits).
+
+    An advisory ``flock`` on ``<folder>/run.lock``: the kernel releases it when the holder exits, however it
+    exits, so a crashed run leaves no stale lock. The holder writes its pid into the file for the message.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MigrationLocked(folder, _lock_holder(fd)) from None
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "action": action,
+                  "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _lock_holder(fd: int) -> dict[str, Any]:
+    try:
+        data = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
 @dataclass
@@ -38,6 +97,7 @@ class RunOutcome:
     message: str = ""
     phases: list[dict[str, Any]] = field(default_factory=list)
     report: dict[str, Any] = field(default_factory=dict)
+    error: Optional[BaseException] = field(default=None, repr=False, compare=False)  # why it failed or stopped
 
 
 class _PerThread:
@@ -100,7 +160,8 @@ class LocalEngine:
         return state
 
     def approve(self, by: str = "local user") -> None:
-        self._save_state(approved=True, approved_by=by)
+        with migration_lock(self.folder, "approve"):
+            self._save_state(approved=True, approved_by=by)
 
     def status(self) -> dict[str, Any]:
         return self._state()
@@ -137,6 +198,11 @@ class LocalEngine:
 
     # -- the run --------------------------------------------------------------------------------
     def run(self, approve: bool = False) -> RunOutcome:
+        """Run (or continue) the migration; :class:`MigrationLocked` at once when another run holds it."""
+        with migration_lock(self.folder, "run"):
+            return self._locked_run(approve)
+
+    def _locked_run(self, approve: bool) -> RunOutcome:
         run_id = uuid.uuid4().hex[:12]
         state = self._save_state(migration_id=self.config.migration_id, last_run_id=run_id, status="running")
         if approve and not state.get("approved"):
@@ -146,16 +212,16 @@ class LocalEngine:
             return self._run(ctx, state)
         except steps.PhaseNotReconciled as exc:
             self._save_state(status="failed", error=mask_pii(str(exc)))
-            return RunOutcome(self.config.migration_id, run_id, "failed", str(self.folder), str(exc))
+            return RunOutcome(self.config.migration_id, run_id, "failed", str(self.folder), str(exc), error=exc)
         except Exception as exc:
             stop = _is_daily_limit(exc)
             status = "stopped" if stop else "failed"
-            msg = mask_pii(f"{type(exc).__name__}: {exc}")  # error texts can quote record values
+            msg = mask_pii(redact(f"{type(exc).__name__}: {exc}"))  # error texts can quote record values
             if stop:
                 msg += " — the run checkpointed; run the same command again when the allocation resets"
             self._save_state(status=status, error=msg)
-            log.error("run %s %s: %s", run_id, status, msg)
-            return RunOutcome(self.config.migration_id, run_id, status, str(self.folder), msg)
+            log.info("run %s %s: %s", run_id, status, msg)  # the outcome carries it to the caller
+            return RunOutcome(self.config.migration_id, run_id, status, str(self.folder), msg, error=exc)
         finally:
             for p in pools:
                 p.close()
@@ -208,6 +274,11 @@ class LocalEngine:
 
     # -- rollback -------------------------------------------------------------------------------
     def rollback(self) -> dict[str, Any]:
+        """Roll back under the migration's lock (:class:`MigrationLocked` when a run or rollback holds it)."""
+        with migration_lock(self.folder, "rollback"):
+            return self._locked_rollback()
+
+    def _locked_rollback(self) -> dict[str, Any]:
         run_id = "rb-" + uuid.uuid4().hex[:9]
         ctx, pools = self._context(run_id)
         try:

@@ -13,6 +13,8 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hdm import exitcodes
+
 if TYPE_CHECKING:
     from hdm.pipeline.steps import Context
 
@@ -22,7 +24,8 @@ CLEAN = "clean"  # every record arrived, nothing needs a person
 NEEDS_ATTENTION = "needs_attention"  # completed, and some records need a person (counts by reason)
 FAILED = "failed"  # records unaccounted for, or a phase stopped over its rejected share
 STOPPED = "stopped"  # stopped on the org's daily API limit: the same command continues later
-EXIT_STATUS = {CLEAN: 0, FAILED: 1, NEEDS_ATTENTION: 10, "reject_threshold": 11, STOPPED: 12}
+EXIT_STATUS = {CLEAN: exitcodes.OK, FAILED: exitcodes.FAILED, NEEDS_ATTENTION: exitcodes.NEEDS_ATTENTION,
+               "reject_threshold": exitcodes.REJECT_THRESHOLD, STOPPED: exitcodes.DAILY_LIMIT}
 
 # flag codes that mean a value did not arrive as the source had it (hdm.destinations.salesforce.field_check)
 VALUE_LOSS_FLAGS = {"value_not_loaded": "values not loaded", "value_truncated": "values truncated",

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Optional
+
+_RESOLVED: set[str] = set()  # values handed out in this process, so error texts can be scrubbed of them
+_RESOLVED_LOCK = threading.Lock()
+_MIN_REDACT = 4  # shorter values would turn ordinary words into ***
 
 
 class SecretError(RuntimeError):
     pass
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret value this process resolved replaced by ``***`` (longest first)."""
+    with _RESOLVED_LOCK:
+        values = sorted(_RESOLVED, key=len, reverse=True)
+    for value in values:
+        if value in text:
+            text = text.replace(value, "***")
+    return text
+
+
+def _remember(value: object) -> None:
+    if isinstance(value, str) and len(value) >= _MIN_REDACT:
+        with _RESOLVED_LOCK:
+            _RESOLVED.add(value)
 
 
 def resolve_secret(ref: Optional[str], field: Optional[str] = None) -> Optional[str]:
@@ -35,9 +56,11 @@ def resolve_secret(ref: Optional[str], field: Optional[str] = None) -> Optional[
         value = get_secret(ref, max_age=300)
     else:
         raise SecretError("not a secret reference")
+    _remember(value)
     if field:
         try:
             value = json.loads(value)[field]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise SecretError(f"secret has no field {field!r}") from exc
+        except (ValueError, KeyError, TypeError):
+            raise SecretError(f"secret has no field {field!r}") from None
+        _remember(value)
     return value

@@ -79,8 +79,47 @@ def sanitize_html(html: str, cid_resolver: CidResolver | None = None) -> str:
     ).strip()
 
 
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def decode_entities(text: str) -> str:
+    """Each complete character reference (``&gt;``, ``&#39;``, ``&#x2014;``) as its character, once.
+
+    This is what a browser shows of text osTicket printed through ``htmlspecialchars`` with ``double_encode``
+    off: complete references pass through and are decoded; anything else (a bare ``&``, ``&copy`` without its
+    semicolon) was escaped and reads as typed. Unknown names stay as they are.
+    """
+    if "&" not in text:
+        return text
+    return _ENTITY.sub(lambda m: html_lib.unescape(m.group(0)), text)
+
+
+def decode_stored_text(raw: str) -> str:
+    """A ``format='text'`` body as osTicket shows it: the text a person typed.
+
+    osTicket stores plain-text bodies entity-escaped (``TextThreadEntryBody::getClean`` runs ``htmlspecialchars``
+    with ``double_encode`` off) and shows them through the same escaping, which leaves entities alone, so the
+    browser decodes each entity exactly once: ``&gt;`` reads ``>``, ``&amp;gt;`` reads ``&gt;``. Decoded here the
+    same way, once; line breaks are kept (CRLF becomes LF).
+    """
+    if not raw:
+        return ""
+    return decode_entities(raw.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def display_title(title: Optional[str]) -> str:
+    """An entry title as osTicket shows it: stored tag-stripped but entity-escaped, printed into the page as is
+    (so each entity reads as its character, once), on one line."""
+    if not title:
+        return ""
+    return _SPACES.sub(" ", decode_entities(title)).strip()
+
+
 def text_to_html(text: str) -> str:
-    """A ``format='text'`` body as HTML: escaped, line breaks kept (as osTicket shows it)."""
+    """Decoded plain text (:func:`decode_stored_text`) as HTML: escaped, line breaks kept (as osTicket shows it)."""
     return f'<div style="white-space:pre-wrap">{html_lib.escape(text, quote=False)}</div>'
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from hdm.model import Attachment, Flag, Message, MessageKind, Visibility
-from hdm.threads.body import EMPTY_MARKER, find_cids, sanitize_html, text_to_html, to_plain_text
+from hdm.threads.body import EMPTY_MARKER, decode_stored_text, find_cids, sanitize_html, text_to_html, to_plain_text
 
 AttachmentUrl = Callable[[Attachment], Optional[str]]
 """The destination's reference for a staged attachment (a URL, a ContentVersion download path …)."""
@@ -46,12 +46,17 @@ def is_public(message: Message) -> bool:
 def source_html(message: Message) -> str:
     """The body as HTML, whatever its stored format (``text`` bodies escaped, ``-`` empty)."""
     if message.body_format == "text":
-        raw = message.body_text if message.body_text is not None else (message.body_html or "")
-        return "" if raw.strip() == EMPTY_MARKER else text_to_html(raw)
+        raw = stored_text(message)
+        return "" if raw.strip() == EMPTY_MARKER else text_to_html(decode_stored_text(raw))
     raw = message.body_html if message.body_html is not None else ""
     if not raw and message.body_text:
         return text_to_html(message.body_text)
     return "" if raw.strip() == EMPTY_MARKER else raw
+
+
+def stored_text(message: Message) -> str:
+    """The stored body of a ``format='text'`` message (entity-escaped, as osTicket keeps it)."""
+    return message.body_text if message.body_text is not None else (message.body_html or "")
 
 
 def cid_index(attachments: Iterable[Attachment]) -> dict[str, Attachment]:
@@ -66,9 +71,12 @@ def normalize_message(
 ) -> NormalizedMessage:
     """Sanitised HTML and plain text of one message, ``cid:`` images resolved to its ticket's files.
 
-    ``attachments`` are the ticket's attachment records (any order; inline ones included).
-    ``attachment_url`` gives the destination reference of an attachment; images it cannot resolve
-    lose their ``src`` and the message gets a ``cid_unresolved`` flag.
+    ``attachments`` are the ticket's attachment records (any order; inline ones included) when the caller has
+    them; the message's own ``inline_images`` (cid → attachment key, recorded at extraction) count as well.
+    An image whose cid names none of those files is truly missing: it loses its ``src`` and the message gets a
+    ``cid_unresolved`` warning. ``attachment_url`` (destinations that keep HTML) gives the destination reference
+    of an attachment; a known file it has no URL for loses its ``src`` too and is reported as such. Without
+    ``attachment_url`` (plain-text destinations: the file is uploaded beside the comment) a known file is resolved.
     """
     atts = list(attachments)
     by_cid = cid_index(atts)
@@ -84,13 +92,23 @@ def normalize_message(
             return None
         return attachment_url(att)
 
-    missing = [cid for cid in find_cids(html) if resolve(cid) is None]
+    cids = find_cids(html)
+    carried = message.inline_images or {}
+    missing = [cid for cid in cids if cid not in by_cid and cid not in carried]
     if missing:
         flags.append(Flag(
             "cid_unresolved",
-            f"{len(missing)} inline image(s) reference no file of this ticket (or the destination has no URL)",
+            f"{len(missing)} inline image(s) reference no file of this ticket; shown without the image",
             field="body",
         ))
+    if attachment_url is not None:
+        no_url = [cid for cid in cids if cid not in missing and resolve(cid) is None]
+        if no_url:
+            flags.append(Flag(
+                "cid_unresolved",
+                f"{len(no_url)} inline image(s) have a file but the destination has no URL for it",
+                field="body",
+            ))
 
     def cid_name(cid: str) -> Optional[str]:
         att = by_cid.get(cid)
@@ -100,9 +118,8 @@ def normalize_message(
     text = to_plain_text(html, cid_name)
     if message.body_format == "text" and not empty:
         # the escaped wrapper is ours: read the text back exactly rather than through the HTML walker
-        raw = message.body_text if message.body_text is not None else (message.body_html or "")
-        text = raw.replace("\r\n", "\n").strip("\n")
-    if not empty and not text.strip() and not find_cids(html):
+        text = decode_stored_text(stored_text(message)).strip("\n")
+    if not empty and not text.strip() and not cids:
         flags.append(Flag("body_without_text", "body has markup but no readable text", field="body", severity="info"))
     own = set(message.attachments)
     names = [a.file_name for a in atts if a.key in own and not a.inline]

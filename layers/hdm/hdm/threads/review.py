@@ -34,6 +34,7 @@ from hdm.model import (
     Visibility,
     record_from_dict,
 )
+from hdm.threads.body import display_title
 from hdm.threads.confidence import DEFAULT_THRESHOLD, Reason, should_hold
 from hdm.threads.normalize import normalize_message
 from hdm.threads.split import SplitResult, detect_page_kind, split_rendered
@@ -266,7 +267,7 @@ def _segment_html(message: Message, attachments: Iterable[Attachment], names: Se
         f'<div class="segment {cls}" data-visibility="{_e(message.visibility.value if isinstance(message.visibility, Visibility) else message.visibility)}">'  # noqa: E501
         f'<span class="label">{_e(label)}</span>'
         f'<div class="who">#{message.position + 1} · {_e(kind)} · <b>{_e(message.author_name)}</b> · '
-        f'{_e(message.created_at)}{" · " + _e(message.title) if message.title else ""}'
+        f'{_e(message.created_at)}{" · " + _e(display_title(message.title)) if message.title else ""}'
         f'{" · edited" if message.edited else ""}</div>'
         f'<div class="body">{body}</div>'
         f'{f"<div class=meta>Attachments: {files}</div>" if files else ""}'

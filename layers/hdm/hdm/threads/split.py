@@ -14,6 +14,7 @@ Parsing uses selectolax (lexbor): on ~70 KiB staff pages it costs about as much 
 
 from __future__ import annotations
 
+import html as html_lib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -441,7 +442,8 @@ def _body(node: LexborNode, label: str, reasons: list[Reason]) -> tuple[str, Opt
         style = (only.attributes.get("style") or "").replace(" ", "").lower()
         if only.tag == "div" and style.startswith("white-space:pre-wrap"):
             reasons.append(Reason.of("text_format_inferred", entry=label))
-            return "text", None, only.text(deep=True) or ""
+            # back to the stored form: osTicket keeps plain text entity-escaped, and normalisation decodes it once
+            return "text", None, html_lib.escape(only.text(deep=True) or "", quote=False)
     inner = body.inner_html or ""
     if inner.strip() == _EMPTY_DISPLAY:
         return "html", "-", None

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
+from hdm.threads.body import display_title
+
 # the end of a header line: "· ref message:42" and, on a split message, " (part 2/3)"
 _REF = re.compile(r"· ref (?P<ref>\S+?)(?: \(part (?P<part>\d+)/\d+\))?[ \t\r]*$")
 
@@ -22,15 +24,18 @@ class CommentPart:
 
 
 def comment_header(author_name: Optional[str], author_email: Optional[str], created_at: Optional[str],
-                   kind: str, internal: bool, ref: str) -> str:
-    """One line naming who wrote the entry and when, e.g. ``[Agent note] Jane Doe <jane@x> · 2024-01-31 12:00 UTC``."""
+                   kind: str, internal: bool, ref: str, title: Optional[str] = None) -> str:
+    """One line naming who wrote the entry, when, and its title, e.g.
+    ``[Agent note] Jane Doe <jane@x> · 2024-01-31 12:00 UTC · Title: Ticket transferred · ref message:42``."""
     label = {"customer": "Customer", "agent": "Agent", "system": "System"}.get(kind, kind.title())
     label += " note" if internal else " message"
     who = author_name or "(unknown author)"
     if author_email:
         who += f" <{author_email}>"
     when = _display_time(created_at)
-    return f"[{label}] {who} · {when} · ref {ref}"
+    shown = display_title(title)
+    about = f" · Title: {shown}" if shown else ""
+    return f"[{label}] {who} · {when}{about} · ref {ref}"
 
 
 def _display_time(iso: Optional[str]) -> str:

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from simple_salesforce.exceptions import SalesforceError
+
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State
+from hdm.destinations.salesforce.account_merge import (
+    MergeOutcome,
+    data_fields,
+    fold_group,
+    keep_existing_merges,
+    merge_values,
+)
 from hdm.destinations.salesforce.api import AUTO_ASSIGN_OFF, RowResult
 from hdm.destinations.salesforce.chunk import ChunkRun, payload_of
 from hdm.destinations.salesforce.field_check import FIELD_DROPPED, _original, fields_named_by
@@ -115,6 +124,7 @@ def load_accounts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     found = {r[MERGE_KEY]: r for r in run.api.query_in(f"Id, {LEGACY}, {MERGE_KEY}", "Account", MERGE_KEY, groups)}
     creators: list[dict[str, Any]] = []
     merged: list[tuple[dict[str, Any], str]] = []  # (row, merge key) merged into the group's Account
+    folded: dict[str, MergeOutcome] = {}  # merged row key → what its creator's row kept of it
     for mkey, group in groups.items():
         hit = found.get(mkey)
         own = next((r for r in group if hit and r[LEGACY] == hit.get(LEGACY)), None)
@@ -123,7 +133,12 @@ def load_accounts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
             continue
         creator = own or group[0]
         creators.append(creator)
-        merged.extend((r, mkey) for r in group if r is not creator)
+        others = [r for r in group if r is not creator]
+        merged.extend((r, mkey) for r in others)
+        folded.update(fold_group(creator, others))  # the merged ones' values, kept on the creator's row
+    rewritten = [(r, found[r[MERGE_KEY]]["Id"]) for r in creators if found.get(r[MERGE_KEY])]
+    if rewritten:  # written again over its Account (a re-run): what merges put there stays
+        _keep_existing(run, rewritten)
     entries = _load_upserts(run, "Account", creators, prior)
     ids = {e.source_key: e.dest_id for e in entries if e.state == State.LOADED}
     by_mkey = {r[MERGE_KEY]: ids.get(r["_source_key"]) for r in creators}
@@ -139,10 +154,78 @@ def load_accounts(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
         for r in race_rows:
             found[r[MERGE_KEY]] = again.get(r[MERGE_KEY]) or {}
             merged.append((r, r[MERGE_KEY]))
+    onto_existing: list[tuple[dict[str, Any], str]] = []
     for row, mkey in merged:
-        target = by_mkey.get(mkey) or (found.get(mkey) or {}).get("Id")
-        entries.append(_record_merge(run, "Account", row, target, "same-named organisation", "Name"))
+        created = by_mkey.get(mkey)
+        target = created or (found.get(mkey) or {}).get("Id")
+        entry = _record_merge(run, "Account", row, target, "same-named organisation", "Name")
+        entries.append(entry)
+        if entry.state != State.LOADED:
+            continue
+        if created and row["_source_key"] in folded:
+            _flag_kept(run, row, folded[row["_source_key"]])
+        else:  # an Account made by another chunk or run: its values are read and updated
+            onto_existing.append((row, target))
+    if onto_existing:
+        keep_on_existing_accounts(run, onto_existing)
     run.crosswalk.put_many(entries)
+
+
+def _keep_existing(run: ChunkRun, pairs: list[tuple[dict[str, Any], str]]) -> None:
+    fields = sorted({f for row, _ in pairs for f in data_fields(row)} | {"Description"})
+    try:
+        current = {r["Id"]: r for r in run.api.query_in(", ".join(["Id", *fields]), "Account", "Id",
+                                                        {t for _, t in pairs})}
+    except SalesforceError as exc:
+        for row, _ in pairs:
+            run.flag(row["_source_key"], "merged_values_lost", "its Account could not be read before it was written "
+                     f"again; values earlier merges put there may be overwritten: {exc.__class__.__name__}", None)
+        return
+    for row, target in pairs:
+        if target in current:
+            keep_existing_merges(row, current[target])
+
+
+def _flag_kept(run: ChunkRun, row: dict[str, Any], outcome: MergeOutcome) -> None:
+    if outcome.filled or outcome.noted:
+        run.flag(row["_source_key"], "merged_values_kept", f"its own values are kept on the merged Account: "
+                 f"{outcome.summary()}", "Description" if outcome.noted else None, "info")
+    if outcome.truncated:
+        run.flag(row["_source_key"], "truncated", "the merged Account's Description reached 32,000 characters; "
+                 "the end of the merged values was cut", "Description")
+
+
+def keep_on_existing_accounts(run: ChunkRun, pairs: list[tuple[dict[str, Any], str]]) -> None:
+    """Merged organisations whose Account already existed: fill its empty fields and note differing values in its
+    Description (read first; a block already written by an earlier run is not written again)."""
+    fields = sorted({f for row, _ in pairs for f in data_fields(row)} | {"Description", "Name"})
+    try:
+        current = {r["Id"]: r for r in run.api.query_in(", ".join(["Id", *fields]), "Account", "Id",
+                                                        {t for _, t in pairs})}
+    except SalesforceError as exc:
+        for row, _ in pairs:
+            run.flag(row["_source_key"], "merged_values_lost", f"the merged Account could not be read, so this "
+                     f"organisation's own values were not kept on it: {exc.__class__.__name__}", None)
+        return
+    updates: dict[str, dict[str, Any]] = {}
+    outcomes: list[tuple[dict[str, Any], str, MergeOutcome]] = []
+    for row, target in pairs:
+        account = {**current.get(target, {}), **updates.get(target, {})}
+        outcome = merge_values(account, row)
+        if outcome.changes:
+            updates.setdefault(target, {}).update(outcome.changes)
+        outcomes.append((row, target, outcome))
+    failed: dict[str, str] = {}
+    if updates:
+        for res in run.api.collection_update("Account", [{"Id": t, **ch} for t, ch in updates.items()]):
+            if not res.success:
+                failed[res.key] = f"{res.error_code}: {res.message}"
+    for row, target, outcome in outcomes:
+        if target in failed and (outcome.filled or outcome.noted):
+            run.flag(row["_source_key"], "merged_values_lost", "the merged Account refused this organisation's "
+                     f"own values ({failed[target]}): not kept", None)
+        else:
+            _flag_kept(run, row, outcome)
 
 
 def _record_merge(run: ChunkRun, obj: str, row: dict[str, Any], target: Optional[str], twin: str,

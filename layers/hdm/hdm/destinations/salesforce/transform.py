@@ -53,6 +53,20 @@ def merge_key(name: str) -> str:
     return " ".join((name or "").split()).casefold()[:255]
 
 
+SAME_NAME_POLICIES = ("merge", "separate", "separate_suffixed")
+
+
+def same_name_policy(mapping: Mapping) -> str:
+    """How organisations that share a name load (mapping ``policies.same_name_organizations``): ``merge`` (the
+    default: one Account, the others' values kept on it), ``separate`` (one Account each, same name) or
+    ``separate_suffixed`` (one Account each, the same-named ones' names suffixed with their osTicket id)."""
+    policy = (mapping.policies or {}).get("same_name_organizations", "merge")
+    if policy not in SAME_NAME_POLICIES:
+        raise ValueError(f"policies.same_name_organizations must be one of {', '.join(SAME_NAME_POLICIES)}; "
+                         f"got {policy!r}")
+    return policy
+
+
 def split_name(full: str) -> tuple[Optional[str], str]:
     parts = (full or "").strip().rsplit(" ", 1)
     if len(parts) == 2:
@@ -85,6 +99,7 @@ class SalesforceTransformer:
         self.options = options
         self.names = names
         self.catalog = catalog
+        same_name_policy(mapping)  # an unknown policy fails here, before any row is made
 
     # -- entry point ----------------------------------------------------------------------------
     def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
@@ -224,8 +239,19 @@ class SalesforceTransformer:
 
     def _organization(self, rec: Organization):
         row, flags = self._mapped_row(rec, "organization")
-        row["hdm_Merge_Key__c"] = namespaced_merge_key(self.options.legacy_namespace, merge_key(row.get("Name")
-                                                                                                 or rec.name))
+        key = merge_key(row.get("Name") or rec.name)
+        policy = same_name_policy(self.mapping)
+        if policy != "merge":
+            # each organisation its own Account: the merge key names the organisation, not only its name
+            key = f"{key[:230]}#{rec.provenance.id}"
+            if any(f.code == "duplicate_name" for f in rec.flags):
+                if policy == "separate_suffixed":
+                    suffix = f" [osTicket organisation {rec.provenance.id}]"
+                    row["Name"] = f"{(row.get('Name') or rec.name)[: 255 - len(suffix)]}{suffix}"
+                flags.append({"source_key": rec.key, "code": "kept_apart", "field": "Name", "severity": "info",
+                              "reason": f"another organisation has the same name; kept as its own Account "
+                                        f"(policy same_name_organizations: {policy})"})
+        row["hdm_Merge_Key__c"] = namespaced_merge_key(self.options.legacy_namespace, key)
         row["_flags"] = flags
         yield P.ACCOUNTS, row
 
@@ -271,10 +297,9 @@ class SalesforceTransformer:
         published = bool(nm.public) and rec.kind in (MessageKind.CUSTOMER, MessageKind.AGENT) and not internal
         # a published comment is shown to the customer in the portal: its header names the author, never an address
         email = None if published else rec.author_email
-        header = comment_header(rec.author_name, email, rec.created_at, rec.kind.value, internal, rec.key)
+        # every entry's title (email subject, "Ticket transferred", "Status changed" …) is in its header line
+        header = comment_header(rec.author_name, email, rec.created_at, rec.kind.value, internal, rec.key, rec.title)
         text = nm.text
-        if rec.title and rec.kind == MessageKind.SYSTEM and rec.title not in text:
-            text = f"{rec.title}\n{text}" if text else rec.title
         flags = [flag_dict(rec.key, f) for f in [*rec.flags, *nm.flags]]
         limit = self.options.body_file_bytes
         size = len(text.encode("utf-8")) if limit else 0

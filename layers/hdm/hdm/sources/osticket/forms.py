@@ -9,7 +9,7 @@ from typing import Any, Optional
 from hdm.sources.osticket import lookups
 from hdm.sources.osticket.context import Context
 from hdm.sources.osticket.flags import FieldFlag
-from hdm.sources.osticket.values import PRESENTATION_ONLY_TYPES, parse_form_value
+from hdm.sources.osticket.values import PRESENTATION_ONLY_TYPES, FormValue, parse_form_value, zone_named
 
 
 @dataclass
@@ -41,6 +41,7 @@ def answers_for(ctx: Context, object_type: str, lo: int, hi: int, owners_sql: st
     ctx.stats.read("form_entry_values", len(rows))
     plans: dict[int, Optional[_FieldPlan]] = {}
     zone = ctx.zone
+    helpdesk_zone = zone_named(ctx.config.get("default_timezone") or "")
     for r in rows:
         ans = out[int(r["object_id"])]
         fid = int(r["field_id"])
@@ -61,14 +62,13 @@ def answers_for(ctx: Context, object_type: str, lo: int, hi: int, owners_sql: st
         value_id = int(raw_id) if raw_id is not None else None
         if plan.is_priority:
             ans.priority_id = value_id
-        if plan.plain:  # text, memo, phone, timezone: the answer as it is (parse_form_value's first case)
+        if plan.plain:  # timezone: the answer as it is
             ans.values[plan.key] = r["value"]
             continue
-        parsed = parse_form_value(plan.type, r["value"], value_id, plan.config, zone)
+        parsed = parse_form_value(plan.type, r["value"], value_id, plan.config, zone, helpdesk_zone)
         ans.values[plan.key] = parsed.value
         if parsed.problem:
-            ans.problems.append((parsed.problem, f"the answer of field {plan.key!r} could not be fully parsed",
-                                 plan.key))
+            ans.problems.append((parsed.problem, problem_reason(plan.key, parsed), plan.key))
     return out
 
 
@@ -84,7 +84,7 @@ class _FieldPlan:
     plain: bool  # the value is the answer
 
 
-_PLAIN_TYPES = frozenset({"text", "memo", "phone", "timezone"})
+_PLAIN_TYPES = frozenset({"timezone"})
 _EXT_STORED = int(FieldFlag.EXT_STORED)
 
 
@@ -95,6 +95,20 @@ def _plan(info: Optional[lookups.FieldInfo], fid: int) -> Optional[_FieldPlan]:
                       skip=info.type in PRESENTATION_ONLY_TYPES or bool(int(info.flags) & _EXT_STORED),
                       is_priority=info.type == "priority" or info.name == "priority",
                       plain=info.type in _PLAIN_TYPES)
+
+
+ORIGINAL_SHOWN = 200  # characters of an unusable answer kept in its flag
+
+
+def problem_reason(field_key: str, parsed: FormValue) -> str:
+    """The report line of an answer that could not be used as stored: what was wrong and the stored text."""
+    original = parsed.original if parsed.original is not None else ""
+    if len(original) > ORIGINAL_SHOWN:
+        original = original[:ORIGINAL_SHOWN] + "…"
+    what = parsed.detail or "could not be read"
+    if parsed.problem == "unparsed_value":
+        return f"the answer of field {field_key!r} ({what}) was left empty; stored text: {original!r}"
+    return f"the answer of field {field_key!r}: {what}; stored text: {original!r}"
 
 
 def apply_problems(record: Any, ans: Answers) -> None:

@@ -12,6 +12,7 @@ from hdm.model import Event, Message, MessageKind, Visibility, key
 from hdm.sources.osticket import lookups
 from hdm.sources.osticket.context import Context
 from hdm.sources.osticket.flags import EntryFlag
+from hdm.sources.osticket.inline import file_keys, match_inline_images
 from hdm.sources.osticket.tickets import task_id
 from hdm.sources.osticket.values import parse_json
 from hdm.sources.osticket.versions import Layout
@@ -147,6 +148,7 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         args = (lo, hi, lo, hi)
     owner: Optional[tuple[str, int]] = None
     position = 0
+    thread_files: dict[str, str] = {}  # file.key → attachment key of the current thread's entries so far
     table = "thread_entry" if ctx.layout is Layout.MODERN else "ticket_thread"
     entries = ctx.conn.stream(sql, args)
     first = next(entries, None)  # the main query is running on the server now
@@ -160,6 +162,7 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         this_owner = (r["object_type"], int(r["object_id"]))
         if this_owner != owner:
             owner, position = this_owner, 0
+            thread_files = {}
         eid = int(r["id"])
         kind, vis, known = kind_and_visibility(r["type"] or "", flags)
         if r["object_type"] == "A":
@@ -182,6 +185,10 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         else:
             m.body_format, m.body_html = "html", body
         m.attachments = [key("attachment", f.attachment_id) for f in my_files if not is_body_storage(f, body_empty)]
+        own = file_keys(f for f in my_files if not is_body_storage(f, body_empty))
+        if m.body_format == "html":
+            m.inline_images = match_inline_images(body, own, thread_files)[0]
+        thread_files.update(own)
         rec = parse_json(r["recipients"])
         if isinstance(rec, dict):
             m.recipients = {str(k): [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in rec.items()}

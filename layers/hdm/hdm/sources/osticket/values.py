@@ -7,11 +7,14 @@ reason it turns into a :class:`hdm.model.Flag`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from hdm.threads.body import decode_entities, to_plain_text
 
 UTC = dt.UTC
 
@@ -167,19 +170,148 @@ def format_utc(moment: dt.datetime) -> str:
 
 
 def epoch_or_w3c_to_iso(text: str, zone: dt.tzinfo) -> Optional[str]:
-    """A datetime form answer: W3C string (1.10.1+) or unix epoch (≤ 1.10.0)."""
-    text = text.strip()
-    if not text:
-        return None
-    if re.fullmatch(r"-?\d{1,12}", text):
-        return format_utc(dt.datetime.fromtimestamp(int(text), UTC))
+    """A datetime form answer as "…Z", or None when empty or not a date osTicket could have written.
+
+    Kept for callers of the old name; :func:`parse_datetime_answer` says why a value failed.
+    """
+    return parse_datetime_answer(text, zones=(zone,)).iso
+
+
+# How osTicket writes a DatetimeField answer (include/class.forms.php, DatetimePickerWidget::getValue):
+# PHP's date('Y-m-d H:i:s T') in the field's (or the helpdesk's) timezone since 1.10.1, so the zone at the end is an
+# abbreviation ("UTC", "EDT", "CET"), a bare offset for zones without one ("+03", "-0330"), or "GMT+0200" for offset
+# zones; ≤ 1.10.0 stored a unix timestamp; the API and imports may store W3C/ISO text or a plain date.
+_DT_RE = re.compile(
+    r"(?P<date>\d{4}-\d{1,2}-\d{1,2})"
+    r"(?:[T ]+(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?P<frac>\.\d{1,9})?)?)?"
+    r"\s*(?P<tz>.*)")
+_OFFSET_RE = re.compile(r"(?:(?:GMT|UTC|UT)\s*)?(?P<sign>[+-])(?P<hh>\d{1,2})(?::?(?P<mm>\d{2}))?", re.I)
+_UTC_WORDS = frozenset({"Z", "UTC", "GMT", "UT", "ZULU", "UCT"})
+_EPOCH_RE = re.compile(r"-?\d{1,12}(?:\.\d+)?")
+
+
+class DateAnswer(NamedTuple):
+    iso: Optional[str]
+    problem: Optional[str] = None  # a sentence naming what could not be read
+
+
+def parse_datetime_answer(text: Any, zones: tuple[Optional[dt.tzinfo], ...] = ()) -> DateAnswer:
+    """A DatetimeField answer as a UTC "…Z" string.
+
+    ``zones`` are the timezones the answer was probably written in, most likely first (the field's configured
+    zone, the helpdesk's default zone, the database zone): a zone abbreviation is read as the offset it has in
+    the first of them that uses it at that date, else as the one offset every tz database zone using it agrees on.
+    A text without any zone is UTC (osTicket runs PHP in UTC). Unreadable text gives ``iso=None`` and a problem.
+    """
+    raw = as_text(text)
+    value = (raw or "").strip()
+    if not value:
+        return DateAnswer(None)
+    if _EPOCH_RE.fullmatch(value):
+        seconds = float(value)
+        if seconds <= 0:  # osTicket's to_php turns unreadable dates into 0: nothing was entered
+            return DateAnswer(None)
+        try:
+            return DateAnswer(format_utc(dt.datetime.fromtimestamp(int(seconds), UTC)))
+        except (OverflowError, OSError, ValueError):
+            return DateAnswer(None, "a unix timestamp out of range")
+    m = _DT_RE.fullmatch(value)
+    if m is None:
+        return DateAnswer(None, "not a date")
     try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        year, month, day = (int(x) for x in m["date"].split("-"))
+        frac = m["frac"] or ""
+        local = dt.datetime(year, month, day, int(m["h"] or 0), int(m["m"] or 0), int(m["s"] or 0),
+                            int((frac[1:] + "000000")[:6]) if frac else 0)
     except ValueError:
+        return DateAnswer(None, "an impossible date")
+    moment = _localise(local, m["tz"].strip(), zones)
+    if moment is None:
+        return DateAnswer(None, f"unknown or ambiguous timezone {m['tz'].strip()[:40]!r}")
+    try:
+        return DateAnswer(format_utc(moment))
+    except (OverflowError, ValueError):
+        return DateAnswer(None, "a date out of range")
+
+
+def parse_date_answer(text: Any, zones: tuple[Optional[dt.tzinfo], ...] = ()) -> DateAnswer:
+    """A date-only DatetimeField answer (``time`` off, osTicket's default) as "YYYY-MM-DD": the date as written
+    (osTicket shows such a field as that date, whatever the stored time and zone); a unix timestamp (≤ 1.10.0) is
+    read in the first known zone (the helpdesk's), else UTC."""
+    raw = as_text(text)
+    value = (raw or "").strip()
+    if not value:
+        return DateAnswer(None)
+    if _EPOCH_RE.fullmatch(value):
+        answer = parse_datetime_answer(value)
+        if answer.iso is None:
+            return answer
+        moment = dt.datetime.fromisoformat(answer.iso.replace("Z", "+00:00"))
+        zone = next((z for z in zones if z is not None), UTC)
+        return DateAnswer(moment.astimezone(zone).date().isoformat())
+    m = _DT_RE.fullmatch(value)
+    if m is None:
+        return DateAnswer(None, "not a date")
+    checked = parse_datetime_answer(value, zones)  # the same rules decide what is readable
+    if checked.iso is None:
+        return checked
+    year, month, day = (int(x) for x in m["date"].split("-"))
+    return DateAnswer(dt.date(year, month, day).isoformat())
+
+
+def _localise(local: dt.datetime, tz: str, zones: tuple[Optional[dt.tzinfo], ...]) -> Optional[dt.datetime]:
+    if not tz or tz.upper() in _UTC_WORDS:
+        return local.replace(tzinfo=UTC)
+    off = _OFFSET_RE.fullmatch(tz)
+    if off is not None:
+        minutes = int(off["hh"]) * 60 + int(off["mm"] or 0)
+        if minutes >= 24 * 60:
+            return None
+        sign = -1 if off["sign"] == "-" else 1
+        return local.replace(tzinfo=dt.timezone(sign * dt.timedelta(minutes=minutes)))
+    if "/" in tz:  # an Olson name (PHP's 'e' format, or an API client)
+        try:
+            return local.replace(tzinfo=ZoneInfo(tz))
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
+    if not tz.isalpha() or len(tz) > 6:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=zone)
-    return format_utc(moment)
+    abbr = tz.upper()
+    for zone in zones:
+        if zone is None:
+            continue
+        for fold in (0, 1):
+            candidate = local.replace(tzinfo=zone, fold=fold)
+            if (candidate.tzname() or "").upper() == abbr:
+                return candidate
+    offsets = _abbreviation_offsets(abbr, local.year, local.month)
+    if len(offsets) == 1:
+        return local.replace(tzinfo=dt.timezone(next(iter(offsets))))
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _abbreviation_offsets(abbr: str, year: int, month: int) -> frozenset[dt.timedelta]:
+    """The UTC offsets the tz database zones that call themselves ``abbr`` in that month have then."""
+    probes = [dt.datetime(year, month, 1, 12), dt.datetime(year, month, 15, 12), dt.datetime(year, month, 28, 12)]
+    found: set[dt.timedelta] = set()
+    for name in _zone_names():
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        for probe in probes:
+            aware = probe.replace(tzinfo=zone)
+            if (aware.tzname() or "").upper() == abbr:
+                offset = aware.utcoffset()
+                if offset is not None:
+                    found.add(offset)
+    return frozenset(found)
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_names() -> tuple[str, ...]:
+    return tuple(sorted(available_timezones()))
 
 
 # -- text ----------------------------------------------------------------------------------------
@@ -248,6 +380,8 @@ def canonical_field_type(source_type: str, config: dict[str, Any] | None) -> str
         return "multichoice" if config.get("multiselect") else "choice"
     if source_type == "choices" and config.get("multiselect"):
         return "multichoice"
+    if source_type == "datetime" and not config.get("time"):
+        return "date"  # the time picker is off (osTicket's default): a date
     if source_type == "text" and config.get("validator") == "number":
         return "decimal"
     return CANONICAL_FIELD_TYPES.get(source_type, "other")
@@ -269,47 +403,149 @@ def parse_choices_config(text: Any) -> list[dict[str, str]]:
 
 @dataclass(frozen=True)
 class FormValue:
+    """A parsed answer. With a ``problem`` that is not merely informative, ``value`` is None (the field stays empty)
+    and ``original`` keeps the stored text for the report; ``detail`` says what was wrong."""
+
     value: Any
-    problem: Optional[str] = None
+    problem: Optional[str] = None  # "unparsed_value" | "multiple_values_single_choice"
+    detail: Optional[str] = None
+    original: Optional[str] = None
+
+
+def _unparsed(value: Any, detail: str) -> FormValue:
+    return FormValue(None, "unparsed_value", detail, as_text(value))
+
+
+@functools.lru_cache(maxsize=64)
+def zone_named(name: str) -> Optional[dt.tzinfo]:
+    """A timezone by its Olson name, or None when unknown (field configurations, config values)."""
+    if not name or not isinstance(name, str):
+        return None
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def shown_text(value: Optional[str]) -> Optional[str]:
+    """A text answer as osTicket shows it: printed through ``htmlspecialchars`` without double encoding, so an
+    entity the application stored escaped (``&amp;``, ``&gt;``) reads as its character, once."""
+    if not value or "&" not in value:
+        return value
+    return decode_entities(value)
+
+
+def memo_text(value: Optional[str], config: dict[str, Any] | None = None) -> Optional[str]:
+    """A TextareaField answer as plain text: sanitised HTML when the field allows HTML (its default), else text
+    shown through ``htmlspecialchars`` (entities decoded once)."""
+    if not value:
+        return value
+    if (config or {}).get("html", True) and ("<" in value or "&" in value):
+        return to_plain_text(value)  # the thread body walker: paragraphs, lists and links kept
+    return shown_text(value)
+
+
+_TRUE = frozenset({"1", "true", "on", "yes", "y"})
+_FALSE = frozenset({"0", "", "false", "off", "no", "n"})
+
+
+def parse_bool(value: Any) -> Optional[bool]:
+    """A BooleanField answer ('1'/'0' since 1.8; '' and words from imports): None when it is none of those."""
+    text = (as_text(value) or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+_PHONE_RE = re.compile(r"(?P<number>\d*)(?:[Xx](?P<ext>\d*))?")
+
+
+def parse_phone(value: Any, config: dict[str, Any] | None = None) -> Optional[str]:
+    """A PhoneField answer (``digits[Xext]``) as osTicket shows it: US numbers formatted (its default display
+    format), the extension as `` x123``. Free text (older installs, imports) is kept as it is."""
+    text = (as_text(value) or "").strip()
+    if not text:
+        return None
+    m = _PHONE_RE.fullmatch(text)
+    if m is None or not (m["number"] or m["ext"]):
+        return text
+    number, ext = m["number"] or "", m["ext"] or ""
+    if (config or {}).get("format", "us") == "us":
+        if len(number) == 10:
+            number = f"({number[:3]}) {number[3:6]}-{number[6:]}"
+        elif len(number) == 7:
+            number = f"{number[:3]}-{number[3:]}"
+    return f"{number} x{ext}" if ext else number
+
+
+def _labels(parsed: Any) -> Optional[list[str]]:
+    """The labels of a stored selection: ``{"key":"Label", …}`` (choices, list items) or a JSON list."""
+    if isinstance(parsed, dict):
+        out = []
+        for k, v in parsed.items():
+            if isinstance(v, dict):  # a list item with properties: its value, else its key
+                v = v.get("value") or v.get("label") or k
+            out.append(str(v if v not in (None, "") else k))
+        return out
+    if isinstance(parsed, list):
+        return [str(v) for v in parsed if v not in (None, "")]
+    return None
 
 
 def parse_form_value(
-    field_type: str, value: Optional[str], value_id: Optional[int], config: dict[str, Any] | None, zone: dt.tzinfo
+    field_type: str, value: Optional[str], value_id: Optional[int], config: dict[str, Any] | None, zone: dt.tzinfo,
+    helpdesk_zone: Optional[dt.tzinfo] = None,
 ) -> FormValue:
-    """One ``form_entry_values`` answer as a canonical value (notes §4.2)."""
+    """One ``form_entry_values`` answer as a canonical value (notes §4.2).
+
+    Never raises. A value that cannot be read is not passed on raw (the destination would reject the whole
+    record): the field stays empty and the problem keeps the stored text.
+    """
     config = config or {}
     if value is None and value_id is None:
         return FormValue(None)
-    if field_type in ("text", "memo", "phone", "timezone"):
+    if field_type == "text":
+        return FormValue(shown_text(value))
+    if field_type == "memo":
+        return FormValue(memo_text(value, config))
+    if field_type == "timezone":
         return FormValue(value)
+    if field_type == "phone":
+        return FormValue(parse_phone(value, config))
     if field_type == "bool":
-        if value in ("1", "0"):
-            return FormValue(value == "1")
-        if value in (None, ""):
-            return FormValue(None)
-        return FormValue(value, "unparsed_value")
+        flag = parse_bool(value)
+        return FormValue(flag) if flag is not None else _unparsed(value, "not a yes/no value")
     if field_type == "datetime":
-        iso = epoch_or_w3c_to_iso(value or "", zone)
-        return FormValue(iso) if iso or not value else FormValue(value, "unparsed_value")
+        zones = (zone_named(config.get("timezone") or ""), helpdesk_zone, zone)
+        if config.get("time"):
+            answer = parse_datetime_answer(value, zones)
+        else:  # a date-only field (the default): osTicket shows the date
+            answer = parse_date_answer(value, (zone_named(config.get("timezone") or ""), helpdesk_zone))
+        if answer.iso is None and answer.problem:
+            return _unparsed(value, answer.problem)
+        return FormValue(answer.iso)
     if field_type == "choices" or field_type.startswith("list-"):
         parsed = parse_json(value)
-        multi = bool(config.get("multiselect"))
-        if isinstance(parsed, dict):
-            labels = [str(v) for v in parsed.values()]
-        elif value is not None and value_id is not None and parsed is None:
-            labels = [value]  # ≤ 1.9.3 list answers: item text + value_id
-        elif isinstance(parsed, list):
-            labels = [str(v) for v in parsed]
-        elif value:
-            return FormValue(value, "unparsed_value")
-        else:
-            labels = []
-        if multi:
+        labels = _labels(parsed)
+        if labels is None:
+            text = (value or "").strip()
+            if not text:
+                labels = []
+            else:  # ≤ 1.9.3 list answers (item text + value_id), or a choice key stored bare
+                known = {c["key"]: c["label"] for c in parse_choices_config(config.get("choices"))}
+                labels = [known.get(text, text)]
+        if config.get("multiselect"):
             return FormValue(labels)
         if len(labels) > 1:
-            return FormValue(labels[0], "multiple_values_single_choice")
+            return FormValue(labels[0], "multiple_values_single_choice",
+                             f"{len(labels)} values for a single-choice field; the first is kept", as_text(value))
         return FormValue(labels[0] if labels else None)
     if field_type in ("priority", "department", "topic", "sla"):
+        labels = _labels(parse_json(value))
+        if labels:
+            return FormValue(labels[0])
         return FormValue(value)
     if field_type == "assignee":
         parsed = parse_json(value)
@@ -319,10 +555,12 @@ def parse_form_value(
                 return FormValue(f"agent:{ref[1:]}")
             if ref.startswith("t") and ref[1:].isdigit():
                 return FormValue(f"team:team-{ref[1:]}")
-        return FormValue(value, "unparsed_value")
+        return _unparsed(value, "not an agent or team reference")
     if field_type == "files":
         parsed = parse_json(value)
         if isinstance(parsed, dict):
             return FormValue([str(v) for v in parsed.values()])
-        return FormValue(value, "unparsed_value")
+        if isinstance(parsed, list) and not parsed:
+            return FormValue([])
+        return _unparsed(value, "not a list of files")
     return FormValue(value if value is not None else value_id)
