@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = AdminClient(emulator).counts()
         print("\nSalesforce org now holds: " + ", ".join(
             f"{k} {v}" for k, v in sorted(counts.items()) if k in
-            ("Account", "Contact", "Case", "CaseComment", "ContentVersion", "Group")))
+            ("Account", "Contact", "Case", "CaseComment", "ContentVersion", "Group", "CaseContactRole",
+             "hdm_Case_Event__c")))
         print(f"\nreport (HTML): {outcome.report['report_html']}")
         print(f"report (JSON): {outcome.report['report_json']}")
         if review:

@@ -702,12 +702,26 @@ class Emulator:
     def create_custom_object(self, data: dict[str, Any]) -> Response:
         full = str(data.get("FullName", ""))
         meta_in = data.get("Metadata") or {}
-        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*__c", full):
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*__c", full) or "__" in full[:-3] or full[:-3].endswith("_"):
             raise ApiError(400, "INVALID_INPUT", f"Invalid custom object name: {full}")
         if self.org.schema.get(full) is not None:
             raise ApiError(400, "DUPLICATE_DEVELOPER_NAME", f"There is already an object named {full}.")
-        label = meta_in.get("label") or full[:-3]
-        meta = self.org.add_custom_object(full, label, meta_in.get("pluralLabel") or label + "s")
+        # the elements a CustomObject's Metadata must carry (Metadata API CustomObject; notes salesforce-next §6.1)
+        missing = [k for k in ("label", "pluralLabel", "nameField", "deploymentStatus", "sharingModel")
+                   if not meta_in.get(k)]
+        if missing:
+            raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", f"Required CustomObject Metadata missing: "
+                           f"{', '.join(missing)}")
+        name_field = meta_in["nameField"] if isinstance(meta_in["nameField"], dict) else {}
+        if name_field.get("type") not in ("Text", "AutoNumber") or not name_field.get("label"):
+            raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", "nameField needs a label and the type Text or AutoNumber")
+        auto_number = name_field["type"] == "AutoNumber"
+        if auto_number and not name_field.get("displayFormat"):
+            raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", "an AutoNumber nameField needs a displayFormat")
+        if meta_in["sharingModel"] not in ("Private", "Read", "ReadWrite", "ControlledByParent", "FullAccess"):
+            raise ApiError(400, "FIELD_INTEGRITY_EXCEPTION", f"sharingModel: bad value {meta_in['sharingModel']}")
+        label = meta_in["label"]
+        meta = self.org.add_custom_object(full, label, meta_in["pluralLabel"], auto_number=auto_number)
         oid = self.org.allocate_ids("01I", 1)[0]
         with self.org.lock:
             self.org.set_kv(f"tooling_object:{oid}", json.dumps({"FullName": full, "DeveloperName": full[:-3],

@@ -20,7 +20,7 @@ from typing import Any
 
 from .ids import make_id, normalize_id
 from .knobs import FaultDice, Knobs, rejected_by_rule
-from .schema import AUDIT_FIELDS, SEED_ONLY_OBJECTS, FieldMeta, ObjectMeta, Schema
+from .schema import AUDIT_FIELDS, COMPOSITE_UNIQUE, SEED_ONLY_OBJECTS, FieldMeta, ObjectMeta, Schema
 from .values import ValueError_, now_iso, to_output, to_stored
 
 CLOSED_CASE_STATUSES = frozenset({"Closed"})
@@ -105,7 +105,8 @@ class Org:
         for kind, obj, body in self.db.execute("SELECT kind, object, body FROM _meta_custom ORDER BY seq"):
             data = json.loads(body)
             if kind == "object":
-                self.schema.add_custom_object(obj, data["label"], data["plural"], data["prefix"])
+                self.schema.add_custom_object(obj, data["label"], data["plural"], data["prefix"],
+                                              bool(data.get("auto_number")))
             else:
                 self.schema.add_custom_field(obj, data)
         for meta in self.schema.objects.values():
@@ -182,14 +183,15 @@ class Org:
         return [f"{start + i + 1:08d}" for i in range(count)]
 
     # ----- metadata changes (Tooling API) ---------------------------------------------------------------
-    def add_custom_object(self, api_name: str, label: str, plural: str) -> ObjectMeta:
+    def add_custom_object(self, api_name: str, label: str, plural: str, auto_number: bool = False) -> ObjectMeta:
         with self.lock:
             n = sum(1 for m in self.schema.objects.values() if m.describe.get("custom") and m.name.endswith("__c"))
             prefix = f"a{n + 1:02d}"
-            meta = self.schema.add_custom_object(api_name, label, plural, prefix)
+            meta = self.schema.add_custom_object(api_name, label, plural, prefix, auto_number)
             self._ensure_table(meta)
             self.db.execute("INSERT INTO _meta_custom(kind, object, body) VALUES('object', ?, ?)",
-                            (api_name, json.dumps({"label": label, "plural": plural, "prefix": prefix})))
+                            (api_name, json.dumps({"label": label, "plural": plural, "prefix": prefix,
+                                                   "auto_number": auto_number})))
             return meta
 
     def add_custom_field(self, obj: str, raw: dict[str, Any]) -> FieldMeta:
@@ -437,7 +439,33 @@ class Org:
                                 f"invalid cross reference id: the queue does not support {meta.name}", [f.name])
                     break
 
+    def _check_composite_unique(self, meta: ObjectMeta, pendings: list[_Pending], results: list[RowResult]) -> None:
+        """Objects whose records may not repeat a combination of fields (CaseContactRole: case, contact, role)."""
+        names = COMPOSITE_UNIQUE.get(meta.name)
+        if not names:
+            return
+        seen: set[tuple] = set()
+        where = " AND ".join(f"{q(n)} IS ?" for n in names)
+        for p in pendings:
+            if not results[p.index].success:
+                continue
+            combo = tuple(p.values.get(n) for n in names)
+            if any(n not in p.values for n in names[:-1]):
+                continue  # an update that leaves the identifying fields alone
+            folded = tuple(v.lower() if isinstance(v, str) else v for v in combo)
+            clash = folded in seen
+            if not clash:
+                row = self.db.execute(f"SELECT Id FROM {q(meta.name)} WHERE IsDeleted=0 AND {where} AND Id IS NOT ?",
+                                      (*combo, p.record_id)).fetchone()
+                clash = row is not None
+            if clash:
+                results[p.index].fail("DUPLICATE_VALUE", f"duplicate value found: {', '.join(names)} duplicate "
+                                      "another record", list(names))
+                continue
+            seen.add(folded)
+
     def _check_unique(self, meta: ObjectMeta, pendings: list[_Pending], results: list[RowResult]) -> None:
+        self._check_composite_unique(meta, pendings, results)
         unique = [f for f in meta.fields.values() if f.unique and f.name != "Id"]
         for f in unique:
             seen: dict[Any, int] = {}

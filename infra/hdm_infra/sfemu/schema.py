@@ -31,7 +31,11 @@ BYTE_LENGTH_FIELDS = frozenset({("CaseComment", "CommentBody")})
 # Objects whose rows only the org's administrator (the admin seed endpoint) may create.
 SEED_ONLY_OBJECTS = frozenset({"User"})
 # Objects that refuse custom fields through the Tooling API.
-NO_CUSTOM_FIELDS = frozenset({"CaseComment", "ContentDocumentLink", "QueueSobject", "GroupMember", "ContentDocument"})
+NO_CUSTOM_FIELDS = frozenset({"CaseComment", "ContentDocumentLink", "QueueSobject", "GroupMember", "ContentDocument",
+                              "CaseContactRole"})
+# Field combinations a record must not share with another (Object Reference: CaseContactRole.Role "Must be unique —
+# there can't be multiple records in which the CaseId, ContactId, and Role values are identical").
+COMPOSITE_UNIQUE: dict[str, tuple[str, ...]] = {"CaseContactRole": ("CasesId", "ContactId", "Role")}
 
 
 @dataclass
@@ -242,6 +246,16 @@ def _built_objects() -> dict[str, tuple[str, str, dict[str, Any], list[dict[str,
               createable=False, updateable=False),
             F("MessageIdentifier", "string", 255, label="Message ID"),
             F("ThreadIdentifier", "string", 255, label="Thread ID"),
+        ]),
+        # Object Reference (CaseContactRole, v59+ field reference): CasesId Create-only, ContactId required,
+        # Role a picklist (Setup's "Contact Roles on Cases"; the values below are the defaults of a new org)
+        "CaseContactRole": ("03j", "Case Contact Roles", {}, _system_fields("Contact Role", owner=False) + [
+            F("CasesId", "reference", 18, label="Case ID", nillable=False, updateable=False, reference_to=("Case",),
+              relationship_name="Cases"),
+            F("ContactId", "reference", 18, label="Contact ID", nillable=False, reference_to=("Contact",),
+              relationship_name="Contact"),
+            F("Role", "picklist", 255, label="Role",
+              picklist=("Technical Contact", "Business Contact", "Decision Maker", "Other")),
         ]),
         "ContentDocument": ("069", "Content Documents", {"createable": False}, _system_fields("Content Document") + [
             F("Title", "string", 255, label="Title", nillable=False, createable=False, name_field=True),
@@ -465,10 +479,13 @@ class Schema:
                 "updateable", "urls")
         return {k: d.get(k) for k in keys}
 
-    def add_custom_object(self, api_name: str, label: str, plural: str, prefix: str) -> ObjectMeta:
-        fields = _system_fields(label) + [
-            F("Name", "string", 80, label=f"{label} Name", name_field=True, id_lookup=True),
-        ]
+    def add_custom_object(self, api_name: str, label: str, plural: str, prefix: str,
+                          auto_number: bool = False) -> ObjectMeta:
+        # a Text name field is required on create; an AutoNumber one is filled by the org (not createable)
+        name = F("Name", "string", 80, label=f"{label} Name", name_field=True, id_lookup=True,
+                 nillable=auto_number, createable=not auto_number, updateable=not auto_number,
+                 defaulted=auto_number, auto_number=auto_number)
+        fields = _system_fields(label) + [name]
         describe = _object_describe(api_name, prefix, plural, {"custom": True}, fields)
         return self._register(describe)
 

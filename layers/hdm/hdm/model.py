@@ -233,6 +233,9 @@ class Ticket(Record):
     parent: Optional[str] = None  # ticket key this one was merged into / is a task of
     relation: Optional[str] = None  # "merged" | "linked" | "task_of"
     collaborators: list[str] = field(default_factory=list)  # contact keys
+    # one entry per collaborator (CC) as the source keeps it: {"contact": key, "role": source role code,
+    # "role_name": what the code means, "active": still copied, "cc": CC'd (not a participant), "created_at": …}
+    collaborator_details: list[dict[str, Any]] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     custom: dict[str, Any] = field(default_factory=dict)
     message_count: Optional[int] = None  # as the source counts them (for reconciliation)

@@ -39,6 +39,12 @@ def test_scoping_report_finds_the_special_cases(generated):
     assert report["charset"]["invalid_utf8_total"] == sc["invalid_utf8"]
     assert "thread_entry.title (latin1)" in report["charset"]["non_utf8_columns"]
     assert report["hidden_entries"] == sc["hidden_entry_ids"]
+    assert report["collaborators"] == _sql(db, "SELECT COUNT(*) FROM {p}thread_collaborator")[0][0] > 0
+    # every table says what becomes of its rows (the table half of the source ledger)
+    assert report["tables"]["thread_collaborator"]["becomes"] == "ticket.collaborators"
+    assert report["tables"]["thread_event"]["becomes"] == "event" and report["tables"]["session"]["read"] is False
+    md = render_scoping_markdown(report)
+    assert "collaborators (CCs)" in md and "| helpdesk_thread_event |" in md and "one event per row" in md
     files, size = _sql(db, "SELECT COUNT(*), SUM(size) FROM {p}file WHERE id IN "
                            "(SELECT file_id FROM {p}attachment WHERE type = 'H')")[0]
     assert (report["attachments"]["files"], report["attachments"]["bytes"]) == (files, int(size))

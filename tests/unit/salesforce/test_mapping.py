@@ -8,8 +8,10 @@ def test_default_osticket_mapping_is_valid_and_targets_service_cloud_objects():
     m = load_mapping("osticket", "salesforce")
     assert {k: v.target for k, v in m.objects.items()} == {
         "organization": "Account", "contact": "Contact", "ticket": "Case", "message": "CaseComment",
-        "attachment": "ContentVersion",
+        "attachment": "ContentVersion", "event": "hdm_Case_Event__c",
     }
+    assert set(m.custom_objects) == {"hdm_Case_Event__c"}  # created by prepare, with its Case lookup
+    assert any(f.type == "Lookup" and f.reference_to == "Case" for f in m.custom_objects["hdm_Case_Event__c"].fields)
     assert m.version
 
 

@@ -85,6 +85,21 @@ class FieldDef:
     picklist_values: tuple[str, ...] = ()
     picklist_from: Optional[str] = None  # help_topic | sla_policy | department: values are those staged names
     restricted: bool = False  # a restricted picklist refuses values it does not list
+    reference_to: Optional[str] = None  # Lookup: the parent object
+    relationship_name: Optional[str] = None  # Lookup: the child relationship name on the parent
+
+
+@dataclass(frozen=True)
+class CustomObjectDef:
+    """A destination custom object the load needs (created by prepare before its fields)."""
+
+    name: str
+    label: str
+    plural_label: str
+    fields: tuple[FieldDef, ...]
+    name_field: dict[str, Any] = field(default_factory=lambda: {"label": "Name", "type": "Text"})
+    sharing_model: str = "ReadWrite"
+    description: Optional[str] = None
 
 
 _NON_ALNUM = re.compile(r"[^A-Za-z0-9]+")
@@ -118,6 +133,7 @@ class Mapping:
     schema_fields: list[FieldDef]
     policies: dict[str, Any] = field(default_factory=dict)
     document: dict[str, Any] = field(default_factory=dict, repr=False)
+    custom_objects: dict[str, CustomObjectDef] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
@@ -151,12 +167,19 @@ class Mapping:
         for obj, fields in (doc.get("schema") or {}).items():
             for fname, d in fields.items():
                 schema_fields.append(_field_def(obj, fname, d))
+        custom_objects = {}
+        for obj, spec in (doc.get("custom_objects") or {}).items():
+            custom_objects[obj] = CustomObjectDef(
+                name=obj, label=spec["label"], plural_label=spec["plural_label"],
+                fields=tuple(_field_def(obj, fname, d) for fname, d in (spec.get("fields") or {}).items()),
+                name_field=dict(spec.get("name_field") or {"label": "Name", "type": "Text"}),
+                sharing_model=spec.get("sharing_model") or "ReadWrite", description=spec.get("description"))
         return cls(
             version=doc["version"], source=doc["pair"]["source"], destination=doc["pair"]["destination"],
             objects=objects, value_maps=value_maps, custom_targets=dict(cf.get("targets") or {}),
             custom_prefix=cf.get("prefix", ""), custom_types=dict(cf.get("types") or {}),
             custom_overrides=dict(cf.get("fields") or {}), schema_fields=schema_fields,
-            policies=dict(doc.get("policies") or {}), document=doc,
+            policies=dict(doc.get("policies") or {}), document=doc, custom_objects=custom_objects,
         )
 
     def object_map(self, canonical: str) -> ObjectMap:
@@ -208,4 +231,5 @@ def _field_def(obj: str, name: str, d: dict[str, Any]) -> FieldDef:
         length=d.get("length"), precision=d.get("precision"), scale=d.get("scale"),
         visible_lines=d.get("visible_lines"), external_id=bool(d.get("external_id")), unique=bool(d.get("unique")),
         description=d.get("description"), picklist_from=d.get("picklist_from"), restricted=bool(d.get("restricted")),
+        reference_to=d.get("reference_to"), relationship_name=d.get("relationship_name"),
     )

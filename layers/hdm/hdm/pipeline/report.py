@@ -49,6 +49,7 @@ def source_ledger(ctx: Context) -> dict[str, Any]:
     flags: Counter = Counter()
     errors: Counter = Counter()
     at_source: Counter = Counter()  # (chunk object type, reason): rows the source read and left out on purpose
+    rows_read: Counter = Counter()  # per source table
     for key in ctx.stage.list("extract-stats/"):
         data = ctx.stage.get_json(key)
         s = data["summary"]
@@ -56,6 +57,7 @@ def source_ledger(ctx: Context) -> dict[str, Any]:
         flags.update(s.get("flags", {}))
         errors.update(s.get("error_flags", {}))
         source_stats = data.get("source_stats") or {}
+        rows_read.update(source_stats.get("rows_read") or {})
         for reason, n in (source_stats.get("skipped") or {}).items():
             at_source[(data["chunk"]["object_type"], reason)] += n
     skipped: Counter = Counter()
@@ -72,12 +74,42 @@ def source_ledger(ctx: Context) -> dict[str, Any]:
     }
     return {
         "per_type": per_type,
+        "tables": table_ledger(ctx, rows_read, per_type),
         "left_at_source": [{"object_type": t, "reason": r, "count": c} for (t, r), c in sorted(at_source.items())],
         "skip_reasons": [{"object_type": t, "reason": r, "count": c} for (t, r), c in sorted(reasons.items())],
         "source_flags": dict(flags),
         "source_error_flags": dict(errors),
         "extracted_total": sum(extracted.values()),
     }
+
+
+def table_ledger(ctx: Context, rows_read: Counter, per_type: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Every source table: rows in the source, rows the extractor read, what they became and where they went
+    (the source's table list from discovery, joined with the destination's targets and the per-type ledger)."""
+    discovery = ctx.stage.get_json("reports/discovery.json") if ctx.stage.exists("reports/discovery.json") else {}
+    tables = (discovery.get("details") or {}).get("tables") or {}
+    try:
+        targets = getattr(ctx.destination(), "ledger_targets", dict)()
+    except Exception:  # noqa: BLE001 - the ledger is still useful without the destination's words
+        targets = {}
+    out = []
+    for table, info in sorted(tables.items()):
+        becomes = info.get("becomes")
+        base = becomes.split(".", 1)[0] if becomes else None
+        if not info.get("read"):
+            went = "not read: not migrated"
+        elif becomes is None:
+            went = "looked up only (its values are carried on the records that refer to it)"
+        else:
+            went = targets.get(becomes) or targets.get(base or "") or "no destination target: reported, not migrated"
+        out.append({"table": table, "rows_in_source": info.get("rows"), "rows_read": rows_read.get(table, 0),
+                    "becomes": becomes, "fate": info.get("fate"), "destination": went,
+                    "records": per_type.get(base) if base else None})
+    for table in sorted(set(rows_read) - set(tables)):  # read but not declared: still named
+        out.append({"table": table, "rows_in_source": None, "rows_read": rows_read[table], "becomes": None,
+                    "fate": "read by the extractor (not in the source's table list)", "destination": None,
+                    "records": None})
+    return out
 
 
 def build_final_report(ctx: Context) -> dict[str, Any]:
@@ -246,6 +278,12 @@ def render_html(summary: dict[str, Any], phases: list[dict[str, Any]]) -> str:
     reasons = "".join(
         f"<li>{e(r['object_type'])}: {e(r['reason'])} — {r['count']}</li>" for r in summary["source"]["skip_reasons"]
     )
+    tables = "".join(
+        f"<tr><td>{e(t['table'])}</td><td>{t['rows_in_source'] if t['rows_in_source'] is not None else ''}</td>"
+        f"<td>{t['rows_read']}</td><td>{e(t['becomes'] or '')}</td><td>{e(t['fate'] or '')}</td>"
+        f"<td>{e(t['destination'] or '')}</td></tr>"
+        for t in summary["source"].get("tables", [])
+    )
     at_source = "".join(
         f"<li>{e(r['object_type'])}: {e(r['reason'].replace('_', ' '))} — {r['count']}</li>"
         for r in summary["source"].get("left_at_source", [])
@@ -306,5 +344,7 @@ skipped {t['skipped']}; {t['api_calls']} API calls.</p>
 <table><tr><th>object</th><th>extracted</th><th>sent to destination</th><th>skipped</th></tr>{''.join(rows)}</table>
 {'<h3>Why records were skipped</h3><ul>' + reasons + '</ul>' if reasons else ''}
 {'<h3>Rows the source read and left out by design</h3><ul>' + at_source + '</ul>' if at_source else ''}
+{'<h3>Where every source table went</h3><table><tr><th>table</th><th>rows</th><th>rows read</th><th>becomes</th>'
+ '<th>what happens to its rows</th><th>destination</th></tr>' + tables + '</table>' if tables else ''}
 {''.join(phase_html)}
 </body></html>"""

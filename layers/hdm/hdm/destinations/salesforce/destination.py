@@ -25,6 +25,7 @@ from hdm.destinations.salesforce.api import SalesforceApi
 from hdm.destinations.salesforce.chunk import ChunkRun
 from hdm.destinations.salesforce.comments import load_comments
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog, CustomFieldPlan
+from hdm.destinations.salesforce.custom_objects import prepare_custom_objects
 from hdm.destinations.salesforce.errors import SalesforceDestinationError, SchemaNotReady
 from hdm.destinations.salesforce.field_check import FieldChecker
 from hdm.destinations.salesforce.files import load_files
@@ -32,6 +33,7 @@ from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.owners import load_queues, load_users
 from hdm.destinations.salesforce.records import load_accounts, load_case_parents, load_cases, load_contacts
 from hdm.destinations.salesforce.references import ReferenceNames
+from hdm.destinations.salesforce.related import load_case_contacts, load_case_events
 from hdm.destinations.salesforce.rollback import baseline_counts, prove_gone, rollback_entries, sweep_namespace
 from hdm.destinations.salesforce.schema import audit_fields_allowed, prepare_schema
 from hdm.destinations.salesforce.transform import SalesforceTransformer
@@ -42,6 +44,27 @@ from hdm.model import CustomFieldDef, Record
 log = logging.getLogger(__name__)
 
 BASELINE_OBJECTS = ("Account", "Contact", "Case", "CaseComment", "ContentDocument", "Group")
+LEDGER_TARGETS = {
+    "ticket": "migrated as Case (tasks: Case 'Task #<number>' under the ticket's Case)",
+    "ticket.collaborators": "migrated as CaseContactRole (Case, Contact, Role CC/Collaborator/Former collaborator)",
+    "ticket.custom": "migrated as custom fields of Case, Contact and Account",
+    "message": "migrated as CaseComment (split at 4,000 bytes)",
+    "event": "migrated as hdm_Case_Event__c (Case lookup, time, actor, type, details)",
+    "attachment": "migrated as ContentVersion + ContentDocumentLink",
+    "organization": "migrated as Account (same names merged)",
+    "contact": "migrated as Contact (same email merged)",
+    "agent": "matched to a User by email (never created)",
+    "team": "departments migrated as Queue; teams skipped (no Salesforce target)",
+    "custom_field": "migrated as custom field definitions (created by prepare)",
+    "help_topic": "names kept in the Case picklist case_help_topic__c; the record itself is inventory only",
+    "sla_policy": "names kept in the Case picklist case_sla_plan__c; the record itself is inventory only",
+    "status": "mapped to Case.Status (value map case_status); the record itself is inventory only",
+    "priority": "mapped to Case.Priority (value map case_priority); the record itself is inventory only",
+    "response_template": "inventory only (reported, not migrated)",
+    "automation_rule": "inventory only (reported for the admin to rebuild)",
+    "kb_category": "inventory only (reported, not migrated)",
+    "kb_article": "inventory only (reported, not migrated)",
+}
 
 
 class SalesforceDestination:
@@ -122,6 +145,10 @@ class SalesforceDestination:
     def phases(self) -> list[LoadPhase]:
         return list(P.PHASES)
 
+    def ledger_targets(self) -> dict[str, str]:
+        """What each canonical target of the source ledger becomes in Salesforce (or why it does not load)."""
+        return dict(LEDGER_TARGETS)
+
     def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
         return self.transformer.transform(object_type, records)
 
@@ -141,7 +168,18 @@ class SalesforceDestination:
             catalog = CustomFieldCatalog(self.mapping, stage)
             names = ReferenceNames(self.options.reference_names, stage)
         plan = catalog.plan() or CustomFieldPlan()
+        objects = prepare_custom_objects(self.api(), self.mapping)  # before the fields that refer to them
         report = prepare_schema(self.api(), self.mapping, plan.fields, names)
+        report["custom_objects"] = objects
+        report["created"].extend(objects["created"])
+        report["verified"].extend(objects["verified"])
+        report["failed"].extend(objects["failed"])
+        report["needs_admin"].extend(objects["needs_admin"])
+        listed = {f["field"] for f in report["not_ready"]}
+        for failure in objects["failed"]:  # fields of a custom object the load writes that the mapping maps by code
+            what = failure.get("field") or failure.get("object")
+            if what and what not in listed and not any(x.startswith(f"{what}.") for x in listed):
+                report["not_ready"].append({"field": what, "reason": failure["reason"]})
         report["custom_field_plan"] = plan.report()
         if plan.conflicts:
             report["needs_admin"].append({"what": "custom field type conflicts", "conflicts": plan.conflicts,
@@ -182,6 +220,23 @@ class SalesforceDestination:
                 for spec_field in [k for k in (row.get("_audit") or {}) if k not in writable]:
                     row["_audit"][spec_field]["when"] = "never"
 
+    def _missing_object(self, phase: str) -> Optional[str]:
+        """The custom object a phase writes, when the org does not have it."""
+        obj = self.mapping.target_of("event") if phase == P.CASE_EVENTS else P.PRIMARY_OBJECT.get(phase)
+        if obj not in self.mapping.custom_objects:
+            return None
+        with self._lock:
+            if obj not in self._writable:
+                try:
+                    fields = self.api().describe(obj).get("fields", [])
+                except SalesforceError as exc:
+                    if exc.status != 404:
+                        raise
+                    return obj
+                self._writable[obj] = frozenset(f["name"] for f in fields
+                                                if f.get("createable") or f.get("updateable"))
+        return None
+
     def _checker(self, obj: str) -> FieldChecker:
         with self._lock:
             if obj not in self._checkers:
@@ -214,7 +269,12 @@ class SalesforceDestination:
         result = ChunkLoadResult(phase=phase, chunk_id=chunk_id)
         run = ChunkRun(api, self.options, crosswalk, migration_id, run_id, phase, result)
         run.flags(rows)
-        if self.options.unprepared_fields == "drop" and phase not in (P.USERS, P.QUEUES, P.COMMENTS):
+        missing = self._missing_object(phase)
+        if missing:  # prepare could not create the phase's custom object (unprepared_fields="drop"): held, said why
+            for row in rows:
+                row["_hold"] = row.get("_hold") or f"{missing} is not in the org (prepare could not create it; see " \
+                                                   "needs_admin in the prepare report): not loaded"
+        if self.options.unprepared_fields == "drop" and phase not in (P.USERS, P.QUEUES, P.COMMENTS) and not missing:
             self._drop_unprepared(run, rows)
         if phase not in (P.USERS, P.QUEUES):
             self._check_values(run, rows)
@@ -233,6 +293,10 @@ class SalesforceDestination:
                 load_case_parents(run, rows)
             elif phase == P.COMMENTS:
                 load_comments(run, rows, self._audit_fields_of("CaseComment"))
+            elif phase == P.CASE_CONTACTS:
+                load_case_contacts(run, rows)
+            elif phase == P.CASE_EVENTS:
+                load_case_events(run, rows)
             elif phase == P.FILES:
                 if self.options.stage is None:
                     raise SalesforceDestinationError("the files phase needs the stage (options.stage)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from simple_salesforce.exceptions import SalesforceError
+
 from hdm.crosswalk.base import CrosswalkEntry, Origin
 from hdm.destinations.salesforce.api import SalesforceApi
 from hdm.destinations.salesforce.legacy_ids import legacy_id, queue_developer_name
@@ -12,13 +14,14 @@ from hdm.destinations.salesforce.legacy_ids import legacy_id, queue_developer_na
 GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"}
 # deletable objects per crosswalk destination object
 DELETE_AS = {"Account": "Account", "Contact": "Contact", "Case": "Case", "CaseComment": "CaseComment",
-             "Group": "Group", "ContentVersion": "ContentDocument"}
+             "Group": "Group", "ContentVersion": "ContentDocument", "CaseContactRole": "CaseContactRole",
+             "hdm_Case_Event__c": "hdm_Case_Event__c"}
 
 
 LEGACY = "hdm_Legacy_Id__c"
 # objects whose records carry the legacy external ID, so a write interrupted before its id reached the
 # crosswalk (a pending entry without dest_id) can still be found and deleted
-FINDABLE = ("Account", "Contact", "Case", "ContentVersion")
+FINDABLE = ("Account", "Contact", "Case", "ContentVersion", "hdm_Case_Event__c")
 
 
 def legacy_value(entry: CrosswalkEntry, namespace: Optional[str] = None) -> str:
@@ -111,6 +114,11 @@ def own_records(api: SalesforceApi, namespace: Optional[str]) -> dict[str, list[
     rows = api.query(f"SELECT Id, ContentDocumentId, {LEGACY} FROM ContentVersion WHERE {LEGACY} LIKE '{like}'")
     out["ContentDocument"] = sorted({r["ContentDocumentId"] for r in rows if r.get("ContentDocumentId")
                                      and str(r.get(LEGACY) or "").startswith(prefix)})
+    try:  # case events (a custom object prepare creates; absent before the first prepare)
+        rows = api.query(f"SELECT Id, {LEGACY} FROM hdm_Case_Event__c WHERE {LEGACY} LIKE '{like}'")
+        out["hdm_Case_Event__c"] = [r["Id"] for r in rows if str(r.get(LEGACY) or "").startswith(prefix)]
+    except SalesforceError:
+        pass
     qprefix = queue_prefix(namespace)
     rows = api.query(f"SELECT Id, DeveloperName FROM Group WHERE Type = 'Queue' AND DeveloperName LIKE "
                      f"'{qprefix.split('_')[0]}%'")
@@ -123,7 +131,7 @@ def sweep_namespace(api: SalesforceApi, namespace: Optional[str], bulk_threshold
     deleting a Case deletes its comments). Returns the records deleted per object."""
     found = own_records(api, namespace)
     return {obj: _delete(api, obj, found[obj], bulk_threshold) for obj in
-            ("Case", "Contact", "Account", "ContentDocument", "Group") if found.get(obj)}
+            ("hdm_Case_Event__c", "Case", "Contact", "Account", "ContentDocument", "Group") if found.get(obj)}
 
 
 def prove_gone(api: SalesforceApi, entries: list[CrosswalkEntry], namespace: Optional[str]) -> dict[str, Any]:

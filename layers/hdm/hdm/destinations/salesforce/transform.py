@@ -14,6 +14,7 @@ import html as html_lib
 from collections.abc import Iterable
 from typing import Any, Optional
 
+from hdm.destinations.salesforce import carry
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.comment_body import comment_header, split_comment
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog
@@ -26,6 +27,7 @@ from hdm.model import (
     Agent,
     Attachment,
     Contact,
+    Event,
     Flag,
     Message,
     MessageKind,
@@ -105,6 +107,7 @@ class SalesforceTransformer:
         handler = {
             "agent": self._agent, "team": self._team, "organization": self._organization, "contact": self._contact,
             "ticket": self._ticket, "message": self._message, "attachment": self._attachment,
+            "event": self._event,
         }.get(object_type)
         for rec in records:
             if handler is None:
@@ -273,13 +276,20 @@ class SalesforceTransformer:
         if rec.organization:
             row["_lookups"]["AccountId"] = rec.organization
         row["_owner"] = {"agent": rec.assignee, "department": rec.department}
+        if rec.kind == "task":
+            carry.mark_task(row, rec, flags)
         row["_flags"] = flags
         yield P.CASES, row
-        if rec.parent and rec.relation == "merged":
-            ext = self.mapping.object_map("ticket").external_id or "hdm_Legacy_Id__c"
-            yield P.CASE_PARENTS, {"_source_key": rec.key, "_object": "Case",
-                                   ext: legacy_id(self.options.legacy_namespace, rec.key),
-                                   "_lookups": {"ParentId": rec.parent}, "_flags": []}
+        ext = self.mapping.object_map("ticket").external_id or "hdm_Legacy_Id__c"
+        parent = carry.parent_row(rec, ext, self.options.legacy_namespace)
+        if parent is not None:
+            yield P.CASE_PARENTS, parent
+        for cc in carry.collaborator_rows(rec, self.mapping):
+            yield P.CASE_CONTACTS, cc
+
+    def _event(self, rec: Event):
+        row, flags = self._mapped_row(rec, "event")
+        yield carry.event_row(rec, row, flags, self.names)
 
     def _message(self, rec: Message):
         nm = normalize_message(rec)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from hdm.sources.base import Discovery
+from hdm.sources.osticket.table_ledger import table_ledger
 from hdm.sources.osticket.versions import Layout
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def discover(source: OsTicketSource) -> Discovery:
         "write_grants": sorted(source.conn.writable_privileges),  # non-empty only with allow_writable
         "connection_tls": getattr(source.conn, "tls_version", None),  # e.g. TLSv1.3; None: in clear
         "connection_tls_verified": bool(getattr(source.conn, "tls_verified", False)),
+        "tables": table_ledger(tables),  # every table: rows, what they become, what happens to them
     }
     p = f"`{source.prefix}"
     if source.layout is Layout.MODERN:

@@ -80,6 +80,13 @@ class UserStatus(enum.IntFlag):
     PRIMARY_ORG_CONTACT = 0x1
 
 
+class CollaboratorFlag(enum.IntFlag):
+    """``thread_collaborator.flags`` (1.11+; before that ``isactive``), osTicket's ``Collaborator`` constants."""
+
+    ACTIVE = 0x1  # still copied on the thread
+    CC = 0x2  # added as a CC (not only as a participant)
+
+
 class TaskFlag(enum.IntFlag):
     OPEN = 0x1
     OVERDUE = 0x2

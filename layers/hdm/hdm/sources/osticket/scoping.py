@@ -46,6 +46,7 @@ def build_scoping_report(source: OsTicketSource) -> dict[str, Any]:
         "connection_tls_verified": discovery.details.get("connection_tls_verified", False),
         "warnings": discovery.details.get("warnings", []),
         "table_counts": discovery.details["table_counts"],
+        "tables": discovery.details.get("tables", {}),  # per table: what its rows become (table_ledger)
         "record_counts": discovery.counts,
     }
     report["custom_fields"] = _custom_fields(source)
@@ -67,6 +68,8 @@ def build_scoping_report(source: OsTicketSource) -> dict[str, Any]:
     report["duplicate_organizations"] = [{"name": r["example"], "count": int(r["n"])} for r in dupes]
     report["merged_tickets"], report["linked_tickets"] = _merges(source)
     report["tasks"] = int(q(f"SELECT COUNT(*) FROM {p('task')}") or 0) if "task" in source.columns else 0
+    collab = next((t for t in ("thread_collaborator", "ticket_collaborator") if t in source.columns), None)
+    report["collaborators"] = int(q(f"SELECT COUNT(*) FROM {p(collab)}") or 0) if collab else 0
     report["hidden_entries"] = discovery.details.get("hidden_entries", 0)
     report["events_of_deleted_tickets"] = discovery.details.get("events_of_deleted_tickets", 0)
     report["orphan_thread_entries"] = discovery.details.get("orphan_thread_entries", 0)
@@ -231,7 +234,8 @@ def render_scoping_markdown(report: dict[str, Any]) -> str:
         ("users without email", report.get("users_without_email", 0)),
         ("duplicate organization names", len(report.get("duplicate_organizations", []))),
         ("merged tickets", report.get("merged_tickets", 0)), ("linked tickets", report.get("linked_tickets", 0)),
-        ("tasks", report.get("tasks", 0)), ("superseded (hidden) edits, not migrated", report.get("hidden_entries", 0)),
+        ("tasks", report.get("tasks", 0)), ("collaborators (CCs)", report.get("collaborators", 0)),
+        ("superseded (hidden) edits, not migrated", report.get("hidden_entries", 0)),
         ("events left by deleted tickets", report.get("events_of_deleted_tickets", 0)),
         ("thread entries of deleted tickets, not migrated", report.get("orphan_thread_entries", 0)),
         ("tasks without a ticket, not migrated", report.get("unlinked_tasks", 0)),
@@ -270,8 +274,10 @@ def render_scoping_markdown(report: dict[str, Any]) -> str:
     if report.get("zero_dates"):
         add(f"- Zero dates (extracted as null, flagged): "
             f"{', '.join(f'{k}: {v}' for k, v in report['zero_dates'].items())}")
-    add("\n## Rows per table\n")
-    add("| table | rows |\n| --- | ---: |")
+    add("\n## Rows per table, and what becomes of them\n")
+    add("| table | rows | becomes | what happens to its rows |\n| --- | ---: | --- | --- |")
+    tables = report.get("tables", {})
     for k, v in sorted(report.get("table_counts", {}).items()):
-        add(f"| {report.get('prefix', '')}{k} | {v:,} |")
+        t = tables.get(k, {})
+        add(f"| {report.get('prefix', '')}{k} | {v:,} | {t.get('becomes') or '-'} | {t.get('fate') or ''} |")
     return "\n".join(lines) + "\n"

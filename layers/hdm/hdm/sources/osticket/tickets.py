@@ -9,7 +9,7 @@ from typing import Any, Optional
 from hdm.model import StatusState, Ticket, key
 from hdm.sources.osticket import lookups
 from hdm.sources.osticket.context import Context
-from hdm.sources.osticket.flags import TaskFlag, TicketFlag
+from hdm.sources.osticket.flags import CollaboratorFlag, TaskFlag, TicketFlag
 from hdm.sources.osticket.forms import answers_for, apply_problems
 from hdm.sources.osticket.versions import Layout
 
@@ -111,7 +111,7 @@ def tickets(ctx: Context, lo: int, hi: int) -> Iterator[Ticket]:
         tk.overdue = bool(r["isoverdue"])
         tk.answered = bool(r["isanswered"])
         _merge(tk, r, tid in merged_children)
-        tk.collaborators = collaborators.get(tid, [])
+        _collaborators_of(ctx, tk, collaborators.get(tid, []))
         tk.message_count = counts.get(tid, 0)
         ctx.text_flags(tk, r)
         yield ctx.emit(tk)
@@ -213,27 +213,71 @@ def _merge(tk: Ticket, r: Any, merged_thread: bool) -> None:
         tk.relation = "linked"
 
 
-def _side_lookups(ctx: Context, lo: int, hi: int) -> tuple[dict[int, list[str]], dict[int, int],
+def _side_lookups(ctx: Context, lo: int, hi: int) -> tuple[dict[int, list[dict[str, Any]]], dict[int, int],
                                                             dict[int, dict[str, Any]], set[int]]:
     """The per-chunk lookups of tickets that need nothing else: collaborators, counts, cdata, merged children."""
     return (_collaborators(ctx, lo, hi), _message_counts(ctx, lo, hi), _cdata(ctx, lo, hi),
             _merged_children(ctx, lo, hi))
 
 
-def _collaborators(ctx: Context, lo: int, hi: int) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = defaultdict(list)
+# thread_collaborator.role (osTicket's install SQL: M => clients, N => 3rd party on notes, R => external authority)
+COLLABORATOR_ROLES = {"M": "client (sees messages)", "N": "third party (internal notes)",
+                      "R": "external authority (replies)"}
+
+
+def _collaborators_of(ctx: Context, tk: Ticket, rows: list[dict[str, Any]]) -> None:
+    """Collaborators (CCs) of a ticket: every row kept with its role and state; a deleted user is flagged."""
+    for c in rows:
+        ctx.stats.read(c["table"])  # counted here: the side thread that read it keeps no stats
+        if not c["user_found"]:
+            tk.flag("dangling_fk", f"collaborator user {c['user_id']} no longer exists: not carried",
+                    field="collaborators")
+            continue
+        contact = key("contact", c["user_id"])
+        if contact in tk.collaborators:
+            continue
+        tk.collaborators.append(contact)
+        role = c["role"] or "M"
+        tk.collaborator_details.append({
+            "contact": contact, "role": role, "role_name": COLLABORATOR_ROLES.get(role, f"unknown role {role!r}"),
+            "active": c["active"], "cc": c["cc"], "source_id": c["id"],
+            "created_at": ctx.date(tk, {"created": c["created"]}, "created", "collaborators"),
+        })
+
+
+def _collaborators(ctx: Context, lo: int, hi: int) -> dict[int, list[dict[str, Any]]]:
+    """Collaborator rows per ticket id (thread_collaborator 1.10+, ticket_collaborator 1.9), deleted users too."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if ctx.layout is Layout.MODERN and ctx.has_table("thread_collaborator"):
-        sql = (f"SELECT h.object_id AS ticket_id, c.user_id FROM {ctx.t('thread')} h "
-               f"JOIN {ctx.t('thread_collaborator')} c ON c.thread_id = h.id "
-               f"JOIN {ctx.t('user')} u ON u.id = c.user_id "
+        table = "thread_collaborator"
+        flags = ctx.col(table, "c", "flags")
+        active = ctx.col(table, "c", "isactive")
+        sql = (f"SELECT c.id, h.object_id AS ticket_id, c.user_id, {flags} AS flags, {active} AS isactive, "
+               f"{ctx.col(table, 'c', 'role')} AS role, c.created, u.id AS user_found FROM {ctx.t('thread')} h "
+               f"JOIN {ctx.t(table)} c ON c.thread_id = h.id LEFT JOIN {ctx.t('user')} u ON u.id = c.user_id "
                f"WHERE h.object_type IN ('T', 'C') AND h.object_id BETWEEN %s AND %s ORDER BY c.id")
     elif ctx.has_table("ticket_collaborator"):
-        sql = (f"SELECT c.ticket_id, c.user_id FROM {ctx.t('ticket_collaborator')} c "
-               f"JOIN {ctx.t('user')} u ON u.id = c.user_id WHERE c.ticket_id BETWEEN %s AND %s ORDER BY c.id")
+        table = "ticket_collaborator"
+        sql = (f"SELECT c.id, c.ticket_id, c.user_id, NULL AS flags, {ctx.col(table, 'c', 'isactive')} AS isactive, "
+               f"{ctx.col(table, 'c', 'role')} AS role, {ctx.col(table, 'c', 'created')} AS created, "
+               f"u.id AS user_found "
+               f"FROM {ctx.t(table)} c LEFT JOIN {ctx.t('user')} u ON u.id = c.user_id "
+               f"WHERE c.ticket_id BETWEEN %s AND %s ORDER BY c.id")
     else:
         return out
     for r in ctx.aux.stream(sql, (lo, hi)):
-        out[int(r["ticket_id"])].append(key("contact", int(r["user_id"])))
+        if r["flags"] is not None:
+            active = bool(int(r["flags"]) & CollaboratorFlag.ACTIVE)
+            cc = bool(int(r["flags"]) & CollaboratorFlag.CC)
+        else:
+            active = r["isactive"] is None or bool(int(r["isactive"]))
+            cc = False
+        out[int(r["ticket_id"])].append({
+            "id": str(r["id"]), "table": table, "user_id": int(r["user_id"]),
+            "user_found": r["user_found"] is not None,
+            "role": (r["role"] or "M").strip().upper() or "M", "active": active, "cc": cc,
+            "created": r["created"],
+        })
     return out
 
 
