@@ -19,7 +19,7 @@ from typing import Any
 from simple_salesforce.exceptions import SalesforceError
 
 from hdm.destinations.salesforce.api import SalesforceApi
-from hdm.destinations.salesforce.schema import field_metadata
+from hdm.destinations.salesforce.schema import field_metadata, first_error_message
 from hdm.mapping.model import CustomObjectDef, FieldDef, Mapping
 
 
@@ -42,13 +42,6 @@ def custom_field_metadata(f: FieldDef) -> dict[str, Any]:
                      or f.name.removesuffix("__c"), "relationshipLabel": f.label or f.name,
                      "deleteConstraint": "SetNull"})
     return meta
-
-
-def _message(exc: SalesforceError) -> str:
-    c = exc.content
-    if isinstance(c, list) and c and isinstance(c[0], dict):
-        return f"{c[0].get('errorCode', '')} {c[0].get('message', '')}".strip()
-    return str(c)[:200]
 
 
 def _describe(api: SalesforceApi, name: str) -> dict[str, Any] | None:
@@ -74,7 +67,7 @@ def prepare_custom_objects(api: SalesforceApi, mapping: Mapping) -> dict[str, An
             try:
                 api.tooling("sobjects/CustomObject", method="POST", data={"FullName": obj.name, "Metadata": meta})
             except SalesforceError as exc:
-                reason = f"HTTP {exc.status}: {_message(exc)}"
+                reason = f"HTTP {exc.status}: {first_error_message(exc)}"
                 report["failed"].append({"object": obj.name, "reason": reason})
                 report["needs_admin"].append({
                     "what": f"custom object {obj.name}", "why": f"the org refused to create it ({reason}): deploy "
@@ -100,7 +93,7 @@ def prepare_custom_objects(api: SalesforceApi, mapping: Mapping) -> dict[str, An
                 api.tooling("sobjects/CustomField", method="POST",
                             data={"FullName": full, "Metadata": custom_field_metadata(f)})
             except SalesforceError as exc:
-                report["failed"].append({"field": full, "reason": f"HTTP {exc.status}: {_message(exc)}"})
+                report["failed"].append({"field": full, "reason": f"HTTP {exc.status}: {first_error_message(exc)}"})
                 continue
             made.append(full)
         if made:

@@ -125,7 +125,7 @@ def prepare_schema(api: SalesforceApi, mapping: Mapping, extra_fields: Iterable[
             api.tooling("sobjects/CustomField", method="POST",
                         data={"FullName": full, "Metadata": field_metadata(f)})
         except SalesforceError as exc:
-            failed_reason[full] = f"HTTP {exc.status}: {_first_message(exc)}"
+            failed_reason[full] = f"HTTP {exc.status}: {first_error_message(exc)}"
             report["failed"].append({"field": full, "reason": failed_reason[full]})
             continue
         report["created"].append(full)
@@ -183,7 +183,8 @@ def unready_fields(mapping: Mapping, wanted: Iterable[FieldDef], describes: dict
     return out
 
 
-def _first_message(exc: SalesforceError) -> str:
+def first_error_message(exc: SalesforceError) -> str:
+    """The first error's code and message of a refused Salesforce call (short, for a report line)."""
     c = exc.content
     if isinstance(c, list) and c and isinstance(c[0], dict):
         return f"{c[0].get('errorCode', '')} {c[0].get('message', '')}".strip()
