@@ -316,5 +316,6 @@ def test_a_remote_source_with_its_ca_as_a_secret_is_accepted(remote_db_stack, se
                  {"ca_pem": ca_arn, "ca_bundle": str(tmp_path_factory.getbasetemp() / "ca.pem")})
     both["migration_id"] = "m-api-ca-both"
     status, answer = stack.api("POST", "/migrations", both)
-    assert status == 422 and "give one" in answer["message"], answer
+    assert status == 422, answer
+    assert [(".".join(e["loc"]), "give one" in e["msg"]) for e in answer["errors"]] == [("source.ssl", True)]
     assert secrets_read == []
