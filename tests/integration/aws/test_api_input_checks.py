@@ -271,3 +271,51 @@ def test_every_text_field_of_the_config_has_a_kind_or_is_known_plain():
     from hdm.pipeline.config import MigrationConfig
 
     assert _text_fields(MigrationConfig) == PLAIN_TEXT_FIELDS
+
+
+REMOTE_DB = "osticket-db.internal.example"
+
+
+@pytest.fixture
+def remote_db_stack(moto_aws, tmp_path_factory):
+    """The stack as an operator deploys it for a database off the machine: a non-loopback source host allowed."""
+    from hdm.engines import aws as aws_engine
+    from hdm_infra.testing.aws import rehearsal_parameters
+    from hdm_infra.testing.sam_harness import SamStack, tuned_interpreter
+
+    aws_engine.reset_caches()
+    parameters = rehearsal_parameters(str(tmp_path_factory.getbasetemp()))
+    parameters["AllowedSourceHosts"] += f",{REMOTE_DB}"
+    with tuned_interpreter():
+        stack = SamStack(customer="test", parameters=parameters)
+        try:
+            yield stack
+        finally:
+            stack.close()
+            aws_engine.reset_caches()
+
+
+def test_a_remote_source_with_its_ca_as_a_secret_is_accepted(remote_db_stack, secrets_read, tmp_path_factory):
+    """On Lambda the CA cannot be a local file: ``ssl.ca_pem``, an ARN of the stack's account, is how it is given."""
+    stack = remote_db_stack
+    _ref, good = _good(stack, tmp_path_factory, "m-api-ca-pem")
+    ca_arn = store_secret(f"hdm/{stack.customer}/osticket-db-ca", "-----BEGIN CERTIFICATE-----\n...")
+    body = _with(_with(good, "source.host", REMOTE_DB), "source.ssl", {"ca_pem": ca_arn})
+    secrets_read.clear()
+    stack.inject_failure("DiscoverFunction", lambda e: True)  # nothing downstream: only the API is tested
+    status, answer = stack.api("POST", "/migrations", body)
+    assert status == 202, answer
+    assert secrets_read == []  # the API checks the ARN's shape and account, it never reads the CA
+    for refused in ("env:HDM_CA_PEM", "file:/proc/self/environ", OTHER_ACCOUNT, OTHER_PREFIX):
+        bad = _with(_with(good, "source.host", REMOTE_DB), "source.ssl", {"ca_pem": refused})
+        bad["migration_id"] = "m-api-ca-pem-bad"
+        status, answer = stack.api("POST", "/migrations", bad)
+        assert status == 422, answer
+        assert [".".join(e["loc"]) for e in answer["errors"]] == ["source.ssl.ca_pem"]
+    both = _with(_with(good, "source.host", REMOTE_DB), "source.ssl",
+                 {"ca_pem": ca_arn, "ca_bundle": str(tmp_path_factory.getbasetemp() / "ca.pem")})
+    both["migration_id"] = "m-api-ca-both"
+    status, answer = stack.api("POST", "/migrations", both)
+    assert status == 422, answer
+    assert [(".".join(e["loc"]), "give one" in e["msg"]) for e in answer["errors"]] == [("source.ssl", True)]
+    assert secrets_read == []

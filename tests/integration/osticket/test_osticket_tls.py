@@ -229,3 +229,93 @@ def test_the_scoping_report_states_how_the_source_was_reached(tls_db, mariadb):
         report = build_scoping_report(src)
     assert report["connection_tls"] in ("TLSv1.2", "TLSv1.3") and report["connection_tls_verified"] is True
     assert "server certificate verified" in render_scoping_markdown(report)
+
+
+# -- the CA as PEM text behind a secret reference (what a Lambda, which can name no local file, gives) -------------
+
+def _pem_config(params: dict, ca_pem_ref: str, **ssl_options) -> OsTicketSourceConfig:
+    return OsTicketSourceConfig(host=params["host"], port=params["port"], database=params["database"],
+                                user=params["user"], password="env:HDM_TEST_TLS_PW",
+                                ssl={"ca_pem": ca_pem_ref, **ssl_options})
+
+
+def test_ca_pem_from_the_environment_connects_and_verifies(tls_db, mariadb, monkeypatch):
+    _db, params = tls_db
+    monkeypatch.setenv("HDM_TEST_TLS_PW", params["password"])
+    monkeypatch.setenv("HDM_TEST_CA_PEM", mariadb.ca_file.read_text())
+    with build_source(_pem_config(params, "env:HDM_TEST_CA_PEM")) as src:
+        assert src.conn.tls_version in ("TLSv1.2", "TLSv1.3")
+        assert src.conn.scalar(f"SELECT COUNT(*) FROM `{src.prefix}ticket_status`") == 5
+
+
+def test_ca_pem_from_a_secrets_manager_arn_connects_and_verifies(tls_db, mariadb, moto_aws, monkeypatch):
+    from hdm.sources.osticket import build_scoping_report
+    from hdm_infra.testing.aws import store_secret
+
+    _db, params = tls_db
+    monkeypatch.setenv("HDM_TEST_TLS_PW", params["password"])
+    arn = store_secret(f"hdm/test/osticket-ca-{secrets.token_hex(3)}", mariadb.ca_file.read_text())
+    with build_source(_pem_config(params, arn)) as src:
+        report = build_scoping_report(src)
+    assert report["connection_tls"] in ("TLSv1.2", "TLSv1.3") and report["connection_tls_verified"] is True
+
+
+def test_a_wrong_ca_pem_is_one_clear_error(tls_db, monkeypatch, tmp_path):
+    _db, params = tls_db
+    monkeypatch.setenv("HDM_TEST_TLS_PW", params["password"])
+    other = ensure_ca(tmp_path / "other-ca", common_name="not the server's CA")
+    monkeypatch.setenv("HDM_TEST_CA_PEM", other.cert.read_text())
+    refused = r"certificate was not accepted \((self-signed|unable to get|certificate verify).*ca_pem"
+    with pytest.raises(OsTicketTlsError, match=refused):
+        build_source(_pem_config(params, "env:HDM_TEST_CA_PEM"))
+
+
+@pytest.mark.parametrize("garbage", ["not a certificate {token}",
+                                     "-----BEGIN CERTIFICATE-----\n{token}\n-----END CERTIFICATE-----\n", ""])
+def test_a_garbage_ca_pem_fails_clearly_without_echoing_it(tls_db, monkeypatch, garbage):
+    from hdm.errors import classify
+
+    _db, params = tls_db
+    token = "tok" + secrets.token_hex(8)
+    monkeypatch.setenv("HDM_TEST_TLS_PW", params["password"])
+    monkeypatch.setenv("HDM_TEST_CA_PEM", garbage.replace("{token}", token))
+    refused = r"cannot set up TLS to .*: source\.ssl\.ca_pem: (holds|is not)"
+    with pytest.raises(OsTicketTlsError, match=refused) as caught:
+        build_source(_pem_config(params, "env:HDM_TEST_CA_PEM"))
+    _code, line = classify(caught.value)
+    assert "source.ssl.ca_pem" in line
+    for text in (str(caught.value), line, repr(caught.value)):
+        assert token not in text
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None or caught.value.__suppress_context__  # no chained error shown
+
+
+def test_a_client_key_password_from_a_secret_unlocks_an_encrypted_key(seeded_db, mariadb, moto_aws, monkeypatch,
+                                                                    tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from hdm_infra.testing.aws import store_secret
+
+    db = seeded_db()
+    user, password = f"x509_{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    mariadb.create_user(user, password, db.database, read_only=True)
+    client = mariadb.issue_client_certificate("hdm-client")
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        for host in ("127.0.0.1", "localhost"):
+            cur.execute(f"ALTER USER '{user}'@'{host}' REQUIRE SUBJECT '/CN=hdm-client'")
+    key_password = "kp-" + secrets.token_hex(8)
+    key = serialization.load_pem_private_key(client.key.read_bytes(), password=None)
+    encrypted = tmp_path / "client-encrypted.key"
+    encrypted.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.BestAvailableEncryption(key_password.encode())))
+    params = {**db.params, "user": user, "password": password}
+    monkeypatch.setenv("HDM_TEST_TLS_PW", password)
+    ca_arn = store_secret(f"hdm/test/ca-{secrets.token_hex(3)}", mariadb.ca_file.read_text())
+    client_files = {"client_cert": str(client.cert), "client_key": str(encrypted)}
+    right = store_secret(f"hdm/test/key-pw-{secrets.token_hex(3)}", key_password)
+    with build_source(_pem_config(params, ca_arn, **client_files, client_key_password=right)) as src:
+        assert src.conn.tls_version
+    wrong_value = "wrong-" + secrets.token_hex(8)
+    wrong = store_secret(f"hdm/test/key-pw-{secrets.token_hex(3)}", wrong_value)
+    with pytest.raises(OsTicketTlsError, match=r"source\.ssl\.client_key_password: does not decrypt") as caught:
+        build_source(_pem_config(params, ca_arn, **client_files, client_key_password=wrong))
+    assert wrong_value not in str(caught.value) and key_password not in str(caught.value)

@@ -85,3 +85,95 @@ def test_the_trigger_api_refuses_turning_the_host_name_check_off_a_local_config_
     assert "cannot be switched off through the trigger API" in refused["source.ssl.verify_identity"]
     for on in (config(verify_identity=True), config()):
         assert "source.ssl.verify_identity" not in {".".join(p["loc"]) for p in StackPolicy().problems(on)}
+
+
+# -- the CA as PEM text behind a secret reference (Lambda: no local file can be named) ----------------------------
+
+def _ca_pem(tmp_path) -> str:
+    from hdm_infra.pki import ensure_ca
+
+    return ensure_ca(tmp_path / "ca", common_name="hdm unit test CA").cert.read_text()
+
+
+def test_ca_pem_is_a_secret_reference_and_excludes_ca_bundle():
+    cfg = OsTicketSourceConfig(**BASE, host="db.example.com", ssl={"ca_pem": "env:OST_CA_PEM"})
+    assert cfg.ssl.ca_pem == "env:OST_CA_PEM" and cfg.ssl.ca_bundle is None
+    with pytest.raises(ValidationError, match="secret reference"):  # the PEM text itself is not accepted inline
+        OsTicketSourceConfig(**BASE, host="db.example.com", ssl={"ca_pem": "-----BEGIN CERTIFICATE-----"})
+    with pytest.raises(ValidationError, match="ca_bundle and ca_pem both name the CA to trust: give one"):
+        OsTicketSourceConfig(**BASE, host="db.example.com", ssl={"ca_pem": "env:X", "ca_bundle": "/etc/ca.pem"})
+    with pytest.raises(ValueError, match="not both"):
+        TlsOptions(ca_bundle="/etc/ca.pem", ca_pem="x")
+
+
+def test_ca_pem_is_loaded_in_memory_and_trusted_alone(tmp_path, monkeypatch):
+    import ssl
+
+    pem = _ca_pem(tmp_path)
+    loaded: list[dict] = []
+    real = ssl.SSLContext.load_verify_locations
+
+    def record(self, cafile=None, capath=None, cadata=None):
+        loaded.append({"cafile": cafile, "capath": capath, "cadata": cadata is not None})
+        return real(self, cafile, capath, cadata)
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", record)
+    for value in (pem, pem.encode()):  # Secrets Manager's SecretBinary arrives as bytes
+        loaded.clear()
+        ctx = TlsOptions(ca_pem=value).context()
+        assert loaded == [{"cafile": None, "capath": None, "cadata": True}]  # no file written, none read
+        assert ctx.cert_store_stats()["x509_ca"] == 1  # only that CA: not the system's store as well
+        assert ctx.verify_mode == ssl.CERT_REQUIRED and ctx.check_hostname
+    assert pem not in repr(TlsOptions(ca_pem=pem))
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "garbage-{token}", "-----BEGIN CERTIFICATE-----\n{token}\n"
+                                 "-----END CERTIFICATE-----\n", b"\xff\xfe{token}"])
+def test_a_bad_ca_pem_is_one_error_naming_the_field_never_its_content(bad):
+    import secrets
+
+    from hdm.sources.tls import TlsSetupError
+
+    token = "tok" + secrets.token_hex(8)
+    value = bad.replace("{token}", token) if isinstance(bad, str) else bad.replace(b"{token}", token.encode())
+    with pytest.raises(TlsSetupError) as caught:
+        TlsOptions(ca_pem=value).context()  # an empty text would otherwise mean "trust the system store"
+    assert caught.value.field == "ca_pem" and str(caught.value).startswith("ca_pem: ")
+    assert token not in str(caught.value) and caught.value.__cause__ is None
+    assert caught.value.__context__ is None or caught.value.__suppress_context__  # no chained error shown
+
+
+def test_an_unset_ca_pem_secret_names_the_field(monkeypatch):
+    from hdm.engines.factories import build_source
+    from hdm.pipeline.secrets import SecretError
+
+    monkeypatch.delenv("HDM_UNSET_CA_PEM", raising=False)
+    cfg = OsTicketSourceConfig(**BASE, host="db.example.com", ssl={"ca_pem": "env:HDM_UNSET_CA_PEM"})
+    monkeypatch.setenv("OST_PW", "pw-value")
+    with pytest.raises(SecretError, match=r"^source\.ssl\.ca_pem: environment variable HDM_UNSET_CA_PEM is not set"):
+        build_source(cfg)
+
+
+def test_an_encrypted_client_key_without_or_with_a_wrong_password_is_named_never_prompted(tmp_path):
+    import secrets
+
+    from cryptography.hazmat.primitives import serialization
+    from hdm.sources.tls import TlsSetupError
+    from hdm_infra.pki import ensure_ca, issue
+
+    ca = ensure_ca(tmp_path / "ca")
+    client = issue(ca, tmp_path / "clients", "hdm-client", client=True)
+    password = "pw-" + secrets.token_hex(8)
+    key = serialization.load_pem_private_key(client.key.read_bytes(), password=None)
+    encrypted = tmp_path / "client-encrypted.key"
+    encrypted.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                            serialization.BestAvailableEncryption(password.encode())))
+    options = {"ca_pem": ca.cert.read_text(), "client_cert": str(client.cert), "client_key": str(encrypted)}
+    with pytest.raises(TlsSetupError, match="^client_key_password: the client key is encrypted"):
+        TlsOptions(**options).context()  # OpenSSL would otherwise prompt on the terminal and wait
+    wrong = "wrong-" + secrets.token_hex(8)
+    with pytest.raises(TlsSetupError, match="^client_key_password: does not decrypt the client key$") as caught:
+        TlsOptions(**options, client_key_password=wrong).context()
+    assert wrong not in str(caught.value) and password not in str(caught.value)
+    assert TlsOptions(**options, client_key_password=password).context()
+    assert password not in repr(TlsOptions(**options, client_key_password=password))

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from hdm.pipeline.config import OsTicketSourceConfig, SalesforceDestinationConfig
-from hdm.pipeline.secrets import resolve_secret
+from hdm.pipeline.secrets import SecretError, resolve_secret
+
+
+def _resolve_field(ref: Optional[str], name: str) -> Optional[str]:
+    """The value behind ``ref``; a failure names the config field (the reason never holds the value)."""
+    try:
+        return resolve_secret(ref)
+    except SecretError as exc:
+        raise SecretError(f"{name}: {exc}") from None
 
 
 def build_source(cfg: Any):
@@ -19,8 +27,9 @@ def build_source(cfg: Any):
         if cfg.ssl is not None:
             params["tls"] = {
                 "ca_bundle": cfg.ssl.ca_bundle, "verify_identity": cfg.ssl.verify_identity,
+                "ca_pem": _resolve_field(cfg.ssl.ca_pem, "source.ssl.ca_pem"),
                 "client_cert": cfg.ssl.client_cert, "client_key": cfg.ssl.client_key,
-                "client_key_password": resolve_secret(cfg.ssl.client_key_password),
+                "client_key_password": _resolve_field(cfg.ssl.client_key_password, "source.ssl.client_key_password"),
             }
         return OsTicketSource(
             params, prefix=cfg.prefix, allow_writable=cfg.allow_writable, attachments_dir=cfg.attachments_dir,

@@ -113,7 +113,9 @@ class _Strict(BaseModel):
 class SourceTlsConfig(_Strict):
     """TLS to the source database; the server's certificate is always verified."""
 
-    ca_bundle: Optional[LocalPath] = None  # the CA file to trust (absent: the system's trust store)
+    ca_bundle: Optional[LocalPath] = None  # the CA file to trust (absent, with ca_pem: the system's trust store)
+    # or that file's PEM text, as a secret reference (on Lambda, where no local file can be named): loaded in memory
+    ca_pem: Optional[SecretRef] = None
     verify_identity: Protection = True  # the certificate must name `host`
     client_cert: Optional[LocalPath] = None  # a client certificate (PEM), when the server asks for one
     client_key: Optional[LocalPath] = None  # its key, when not in client_cert
@@ -121,6 +123,9 @@ class SourceTlsConfig(_Strict):
 
     @model_validator(mode="after")
     def _key_needs_cert(self) -> SourceTlsConfig:
+        if self.ca_bundle and self.ca_pem:
+            raise ValueError("ca_bundle and ca_pem both name the CA to trust: give one (ca_bundle: a file; "
+                             "ca_pem: a secret reference to its PEM text)")
         if (self.client_key or self.client_key_password) and not self.client_cert:
             raise ValueError("client_key / client_key_password need client_cert")
         return self
@@ -147,7 +152,8 @@ class OsTicketSourceConfig(_Strict):
             raise ValueError("ssl and insecure_plaintext_connection contradict each other: drop one")
         if self.ssl is None and not self.insecure_plaintext_connection and not is_loopback_host(self.host):
             raise ValueError(
-                "host is not loopback, so TLS is required: add ssl (ca_bundle: the server's CA file) or, "
+                "host is not loopback, so TLS is required: add ssl (ca_bundle: the server's CA file, or ca_pem: "
+                "a secret reference to its PEM text) or, "
                 "accepting that ticket data and the password cross the network in clear, set "
                 "insecure_plaintext_connection: true")
         return self

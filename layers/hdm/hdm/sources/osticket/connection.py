@@ -44,7 +44,7 @@ from hdm.sources.osticket.errors import (
 )
 from hdm.sources.osticket.grants import parse_grants, quote_identifier, role_grants, writing_grants  # noqa: F401
 from hdm.sources.osticket.values import decode_text
-from hdm.sources.tls import TlsOptions, is_loopback_host
+from hdm.sources.tls import TlsOptions, TlsSetupError, is_loopback_host
 
 log = logging.getLogger(__name__)
 
@@ -748,6 +748,8 @@ def _tls_arguments(params: ConnParams) -> dict[str, Any]:
     if params.tls is not None:
         try:
             return {"ssl": params.tls.context()}
+        except TlsSetupError as exc:  # names the option at fault; never a secret's content
+            raise OsTicketTlsError(f"cannot set up TLS to {params.describe()}: source.ssl.{exc}") from None
         except (OSError, ssl.SSLError, ValueError) as exc:
             reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or type(exc).__name__
             raise OsTicketTlsError(f"cannot set up TLS to {params.describe()}: a CA bundle, client certificate "
@@ -770,7 +772,7 @@ def _tls_failure(exc: Exception, params: ConnParams) -> Optional[OsTicketError]:
     if isinstance(original, ssl.SSLCertVerificationError):
         detail = original.verify_message or "certificate verify failed"
         return OsTicketTlsError(f"TLS to {where} failed: the server's certificate was not accepted ({detail}); "
-                                "check source.ssl.ca_bundle and that the certificate names the host")
+                                "check source.ssl.ca_bundle / ca_pem and that the certificate names the host")
     if isinstance(original, ssl.SSLError):
         return OsTicketTlsError(f"TLS to {where} failed ({original.reason or 'handshake error'})")
     message = str(exc.args[1]) if len(exc.args) > 1 else ""
