@@ -92,6 +92,8 @@ def _classify(exc: BaseException, side: Side) -> tuple[int, str]:  # noqa: C901 
             if isinstance(body, dict) and body.get("locked"):
                 return exitcodes.LOCKED, f"trigger API answered {status}: {message}"
             return exitcodes.AWS, f"trigger API answered {status}: {message}"
+        if name == "GetParameterError" and module.startswith("aws_lambda_powertools"):
+            return exitcodes.AWS, f"AWS: cannot read a secret: {e}"  # a Secrets Manager ARN that cannot be read
         if module.startswith(("botocore", "boto3")) or name == "AwsEngineError":
             return exitcodes.AWS, _aws_line(e)
         if module.startswith("hdm.sources") or module.startswith("pymysql"):

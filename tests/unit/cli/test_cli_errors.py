@@ -218,3 +218,13 @@ def test_aws_errors_and_a_locked_remote_migration_have_their_own_statuses():
     assert classify(other, side="aws")[0] == exitcodes.AWS
     refused = TriggerApiError(422, {"message": "the config names what this stack does not allow: source.host …"})
     assert classify(refused, side="aws")[0] == exitcodes.AWS
+
+
+def test_a_secret_arn_that_cannot_be_read_is_an_aws_error_not_a_bug():
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+    from hdm.errors import classify
+
+    code, line = classify(GetParameterError("An error occurred (ResourceNotFoundException) when calling "
+                                            "GetSecretValue: Secrets Manager can't find the specified secret."))
+    assert code == exitcodes.AWS
+    assert line.startswith("AWS: cannot read a secret:") and "unexpected" not in line
