@@ -7,13 +7,12 @@ Two ledgers, both must balance:
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hdm import exitcodes
+from hdm import exitcodes, templates
 
 if TYPE_CHECKING:
     from hdm.pipeline.steps import Context
@@ -244,107 +243,61 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def _bar_chart(phase: dict[str, Any]) -> str:
+def _text(value: Any) -> str:
+    """A value as the report prints it: ``None`` as an empty cell."""
+    return "" if value is None else str(value)
+
+
+# the figures table of a phase: (column header, key in the phase report)
+PHASE_FIGURES = (("source rows", "source"), ("loaded", "loaded"), ("created", "created"), ("updated", "updated"),
+                 ("matched", "matched"), ("merged", "merged"), ("rejected", "rejected"), ("held", "held"),
+                 ("skipped", "skipped"), ("flagged", "flagged"), ("field mismatches", "field_mismatches"),
+                 ("API calls", "api_calls"))
+
+
+def _bar_chart(phase: dict[str, Any], width: int = 560) -> dict[str, Any]:
+    """The geometry of a phase's stacked bar (one rectangle per non-zero outcome) and its legend."""
     total = max(phase.get("source", 0), 1)
-    width = 560
     x = 0.0
-    parts = []
+    bars = []
     for name in PHASE_BARS:
         n = phase.get(name, 0)
         if not n:
             continue
         w = width * n / total
-        parts.append(
-            f'<rect x="{x:.1f}" y="0" width="{w:.1f}" height="22" fill="{BAR_COLOURS[name]}">'
-            f"<title>{name}: {n}</title></rect>"
-        )
+        bars.append({"name": name, "n": n, "x": x, "w": w, "colour": BAR_COLOURS[name]})
         x += w
-    legend = " ".join(
-        f'<span class="key" style="background:{BAR_COLOURS[n]}"></span>{n} {phase.get(n, 0)}'
-        for n in PHASE_BARS
-    )
-    return (
-        f'<svg width="{width}" height="22" role="img" aria-label="phase {html.escape(phase["phase"])}">'
-        + "".join(parts) + f'</svg><div class="legend">{legend}</div>'
-    )
+    legend = [{"name": name, "n": phase.get(name, 0), "colour": BAR_COLOURS[name]} for name in PHASE_BARS]
+    return {"width": width, "bars": bars, "legend": legend}
+
+
+def _phase_view(p: dict[str, Any]) -> dict[str, Any]:
+    """What the report shows of one phase, as plain values (the template escapes every one of them)."""
+    stop = p.get("stopped")
+    value_flags = [f for f in p.get("flags") or [] if f.get("code") in VALUE_LOSS_FLAGS][:500]
+    return {
+        "name": str(p["phase"]),
+        "ok": bool(p.get("ok")),
+        "stopped": stop["message"] if stop else None,
+        "chart": _bar_chart(p),
+        "figures": [p.get(key, 0) for _, key in PHASE_FIGURES],
+        "unexplained": [{"source_key": u["source_key"], "why": u["why"]} for u in (p.get("unexplained") or [])[:50]],
+        "flags": Counter(str(f.get("code")) for f in p.get("flags") or []).most_common(),
+        "values": [{"source_key": str(f.get("source_key")), "field": str(f.get("field")), "code": str(f.get("code")),
+                    "original": _shown(f.get("original")), "loaded_as": _shown(f.get("loaded_as")),
+                    "reason": _text(f.get("reason") or None)} for f in value_flags],
+        "rejections": [{"source_key": str(r.get("source_key")), "status": str(r.get("status")),
+                        "error_code": _text(r.get("error_code") or None), "message": _text(r.get("message") or None)}
+                       for r in (p.get("rejections") or [])[:200]],
+    }
 
 
 def render_html(summary: dict[str, Any], phases: list[dict[str, Any]]) -> str:
-    e = html.escape
-    rows = []
-    for t, v in summary["source"]["per_type"].items():
-        rows.append(f"<tr><td>{e(t)}</td><td>{v['extracted']}</td><td>{v['to_destination']}</td>"
-                    f"<td>{v['skipped']}</td></tr>")
-    reasons = "".join(
-        f"<li>{e(r['object_type'])}: {e(r['reason'])} — {r['count']}</li>" for r in summary["source"]["skip_reasons"]
-    )
-    tables = "".join(
-        f"<tr><td>{e(t['table'])}</td><td>{t['rows_in_source'] if t['rows_in_source'] is not None else ''}</td>"
-        f"<td>{t['rows_read']}</td><td>{e(t['becomes'] or '')}</td><td>{e(t['fate'] or '')}</td>"
-        f"<td>{e(t['destination'] or '')}</td></tr>"
-        for t in summary["source"].get("tables", [])
-    )
-    at_source = "".join(
-        f"<li>{e(r['object_type'])}: {e(r['reason'].replace('_', ' '))} — {r['count']}</li>"
-        for r in summary["source"].get("left_at_source", [])
-    )
-    phase_html = []
-    for p in phases:
-        rej = "".join(
-            f"<tr><td>{e(str(r.get('source_key')))}</td><td>{e(str(r.get('status')))}</td>"
-            f"<td>{e(str(r.get('error_code') or ''))}</td><td>{e(str(r.get('message') or ''))}</td></tr>"
-            for r in p.get("rejections", [])[:200]
-        )
-        flags = Counter(str(f.get("code")) for f in p.get("flags", []))
-        flag_list = "".join(f"<li>{e(code)}: {n}</li>" for code, n in flags.most_common())
-        unexplained = "".join(f"<li>{e(u['source_key'])}: {e(u['why'])}</li>" for u in p.get("unexplained", [])[:50])
-        values = "".join(
-            f"<tr><td>{e(str(f.get('source_key')))}</td><td>{e(str(f.get('field')))}</td><td>{e(str(f.get('code')))}"
-            f"</td><td>{e(_shown(f.get('original')))}</td><td>{e(_shown(f.get('loaded_as')))}</td>"
-            f"<td>{e(str(f.get('reason') or ''))}</td></tr>"
-            for f in [f for f in p.get("flags", []) if f.get("code") in VALUE_LOSS_FLAGS][:500])
-        stop = p.get("stopped")
-        stop_html = f"<p class=\"stop\"><b>Stopped:</b> {e(stop['message'])}</p>" if stop else ""
-        values_html = ("<h3>Values that did not arrive as the source had them</h3><table><tr><th>record</th>"
-                       "<th>field</th><th>what</th><th>original</th><th>loaded as</th><th>why</th></tr>"
-                       + values + "</table>") if values else ""
-
-        phase_html.append(f"""
-<section class="phase {'ok' if p.get('ok') else 'bad'}">
-<h2>{e(p['phase'])} {'✔' if p.get('ok') else '✘ not reconciled'}</h2>
-{stop_html}
-{_bar_chart(p)}
-<table class="figures"><tr><th>source rows</th><th>loaded</th><th>created</th><th>updated</th><th>matched</th>
-<th>merged</th><th>rejected</th><th>held</th><th>skipped</th><th>flagged</th><th>field mismatches</th>
-<th>API calls</th></tr>
-<tr><td>{p.get('source', 0)}</td><td>{p.get('loaded', 0)}</td><td>{p.get('created', 0)}</td>
-<td>{p.get('updated', 0)}</td><td>{p.get('matched', 0)}</td><td>{p.get('merged', 0)}</td>
-<td>{p.get('rejected', 0)}</td><td>{p.get('held', 0)}</td><td>{p.get('skipped', 0)}</td>
-<td>{p.get('flagged', 0)}</td><td>{p.get('field_mismatches', 0)}</td><td>{p.get('api_calls', 0)}</td></tr></table>
-{'<h3>Unexplained</h3><ul>' + unexplained + '</ul>' if unexplained else ''}
-{'<h3>Flags</h3><ul>' + flag_list + '</ul>' if flag_list else ''}
-{values_html}
-{'<h3>Rejected, held and skipped records</h3><table><tr><th>record</th><th>status</th><th>code</th>'
- '<th>message</th></tr>' + rej + '</table>' if rej else ''}
-</section>""")
-    t = summary["totals"]
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>hdm reconciliation — {e(summary['migration_id'])}</title>
-<style>
-body{{font-family:system-ui,sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin:.5em 0}}
-td,th{{border:1px solid #ccc;padding:3px 8px;text-align:left;font-size:14px}} .phase{{margin:1.5em 0}}
-.bad h2{{color:#c62828}} .ok h2{{color:#2e7d32}} .legend{{font-size:13px;margin:4px 0}}
-.key{{display:inline-block;width:10px;height:10px;margin:0 3px 0 10px}}
-</style></head><body>
-<h1>Reconciliation — {e(summary['migration_id'])}</h1>
-<p>Run {e(summary['run_id'])}. Overall: <b>{e(headline(summary))}</b>.
-Loaded {t['loaded']}, matched {t['matched']}, merged {t['merged']}, rejected {t['rejected']}, held {t['held']},
-skipped {t['skipped']}; {t['api_calls']} API calls.</p>
-<h2>Source records</h2>
-<table><tr><th>object</th><th>extracted</th><th>sent to destination</th><th>skipped</th></tr>{''.join(rows)}</table>
-{'<h3>Why records were skipped</h3><ul>' + reasons + '</ul>' if reasons else ''}
-{'<h3>Rows the source read and left out by design</h3><ul>' + at_source + '</ul>' if at_source else ''}
-{'<h3>Where every source table went</h3><table><tr><th>table</th><th>rows</th><th>rows read</th><th>becomes</th>'
- '<th>what happens to its rows</th><th>destination</th></tr>' + tables + '</table>' if tables else ''}
-{''.join(phase_html)}
-</body></html>"""
+    """The report for people: the source ledger, then per phase its chart, figures, flags and records that need a
+    person (templates/reconciliation.html.j2, autoescaped)."""
+    source = summary["source"]
+    return templates.render(
+        "reconciliation.html.j2", migration_id=summary["migration_id"], run_id=summary["run_id"],
+        headline=headline(summary), totals=summary["totals"], per_type=source["per_type"],
+        skip_reasons=source["skip_reasons"], left_at_source=source.get("left_at_source", []),
+        tables=source.get("tables", []), phases=[_phase_view(p) for p in phases], figures=PHASE_FIGURES)

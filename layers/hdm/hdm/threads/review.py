@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import gzip
-import html as html_lib
 import json
 import random
 from collections import defaultdict
@@ -23,6 +22,7 @@ from typing import Optional
 
 from selectolax.lexbor import LexborHTMLParser
 
+from hdm import templates
 from hdm.model import (
     Attachment,
     Event,
@@ -226,93 +226,63 @@ def select_sample(threads: Sequence[TicketThread], n: int = 20, seed: int = 0) -
 
 # -- page ----------------------------------------------------------------------------------------
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:16px;color:#222;background:#f4f5f7}
-h1{font-size:22px} .summary{background:#fff;padding:8px 12px;border:1px solid #ccd}
-.ticket{background:#fff;border:1px solid #ccd;margin:18px 0;padding:10px}
-.ticket h2{font-size:17px;margin:4px 0} .meta{font-size:13px;color:#555}
-.hold{color:#fff;background:#b00020;padding:2px 6px;border-radius:3px;font-weight:bold}
-.pass{color:#fff;background:#2e7d32;padding:2px 6px;border-radius:3px;font-weight:bold}
-.cols{display:flex;gap:12px;align-items:flex-start} .col{flex:1 1 50%;min-width:0}
-.col h3{font-size:14px;margin:6px 0} iframe{width:100%;height:900px;border:1px solid #bbb;background:#fff}
-.segment{border:2px solid #9bb;border-radius:4px;margin:8px 0;padding:6px 8px;background:#fff}
-.segment.internal{border:3px solid #c62828;background:#fdecea}
-.segment.public{border-color:#2e7d32}
-.label{display:inline-block;font-weight:bold;font-size:12px;padding:2px 6px;border-radius:3px;color:#fff}
-.segment.internal .label{background:#c62828} .segment.public .label{background:#2e7d32}
-.who{font-size:13px;color:#333;margin:4px 0} .body{font-size:14px;overflow-wrap:anywhere}
-.body img{max-width:100%} .reasons{font-size:13px;color:#8a4b00} .flags{font-size:12px;color:#8a4b00}
-.stored{border:1px dashed #999;margin:6px 0;padding:6px;font-size:13px}
-pre.text{white-space:pre-wrap;font-size:12px;background:#f7f7f7;padding:4px}
-"""
+def _s(value: object) -> str:
+    """A value as the page prints it: ``None`` as nothing (the template escapes it)."""
+    return "" if value is None else str(value)
 
 
-def _e(value: object) -> str:
-    return html_lib.escape("" if value is None else str(value), quote=True)
-
-
-def _segment_html(message: Message, attachments: Iterable[Attachment], names: Sequence[str]) -> str:
+def _segment_view(message: Message, attachments: Iterable[Attachment], names: Sequence[str]) -> dict:
+    """One split segment as the page shows it: its visibility label, who and when, the body as it will be loaded
+    (nh3-sanitised HTML) and as plain text."""
     norm = normalize_message(message, attachments, lambda a: None)
     internal = not norm.public
-    cls = "internal" if internal else "public"
-    label = INTERNAL_LABEL if internal else PUBLIC_LABEL
     kind = {MessageKind.CUSTOMER: "customer message", MessageKind.AGENT: "agent",
             MessageKind.SYSTEM: "system note"}.get(message.kind, str(message.kind))
     if message.kind is MessageKind.AGENT:
         kind = "agent note" if message.visibility is Visibility.INTERNAL else "agent response"
-    files = ", ".join(_e(n) for n in names) if names else ""
-    flags = ", ".join(_e(f.code) for f in message.flags if f.severity != "info")
-    body = norm.html if norm.html else "<em>(empty)</em>"
-    return (
-        f'<div class="segment {cls}" data-visibility="{_e(message.visibility.value if isinstance(message.visibility, Visibility) else message.visibility)}">'  # noqa: E501
-        f'<span class="label">{_e(label)}</span>'
-        f'<div class="who">#{message.position + 1} · {_e(kind)} · <b>{_e(message.author_name)}</b> · '
-        f'{_e(message.created_at)}{" · " + _e(display_title(message.title)) if message.title else ""}'
-        f'{" · edited" if message.edited else ""}</div>'
-        f'<div class="body">{body}</div>'
-        f'{f"<div class=meta>Attachments: {files}</div>" if files else ""}'
-        f'{f"<div class=flags>Flags: {flags}</div>" if flags else ""}'
-        f'<details><summary>Plain text (CaseComment)</summary><pre class="text">{_e(norm.text)}</pre></details>'
-        f'</div>')
-
-
-# a plain look for the original thread (the page's own stylesheets are not reachable offline)
-_ORIGINAL_CSS = (
-    "body{font:13px sans-serif;margin:6px} .thread-entry{border:1px solid #bbb;margin:6px 0;padding:4px}"
-    ".thread-entry.message{background:#e8f1fb} .thread-entry.response{background:#fff3e6}"
-    ".thread-entry.note{background:#fffbd6} .thread-entry.system{background:#eee} .avatar,.action-dropdown,"
-    ".muted-button{display:none} .thread-event{color:#666;font-size:12px;margin:4px 0} .header{font-size:12px}"
-)
+    visibility = message.visibility.value if isinstance(message.visibility, Visibility) else message.visibility
+    return {
+        "css_class": "internal" if internal else "public",
+        "visibility": _s(visibility),
+        "label": INTERNAL_LABEL if internal else PUBLIC_LABEL,
+        "position": message.position + 1,
+        "kind": kind,
+        "author": _s(message.author_name),
+        "created_at": _s(message.created_at),
+        "title": display_title(message.title) if message.title else "",
+        "edited": bool(message.edited),
+        "sanitised_html": norm.html,  # sanitize_html (nh3) made it safe: the template shows it as markup
+        "files": [_s(n) for n in names],
+        "flags": [_s(f.code) for f in message.flags if f.severity != "info"],
+        "text": norm.text,
+    }
 
 
 def original_thread_html(page: str) -> str:
-    """The thread part of a rendered page (the whole page when no thread container is found)."""
+    """The thread part of a rendered page (the whole page when no thread container is found), as a document
+    for the review page's sandboxed frame."""
     tree = LexborHTMLParser(page)
     node = tree.css_first("#thread-items") or tree.css_first("#ticketThread") or tree.css_first("#ticket_thread")
     fragment = node.html if node is not None else page
-    return f"<!DOCTYPE html><html><head><meta charset='utf-8'><style>{_ORIGINAL_CSS}</style></head>" \
-           f"<body>{fragment}</body></html>"
+    return templates.render("review_original.html.j2", fragment=fragment)
 
 
-def _original_html(thread: TicketThread) -> str:
-    if thread.rendered_html is not None:
-        return (f'<h3>Original render (thread)</h3><iframe sandbox="" referrerpolicy="no-referrer" '
-                f'title="original render of {_e(thread.ticket.key)}" '
-                f'srcdoc="{_e(original_thread_html(thread.rendered_html))}"></iframe>')
-    parts = ['<h3>Stored bodies (database path)</h3>']
+def _stored_views(thread: TicketThread) -> list[dict]:
+    """The stored bodies of a ticket's messages as they are (database path), shown as text."""
+    out = []
     for m in sorted(thread.messages, key=lambda m: m.position):
         raw = m.body_text if m.body_format == "text" else m.body_html
-        parts.append(f'<div class="stored"><div class="who">#{m.position + 1} · entry {_e(m.provenance.id)} · '
-                     f'{_e(m.author_name)} · {_e(m.created_at)}</div><pre class="text">{_e(raw)}</pre></div>')
-    return "".join(parts)
+        out.append({"position": m.position + 1, "entry": _s(m.provenance.id), "author": _s(m.author_name),
+                    "created_at": _s(m.created_at), "raw": _s(raw)})
+    return out
 
 
 def build_review_page(sample: Sequence[SampleItem], threshold: float = DEFAULT_THRESHOLD,
                       approvals: Iterable[str] = (), title: str = "hdm thread-splitting review") -> str:
-    """One self-contained HTML page (no scripts) for signing off the sample."""
+    """One self-contained HTML page (no scripts) for signing off the sample (templates/review.html.j2)."""
     approved = set(approvals)
     held = 0
-    blocks = []
+    tickets = []
     for item in sample:
         thread = item.thread
         decision = should_hold(thread.ticket.key, thread.confidence, threshold, approved)
@@ -320,36 +290,28 @@ def build_review_page(sample: Sequence[SampleItem], threshold: float = DEFAULT_T
         names_by_key = {}
         if thread.split is not None:
             names_by_key = {s.message.key: s.attachment_names for s in thread.split.segments}
-        segs = []
+        segments = []
         for m in thread.thread_messages:
             names = names_by_key.get(m.key)
             if names is None:
                 own = set(m.attachments)
                 names = [a.file_name for a in thread.attachments if a.key in own and not a.inline]
-            segs.append(_segment_html(m, thread.attachments, names))
-        reasons = "".join(f"<li>{_e(r.code)}: {_e(r.detail)}{' (entry ' + _e(r.entry) + ')' if r.entry else ''}</li>"
-                          for r in thread.reasons if r.penalty > 0)
+            segments.append(_segment_view(m, thread.attachments, names))
         t = thread.ticket
-        internal = sum(1 for m in thread.thread_messages if m.visibility is not Visibility.PUBLIC)
-        blocks.append(
-            f'<section class="ticket" id="{_e(t.key)}" data-ticket="{_e(t.key)}">'
-            f'<h2>Ticket #{_e(t.number or t.provenance.id)} — {_e(t.subject)}</h2>'
-            f'<div class="meta">{_e(t.key)} · status {_e(t.status)} · priority {_e(t.priority)} · '
-            f'{len(thread.thread_messages)} entries ({internal} internal) · sample: {_e(", ".join(item.categories) or "random")}'  # noqa: E501
-            f' · confidence {thread.confidence:.2f} · '
-            f'<span class="{"hold" if decision.hold else "pass"}">{"HELD" if decision.hold else "PASSES"}</span> '
-            f'{_e(decision.why)}</div>'
-            f'{f"<ul class=reasons>{reasons}</ul>" if reasons else ""}'
-            f'<div class="cols"><div class="col">{_original_html(thread)}</div>'
-            f'<div class="col"><h3>Split segments (what will be loaded)</h3>{"".join(segs)}</div></div>'
-            f'</section>')
-    summary = (f'<div class="summary">{len(sample)} tickets sampled · {held} held below confidence {threshold:.2f}. '
-               f'Red blocks marked <b>{_e(INTERNAL_LABEL)}</b> must never reach the customer. To approve a held '
-               f'ticket, add its key (e.g. <code>ticket:42</code>) on its own line to the approvals file.</div>')
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; '
-            f'img-src data:; frame-src \'self\'">'
-            f'<style>{_CSS}</style></head><body><h1>{_e(title)}</h1>{summary}{"".join(blocks)}</body></html>')
+        tickets.append({
+            "key": t.key, "number": _s(t.number or t.provenance.id), "subject": _s(t.subject),
+            "status": _s(t.status), "priority": _s(t.priority), "entries": len(thread.thread_messages),
+            "internal": sum(1 for m in thread.thread_messages if m.visibility is not Visibility.PUBLIC),
+            "sample": ", ".join(item.categories) or "random", "confidence": thread.confidence,
+            "hold": bool(decision.hold), "why": _s(decision.why),
+            "reasons": [{"code": _s(r.code), "detail": _s(r.detail), "entry": _s(r.entry)}
+                        for r in thread.reasons if r.penalty > 0],
+            "original": original_thread_html(thread.rendered_html) if thread.rendered_html is not None else None,
+            "stored": _stored_views(thread) if thread.rendered_html is None else [],
+            "segments": segments,
+        })
+    return templates.render("review.html.j2", title=title, tickets=tickets, held=held, threshold=threshold,
+                            internal_label=INTERNAL_LABEL)
 
 
 def load_approvals(path: str | Path | None) -> set[str]:

@@ -10,10 +10,10 @@ never sent). Values ``None`` mean "set to null".
 from __future__ import annotations
 
 import datetime as dt
-import html as html_lib
 from collections.abc import Iterable
 from typing import Any, Optional
 
+from hdm import templates
 from hdm.destinations.salesforce import carry
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.comment_body import comment_header, split_comment
@@ -333,9 +333,7 @@ class SalesforceTransformer:
         if as_text:
             content = f"{header}\n\n{text}\n"
         else:
-            title = html_lib.escape(header)
-            content = (f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{title}</title></head>\n'
-                       f"<body>\n<p>{title}</p>\n{safe_html}\n</body></html>\n")
+            content = templates.render("message_file.html.j2", header=header, sanitised_html=safe_html)
         pointer = (f"This message is {size:,} bytes, over the {limit:,}-byte limit for comments. Its full text is "
                    f"the file {name} on this Case.")
         flags.append({"source_key": rec.key, "code": "body_as_file", "field": "CommentBody", "severity": "warning",
