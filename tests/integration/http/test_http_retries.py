@@ -8,9 +8,8 @@ import socket
 import time
 
 import pytest
+from hdm.http import AuthFailed, HttpClient, NotFound, QuotaExhausted, Rejected, RetryPolicy, Transient
 from werkzeug.wrappers import Response
-
-from hdm.http import (AuthFailed, HttpClient, NotFound, QuotaExhausted, Rejected, RetryPolicy, Transient)
 
 FAST = RetryPolicy(attempts=3, base=0.05, cap=0.2, total=10.0, max_retry_after=5.0, quota_after=600.0)
 

@@ -4,8 +4,16 @@ rate-limit headers, call counters, paging helpers and generic errors. One module
 from hdm.http.auth import BasicAuth, BearerAuth, SessionTokenAuth, basic_login
 from hdm.http.client import HttpClient, vendor_message
 from hdm.http.counters import CallCounters
-from hdm.http.errors import (AuthFailed, HttpKitError, NotFound, PageCapReached, PagingError, QuotaExhausted,
-                             Rejected, Transient)
+from hdm.http.errors import (
+                             AuthFailed,
+                             HttpKitError,
+                             NotFound,
+                             PageCapReached,
+                             PagingError,
+                             QuotaExhausted,
+                             Rejected,
+                             Transient,
+)
 from hdm.http.paging import Page, cursor_pages, next_url_pages, offset_pages, page_number_pages
 from hdm.http.ratelimit import RateLimiter
 from hdm.http.retry import RetryPolicy, parse_retry_after

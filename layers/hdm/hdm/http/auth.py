@@ -31,11 +31,8 @@ class AuthHook(AuthBase):
     def is_expired(self, response: requests.Response) -> bool:
         return False
 
-    def renew(self, stale: Optional[str]) -> None:  # pragma: no cover - only session auth renews
+    def renew(self, expired: requests.Response) -> None:  # pragma: no cover - only session auth renews
         raise NotImplementedError
-
-    def current(self) -> Optional[str]:
-        return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(***)"
@@ -85,12 +82,8 @@ class SessionTokenAuth(AuthHook):
         self.session: Optional[requests.Session] = None  # set by the client that uses this hook
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = self.current() or self._do_login(None)
-        r.headers[self._header] = token
+        r.headers[self._header] = self._token or self._do_login(None)
         return r
-
-    def current(self) -> Optional[str]:
-        return self._token
 
     def _do_login(self, stale: Optional[str]) -> str:
         with self._lock:
@@ -110,8 +103,9 @@ class SessionTokenAuth(AuthHook):
             self.logins += 1
             return token
 
-    def renew(self, stale: Optional[str]) -> None:
-        self._do_login(stale)
+    def renew(self, expired: requests.Response) -> None:
+        """Log in again unless another worker already replaced the token this response was refused with."""
+        self._do_login(expired.request.headers.get(self._header) if expired.request is not None else None)
 
     def is_expired(self, response: requests.Response) -> bool:
         return response.status_code in self._expired

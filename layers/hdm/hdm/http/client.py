@@ -20,8 +20,14 @@ from hdm.http.auth import AuthHook
 from hdm.http.counters import CallCounters
 from hdm.http.errors import AuthFailed, HttpKitError, NotFound, QuotaExhausted, Rejected, Transient, scrub
 from hdm.http.ratelimit import RateLimiter
-from hdm.http.retry import (IDEMPOTENT_METHODS, RetryableFailure, RetryPolicy, make_retrying,
-                            never_reached_server, parse_retry_after)
+from hdm.http.retry import (
+    IDEMPOTENT_METHODS,
+    RetryableFailure,
+    RetryPolicy,
+    make_retrying,
+    never_reached_server,
+    parse_retry_after,
+)
 from hdm.http.session import make_session
 from hdm.logging import get_logger
 
@@ -141,11 +147,12 @@ class HttpClient:
         while True:
             if self.limiter is not None:
                 self.limiter.acquire()
-            token = self.auth.current() if self.auth is not None else None
             started = time.monotonic()
             try:
                 response = self.session.request(method, url, **send)
             except requests.RequestException as exc:
+                if self.limiter is not None:
+                    self.limiter.observe({})
                 self.counters.record(family, "connection-error", time.monotonic() - started, retry)
                 if isinstance(exc, requests.exceptions.SSLError):
                     raise Rejected("TLS handshake failed (certificate not trusted? give the CA bundle)",
@@ -168,7 +175,7 @@ class HttpClient:
                                      status=response.status_code)
                 relogged = True
                 log.info("%s: session expired (HTTP %d); logging in again", family, response.status_code)
-                self.auth.renew(token)
+                self.auth.renew(response)
                 continue
             return self._check(response, family, idempotent)
 
