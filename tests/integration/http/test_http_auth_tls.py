@@ -175,3 +175,12 @@ def test_an_environment_bundle_does_not_replace_the_configured_one(tls_loopback,
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))  # would trust the server if it were used
     with pytest.raises(Rejected):
         HttpClient(app.url, session=make_session(ca_bundle=other), retry=FAST).get_json("/me")
+
+
+def test_retry_warnings_and_the_final_error_carry_no_token(loopback, caplog):
+    caplog.set_level(logging.DEBUG)
+    loopback.handler = lambda r: _json({"errors": [{"message": f"upstream said Bearer {TOKEN}"}]}, 503)
+    with pytest.raises(Exception) as caught:
+        HttpClient(loopback.url, auth=BearerAuth(TOKEN), retry=FAST).get_json("/contacts")
+    assert any("retry 1" in r.getMessage() for r in caplog.records)  # the retry was logged…
+    _no_secret_anywhere(str(caught.value), caplog)  # …without the token

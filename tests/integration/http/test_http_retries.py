@@ -176,3 +176,15 @@ def test_timeouts_user_agent_and_version_header_are_always_sent(loopback):
     assert headers["User-Agent"].startswith("hdm/") and headers["Intercom-Version"] == "2.16"
     with pytest.raises(ValueError):
         HttpClient(loopback.url, timeout=(5.0, None))  # type: ignore[arg-type]
+
+
+def test_a_connector_can_say_which_answers_mean_a_spent_quota(loopback):
+    loopback.handler = lambda r: _json({"errors": [{"code": "REQUEST_LIMIT_EXCEEDED", "message": "daily"}]}, 403)
+
+    def is_quota(response):
+        return response.status_code == 403 and "REQUEST_LIMIT_EXCEEDED" in response.text
+
+    with pytest.raises(QuotaExhausted):
+        HttpClient(loopback.url, retry=FAST, is_quota=is_quota).get_json("/contacts")
+    with pytest.raises(AuthFailed):
+        HttpClient(loopback.url, retry=FAST).get_json("/contacts")
