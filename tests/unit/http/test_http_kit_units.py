@@ -197,3 +197,32 @@ def test_session_defaults(tmp_path):
     assert s.get_adapter("https://x").max_retries.total == 0
     with pytest.raises(ValueError):
         make_session(ca_bundle=tmp_path / "missing.pem")
+
+
+class BreakingSession:
+    """A session whose first answers break mid-body, then succeed."""
+
+    def __init__(self, failures: int) -> None:
+        self.verify = True
+        self.failures = failures
+        self.calls = 0
+
+    def request(self, method, url, **kwargs):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")
+        return _response(200, {"ok": True})
+
+
+def test_an_answer_broken_mid_body_is_transient_and_retried_for_reads_only():
+    from hdm.http import RetryPolicy, Transient
+
+    fast = RetryPolicy(attempts=3, base=0.001, cap=0.001)
+    session = BreakingSession(failures=1)
+    client = HttpClient("https://api.example", session=session, retry=fast)  # type: ignore[arg-type]
+    assert client.get_json("/contacts") == {"ok": True} and session.calls == 2
+    session = BreakingSession(failures=1)
+    client = HttpClient("https://api.example", session=session, retry=fast)  # type: ignore[arg-type]
+    with pytest.raises(Transient, match="not sent again"):
+        client.request("POST", "/contacts", json={})
+    assert session.calls == 1

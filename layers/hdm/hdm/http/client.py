@@ -34,6 +34,8 @@ from hdm.logging import get_logger
 log = get_logger(__name__)
 
 Timeout = tuple[float, float]
+# the connection failed or broke (also mid-answer); anything else requests raises is a bad request
+BROKEN = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 def vendor_message(response: requests.Response) -> str:
@@ -159,9 +161,9 @@ class HttpClient:
                                    family=family) from None
                 reached = not never_reached_server(exc)
                 final = Transient(f"connection failed ({type(exc).__name__})", family=family)
-                if isinstance(exc, (requests.ConnectionError, requests.Timeout)) and (idempotent or not reached):
+                if isinstance(exc, BROKEN) and (idempotent or not reached):
                     raise RetryableFailure(final) from None
-                if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+                if isinstance(exc, BROKEN):
                     raise Transient(f"connection failed ({type(exc).__name__}) after the request may have "
                                     "reached the server; not sent again (not idempotent)", family=family) from None
                 raise Rejected(f"request failed ({type(exc).__name__})", family=family) from None
