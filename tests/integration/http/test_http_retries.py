@@ -149,6 +149,9 @@ def test_statuses_map_to_generic_errors_with_the_vendor_message(loopback, status
     assert "GET /contacts/{id}" in text and "abc" not in text  # the template, not the id
     assert loopback.seen[0].raw == "/contacts/abc%2F..%2Fx"  # path values are quoted, not interpreted
     assert len(loopback.seen) == 1
+    if exc is Rejected:
+        assert caught.value.errors == [{"code": "conflict",
+                                        "message": "A contact matching those details already exists"}]
 
 
 def test_vendor_messages_are_cut_and_masked_and_non_json_bodies_never_quoted(loopback):

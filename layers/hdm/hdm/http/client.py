@@ -65,6 +65,17 @@ def vendor_message(response: requests.Response) -> str:
     return ""
 
 
+def vendor_errors(response: requests.Response) -> list[dict]:
+    """The body's ``errors`` list as data (at most 20), for a connector that must read it (Intercom's 409
+    names the existing contact's id). Kept on the exception, never put in its text."""
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    errors = body.get("errors") if isinstance(body, dict) else None
+    return [e for e in errors[:20] if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
 class HttpClient:
     def __init__(self, base_url: str, *, auth: Optional[AuthHook] = None,
                  session: Optional[requests.Session] = None, limiter: Optional[RateLimiter] = None,
@@ -129,8 +140,7 @@ class HttpClient:
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
-            log.warning("%s: %s; retry %d in %.2fs", family,
-                        getattr(getattr(exc, "final", exc), "args", ("?",))[0],
+            log.warning("%s; retry %d in %.2fs", getattr(getattr(exc, "final", exc), "args", ("?",))[0],
                         state.attempt_number, state.upcoming_sleep)
 
         def attempt() -> requests.Response:
@@ -203,7 +213,8 @@ class HttpClient:
             raise AuthFailed("not authorised", family=family, status=status, vendor_message=message)
         if status == 404:
             raise NotFound("not found", family=family, status=status, vendor_message=message)
-        raise Rejected("request rejected", family=family, status=status, vendor_message=message)
+        raise Rejected("request rejected", family=family, status=status, vendor_message=message,
+                       errors=vendor_errors(response))
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
         return self.json("GET", path, **kwargs)

@@ -33,8 +33,10 @@ class HttpKitError(Exception):
     """Base of every failure raised by :mod:`hdm.http`."""
 
     def __init__(self, what: str, *, family: str = "", status: Optional[int] = None,
-                 vendor_message: str = "", retry_after: Optional[float] = None) -> None:
+                 vendor_message: str = "", retry_after: Optional[float] = None,
+                 errors: Optional[list[dict]] = None) -> None:
         self.family = family
+        self.errors = errors or []  # the vendor's error objects as data: for the connector, never the text
         self.status = status
         self.vendor_message = vendor_message
         self.retry_after = retry_after
