@@ -117,10 +117,12 @@ class SessionTokenAuth(AuthHook):
 def basic_login(url: str, username: str, password: str, *, token_field: str = "session_id",
                 timeout: tuple[float, float] = (5.0, 30.0)) -> Login:
     """A login that sends Basic credentials to ``url`` and reads the token from the JSON body's
-    ``token_field`` (Kayako: ``GET /api/v1/session.json`` → ``session_id``)."""
+    ``token_field`` (Kayako: ``GET /api/v1/session.json`` → ``session_id``). The login goes through the
+    client's session (same TLS settings) but not through its limiter, retries or counters."""
 
     def login(session: requests.Session) -> str:
-        response = session.get(url, auth=HTTPBasicAuth(username, password), timeout=timeout)
+        response = session.get(url, auth=HTTPBasicAuth(username, password), timeout=timeout,
+                               verify=session.verify, allow_redirects=False)
         if response.status_code in (401, 403):
             raise AuthFailed("session login refused", status=response.status_code)
         if not response.ok:
