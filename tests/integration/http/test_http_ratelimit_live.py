@@ -93,7 +93,7 @@ def test_the_configured_ceiling_spaces_calls_of_two_workers(loopback):
     assert errors == [] and server.too_many == 0
     assert elapsed >= 11 * 0.125 - 0.05  # 12 calls spaced by the ceiling
     gaps = [b.at - a.at for a, b in zip(loopback.seen, loopback.seen[1:], strict=False)]
-    assert min(gaps) >= 0.06  # 125 ms apart when sent; arrival adds a little scheduling jitter
+    assert sorted(gaps)[len(gaps) // 2] >= 0.1  # median: 125 ms apart when sent, arrival adds scheduling jitter
 
 
 @pytest.mark.parametrize("lower", [False, True], ids=["intercom-headers", "kustomer-headers"])
