@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(900)
 
 RENDER_VERSION = {"1.16": "1.16.4", "1.18": "1.18"}
 HEADER = re.compile(r"^\[(?P<label>[^\]]+)\] (?P<who>.*?) · (?P<when>\S+ \S+ UTC|\(time unknown\))"
-                    r"(?: · Title: (?P<title>.*))? · ref (?P<ref>message:(?P<entry>\d+)#(?P<part>\d+))"
+                    r"(?: · Title: (?P<title>.*))? · ref (?P<ref>message:(?P<entry>\d+)(?:#(?P<part>\d+))?)"
                     r"(?: \(part (?P<i>\d+)/(?P<n>\d+)\))?$")
 
 
@@ -80,7 +80,7 @@ def _check_org(sf, tickets, entries, page_text) -> dict[str, int]:
     checked = {"entries": 0, "texts": 0, "titles": 0}
     for ticket in sorted(tickets):
         want = entries.get(ticket, [])
-        got = sorted(comments.get(ticket, []), key=lambda c: (c[0]["when"], int(c[0]["entry"]), int(c[0]["part"])))
+        got = sorted(comments.get(ticket, []), key=lambda c: (c[0]["when"], int(c[0]["entry"]), int(c[0]["part"] or 0)))
         by_entry: dict[int, list] = defaultdict(list)
         for c in got:
             by_entry[int(c[0]["entry"])].append(c)
@@ -106,7 +106,7 @@ def _check_org(sf, tickets, entries, page_text) -> dict[str, int]:
     return checked
 
 
-def _figures(report: dict, engine: str, version: str, exit_code: int, restored: bool) -> dict:
+def _figures(report: dict, engine: str, version: str, entries: int, exit_code: int, restored: bool) -> dict:
     phases = {p["phase"]: p for p in report["phases"]}
 
     def loaded(phase: str) -> int:
@@ -117,17 +117,21 @@ def _figures(report: dict, engine: str, version: str, exit_code: int, restored: 
     for p in report["phases"]:
         flagged.update(p.get("flag_counts") or {})
     return {"fixture": version, "engine": engine, "tickets": phases["cases"]["source"],
-            "entries": report["source"]["records"].get("message") if isinstance(report["source"].get("records"),
-                                                                                 dict) else None,
+            "entries": entries,
             "comments": loaded("comments"), "files": loaded("files"), "collaborators": loaded("case_contacts"),
             "events": loaded("case_events"), "rejected": sum(p.get("rejected", 0) for p in report["phases"]),
-            "flagged": dict(sorted(flagged.items())), "exit": exit_code, "rollback_restored": restored}
+            "held": sum(p.get("held", 0) for p in report["phases"]),
+            "flagged": dict(sorted(flagged.items())), "attention": report.get("attention"), "exit": exit_code,
+            "rollback_restored": restored}
 
 
 def _no_value_rejections(report: dict) -> None:
     for p in report["phases"]:
         assert p.get("rejected", 0) == 0, (p["phase"], p.get("rejections"))
-        assert p.get("held", 0) == 0, (p["phase"], p.get("rejections"))
+        # held: only the recording's agents, who have no User in the org (a migration never creates Users; their
+        # Cases go to the default owner) -- not a field value
+        assert p.get("held", 0) == (p.get("flag_counts") or {}).get("unmatched_agent", 0), p["phase"]
+        assert p["phase"] == "users" or not p.get("held"), p["phase"]
 
 
 @pytest.mark.parametrize("version", recorded_versions())
@@ -153,7 +157,8 @@ def test_real_recordings_arrive_exactly_on_both_engines(version, osticket_real_d
     rolled = engine.rollback()
     assert rolled["restored"], rolled
     assert sfemu.admin.counts().get("CaseComment", 0) == 0
-    figures.append(_figures(local_report, "local", version, exit_status("succeeded", local_report,
+    n_entries = sum(len(v) for v in entries.values())
+    figures.append(_figures(local_report, "local", version, n_entries, exit_status("succeeded", local_report,
                                                                        outcome.run_id), rolled["restored"]))
 
     # -- the committed state machine on moto -----------------------------------------------------
@@ -189,7 +194,9 @@ def test_real_recordings_arrive_exactly_on_both_engines(version, osticket_real_d
     info = sam_stack.api("GET", f"/migrations/{mid}")[1]
     restored = bool((info["progress"].get("rollback") or {}).get("restored"))
     assert restored and sfemu.admin.counts().get("CaseComment", 0) == 0
-    figures.append(_figures(aws_report, "aws", version, exit_status("succeeded", aws_report), restored))
-    assert figures[0]["exit"] == figures[1]["exit"]
+    figures.append(_figures(aws_report, "aws", version, n_entries, exit_status("succeeded", aws_report), restored))
+    assert {k: v for k, v in figures[0].items() if k != "engine"} == {k: v for k, v in figures[1].items()
+                                                                      if k != "engine"}
+    assert figures[0]["exit"] in (0, 10)  # clean, or completed with records that need attention: never failed
     for f in figures:
         print("FIGURES", json.dumps(f, sort_keys=True))
