@@ -12,6 +12,7 @@ from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.mapping import load_mapping
 from hdm.model import Attachment, Message, MessageKind, Provenance, Visibility
 from hdm.sources.osticket.inline import file_keys, match_inline_images
+from hdm.sources.osticket.threads import stored_title
 from hdm.threads import normalize_message, split_rendered
 from hdm.threads.body import decode_stored_text
 
@@ -82,9 +83,12 @@ def test_an_internal_note_with_a_title_and_an_empty_body_still_arrives(tx):
         assert "Title: Ticket transferred" in rows[0]["CommentBody"]
 
 
-def test_titles_are_shown_decoded_once_and_on_one_line():
-    assert display_title("Tom &amp; Jerry &lt;3") == "Tom & Jerry <3"
-    assert display_title("a &amp;amp; b") == "a &amp; b"
+def test_titles_are_decoded_once_at_extraction_and_shown_on_one_line():
+    assert stored_title("Tom &amp; Jerry &lt;3") == "Tom & Jerry <3"
+    assert stored_title("a &amp;amp; b") == "a &amp; b"
+    assert stored_title("  ") is None and stored_title(None) is None
+    # the header prints the decoded title as it is: a second decode would turn the text '&amp;' into '&'
+    assert display_title(stored_title("a &amp;amp; b")) == "a &amp; b"
     assert display_title("two\r\nlines\t here ") == "two lines here"
     assert display_title(None) == "" and display_title("") == ""
 

@@ -111,11 +111,11 @@ _SPACES = re.compile(r"\s+")
 
 
 def display_title(title: Optional[str]) -> str:
-    """An entry title as osTicket shows it: stored tag-stripped but entity-escaped, printed into the page as is
-    (so each entity reads as its character, once), on one line."""
+    """An entry title on one line. ``Message.title`` is already decoded at extraction (osTicket stores titles
+    entity-escaped; the source decodes them once), so nothing here decodes again: ``&amp;`` in a title is text."""
     if not title:
         return ""
-    return _SPACES.sub(" ", decode_entities(title)).strip()
+    return _SPACES.sub(" ", title).strip()
 
 
 def text_to_html(text: str) -> str:

@@ -150,7 +150,8 @@ class OsTicketSource:
             return {}  # ≤ 1.7 kept one wide config row; nothing we rely on lives there
         rows = self.conn.rows(f"SELECT `key`, value FROM `{self.prefix}config` WHERE namespace = 'core' AND `key` IN "
                               "('schema_signature', 'db_timezone', 'default_priority_id', 'default_storage_bk', "
-                              "'helpdesk_url', 'enable_richtext', 'default_timezone')")
+                              "'helpdesk_url', 'enable_richtext', 'default_timezone', 'client_name_format', "
+                              "'agent_name_format')")
         return {r["key"]: (r["value"] or "") for r in rows}
 
     def _new_aux(self) -> ReadOnlyConnection:

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from hdm.model import Event, Message, MessageKind, Visibility, key
-from hdm.sources.osticket import lookups
+from hdm.sources.osticket import lookups, names
 from hdm.sources.osticket.context import Context
 from hdm.sources.osticket.flags import EntryFlag
 from hdm.sources.osticket.inline import file_keys, match_inline_images
 from hdm.sources.osticket.tickets import task_id
 from hdm.sources.osticket.values import parse_json
 from hdm.sources.osticket.versions import Layout
+from hdm.threads.body import decode_entities
 
 BODY_FILE_TYPES = ("text/html", "text/plain")
 # plain ints: masking an int with an IntFlag member is slow on the hot path
@@ -126,7 +127,8 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         sql = (
             f"SELECT te.id, te.staff_id, te.user_id, te.type, te.flags, te.poster, te.source, te.title, te.body, "
             f"te.format, te.created, {recipients} AS recipients, h.object_type, h.object_id, "
-            f"u.id AS user_found, ue.address AS user_email, s.email AS staff_email "
+            f"u.id AS user_found, u.name AS user_name, ue.address AS user_email, s.email AS staff_email, "
+            f"s.firstname AS staff_first, s.lastname AS staff_last "
             f"FROM {p('thread')} h JOIN {p('thread_entry')} te ON te.thread_id = h.id "
             f"LEFT JOIN {p('user')} u ON u.id = te.user_id AND te.user_id <> 0 "
             f"LEFT JOIN {p('user_email')} ue ON ue.id = u.default_email_id "
@@ -139,7 +141,8 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         sql = (
             f"SELECT te.id, te.staff_id, {user_id} AS user_id, te.thread_type AS type, 0 AS flags, te.poster, "
             f"te.source, te.title, te.body, {fmt} AS format, te.created, NULL AS recipients, 'T' AS object_type, "
-            f"te.ticket_id AS object_id, u.id AS user_found, ue.address AS user_email, s.email AS staff_email "
+            f"te.ticket_id AS object_id, u.id AS user_found, u.name AS user_name, ue.address AS user_email, "
+            f"s.email AS staff_email, s.firstname AS staff_first, s.lastname AS staff_last "
             f"FROM {p('ticket_thread')} te "
             f"LEFT JOIN {p('user')} u ON u.id = {user_id} AND {user_id} <> 0 "
             f"LEFT JOIN {p('user_email')} ue ON ue.id = u.default_email_id "
@@ -168,11 +171,11 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         if r["object_type"] == "A":
             vis = Visibility.INTERNAL  # tasks are an agent-only feature: end users never see their threads
         m = Message(provenance=ctx.prov(table, eid), ticket=owner_key(*this_owner), position=position, kind=kind,
-                    visibility=vis, title=r["title"], edited=bool(flags & _EDITED))
+                    visibility=vis, title=stored_title(r["title"]), edited=bool(flags & _EDITED))
         position += 1
         if not known:
             m.flag("unknown_entry_type", f"entry type {r['type']!r} is not M/R/N; kept internal", field="kind")
-        _author(m, r, staff)
+        _author(ctx, m, r, staff)
         m.created_at = ctx.date(m, r, "created", "created_at")
         m.channel = (r["source"] or "").strip().lower() or None
         my_files = files.get(eid, [])
@@ -203,10 +206,10 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         yield ctx.emit(m)
 
 
-def _author(m: Message, r: Any, staff: dict[int, str]) -> None:
+def _author(ctx: Context, m: Message, r: Any, staff: dict[int, str]) -> None:
     poster = r["poster"] or None
     uid, sid = int(r["user_id"] or 0), int(r["staff_id"] or 0)
-    m.author_name = poster
+    m.author_name = display_author(ctx, r, staff) or poster
     if m.kind is MessageKind.SYSTEM:
         return
     if r["type"] == "M" or (uid and not sid):
@@ -222,11 +225,31 @@ def _author(m: Message, r: Any, staff: dict[int, str]) -> None:
     if sid and sid in staff:
         m.author = key("agent", sid)
         m.author_email = r["staff_email"]
-        m.author_name = poster or staff[sid]
     elif sid:
         m.flag("dangling_fk", f"author agent {sid} no longer exists; poster name kept", field="author")
     else:
         m.flag("unknown_author", "agent entry without an agent; poster name kept", field="author", severity="info")
+
+
+def display_author(ctx: Context, r: Any, staff: dict[int, str]) -> Optional[str]:
+    """The name osTicket's ticket page prints over an entry: the linked user's, else the agent's, else the
+    ``poster`` text (include/staff/templates/thread-entry.tmpl.php), each in the help desk's name format."""
+    if int(r["user_id"] or 0) and r["user_found"] is not None:
+        return names.user_name(r["user_name"], r["user_email"],
+                               ctx.config.get("client_name_format") or names.USER_DEFAULT_FORMAT) or None
+    sid = int(r["staff_id"] or 0)
+    if sid and sid in staff:
+        return names.agent_name(r["staff_first"], r["staff_last"],
+                                ctx.config.get("agent_name_format") or names.AGENT_DEFAULT_FORMAT) or None
+    return r["poster"] or None
+
+
+def stored_title(title: Optional[str]) -> Optional[str]:
+    """An entry title as the page shows it: osTicket stores it sanitized and entity-escaped ('&' as '&amp;') and
+    prints it as stored, so each entity reads as its character; decoded here, once, for every consumer."""
+    if not title:
+        return None
+    return decode_entities(title).strip() or None
 
 
 def _restore_body(ctx: Context, m: Message, files: list[EntryFile]) -> Optional[str]:
