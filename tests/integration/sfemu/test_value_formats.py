@@ -284,3 +284,20 @@ def test_bulk_fails_the_row_with_the_code_and_the_field(probe, field, value, err
     assert failed[0]["sf__Error"].startswith(error.replace("{col}", str(col(failed[0], field))))
     assert failed[0]["sf__Error"].endswith(f":{field} --")
     assert failed[0][field] == value  # the original columns come back
+
+
+def test_bulk_update_and_upsert_check_values_the_same_way(probe):
+    body = {"FullName": "Case.Legacy__c", "Metadata": {"label": "Legacy", "type": "Text", "length": 20,
+                                                       "externalId": True, "unique": True}}
+    probe.restful("tooling/sobjects/CustomField", method="POST", json=body)
+    new = probe.Case.create({"Subject": "probe", "Legacy__c": "L-1", "Vip__c": True})
+    up = probe.bulk2.Case.upsert(records=[{"Legacy__c": "L-1", "Seen_At__c": "2025-03-16 14:30:00 UTC"},
+                                          {"Legacy__c": "L-2", "Seen_At__c": "2025-03-16T14:30:00Z"}],
+                                 external_id_field="Legacy__c", wait=0)[0]
+    failed = rows(probe.bulk2.Case.get_failed_records(up["job_id"]))
+    assert [(r["Legacy__c"], r["sf__Error"].split(":")[0]) for r in failed] == [("L-1", "INVALID_FIELD")]
+    assert failed[0]["sf__Error"].endswith("xsd:dateTime:Seen_At__c --")
+    upd = probe.bulk2.Case.update(records=[{"Id": new["id"], "Vip__c": "no"}], wait=0)[0]
+    failed = rows(probe.bulk2.Case.get_failed_records(upd["job_id"]))
+    assert failed[0]["sf__Error"].endswith("xsd:boolean:Vip__c --")
+    assert probe.Case.get(new["id"])["Vip__c"] is True and probe.Case.get(new["id"])["Seen_At__c"] is None
