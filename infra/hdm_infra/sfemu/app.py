@@ -33,7 +33,7 @@ from .knobs import Knobs
 from .org import Org, RowResult, WriteOptions
 from .schema import NO_CUSTOM_FIELDS
 from .soql import Query, SoqlError, compile_query
-from .values import to_output
+from .values import json_mismatch, to_output
 
 API_VERSIONS = [f"{v}.0" for v in range(31, 63)]
 ORG_ID = "00D5g000000HdmEAAS"
@@ -76,6 +76,18 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.body = [{"message": message, "errorCode": code, **({"fields": fields} if fields is not None else {})}]
+
+
+def _position(text: str, key: str, value: Any, nth: int) -> tuple[int, int]:
+    """(line, column) just past the ``nth`` occurrence of ``"key": value`` in a JSON body (1-based, the way the
+    org's JSON reader reports where it stopped); (1, 1) when it cannot be found."""
+    pattern = re.compile(re.escape(json.dumps(key)) + r"\s*:\s*" + re.escape(json.dumps(value)))
+    hits = list(pattern.finditer(text))
+    if not hits:
+        return 1, 1
+    end = hits[min(nth, len(hits) - 1)].end()
+    line = text.count("\n", 0, end) + 1
+    return line, end - (text.rfind("\n", 0, end) + 1) + 1
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -387,6 +399,33 @@ class Emulator:
                            f"column:{exc.colno}]") from None
 
     @staticmethod
+    def check_types(request: Request, records: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Refuse the whole request, as a real org's JSON reader does, when a value cannot be read as its
+        field's type (a date that is not yyyy-MM-dd, a date/time without T and zone, "yes" for a checkbox, a
+        word for a number): 400 JSON_PARSER_ERROR "Cannot deserialize instance of date from VALUE_STRING value
+        … or request may be missing a required field at [line:L, column:C]", nothing written, no ``fields``
+        (recorded org responses in JSON_PARSER_ERROR reports, e.g. github.com/regican/Salesforce/issues/2).
+        The position points just past the value, so the field it belongs to can be found in the body."""
+        text = None
+        seen: dict[tuple[str, str], int] = {}
+        for meta, record in records:
+            for key, value in record.items():
+                f = meta.field(key) if isinstance(key, str) and key != "attributes" else None
+                if f is None or value is None:
+                    continue
+                pair = (key, json.dumps(value))
+                nth = seen.get(pair, 0)
+                seen[pair] = nth + 1
+                why = json_mismatch(f, value)
+                if why is None:
+                    continue
+                if text is None:
+                    text = request.get_data(as_text=True)
+                line, column = _position(text, key, value, nth)
+                raise ApiError(400, "JSON_PARSER_ERROR", f"{why} or request may be missing a required field at "
+                               f"[line:{line}, column:{column}]")
+
+    @staticmethod
     def auto_assign(request: Request) -> bool:
         return request.headers.get("Sforce-Auto-Assign", "TRUE").strip().upper() not in ("FALSE", "F", "0")
 
@@ -401,6 +440,7 @@ class Emulator:
         data = self.body(request)
         if not isinstance(data, dict):
             raise ApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        self.check_types(request, [(meta, data)])
         result = self.org.insert(meta.name, [data], WriteOptions(auto_assign=self.auto_assign(request)))[0]
         self.raise_row(result)
         return json_response({"id": result.id, "success": True, "errors": []}, 201)
@@ -435,6 +475,7 @@ class Emulator:
         rid = normalize_id(record_id)
         if rid is None or self.org.fetch(meta, rid, include_deleted=True) is None:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+        self.check_types(request, [(meta, data)])
         result = self.org.update(meta.name, [{**data, "Id": rid}], WriteOptions(auto_assign=self.auto_assign(request)))
         self.raise_row(result[0])
         return Response(status=204)
@@ -458,6 +499,7 @@ class Emulator:
         if any(k.lower() in (f.name.lower(), "id") for k in data):
             raise ApiError(400, "INVALID_FIELD", f"{f.name} cannot be set in the body of an upsert by {f.name}",
                            [f.name])
+        self.check_types(request, [(meta, data)])
         hits = self.org.find_ids_by(meta, f, [value]).get(value, [])
         if len(hits) > 1:
             return json_response([f"/services/data/v{version}/sobjects/{meta.name}/{h}" for h in hits], 300)
@@ -519,6 +561,7 @@ class Emulator:
                 rtype = (rec.get("attributes") or {}).get("type")
                 if rtype and rtype.lower() != meta.name.lower():
                     raise ApiError(400, "INVALID_FIELD", "All records must be of the type named in the URL")
+            self.check_types(request, [(meta, rec) for rec in records if isinstance(rec, dict)])
             results = self.org.upsert(meta.name, parts[1], records, opts)
             return json_response([self._result_json(r, with_created=True) for r in results])
         if method not in ("POST", "PATCH") or parts:
@@ -538,6 +581,7 @@ class Emulator:
                 order.append(t)
         if len(order) > 10:
             raise ApiError(400, "INVALID_BATCH_REQUEST", "Too many chunks: a request may change 10 object chunks")
+        self.check_types(request, [(self.object_meta(t), rec) for t, rec in zip(types, records, strict=True)])
         inner = WriteOptions(family="collections", auto_assign=opts.auto_assign)
         for obj in dict.fromkeys(types):
             idx = [i for i, t in enumerate(types) if t == obj]

@@ -38,6 +38,14 @@ RESULT_KINDS = {"successfulresults": "success.csv", "failedresults": "failed.csv
                 "unprocessedrecords": "unprocessed.csv"}
 
 
+def bulk_error_text(err: dict[str, Any]) -> str:
+    """A row error as ``sf__Error`` text: "CODE:message:Field1,Field2 --", or "CODE:message:--" when no field
+    is named (the form of real failedResults quoted in public reports, e.g. "REQUIRED_FIELD_MISSING:Required
+    fields are missing: [ActivityDateTime]:ActivityDateTime --", jsforce issue #217)."""
+    fields = ",".join(err.get("fields") or [])
+    return f"{err['statusCode']}:{err['message']}:{fields + ' ' if fields else ''}--"
+
+
 def _error(status: int, code: str, message: str) -> Response:
     from .app import json_response
 
@@ -474,5 +482,4 @@ class Bulk2:
                 success.append([res.id or "", "true" if res.created else "false", *row])
             else:
                 err = res.errors[0]
-                failed.append([res.id or "", f"{err['statusCode']}:{err['message']}:{','.join(err['fields'])}",
-                               *row])
+                failed.append([res.id or "", bulk_error_text(err), *row])

@@ -73,6 +73,16 @@ class _Pending:
     content: dict[str, Any] = field(default_factory=dict)  # what the caller sent, for validation-rule hashing
 
 
+def _lookup_key(fmeta: FieldMeta, value: Any) -> Any:
+    """A parent-lookup value in the form its field stores (a value the field cannot hold matches nothing)."""
+    if fmeta.type == "id":
+        return normalize_id(str(value)) or str(value)
+    try:
+        return to_stored(fmeta, value, from_csv=True)
+    except ValueError_:
+        return str(value)
+
+
 class Org:
     """One org's data, metadata and settings, persisted in `<state_dir>/org.sqlite3`."""
 
@@ -261,7 +271,7 @@ class Org:
     def _coerce(self, meta: ObjectMeta, row: dict[str, Any], mode: str, opts: WriteOptions,
                 result: RowResult, index: int) -> _Pending | None:
         pending = _Pending(index=index, values={})
-        for key, raw in row.items():
+        for col, (key, raw) in enumerate(row.items()):
             if key == "attributes":
                 continue
             if isinstance(raw, dict) or "." in key or ":" in key:
@@ -299,7 +309,7 @@ class Org:
                             [f.name])
                 return None
             try:
-                value = to_stored(f, raw, from_csv=opts.from_csv)
+                value = to_stored(f, raw, from_csv=opts.from_csv, col=col)
             except ValueError_ as exc:
                 result.fail(exc.code, exc.message, [exc.field])
                 return None
@@ -366,8 +376,7 @@ class Org:
         for (target, ext), values in groups.items():
             tmeta = self.schema.objects[target]
             fmeta = tmeta.fields[ext]
-            stored = [to_stored(fmeta, v, from_csv=True) if fmeta.type != "id" else normalize_id(str(v)) or str(v)
-                      for v in values]
+            stored = [_lookup_key(fmeta, v) for v in values]
             mapping = dict(zip(values, stored, strict=True))
             hits = self.find_ids_by(tmeta, fmeta, list(set(stored)))
             found[(target, ext)] = (mapping, hits)

@@ -140,3 +140,19 @@ def test_a_field_left_out_after_a_refusal_is_not_also_a_verification_mismatch(sf
     assert case_of(sf_factory(), 1)["hdm_cf_region__c"] is None
     # the record holds what was loaded (without the field): no mismatch on top of the flag
     assert dest.verify_chunk("cases", rows, crosswalk, MIG) == []
+
+
+@pytest.mark.parametrize("bulk_threshold", [2000, 1], ids=["collections", "bulk"])
+def test_date_times_in_iso_forms_an_org_does_not_read_are_written_in_its_form(sf_factory, stage, crosswalk,
+                                                                              bulk_threshold):
+    """ISO-looking date/times a real org refuses (no seconds, microseconds, a space before the zone, a one-digit
+    month): hdm used to send them unchanged, and the org (the emulator, strict like one) refused the request."""
+    forms = ["2025-03-16T14:30Z", "2025-03-16T14:30:00.123456Z", "2025-03-16T16:30:00 +02:00", "2025-3-16T14:30:00Z",
+             "2025-03-16T14:30:00.000+0000"]
+    dest = make(sf_factory, stage, bulk_threshold=bulk_threshold)
+    cases = run_cases(dest, stage, crosswalk, [{"seen_at": f} for f in forms])
+    assert cases.counts().get("rejected", 0) == 0, cases.outcomes
+    sf = sf_factory()
+    assert [case_of(sf, n + 1)["hdm_cf_seen_at__c"] for n in range(len(forms))] == [
+        "2025-03-16T14:30:00.000+0000", "2025-03-16T14:30:00.123+0000", "2025-03-16T14:30:00.000+0000",
+        "2025-03-16T14:30:00.000+0000", "2025-03-16T14:30:00.000+0000"]

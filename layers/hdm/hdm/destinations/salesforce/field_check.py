@@ -42,6 +42,7 @@ _URL = re.compile(r"^\S+$")
 _DATETIME = re.compile(
     r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
     r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?$", re.IGNORECASE)
+_SF_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?(?:Z|[+-]\d{2}:?\d{2})$")
 _TRUE = frozenset({"true", "1", "yes", "y", "on", "t", "checked", "x"})
 _FALSE = frozenset({"false", "0", "no", "n", "off", "f", "unchecked", ""})
 
@@ -258,9 +259,10 @@ class FieldChecker:
 
 
 def _same_moment(value: Any, moment: dt.datetime) -> bool:
-    """Whether the value is already an ISO date/time the org reads as this moment (no conversion needed)."""
-    return isinstance(value, str) and "T" in value and (value.endswith("Z") or value[-6] in "+-"
-                                                          or value[-5] in "+-")
+    """Whether the value is already in a form the org reads (``yyyy-MM-ddTHH:mm:ss``, optional ``.SSS``, then
+    ``Z`` or ``+/-HH:mm``): anything else (no seconds, microseconds, a space before the zone, one-digit months)
+    is refused by a real org, whole request on REST, so it is written out in the org's form."""
+    return isinstance(value, str) and _SF_DATETIME.match(value) is not None
 
 
 def kept_original(value: Any) -> Any:
