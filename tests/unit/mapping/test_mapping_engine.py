@@ -78,12 +78,13 @@ def test_the_first_candidate_found_wins():
     assert row["state"] == "open"
 
 
-@pytest.mark.xfail(strict=True, reason="known, kept for this refactor (behaviour must not change): a str-based enum "
-                   "candidate is read as 'StatusState.ARCHIVED', so an unknown status name falls to the default "
-                   "instead of its state's mapping")
 def test_an_enum_candidate_is_read_by_its_value():
-    row, _ = run(Rec(status="custom-name", status_state=StatusState.ARCHIVED, name="x"))
+    # a custom status name unknown to the map falls back to its state (archived → closed), not to the default
+    row, flags = run(Rec(status="custom-name", status_state=StatusState.ARCHIVED, name="x"))
     assert row["state"] == "closed"
+    # the custom name itself does not arrive: said, with what decided instead
+    assert [f["reason"] for f in flags if f["code"] == "lossy_value"] == [
+        "'custom-name' -> 'closed': not in value map state; mapped by 'archived'"]
 
 
 def test_an_empty_value_gets_the_value_maps_default_flagged_defaulted_not_lossy():

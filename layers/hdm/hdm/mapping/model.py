@@ -5,6 +5,7 @@ Field definitions (what the destination creates: names, types, lengths, picklist
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -35,13 +36,16 @@ class ValueMap:
 
     def lookup(self, candidates: list[Any]) -> Optional[MappedValue]:
         """The first candidate found in the map; else the default; ``None`` when every candidate is empty."""
-        present = [c for c in candidates if c not in (None, "")]
+        present = [c.value if isinstance(c, enum.Enum) else c for c in candidates if c not in (None, "")]
         if not present:
             return None
-        for c in present:
+        for i, c in enumerate(present):
             entry = self._index.get(self._norm(c))
-            if entry is not None:
+            if entry is not None and i == 0:
                 return MappedValue(entry.get("to"), bool(entry.get("lossy")), entry.get("note"), present[0])
+            if entry is not None:  # the first candidate (e.g. a custom status name) is unknown: a later one decided
+                note = f"not in value map {self.name}; mapped by {c!r}"
+                return MappedValue(entry.get("to"), True, note, present[0])
         if self.default is not None:
             d = self.default
             return MappedValue(d.get("to"), bool(d.get("lossy", True)), d.get("note"), present[0], matched=False)
