@@ -115,3 +115,30 @@ def test_the_reject_threshold_stop_names_the_graph_dependants(tmp_path):
     assert "the phases that depend on it (comments)" in outcome.message
     saved = json.loads((tmp_path / "unit-test" / "stage" / "reports" / "reconciliation.json").read_text())
     assert saved["stopped"]["dependants"] == ["comments"] and saved["exit_status"] == 11
+
+
+class People(MemoryDestination):
+    """One phase loads two transform outputs made from the same extract chunks (same chunk ids)."""
+
+    def phases(self):
+        return [LoadPhase("accounts", ("Account",), ("organization",)),
+                LoadPhase("people", ("Contact",), ("contact",), after=("accounts",), consumes=("contacts", "leads"))]
+
+    def transform(self, object_type, records):
+        records = list(records)
+        out = super().transform(object_type, records)
+        if object_type == "contact":
+            out["leads"] = [{"_source_key": f"lead:{r.key.split(':')[1]}", "Email": r.email} for r in records]
+        return out
+
+
+def test_a_phase_loads_every_output_it_consumes_each_chunk_with_its_own_result(tmp_path):
+    store: dict = {}
+    outcome = LocalEngine(_config(), workdir=tmp_path, progress=False, source_factory=lambda: ListSource(2, 6),
+                          destination_factory=lambda: People(store)).run(approve=True)
+    assert outcome.status == "succeeded", outcome.message
+    people = next(p for p in outcome.phases if p["phase"] == "people")
+    assert people["source"] == 12 and people["chunks"] == 4 and people["missing_chunk_results"] == 0
+    results = sorted(p.name for p in (tmp_path / "unit-test" / "stage" / "results" / "people").iterdir())
+    assert len(results) == 4  # two extract chunks, each giving rows to both outputs: four results, none shared
+    assert sum(r.startswith("contacts.") for r in results) == 2 and sum(r.startswith("leads.") for r in results) == 2
