@@ -15,7 +15,8 @@ A registration names:
   references are ``SecretRef`` fields (found by type, never listed);
 - ``factory``: builds the Source (``factory(cfg, secrets)``) or the Destination
   (``factory(cfg, secrets, context)``) from the config and its resolved secrets (:class:`Secrets`);
-- ``capabilities``: optional extras the CLI discovers by name (``scoping_report``, ``inventory``, ``commands``).
+- ``capabilities``: optional extras the CLI discovers by name (``scoping_report``, ``inventory``, ``commands``,
+  ``login_url``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ KINDS: tuple[Kind, ...] = ("source", "destination")
 SCOPING_REPORT = "scoping_report"  # fn(source) -> ScopingReport: the discovery report of `hdm discover`
 INVENTORY = "inventory"  # fn(source) -> str: Markdown for the customer's admin (automations to rebuild, …)
 COMMANDS = "commands"  # fn() -> list of click commands/groups attached to `hdm` (e.g. thread review)
+LOGIN_URL = "login_url"  # fn(login domain) -> the URL it logs in at (the stack policy checks that URL's host)
 
 
 class UnknownConnector(LookupError):

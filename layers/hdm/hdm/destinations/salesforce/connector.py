@@ -43,4 +43,10 @@ def build(cfg: SalesforceDestinationConfig, secrets: Mapping[str, Optional[str]]
                                              source_type=context.source_type)
 
 
-registry.register_destination("salesforce", SalesforceDestinationConfig, build)
+def login_url(domain: str) -> str:
+    """simple-salesforce logs in at https://{domain}.salesforce.com/… (the stack policy checks this host)."""
+    return f"https://{domain}.salesforce.com/services/Soap/u/62.0"
+
+
+registry.register_destination("salesforce", SalesforceDestinationConfig, build,
+                              capabilities={registry.LOGIN_URL: login_url})
