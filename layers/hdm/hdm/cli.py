@@ -32,7 +32,31 @@ class CliError(click.ClickException):
 
 
 class HdmGroup(click.Group):
-    """Every command's failures become one clear line and an exit status (never a traceback, never a secret)."""
+    """Every command's failures become one clear line and an exit status (never a traceback, never a secret).
+
+    Commands connectors offer (their ``commands`` capability, e.g. thread review) are attached when first
+    asked for, so a built-in command does not load every connector."""
+
+    _connector_commands: dict[str, click.Command] | None = None
+
+    def _offered(self) -> dict[str, click.Command]:
+        if self._connector_commands is None:
+            from hdm import registry
+
+            found: dict[str, click.Command] = {}
+            for kind in registry.KINDS:
+                for connector in registry.connectors(kind).values():
+                    offer = connector.capability(registry.COMMANDS)
+                    for command in offer() if offer else ():
+                        found.setdefault(command.name, command)
+            self._connector_commands = found
+        return self._connector_commands
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._offered().get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._offered()))
 
     def invoke(self, ctx: click.Context):
         try:
@@ -283,20 +307,6 @@ def rollback(config_path: str, workdir: str, api_url: str | None) -> None:
     if not result["restored"]:
         sys.exit(exitcodes.FAILED)
 
-
-def _attach_optional_groups() -> None:
-    """Commands connectors offer (their ``commands`` capability, e.g. thread review), attached by name."""
-    from hdm import registry
-
-    for kind in registry.KINDS:
-        for connector in registry.connectors(kind).values():
-            offer = connector.capability(registry.COMMANDS)
-            for command in offer() if offer else ():
-                if command.name not in main.commands:
-                    main.add_command(command)
-
-
-_attach_optional_groups()
 
 if __name__ == "__main__":
     main()

@@ -193,7 +193,10 @@ def test_the_threads_commands_come_from_a_connectors_capability():
 
     offered = {c.name for conn in registry.connectors("source").values()
                for c in (conn.capability(registry.COMMANDS) or list)()}
-    assert "threads" in offered and "threads" in main.commands
+    assert "threads" in offered and "threads" not in main.commands  # attached when asked for, not at import
+    result = CliRunner().invoke(main, ["threads", "--help"])
+    assert result.exit_code == 0 and "validate" in result.output
+    assert "threads" in CliRunner().invoke(main, ["--help"]).output
 
 
 def test_the_stack_policy_checks_the_login_host_the_destination_expands_its_domain_into(fakes):

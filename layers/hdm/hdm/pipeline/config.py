@@ -79,6 +79,8 @@ def _members(annotation: Any) -> tuple[list[Any], set[Any]]:
             stack.append(base)
         elif origin is Union or origin is types.UnionType:
             stack.extend(get_args(ann))
+        elif isinstance(ann, type) and issubclass(ann, _Registered):  # any registered connector's config
+            stack.extend(registry.config_models(ann.kind))  # type: ignore[arg-type]
         else:
             types_.append(ann)
     return types_, metadata
@@ -110,6 +112,9 @@ class StrictModel(BaseModel):
     """A config model that refuses unknown keys (a typo is an error, not a silently ignored setting)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+_Strict = StrictModel  # its former name
 
 
 class ConnectorConfig(StrictModel):
