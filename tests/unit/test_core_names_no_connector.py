@@ -29,11 +29,6 @@ NAMES = {
 
 # (file relative to the repo, what, a snippet of the line) -> why it is still there
 EXCEPTIONS = {
-    ("layers/hdm/hdm/engines/local.py", "connector error class", "DailyLimitExceeded"):
-        "the quota stop recognises the destination's class names; generic QuotaExhausted errors (issue #11 "
-        "item 3, branch plat-dag) replace it",
-    ("layers/hdm/hdm/engines/local.py", "connector error class", "REQUEST_LIMIT_EXCEEDED"):
-        "same quota stop as above",
     ("template.yaml", "salesforce", "login.salesforce.com,test.salesforce.com"):
         "the stack parameter AllowedLoginDomains defaults to Salesforce's login hosts (the only destination "
         "with a login domain); a per-destination default needs the stack to know its destinations",
