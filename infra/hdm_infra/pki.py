@@ -1,8 +1,10 @@
 """A small private certificate authority for the local test/demo servers (TLS on 127.0.0.1 only).
 
 ``ensure_ca(folder)`` makes (once) a CA certificate and key; ``issue(ca, folder, name, ...)`` signs a server or
-client certificate with it. Keys are written mode 0600 into folders of mode 0700. Nothing here is meant for
-production certificates: the validity is long and the names are loopback names.
+client certificate with it; ``ensure_self_signed(cert, key, hosts)`` makes a server certificate that is its own
+trust anchor (the API emulators': clients trust the server's ``cert.pem`` itself). Keys are written mode 0600
+into folders of mode 0700. Nothing here is meant for production certificates: the validity is long and the
+names are loopback names.
 """
 
 from __future__ import annotations
@@ -116,4 +118,36 @@ def issue(ca: CertFiles, folder: Path, name: str, hosts: Sequence[str] = LOOPBAC
     cert = builder.sign(ca_key, hashes.SHA256())
     _write_key(files.key, key)
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return files
+
+
+def ensure_self_signed(cert_path: Path, key_path: Path, hosts: Sequence[str] = LOOPBACK_NAMES[:2],
+                       common_name: str = "hdm local server") -> CertFiles:
+    """A self-signed server certificate naming ``hosts`` at ``cert_path`` + key at ``key_path`` (created on first use).
+
+    It is marked as a CA so that clients can trust the file itself (``requests``' ``verify=cert_path``).
+    """
+    cert_path, key_path = Path(cert_path), Path(key_path)
+    _private_folder(cert_path.parent)
+    files = CertFiles(cert_path, key_path)
+    if cert_path.exists() and key_path.exists():
+        key_path.chmod(0o600)
+        return files
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=3650))
+        .add_extension(_san(hosts), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    _write_key(key_path, key)
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return files

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import signal
-import sys
+import os
 from pathlib import Path
 
 import click
 
-from .app import ADMIN_TOKEN_FILE
-from .server import build_server, start_subprocess
+from hdm_infra.emulators.kit import serve_foreground
+
+from .server import RunningEmulator, build_server, start_subprocess
 
 
 @click.group()
@@ -29,22 +29,8 @@ def serve(state_dir: Path, port: int, background: bool) -> None:
         click.echo(json.dumps({**running.describe(), "note": "stop it with kill <pid>; log in <state_dir>/server.log"}))
         return
     server, emulator, cert = build_server(state_dir, port)
-    banner = {"url": emulator.base_url, "instance_url": emulator.base_url, "cert": str(cert),
-              "credentials_file": str(Path(state_dir) / "credentials.json"), "state_dir": str(state_dir),
-              "admin_url": f"{emulator.base_url}/__admin",
-              "admin_token_file": str(Path(state_dir) / ADMIN_TOKEN_FILE), "pid": __import__("os").getpid()}
-    click.echo(json.dumps(banner))
-    sys.stdout.flush()
-
-    def stop(*_: object) -> None:
-        emulator.flush()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        server.serve_forever()
-    finally:
-        emulator.flush()
+    banner = RunningEmulator(url=emulator.base_url, cert_path=cert, state_dir=Path(state_dir), pid=os.getpid())
+    serve_foreground(server, emulator, banner.describe())
 
 
 if __name__ == "__main__":

@@ -10,22 +10,21 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import secrets
-import socket
-import struct
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections import defaultdict
 from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
+
+from hdm_infra.emulators.kit.app import EmulatorApp, json_response
+from hdm_infra.emulators.kit.knobs import FaultDice
+from hdm_infra.emulators.kit.state import ADMIN_TOKEN_FILE, private_state_dir, write_private
 
 from .bulk2 import Bulk2
 from .custom_fields import MetadataError, describe_entry
@@ -38,35 +37,10 @@ from .values import json_mismatch, to_output
 API_VERSIONS = [f"{v}.0" for v in range(31, 63)]
 ORG_ID = "00D5g000000HdmEAAS"
 ADMIN_TOKEN_HEADER = "X-Sfemu-Admin-Token"
-ADMIN_TOKEN_FILE = "admin-token"
 _DATA = re.compile(r"^/services/data/v(?P<ver>\d+\.\d)(?P<rest>/.*)?$")
-def private_state_dir(state_dir: Path) -> Path:
-    """The emulator's state folder, mode 0700: its org, credentials and admin token are the user's only."""
-    state_dir = Path(state_dir)
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(state_dir, 0o700)
-    return state_dir
 
-
-def write_private(path: Path, text: str) -> None:
-    """Write ``text`` with mode 0600 (an existing file is truncated and tightened)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
-def load_admin_token(state_dir: Path) -> str:
-    """The admin API's token: random on first start, kept in <state_dir>/admin-token (mode 0600)."""
-    path = Path(state_dir) / ADMIN_TOKEN_FILE
-    if path.exists():
-        os.chmod(path, 0o600)
-        token = path.read_text(encoding="utf-8").strip()
-        if token:
-            return token
-    token = secrets.token_urlsafe(32)
-    write_private(path, token)
-    return token
+__all__ = ["ADMIN_TOKEN_FILE", "ADMIN_TOKEN_HEADER", "API_VERSIONS", "ORG_ID", "ApiError", "Emulator",
+           "json_response", "private_state_dir", "write_private"]
 
 
 class ApiError(Exception):
@@ -90,29 +64,28 @@ def _position(text: str, key: str, value: Any, nth: int) -> tuple[int, int]:
     return line, end - (text.rfind("\n", 0, end) + 1) + 1
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(json.dumps(body), status=status, headers=headers, content_type="application/json;charset=UTF-8")
+class Emulator(EmulatorApp):
+    """WSGI app: routes, auth and limits around the Org; counters, faults, admin API and state from the kit."""
 
-
-class Emulator:
-    """WSGI app: routes, auth, limits, counters and fault injection around the Org."""
+    admin_token_header = ADMIN_TOKEN_HEADER
+    uncounted_families = frozenset({"oauth"})  # logins are counted per family but not charged to the daily usage
 
     def __init__(self, state_dir: Path) -> None:
-        self.state_dir = private_state_dir(state_dir)
-        self.org = Org(self.state_dir)
-        self.base_url = ""  # set by the server once the port is known
+        state_dir = private_state_dir(state_dir)
+        self.org = Org(state_dir)
+        super().__init__(state_dir)
         self.credentials = self._load_credentials()
-        self.admin_token = load_admin_token(self.state_dir)
-        self.counters: dict[str, int] = defaultdict(int, json.loads(self.org._kv("counters") or "{}"))
-        self.api_used = int(self.org._kv("api_used") or 0)
-        self._ledger_lock = threading.Lock()
-        self._last_flush = 0.0
         self.sessions: set[str] = set(json.loads(self.org._kv("sessions") or "[]")) | {
             self.credentials["access_token"]}
         self.cursors: dict[str, tuple[Query, int, int, str]] = {}
         self.bulk = Bulk2(self)
         self.limits_template = json.loads(
             resources.files("hdm_infra.sfemu").joinpath("data/limits.developer-edition.json").read_text("utf-8"))
+        for name, methods, handler in (
+                ("reset", ["POST"], self.admin_reset), ("seed", ["POST"], self.admin_seed),
+                ("counts", None, self.admin_counts), ("usage", ["POST", "PUT"], self.admin_usage),
+                ("sessions", ["DELETE"], self.admin_sessions), ("credentials", None, self.admin_credentials)):
+            self.admin.route(name, methods)(handler)
 
     # ----- credentials, ledger --------------------------------------------------------------------------
     def _load_credentials(self) -> dict[str, str]:
@@ -127,57 +100,47 @@ class Emulator:
         write_private(path, json.dumps(creds, indent=2))
         return creds
 
-    def count(self, family: str) -> None:
-        with self._ledger_lock:
-            self.counters[family] += 1
-            if family != "oauth":
-                self.api_used += 1
-        self._flush(False)
+    def load_counters(self) -> tuple[dict[str, int], int]:
+        return json.loads(self.org._kv("counters") or "{}"), int(self.org._kv("api_used") or 0)
 
-    def _flush(self, force: bool) -> None:
-        now = time.monotonic()
-        if not force and now - self._last_flush < 1.0:
-            return
-        self._last_flush = now
+    def save_counters(self, families: dict[str, int], api_used: int) -> None:
         with self.org.lock:
-            self.org.set_kv("counters", json.dumps(self.counters))
-            self.org.set_kv("api_used", str(self.api_used))
+            self.org.set_kv("counters", json.dumps(families))
+            self.org.set_kv("api_used", str(api_used))
 
-    def flush(self) -> None:
-        self._flush(True)
+    @property
+    def api_used(self) -> int:
+        return self.calls.api_used
+
+    def count(self, family: str) -> None:
+        self.calls.count(family)
 
     def limit_header(self) -> dict[str, str]:
         return {"Sforce-Limit-Info": f"api-usage={self.api_used}/{self.org.knobs.daily_api_max}"}
 
-    # ----- WSGI ---------------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        request = Request(environ)
-        try:
-            response = self.dispatch(request)
-        except ApiError as exc:
-            response = json_response(exc.body, exc.status)
-        except _ConnectionReset:
-            self._reset_connection(environ)
-            response = Response(b"", status=500)
-        if not request.path.startswith("/__admin"):
-            response.headers.update(self.limit_header())
-        return response(environ, start_response)
+    # ----- kit hooks -----------------------------------------------------------------------------------
+    def fault_dice(self) -> FaultDice:
+        return self.org.dice
 
-    @staticmethod
-    def _reset_connection(environ: dict[str, Any]) -> None:
-        sock = environ.get("werkzeug.socket")
-        if sock is None:
-            return
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    def fault_response(self, kind: str) -> Response:
+        if kind == "503":
+            raise ApiError(503, "SERVER_UNAVAILABLE", "Server too busy")
+        raise ApiError(429, "REQUEST_LIMIT_EXCEEDED", "Too many requests, please retry later")
 
-    def dispatch(self, request: Request) -> Response:
+    def error_response(self, exc: Exception) -> Response | None:
+        return json_response(exc.body, exc.status) if isinstance(exc, ApiError) else None
+
+    def finish(self, request: Request, response: Response) -> None:
+        response.headers.update(self.limit_header())
+
+    def knobs_json(self) -> dict[str, Any]:
+        return self.org.knobs.to_json()
+
+    def set_knobs_json(self, data: dict[str, Any], replace: bool) -> None:
+        self.org.set_knobs(Knobs.from_json(data, None if replace else self.org.knobs))
+
+    def handle(self, request: Request) -> Response:
         path = request.path.rstrip("/") or "/"
-        if path.startswith("/__admin"):
-            return self.admin(request, path)
         if path.endswith("/services/oauth2/token"):
             self.count("oauth")
             return self.oauth_token(request)
@@ -197,21 +160,12 @@ class Emulator:
         return self.guarded(request, family, handler)
 
     def guarded(self, request: Request, family: str, handler: Any) -> Response:
+        """Authenticate, refuse past the daily allocation, then count (and maybe fault) through the kit."""
         self.authenticate(request)
         if self.api_used >= self.org.knobs.daily_api_max:
             raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", f"TotalRequests Limit exceeded. Used {self.api_used} of "
                            f"{self.org.knobs.daily_api_max}.")
-        self.count(family)
-        fault = self.org.dice.request_fault(family)
-        if fault == "reset":
-            raise _ConnectionReset()
-        if fault == "503":
-            raise ApiError(503, "SERVER_UNAVAILABLE", "Server too busy")
-        if fault == "429":
-            raise ApiError(429, "REQUEST_LIMIT_EXCEEDED", "Too many requests, please retry later")
-        if fault == "slow":
-            time.sleep(self.org.knobs.faults.slow_seconds)
-        return handler()
+        return self.call(family, handler)
 
     def authenticate(self, request: Request) -> None:
         auth = request.headers.get("Authorization", "")
@@ -801,68 +755,42 @@ class Emulator:
         return {"size": len(out), "totalSize": len(out), "done": True, "queryLocator": None,
                 "entityTypeName": m.group(2), "records": out}
 
-    # ----- admin ---------------------------------------------------------------------------------------
-    def admin(self, request: Request, path: str) -> Response:
-        name = path.removeprefix("/__admin").strip("/")
-        method = request.method
-        if name == "health":
-            return json_response({"ok": True, "url": self.base_url})
-        # every other admin call reads or changes the org (and `credentials` hands out its secrets): only the
-        # holder of the token in <state_dir>/admin-token (mode 0600) may make it
-        given = request.headers.get(ADMIN_TOKEN_HEADER, "")
-        if not secrets.compare_digest(given.encode(), self.admin_token.encode()):
-            return json_response({"error": f"admin API: missing or wrong {ADMIN_TOKEN_HEADER} header "
-                                           f"(the token is in <state_dir>/{ADMIN_TOKEN_FILE})"}, 401)
-        if name == "reset" and method == "POST":
-            data = self.body(request) or {}
-            self.bulk.reset()
-            self.org.reset()
-            self.counters.clear()
-            self.api_used = 0
-            self.cursors.clear()
-            self.sessions = {self.credentials["access_token"]}
-            with self.org.lock:
-                self.org.set_kv("sessions", json.dumps(sorted(self.sessions)))
-            self.flush()
-            seeded = self.org.seed(data.get("users") or [], data.get("queues") or []) if data else None
-            if data.get("knobs"):
-                self.org.set_knobs(Knobs.from_json(data["knobs"]))
-            return json_response({"reset": True, "seeded": seeded, "running_user_id": self.org.running_user_id})
-        if name == "seed" and method == "POST":
-            data = self.body(request) or {}
-            result = self.org.seed(data.get("users") or [], data.get("queues") or [])
-            return json_response(result, 200 if not result["errors"] else 400)
-        if name == "knobs":
-            if method in ("POST", "PUT", "PATCH"):
-                data = self.body(request) or {}
-                try:
-                    base = None if method == "PUT" else self.org.knobs
-                    self.org.set_knobs(Knobs.from_json(data, base))
-                except (TypeError, ValueError) as exc:
-                    return json_response({"error": str(exc)}, 400)
-            return json_response(self.org.knobs.to_json())
-        if name == "counters":
-            if method == "DELETE":
-                self.counters.clear()
-                self.flush()
-            total = sum(self.counters.values())
-            return json_response({"families": dict(self.counters), "total": total, "api_usage": self.api_used})
-        if name == "counts":
-            return json_response(self.org.counts())
-        if name == "usage" and method in ("POST", "PUT"):
-            data = self.body(request) or {}
-            self.api_used = int(data.get("api_used", self.api_used))
-            self.flush()
-            return json_response({"api_usage": self.api_used})
-        if name == "sessions" and method == "DELETE":
-            self.sessions = set()
-            with self.org.lock:
-                self.org.set_kv("sessions", "[]")
-            return json_response({"expired": True})
-        if name == "credentials":
-            return json_response({**self.credentials, "instance_url": self.base_url})
-        return json_response({"error": f"unknown admin endpoint {method} {path}"}, 404)
+    # ----- admin (the kit routes and guards /__admin; health, knobs and counters are the kit's) ----------
+    # every call here reads or changes the org (and `credentials` hands out its secrets): only the holder of
+    # the token in <state_dir>/admin-token (mode 0600) reaches it
+    def admin_reset(self, request: Request) -> Response:
+        data = self.body(request) or {}
+        self.bulk.reset()
+        self.org.reset()
+        self.calls.clear(usage=True)
+        self.cursors.clear()
+        self.sessions = {self.credentials["access_token"]}
+        with self.org.lock:
+            self.org.set_kv("sessions", json.dumps(sorted(self.sessions)))
+        self.flush()
+        seeded = self.org.seed(data.get("users") or [], data.get("queues") or []) if data else None
+        if data.get("knobs"):
+            self.org.set_knobs(Knobs.from_json(data["knobs"]))
+        return json_response({"reset": True, "seeded": seeded, "running_user_id": self.org.running_user_id})
 
+    def admin_seed(self, request: Request) -> Response:
+        data = self.body(request) or {}
+        result = self.org.seed(data.get("users") or [], data.get("queues") or [])
+        return json_response(result, 200 if not result["errors"] else 400)
 
-class _ConnectionReset(Exception):
-    """Fault injection: drop the TCP connection without a response."""
+    def admin_counts(self, request: Request) -> Response:
+        return json_response(self.org.counts())
+
+    def admin_usage(self, request: Request) -> Response:
+        data = self.body(request) or {}
+        self.calls.set_usage(int(data.get("api_used", self.api_used)))
+        return json_response({"api_usage": self.api_used})
+
+    def admin_sessions(self, request: Request) -> Response:
+        self.sessions = set()
+        with self.org.lock:
+            self.org.set_kv("sessions", "[]")
+        return json_response({"expired": True})
+
+    def admin_credentials(self, request: Request) -> Response:
+        return json_response({**self.credentials, "instance_url": self.base_url})

@@ -47,7 +47,7 @@ def bulk_error_text(err: dict[str, Any]) -> str:
 
 
 def _error(status: int, code: str, message: str) -> Response:
-    from .app import json_response
+    from hdm_infra.emulators.kit.app import json_response
 
     return json_response([{"errorCode": code, "message": message}], status)
 
@@ -167,7 +167,7 @@ class Bulk2:
         return job
 
     def _info(self, job: Job) -> Response:
-        from .app import json_response
+        from hdm_infra.emulators.kit.app import json_response
 
         return json_response(job.info)
 
@@ -217,7 +217,7 @@ class Bulk2:
         return self._info(job)
 
     def list_jobs(self, kind: str) -> Response:
-        from .app import json_response
+        from hdm_infra.emulators.kit.app import json_response
 
         records = [j.info for j in self.jobs.values() if (j.info["jobType"] == "V2Query") == (kind == "query")]
         return json_response({"done": True, "records": records, "nextRecordsUrl": None})

@@ -8,19 +8,15 @@ from urllib.parse import urlparse
 import requests
 from simple_salesforce import Salesforce
 
+from hdm_infra.emulators import kit
+from hdm_infra.emulators.kit.client import trusted_session
+
 from .app import ADMIN_TOKEN_HEADER
 from .server import RunningEmulator
 
+__all__ = ["AdminClient", "connect", "login_domain", "trusted_session"]
+
 DEFAULT_VERSION = "59.0"
-
-
-def trusted_session(running: RunningEmulator) -> requests.Session:
-    """A requests session that trusts the emulator's self-signed certificate (and nothing is patched)."""
-    session = requests.Session()
-    session.verify = str(running.cert_path)
-    # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify unless the environment is ignored
-    session.trust_env = False
-    return session
 
 
 def login_domain(running: RunningEmulator) -> str:
@@ -58,20 +54,10 @@ def connect(running: RunningEmulator, *, auth: str = "session", version: str = D
     raise ValueError(f"unknown auth {auth!r}")
 
 
-class AdminClient:
-    """The emulator's /__admin endpoints (not counted as API calls)."""
+class AdminClient(kit.AdminClient):
+    """The emulator's /__admin endpoints (not counted as API calls): the kit's plus the org's."""
 
-    def __init__(self, running: RunningEmulator) -> None:
-        self.running = running
-        self.http = trusted_session(running)
-        self.http.headers[ADMIN_TOKEN_HEADER] = running.admin_token
-        self.base = f"{running.url}/__admin"
-
-    def _call(self, method: str, name: str, body: Any = None) -> Any:
-        response = self.http.request(method, f"{self.base}/{name}", json=body, timeout=60)
-        if response.status_code >= 400:
-            raise RuntimeError(f"admin {method} {name} failed: {response.status_code} {response.text[:500]}")
-        return response.json()
+    token_header = ADMIN_TOKEN_HEADER
 
     def reset(self, users: list[dict[str, Any]] | None = None, queues: list[dict[str, Any]] | None = None,
               knobs: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -81,16 +67,6 @@ class AdminClient:
     def seed(self, users: list[dict[str, Any]] | None = None,
              queues: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         return self._call("POST", "seed", {"users": users or [], "queues": queues or []})
-
-    def knobs(self, **changes: Any) -> dict[str, Any]:
-        """Merge `changes` into the knobs (no arguments: read them)."""
-        return self._call("PATCH", "knobs", changes) if changes else self._call("GET", "knobs")
-
-    def counters(self) -> dict[str, Any]:
-        return self._call("GET", "counters")
-
-    def clear_counters(self) -> dict[str, Any]:
-        return self._call("DELETE", "counters")
 
     def counts(self) -> dict[str, int]:
         return self._call("GET", "counts")

@@ -1,13 +1,15 @@
-"""Realism knobs of the emulated org: validation rules, fault injection, limits, org settings."""
+"""Realism knobs of the emulated org: validation rules, fault injection (the kit's), limits, org settings."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
-import threading
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from hdm_infra.emulators.kit.knobs import FaultDice, Faults, merge_knobs
+
+__all__ = ["FaultDice", "Faults", "Knobs", "ValidationRule", "rejected_by_rule"]
 
 DEFAULT_DAILY_API_MAX = 5_000_000  # a Full sandbox allocation; the recorded Developer Edition has 15,000
 DEFAULT_DAILY_BATCH_MAX = 15_000
@@ -25,24 +27,11 @@ class ValidationRule:
 
 
 @dataclass
-class Faults:
-    """Per-request fault rates (0..1), drawn from one seeded random stream."""
-
-    seed: int = 0
-    rate_429: float = 0.0
-    rate_503: float = 0.0
-    rate_reset: float = 0.0
-    rate_slow: float = 0.0
-    slow_seconds: float = 0.2
-    rate_lock_row: float = 0.0  # per record, UNABLE_TO_LOCK_ROW
-    families: list[str] = field(default_factory=list)  # empty: every counted family
-
-
-@dataclass
 class Knobs:
     seed: int = 0
-    validation_rules: dict[str, ValidationRule] = field(default_factory=dict)
-    faults: Faults = field(default_factory=Faults)
+    validation_rules: dict[str, ValidationRule] = field(default_factory=dict,
+                                                        metadata={"knob_label": "validation rule key"})
+    faults: Faults = field(default_factory=Faults, metadata={"knob_label": "fault knob"})
     daily_api_max: int = DEFAULT_DAILY_API_MAX
     daily_batch_max: int = DEFAULT_DAILY_BATCH_MAX
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
@@ -57,29 +46,7 @@ class Knobs:
     @classmethod
     def from_json(cls, data: dict[str, Any], base: Knobs | None = None) -> Knobs:
         """Merge `data` (a partial knob document) over `base`; unknown names raise ValueError."""
-        current = asdict(base or cls())
-        names = {f.name for f in fields(cls)}
-        unknown = set(data) - names
-        if unknown:
-            raise ValueError(f"unknown knob(s): {sorted(unknown)}")
-        for key, value in data.items():
-            if key == "faults":
-                fault_names = {f.name for f in fields(Faults)}
-                bad = set(value) - fault_names
-                if bad:
-                    raise ValueError(f"unknown fault knob(s): {sorted(bad)}")
-                current["faults"] = {**current["faults"], **value}
-            else:
-                current[key] = value
-        rules = {}
-        for obj, rule in (current["validation_rules"] or {}).items():
-            bad = set(rule) - {f.name for f in fields(ValidationRule)}
-            if bad:
-                raise ValueError(f"unknown validation rule key(s): {sorted(bad)}")
-            rules[obj] = ValidationRule(**rule)
-        current["validation_rules"] = rules
-        current["faults"] = Faults(**current["faults"])
-        return cls(**current)
+        return merge_knobs(cls, data, base)
 
 
 def rejected_by_rule(rule: ValidationRule, seed: int, obj: str, record: dict[str, Any]) -> bool:
@@ -92,35 +59,3 @@ def rejected_by_rule(rule: ValidationRule, seed: int, obj: str, record: dict[str
                          default=str)
     digest = hashlib.blake2b(f"{seed}|{obj}|{content}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64 < rule.fraction
-
-
-class FaultDice:
-    """The seeded random stream behind fault injection."""
-
-    def __init__(self, faults: Faults) -> None:
-        self.faults = faults
-        self._rng = random.Random(faults.seed)
-        self._lock = threading.Lock()
-
-    def applies(self, family: str) -> bool:
-        return not self.faults.families or family in self.faults.families
-
-    def request_fault(self, family: str) -> str | None:
-        """One of '429', '503', 'reset', 'slow' or None for this request."""
-        f = self.faults
-        if not self.applies(family) or not (f.rate_429 or f.rate_503 or f.rate_reset or f.rate_slow):
-            return None
-        with self._lock:
-            roll = self._rng.random()
-        edge = 0.0
-        for name, rate in (("reset", f.rate_reset), ("503", f.rate_503), ("429", f.rate_429), ("slow", f.rate_slow)):
-            edge += rate
-            if roll < edge:
-                return name
-        return None
-
-    def lock_row(self, family: str) -> bool:
-        if not self.faults.rate_lock_row or not self.applies(family):
-            return False
-        with self._lock:
-            return self._rng.random() < self.faults.rate_lock_row

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hdm_infra.emulators.kit.state import touch_private
+
 from .ids import make_id, normalize_id
 from .knobs import FaultDice, Knobs, rejected_by_rule
 from .schema import AUDIT_FIELDS, COMPOSITE_UNIQUE, SEED_ONLY_OBJECTS, FieldMeta, ObjectMeta, Schema
@@ -91,8 +93,7 @@ class Org:
         self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.lock = threading.RLock()
         # mode 0600 before SQLite opens it (its -wal/-shm files take the database file's mode)
-        os.close(os.open(self.state_dir / "org.sqlite3", os.O_RDWR | os.O_CREAT, 0o600))
-        os.chmod(self.state_dir / "org.sqlite3", 0o600)
+        touch_private(self.state_dir / "org.sqlite3")
         self.db = sqlite3.connect(self.state_dir / "org.sqlite3", check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=OFF")

@@ -62,7 +62,7 @@ def loopback():
 
 @pytest.fixture
 def tls_loopback(tmp_path: Path):
-    from hdm_infra.sfemu.tls import ensure_certificate
+    from hdm_infra.emulators.kit.tls import ensure_certificate
 
     cert, key = ensure_certificate(tmp_path / "tls")
     app = Loopback()
