@@ -16,7 +16,7 @@ from hdm.destinations.base import ChunkLoadResult, LoadPhase, RecordOutcome
 from hdm.engines.local import LocalEngine
 from hdm.model import Contact, Organization, Provenance, Tag
 from hdm.pipeline.config import MigrationConfig
-from hdm.sources.base import ChunkSpec, Discovery
+from hdm.sources.base import ChunkSpec, Discovery, KeyRange
 
 
 class ListSource:
@@ -32,11 +32,12 @@ class ListSource:
         out = []
         for t, n in (("organization", self.orgs), ("contact", self.contacts), ("tag", 1)):
             for lo in range(1, n + 1, chunk_rows):
-                out.append(ChunkSpec(t, lo, min(lo + chunk_rows - 1, n)))
+                out.append(ChunkSpec.key_range(t, lo, min(lo + chunk_rows - 1, n)))
         return out
 
     def extract(self, chunk: ChunkSpec, blobs=None):
-        for i in range(chunk.lo, chunk.hi + 1):
+        keys = chunk.cursor_as(KeyRange)
+        for i in range(keys.lo, keys.hi + 1):
             prov = Provenance("list", chunk.object_type, str(i))
             if chunk.object_type == "organization":
                 yield Organization(prov, name=f"Org {i}")
