@@ -48,6 +48,7 @@ def test_every_cursor_kind_survives_the_staged_plan_json(cursor):
     assert again == chunk
     assert again.cursor_as(type(cursor)) == cursor
     assert again.chunk_id == chunk.chunk_id and again.estimated_rows == 7
+    assert len({chunk, again}) == 1  # usable in sets and as dict keys
 
 
 def test_key_range_chunks_keep_the_ids_and_stage_keys_of_earlier_runs():

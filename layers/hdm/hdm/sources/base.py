@@ -159,6 +159,9 @@ class ChunkSpec:
         if not _SAFE_ID.match(self.chunk_id):
             raise CursorError(f"chunk id {self.chunk_id!r} is not safe in a stage key")
 
+    def __hash__(self) -> int:  # the cursor is a dict; the chunk id stands for it
+        return hash((self.object_type, self.chunk_id))
+
     @classmethod
     def key_range(cls, object_type: str, lo: int, hi: int, estimated_rows: int = 0) -> ChunkSpec:
         return cls(object_type, KeyRange(int(lo), int(hi)).to_dict(), int(estimated_rows))
