@@ -178,7 +178,8 @@ def test_an_export_source_plans_file_slices_and_extracts_every_line_exactly_once
     source = ExportSource(extracted)
     ctx = _ctx(tmp_path, source)
     keys = source.stage_input(ctx.stage, _write_export(tmp_path / "my export.jsonl", final_newline=final_newline))
-    assert keys == ["inputs/my_export.jsonl"]
+    assert len(keys) == 1 and keys[0].startswith("inputs/") and keys[0].endswith("-my_export.jsonl")
+    assert source.stage_input(ctx.stage, tmp_path / "my export.jsonl") == keys  # staged once per content
 
     out = steps.discover(ctx)
     items = ctx.stage.get_json(steps.EXTRACT_MANIFEST)
@@ -200,6 +201,18 @@ def test_an_export_source_plans_file_slices_and_extracts_every_line_exactly_once
     again = [steps.extract_chunk(ctx, it) for it in items]
     assert all(r["skipped"] for r in again)
     assert extracted == Counter({row["id"]: 1 for row in LINES})
+
+
+def test_a_changed_export_gets_new_keys_and_chunk_ids(tmp_path):
+    stage = LocalStage(tmp_path / "stage")
+    path = _write_export(tmp_path / "e.jsonl", LINES[:4], final_newline=True)
+    first = put_input_file(stage, path)
+    before = [ChunkSpec("contact", cut.to_dict()).chunk_id for cut, _ in plan_line_slices(stage, first, 2)]
+    changed = [dict(row, name=row["name"].upper()) for row in LINES[:4]]  # same sizes, other bytes
+    second = put_input_file(stage, _write_export(path, changed, final_newline=True))
+    assert second != first and stage.exists(first)
+    after = [ChunkSpec("contact", cut.to_dict()).chunk_id for cut, _ in plan_line_slices(stage, second, 2)]
+    assert not set(before) & set(after)  # a resume cannot skip a new slice as finished
 
 
 def test_a_slice_that_does_not_match_the_staged_file_is_an_error_not_a_silent_drop(tmp_path):

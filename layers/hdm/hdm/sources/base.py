@@ -279,18 +279,28 @@ INPUT_PREFIX = "inputs/"
 _COPY_BLOCK = 1024 * 1024
 
 
-def input_key(name: str) -> str:
-    """The stage key of an uploaded file called ``name`` (path parts dropped, unsafe characters replaced)."""
+def input_key(name: str, sha256: str) -> str:
+    """The stage key of an uploaded file: its content digest, then its name (unsafe characters replaced).
+
+    The digest makes the key, and so the chunk ids of slices over it, change when the export changes: a
+    resumed run never mistakes a slice of an earlier upload for one of the new file.
+    """
     base = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".") or "input"
-    return f"{INPUT_PREFIX}{base}"
+    return f"{INPUT_PREFIX}{sha256[:16]}-{base}"
 
 
-def put_input_file(stage: StagedFiles, path: str | Path, key: str | None = None) -> str:
-    """Stream a local file into the stage (default key ``inputs/<file name>``); returns the key."""
+def put_input_file(stage: StagedFiles, path: str | Path) -> str:
+    """Stream a local export file into the stage (once per content); returns its key (see :func:`input_key`)."""
     src = Path(path)
     if not src.is_file():
         raise FileNotFoundError(f"no export file at {src}")
-    key = key or input_key(src.name)
+    digest = hashlib.sha256()
+    with open(src, "rb") as f:
+        while block := f.read(_COPY_BLOCK):
+            digest.update(block)
+    key = input_key(src.name, digest.hexdigest())
+    if stage.exists(key):
+        return key
     with open(src, "rb") as f, stage.open_write(key) as out:
         while block := f.read(_COPY_BLOCK):
             out.write(block)
