@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from hdm.destinations.salesforce.custom_fields import plan_custom_fields
+from hdm.destinations.salesforce.fields import FieldDef
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.references import ReferenceNames
 from hdm.destinations.salesforce.schema import field_metadata, resolve_picklists
 from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.mapping import load_mapping
-from hdm.mapping.model import FieldDef
 from hdm.model import CustomFieldDef, Flag, Provenance, Ticket
 
 

@@ -1,7 +1,8 @@
 """The mapping is data: a schema-validated YAML per pair, with per-customer overrides merged over it."""
 
 import pytest
-from hdm.mapping import MappingError, api_field_name, load_document, load_mapping
+from hdm.destinations.salesforce.fields import api_field_name
+from hdm.mapping import MappingError, load_document, load_mapping
 
 
 def test_default_osticket_mapping_is_valid_and_targets_service_cloud_objects():

@@ -364,13 +364,8 @@ def rollback_plan(ctx: steps.Context) -> dict[str, Any]:
     From the run's load plan in the stage; once staged data has expired (the bucket's lifecycle rule),
     from the destination's own dependency order: a phase without crosswalk entries rolls back nothing.
     """
-    if ctx.stage.exists(steps.LOAD_PLAN_KEY):
-        names = [p["name"] for p in ctx.stage.get_json(steps.LOAD_PLAN_KEY)]
-        source = "load plan"
-    else:
-        names = [p.name for p in ctx.destination().phases()]
-        source = "destination phase order (the staged load plan has expired)"
-    return {"phases": list(reversed(names)), "from": source}
+    names, source = steps.rollback_order(ctx)
+    return {"phases": names, "from": source}
 
 
 def record_baseline(ctx: steps.Context) -> None:

@@ -21,6 +21,7 @@ from typing import Any, Optional
 
 from tqdm import tqdm
 
+from hdm.connector_errors import is_quota_exhausted
 from hdm.crosswalk.base import State
 from hdm.crosswalk.sqlite import SqliteCrosswalk
 from hdm.engines.factories import build_destination, build_source
@@ -215,7 +216,7 @@ class LocalEngine:
             self._save_state(status="failed", error=mask_pii(str(exc)))
             return RunOutcome(self.config.migration_id, run_id, "failed", str(self.folder), str(exc), error=exc)
         except Exception as exc:
-            stop = _is_daily_limit(exc)
+            stop = is_quota_exhausted(exc)  # a spent allowance (any connector): checkpointed, resumable
             status = "stopped" if stop else "failed"
             msg = mask_pii(redact(f"{type(exc).__name__}: {exc}"))  # error texts can quote record values
             if stop:
@@ -260,8 +261,7 @@ class LocalEngine:
 
     @staticmethod
     def _result_key(item: dict) -> str:
-        chunk_id = item["key"].rsplit("/", 1)[-1].removesuffix(".jsonl.gz")
-        return steps.result_key(item["phase"], chunk_id)
+        return steps.result_key(item["phase"], steps.load_chunk_id(item["phase"], item["key"]))
 
     def _retry(self, item: dict) -> bool:
         """A chunk that left crosswalk entries pending (a write whose fate is unknown) is loaded again:
@@ -283,11 +283,8 @@ class LocalEngine:
         run_id = "rb-" + uuid.uuid4().hex[:9]
         ctx, pools = self._context(run_id)
         try:
-            phases = [p["name"] for p in self.stage.get_json(steps.LOAD_PLAN_KEY)] if self.stage.exists(
-                steps.LOAD_PLAN_KEY) else []
-            out = []
-            for phase in reversed(phases):
-                out.append(steps.rollback_phase(ctx, phase))
+            phases, _ = steps.rollback_order(ctx, fallback_to_destination=False)  # newest first
+            out = [steps.rollback_phase(ctx, phase) for phase in phases]
             result = steps.rollback_verdict(ctx, out)
             self._save_state(status="rolled_back" if result["restored"] else "rollback_incomplete")
             return result
@@ -295,6 +292,3 @@ class LocalEngine:
             for p in pools:
                 p.close()
 
-
-def _is_daily_limit(exc: BaseException) -> bool:
-    return type(exc).__name__ in ("DailyLimitExceeded", "RequestLimitExceeded") or "REQUEST_LIMIT_EXCEEDED" in str(exc)

@@ -9,12 +9,16 @@
 Messages carry the call family (method and path template, never ids or query strings), the status and a
 short vendor message. Never headers, never request bodies; the vendor text is cut, scrubbed of secret
 values this process knows and of e-mail addresses (it may quote record values).
+
+:class:`Transient` and :class:`QuotaExhausted` are also the generic :mod:`hdm.connector_errors` failures the
+engines act on, so an HTTP connector lets them through as they are.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
+from hdm import connector_errors
 from hdm.logging import mask_pii
 from hdm.pipeline.secrets import redact
 
@@ -51,11 +55,11 @@ class HttpKitError(Exception):
         super().__init__(text)
 
 
-class Transient(HttpKitError):
+class Transient(HttpKitError, connector_errors.Transient):
     """Worth trying again later; ``retry_after`` (seconds) when the server said so."""
 
 
-class QuotaExhausted(HttpKitError):
+class QuotaExhausted(HttpKitError, connector_errors.QuotaExhausted):
     """A daily or monthly allocation is spent (or the server asks to wait longer than the policy allows)."""
 
 

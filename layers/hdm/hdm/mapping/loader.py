@@ -16,6 +16,7 @@ from typing import Any, Optional
 import jsonschema
 import yaml
 
+from hdm.mapping.fields import vocabulary_for
 from hdm.mapping.model import Mapping
 
 
@@ -46,8 +47,14 @@ def merge(base: Any, override: Any) -> Any:
 
 
 def validate(document: Any, origin: str = "mapping") -> None:
-    validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    """The generic format (``mapping.schema.json``) and the destination's field definitions (its vocabulary's
+    schema), reported together, ordered by path."""
+    errors = list(jsonschema.Draft202012Validator(_schema()).iter_errors(document))
+    destination = ((document.get("pair") or {}).get("destination") if isinstance(document, dict) else None)
+    if isinstance(destination, str):
+        vocabulary = vocabulary_for(destination)
+        errors += jsonschema.Draft202012Validator(vocabulary.schema()).iter_errors(document)
+    errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = [f"{origin}: {'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors[:10]]
         raise MappingError("invalid mapping:\n  " + "\n  ".join(lines))

@@ -1,10 +1,15 @@
-"""The mapping as typed data: objects, field maps, value maps, custom field targets, schema fields."""
+"""The mapping as typed data: objects, field maps, value maps, custom field targets and policies.
+
+Field definitions (what the destination creates: names, types, lengths, picklists) belong to the destination:
+``Mapping.fields`` holds them as its field vocabulary types them (see :mod:`hdm.mapping.fields`)."""
 
 from __future__ import annotations
 
-import re
+import enum
 from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from hdm.mapping.fields import FieldVocabulary, vocabulary_for
 
 
 @dataclass(frozen=True)
@@ -31,13 +36,16 @@ class ValueMap:
 
     def lookup(self, candidates: list[Any]) -> Optional[MappedValue]:
         """The first candidate found in the map; else the default; ``None`` when every candidate is empty."""
-        present = [c for c in candidates if c not in (None, "")]
+        present = [c.value if isinstance(c, enum.Enum) else c for c in candidates if c not in (None, "")]
         if not present:
             return None
-        for c in present:
+        for i, c in enumerate(present):
             entry = self._index.get(self._norm(c))
-            if entry is not None:
+            if entry is not None and i == 0:
                 return MappedValue(entry.get("to"), bool(entry.get("lossy")), entry.get("note"), present[0])
+            if entry is not None:  # the first candidate (e.g. a custom status name) is unknown: a later one decided
+                note = f"not in value map {self.name}; mapped by {c!r}"
+                return MappedValue(entry.get("to"), True, note, present[0])
         if self.default is not None:
             d = self.default
             return MappedValue(d.get("to"), bool(d.get("lossy", True)), d.get("note"), present[0], matched=False)
@@ -67,58 +75,6 @@ class ObjectMap:
     fields: tuple[FieldMap, ...]
 
 
-@dataclass(frozen=True)
-class FieldDef:
-    """A destination custom field the load needs."""
-
-    object: str
-    name: str
-    type: str
-    label: str = ""
-    length: Optional[int] = None
-    precision: Optional[int] = None
-    scale: Optional[int] = None
-    visible_lines: Optional[int] = None
-    external_id: bool = False
-    unique: bool = False
-    description: Optional[str] = None
-    picklist_values: tuple[str, ...] = ()
-    picklist_from: Optional[str] = None  # help_topic | sla_policy | department: values are those staged names
-    restricted: bool = False  # a restricted picklist refuses values it does not list
-    reference_to: Optional[str] = None  # Lookup: the parent object
-    relationship_name: Optional[str] = None  # Lookup: the child relationship name on the parent
-
-
-@dataclass(frozen=True)
-class CustomObjectDef:
-    """A destination custom object the load needs (created by prepare before its fields)."""
-
-    name: str
-    label: str
-    plural_label: str
-    fields: tuple[FieldDef, ...]
-    name_field: dict[str, Any] = field(default_factory=lambda: {"label": "Name", "type": "Text"})
-    sharing_model: str = "ReadWrite"
-    description: Optional[str] = None
-
-
-_NON_ALNUM = re.compile(r"[^A-Za-z0-9]+")
-
-
-def api_field_name(prefix: str, name: str, max_len: int = 40) -> str:
-    """A Salesforce custom field API name for a source field name: letters, digits, single underscores.
-
-    Salesforce allows 40 characters before ``__c``; no double underscores, no trailing underscore, must
-    start with a letter.
-    """
-    stem = _NON_ALNUM.sub("_", f"{prefix}{name}").strip("_")
-    stem = re.sub(r"_+", "_", stem) or "field"
-    if not stem[0].isalpha():
-        stem = "f_" + stem
-    stem = stem[:max_len].rstrip("_")
-    return f"{stem}__c"
-
-
 @dataclass
 class Mapping:
     version: str
@@ -128,12 +84,11 @@ class Mapping:
     value_maps: dict[str, ValueMap]
     custom_targets: dict[str, str]
     custom_prefix: str
-    custom_types: dict[str, dict[str, Any]]
     custom_overrides: dict[str, dict[str, Any]]
-    schema_fields: list[FieldDef]
     policies: dict[str, Any] = field(default_factory=dict)
     document: dict[str, Any] = field(default_factory=dict, repr=False)
-    custom_objects: dict[str, CustomObjectDef] = field(default_factory=dict)
+    fields: Any = None  # the destination's field definitions, typed by its vocabulary
+    vocabulary: Optional[FieldVocabulary] = field(default=None, repr=False)
 
     @property
     def fingerprint(self) -> str:
@@ -163,23 +118,13 @@ class Mapping:
             values = {k: (v if isinstance(v, dict) else {"to": v}) for k, v in vm["values"].items()}
             value_maps[name] = ValueMap(name, values, vm.get("default"), bool(vm.get("case_sensitive")))
         cf = doc.get("custom_fields") or {}
-        schema_fields = []
-        for obj, fields in (doc.get("schema") or {}).items():
-            for fname, d in fields.items():
-                schema_fields.append(_field_def(obj, fname, d))
-        custom_objects = {}
-        for obj, spec in (doc.get("custom_objects") or {}).items():
-            custom_objects[obj] = CustomObjectDef(
-                name=obj, label=spec["label"], plural_label=spec["plural_label"],
-                fields=tuple(_field_def(obj, fname, d) for fname, d in (spec.get("fields") or {}).items()),
-                name_field=dict(spec.get("name_field") or {"label": "Name", "type": "Text"}),
-                sharing_model=spec.get("sharing_model") or "ReadWrite", description=spec.get("description"))
+        vocabulary = vocabulary_for(doc["pair"]["destination"])
         return cls(
             version=doc["version"], source=doc["pair"]["source"], destination=doc["pair"]["destination"],
             objects=objects, value_maps=value_maps, custom_targets=dict(cf.get("targets") or {}),
-            custom_prefix=cf.get("prefix", ""), custom_types=dict(cf.get("types") or {}),
-            custom_overrides=dict(cf.get("fields") or {}), schema_fields=schema_fields,
-            policies=dict(doc.get("policies") or {}), document=doc, custom_objects=custom_objects,
+            custom_prefix=cf.get("prefix", ""), custom_overrides=dict(cf.get("fields") or {}),
+            policies=dict(doc.get("policies") or {}), document=doc, fields=vocabulary.definitions(doc),
+            vocabulary=vocabulary,
         )
 
     def object_map(self, canonical: str) -> ObjectMap:
@@ -203,33 +148,28 @@ class Mapping:
         override = self.custom_overrides.get(f"{owner}.{name}") or {}
         if override.get("skip"):
             return None
-        return override.get("to") or api_field_name(self.custom_prefix, name)
+        if override.get("to"):
+            return override["to"]
+        vocabulary = self.vocabulary or vocabulary_for(self.destination)
+        return vocabulary.field_name(self.custom_prefix, name)
 
     def custom_field_def(self, owner: str, name: str, canonical_type: str, label: str = "",
-                         choices: list[dict[str, str]] | None = None) -> Optional[FieldDef]:
-        api_name = self.custom_field_name(owner, name)
-        if api_name is None:
-            return None
-        override = self.custom_overrides.get(f"{owner}.{name}") or {}
-        d = dict(override.get("type") or self.custom_types.get(canonical_type) or self.custom_types.get("other")
-                 or {"type": "Text", "length": 255})
-        d.setdefault("label", (label or name)[:40])
-        fd = _field_def(self.custom_targets[owner], api_name, d)
-        if fd.type in ("Picklist", "MultiselectPicklist"):
-            values = tuple(str(c.get("label") or c.get("key")) for c in (choices or [])
-                           if c.get("label") or c.get("key"))
-            fd = FieldDef(**{**fd.__dict__, "picklist_values": values})
-        return fd
+                         choices: list[dict[str, str]] | None = None) -> Any:
+        """The destination's definition of the field a source custom field becomes (``None`` when skipped)."""
+        if not hasattr(self.fields, "custom_field_def"):
+            raise NotImplementedError(f"the destination {self.destination!r} defines no custom field types")
+        return self.fields.custom_field_def(self, owner, name, canonical_type, label, choices)
 
-    def fields_for(self, dest_object: str) -> list[FieldDef]:
+    # -- the destination's field definitions ---------------------------------------------------------------------
+    @property
+    def schema_fields(self) -> list[Any]:
+        """Fields prepare creates on the destination's objects (``schema``)."""
+        return getattr(self.fields, "schema_fields", None) or []
+
+    @property
+    def custom_objects(self) -> dict[str, Any]:
+        """Objects prepare creates (``custom_objects``)."""
+        return getattr(self.fields, "custom_objects", None) or {}
+
+    def fields_for(self, dest_object: str) -> list[Any]:
         return [f for f in self.schema_fields if f.object == dest_object]
-
-
-def _field_def(obj: str, name: str, d: dict[str, Any]) -> FieldDef:
-    return FieldDef(
-        object=obj, name=name, type=d["type"], label=d.get("label") or name.removesuffix("__c")[:40],
-        length=d.get("length"), precision=d.get("precision"), scale=d.get("scale"),
-        visible_lines=d.get("visible_lines"), external_id=bool(d.get("external_id")), unique=bool(d.get("unique")),
-        description=d.get("description"), picklist_from=d.get("picklist_from"), restricted=bool(d.get("restricted")),
-        reference_to=d.get("reference_to"), relationship_name=d.get("relationship_name"),
-    )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, Origin, State, now_iso
-from hdm.destinations.base import Destination
+from hdm.destinations.base import Destination, phase_graph
 from hdm.model import Record, record_from_dict
 from hdm.pipeline.config import MigrationConfig
 from hdm.pipeline.report import error_flag_counts
@@ -168,12 +168,17 @@ def transform_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
         if earlier.get("fingerprint") == fingerprint:  # done, with the same mapping
             return {"chunk_id": chunk.chunk_id, "skipped": True, **earlier["summary"]}
         # the mapping changed since: drop the stale rows and their load results, so both are redone
-        for phase in earlier["summary"].get("rows_out", {}):
-            ctx.stage.delete(transform_key(phase, chunk.chunk_id))
-            ctx.stage.delete(result_key(phase, chunk.chunk_id))
+        consumer = phase_graph(destination).consumer
+        for output in earlier["summary"].get("rows_out", {}):
+            ctx.stage.delete(transform_key(output, chunk.chunk_id))
+            phase = consumer.get(output, output)
+            ctx.stage.delete(result_key(phase, load_chunk_id(phase, transform_key(output, chunk.chunk_id))))
     records: list[Record] = [record_from_dict(r) for r in ctx.stage.read_records(extract_key(chunk))]
     by_phase = dict(destination.transform(chunk.object_type, records))
     declared_skips = {s["_source_key"]: s.get("reason") or "skipped" for s in by_phase.pop(SKIPPED, [])}
+    graph = phase_graph(destination)
+    for output in by_phase:  # rows of an output no phase loads would be lost silently: a connector bug, stop
+        graph.phase_of_output(output)
     rows_out: dict[str, int] = {}
     covered: set[str] = set()
     for phase, rows in by_phase.items():
@@ -205,12 +210,20 @@ def base_key(source_key: str) -> str:
     return source_key.split("#", 1)[0]
 
 
+def load_chunk_id(phase: str, key: str) -> str:
+    """The chunk id a load item's results are kept under: the transform chunk's id, prefixed with the transform
+    output when a phase loads an output not named like it (so two outputs' chunks never share a result)."""
+    output, chunk_id = key.split("/")[-2], key.rsplit("/", 1)[-1].removesuffix(".jsonl.gz")
+    return chunk_id if output == phase else f"{output}.{chunk_id}"
+
+
 def plan_load(ctx: Context) -> dict[str, Any]:
-    """After transform: one manifest of chunks per load phase, in the destination's order."""
-    destination = ctx.destination()
+    """After transform: one manifest of chunks per load phase, in the destination's dependency order (its
+    declared phase graph), each phase with the transform outputs it consumes and its concurrency."""
+    graph = phase_graph(ctx.destination())
     phases = []
-    for phase in destination.phases():
-        keys = ctx.stage.list(f"transform/{phase.name}/")
+    for phase in graph.order():
+        keys = [k for output in phase.outputs for k in ctx.stage.list(f"transform/{output}/")]
         items = [{"phase": phase.name, "key": k} for k in keys]
         ctx.stage.put_json(load_manifest_key(phase.name), items)
         phases.append({
@@ -218,6 +231,8 @@ def plan_load(ctx: Context) -> dict[str, Any]:
             "manifest_key": load_manifest_key(phase.name),
             "chunks": len(items),
             "max_concurrency": phase.max_concurrency,
+            "after": list(phase.after),
+            "rolled_back": phase.rolled_back,
         })
     ctx.stage.put_json(LOAD_PLAN_KEY, phases)
     return {"phases": phases}
@@ -241,7 +256,7 @@ def prepare_destination(ctx: Context) -> dict[str, Any]:
 
 def load_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     phase, key = item["phase"], item["key"]
-    chunk_id = key.rsplit("/", 1)[-1].removesuffix(".jsonl.gz")
+    chunk_id = load_chunk_id(phase, key)
     rows = list(ctx.stage.read_records(key))
     destination = ctx.destination()
     started = time.monotonic()
@@ -397,12 +412,14 @@ def _reject_threshold_stop(ctx: Context, phase: str, report: dict[str, Any], rej
     shown = "; ".join(f"{t['error_code']}" + (f" on {t['fields']}" if t["fields"] else "")
                       + (f": {t['message']}" if t["message"] else "") + f" ({t['count']})" for t in top)
     share = report["rejected"] / total
+    dependants = phase_graph(ctx.destination()).dependants(phase)
+    held_back = f" ({', '.join(dependants)})" if dependants else ""
     message = (f"phase {phase}: {report['rejected']} of {total} records rejected ({share:.1%}, over the "
-               f"{threshold:.1%} threshold): the run stopped before the phases that depend on it. "
+               f"{threshold:.1%} threshold): the run stopped before the phases that depend on it{held_back}. "
                f"Top causes: {shown}. Fix the cause (a field value, a validation rule) and run again: the rejected "
                "records are loaded again.")
     return {"reason": "reject_threshold", "phase": phase, "threshold": threshold, "rejected": report["rejected"],
-            "source": total, "share": round(share, 4), "causes": top, "message": message}
+            "source": total, "share": round(share, 4), "causes": top, "dependants": dependants, "message": message}
 
 
 def final_report(ctx: Context) -> dict[str, Any]:
@@ -412,6 +429,18 @@ def final_report(ctx: Context) -> dict[str, Any]:
 
 
 # -- rollback -------------------------------------------------------------------------------------
+
+def rollback_order(ctx: Context, fallback_to_destination: bool = True) -> tuple[list[str], str]:
+    """The phases rollback deletes from, newest first (reverse dependency order), and where that came from:
+    the run's load plan, or (once it has expired) the destination's declared phase graph."""
+    if ctx.stage.exists(LOAD_PLAN_KEY):
+        plan = ctx.stage.get_json(LOAD_PLAN_KEY)
+        return [p["name"] for p in reversed(plan) if p.get("rolled_back", True)], "load plan"
+    if not fallback_to_destination:
+        return [], "no load plan"
+    return ([p.name for p in phase_graph(ctx.destination()).rollback_order()],
+            "destination phase order (the staged load plan has expired)")
+
 
 def rollback_phase(ctx: Context, phase: str) -> dict[str, Any]:
     """Delete what this migration created in one phase; matched records are never touched."""

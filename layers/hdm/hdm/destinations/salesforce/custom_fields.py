@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
-from hdm.mapping.model import FieldDef, Mapping
+from hdm.destinations.salesforce.fields import FieldDef
+from hdm.mapping.model import Mapping
 from hdm.model import CustomFieldDef, record_from_dict
 
 PRESENTATION_TYPES = frozenset({"break", "info", "thread", "section", "sectionbreak", "html"})

@@ -19,8 +19,9 @@ from typing import Any
 from simple_salesforce.exceptions import SalesforceError
 
 from hdm.destinations.salesforce.api import SalesforceApi
+from hdm.destinations.salesforce.fields import CustomObjectDef, FieldDef
 from hdm.destinations.salesforce.schema import field_metadata, first_error_message
-from hdm.mapping.model import CustomObjectDef, FieldDef, Mapping
+from hdm.mapping.model import Mapping
 
 
 def object_metadata(obj: CustomObjectDef) -> dict[str, Any]:

@@ -19,14 +19,14 @@ from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry
-from hdm.destinations.base import ChunkLoadResult, LoadPhase
+from hdm.destinations.base import ChunkLoadResult, LoadPhase, PhaseGraph, PhaseGraphError
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.api import SalesforceApi
 from hdm.destinations.salesforce.chunk import ChunkRun
 from hdm.destinations.salesforce.comments import load_comments
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog, CustomFieldPlan
 from hdm.destinations.salesforce.custom_objects import prepare_custom_objects
-from hdm.destinations.salesforce.errors import SalesforceDestinationError, SchemaNotReady
+from hdm.destinations.salesforce.errors import DailyLimitExceeded, SalesforceDestinationError, SchemaNotReady
 from hdm.destinations.salesforce.field_check import FieldChecker
 from hdm.destinations.salesforce.files import load_files
 from hdm.destinations.salesforce.options import SalesforceOptions
@@ -34,6 +34,7 @@ from hdm.destinations.salesforce.owners import load_queues, load_users
 from hdm.destinations.salesforce.records import load_accounts, load_case_parents, load_cases, load_contacts
 from hdm.destinations.salesforce.references import ReferenceNames
 from hdm.destinations.salesforce.related import load_case_contacts, load_case_events
+from hdm.destinations.salesforce.retry import is_daily_limit
 from hdm.destinations.salesforce.rollback import baseline_counts, prove_gone, rollback_entries, sweep_namespace
 from hdm.destinations.salesforce.schema import audit_fields_allowed, prepare_schema
 from hdm.destinations.salesforce.transform import SalesforceTransformer
@@ -143,7 +144,10 @@ class SalesforceDestination:
 
     # -- Destination ----------------------------------------------------------------------------
     def phases(self) -> list[LoadPhase]:
-        return list(P.PHASES)
+        return P.GRAPH.order()
+
+    def phase_graph(self) -> PhaseGraph:
+        return P.GRAPH
 
     def ledger_targets(self) -> dict[str, str]:
         """What each canonical target of the source ledger becomes in Salesforce (or why it does not load)."""
@@ -262,7 +266,7 @@ class SalesforceDestination:
 
     def load_chunk(self, phase: str, chunk_id: str, rows: list[dict[str, Any]], crosswalk: Crosswalk,
                    migration_id: str, run_id: str) -> ChunkLoadResult:
-        if phase not in P.PHASE_BY_NAME:
+        if phase not in _LOADERS:
             raise SalesforceDestinationError(f"unknown Salesforce load phase {phase!r}")
         api = self.api()
         start = api.calls.total
@@ -279,36 +283,22 @@ class SalesforceDestination:
         if phase not in (P.USERS, P.QUEUES):
             self._check_values(run, rows)
         try:
-            if phase == P.USERS:
-                load_users(run, rows)
-            elif phase == P.QUEUES:
-                load_queues(run, rows)
-            elif phase == P.ACCOUNTS:
-                load_accounts(run, rows)
-            elif phase == P.CONTACTS:
-                load_contacts(run, rows)
-            elif phase == P.CASES:
-                load_cases(run, rows, self._default_owner_id(), self._audit_fields())
-            elif phase == P.CASE_PARENTS:
-                load_case_parents(run, rows)
-            elif phase == P.COMMENTS:
-                load_comments(run, rows, self._audit_fields_of("CaseComment"))
-            elif phase == P.CASE_CONTACTS:
-                load_case_contacts(run, rows)
-            elif phase == P.CASE_EVENTS:
-                load_case_events(run, rows)
-            elif phase == P.FILES:
-                if self.options.stage is None:
-                    raise SalesforceDestinationError("the files phase needs the stage (options.stage)")
-                load_files(run, rows, self.options.stage)
+            _LOADERS[phase](self, run, rows)
+        except SalesforceError as exc:  # the boundary: the org's daily allocation is the generic QuotaExhausted
+            if is_daily_limit(exc):
+                raise DailyLimitExceeded(detail=str(exc.resource_name or "").strip()) from exc
+            raise
         finally:
             result.api_calls = api.calls.total - start
         return result
 
     def verify_chunk(self, phase: str, rows: list[dict[str, Any]], crosswalk: Crosswalk,
                      migration_id: str) -> list[dict[str, Any]]:
-        obj = P.PRIMARY_OBJECT.get(phase)
-        meta = self._checker(obj).fields if obj and phase not in (P.USERS, P.QUEUES) else None
+        declared = P.PHASE_BY_NAME.get(phase)
+        if declared is None or not declared.verified:  # users are matched, queues found by name: nothing to read
+            return []
+        obj = declared.primary_object
+        meta = self._checker(obj).fields if obj else None
         return verify_rows(self.api(), crosswalk, migration_id, phase, rows, meta)
 
     def rollback(self, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
@@ -322,3 +312,27 @@ class SalesforceDestination:
     def rollback_proof(self, entries: list[CrosswalkEntry]) -> dict[str, Any]:
         """Whether every record this migration created is gone: by id (the crosswalk's) and by legacy id."""
         return prove_gone(self.api(), entries, self.options.legacy_namespace)
+
+
+def _load_files(dest: SalesforceDestination, run: ChunkRun, rows: list[dict[str, Any]]) -> None:
+    if dest.options.stage is None:
+        raise SalesforceDestinationError("the files phase needs the stage (options.stage)")
+    load_files(run, rows, dest.options.stage)
+
+
+# one loader per declared phase (phases.PHASES); checked against the declaration below
+_LOADERS: dict[str, Callable[[SalesforceDestination, ChunkRun, list[dict[str, Any]]], None]] = {
+    P.USERS: lambda d, run, rows: load_users(run, rows),
+    P.QUEUES: lambda d, run, rows: load_queues(run, rows),
+    P.ACCOUNTS: lambda d, run, rows: load_accounts(run, rows),
+    P.CONTACTS: lambda d, run, rows: load_contacts(run, rows),
+    P.CASES: lambda d, run, rows: load_cases(run, rows, d._default_owner_id(), d._audit_fields()),
+    P.CASE_PARENTS: lambda d, run, rows: load_case_parents(run, rows),
+    P.COMMENTS: lambda d, run, rows: load_comments(run, rows, d._audit_fields_of("CaseComment")),
+    P.FILES: _load_files,
+    P.CASE_CONTACTS: lambda d, run, rows: load_case_contacts(run, rows),
+    P.CASE_EVENTS: lambda d, run, rows: load_case_events(run, rows),
+}
+if set(_LOADERS) != set(P.GRAPH.by_name):  # a phase declared without a loader, or a loader without a phase
+    raise PhaseGraphError(f"Salesforce loaders {sorted(_LOADERS)} do not match the declared phases "
+                          f"{P.GRAPH.names()}")

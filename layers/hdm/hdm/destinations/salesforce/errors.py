@@ -1,15 +1,18 @@
-"""Exceptions the Salesforce destination raises to the pipeline."""
+"""Exceptions the Salesforce destination raises to the pipeline. The ones the engines act on are the generic
+failures of :mod:`hdm.connector_errors` (the engines never name these classes)."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from hdm import connector_errors
 
 
 class SalesforceDestinationError(RuntimeError):
     """A load cannot continue (bad configuration, a job the org refused as a whole …)."""
 
 
-class DailyLimitExceeded(SalesforceDestinationError):
+class DailyLimitExceeded(SalesforceDestinationError, connector_errors.QuotaExhausted):
     """The org's API allocation is used up (REQUEST_LIMIT_EXCEEDED).
 
     The pipeline must checkpoint and stop; a later run continues from the crosswalk (every row already
@@ -27,7 +30,7 @@ class DailyLimitExceeded(SalesforceDestinationError):
         self.usage = usage
 
 
-class SchemaNotReady(SalesforceDestinationError):
+class SchemaNotReady(SalesforceDestinationError, connector_errors.SchemaNotReady):
     """Fields the load would write are missing in the org or not writable: the load must not start.
 
     ``fields`` lists ``{"field": "Case.x__c", "reason": ...}``; ``report`` is the whole prepare report.

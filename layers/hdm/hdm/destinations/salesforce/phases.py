@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hdm.destinations.base import LoadPhase
+from hdm.destinations.base import LoadPhase, PhaseGraph
 
 USERS = "users"  # agents matched to existing Users by email (never created)
 QUEUES = "queues"  # departments -> Queues (Group Type=Queue + QueueSobject Case) with members
@@ -15,24 +15,30 @@ FILES = "files"  # attachments -> ContentVersion + ContentDocumentLink
 CASE_CONTACTS = "case_contacts"  # ticket collaborators (CCs) -> CaseContactRole
 CASE_EVENTS = "case_events"  # ticket events -> hdm_Case_Event__c (custom object, Case lookup)
 
+# Declared once: routing of transform outputs (each phase loads the output named like it), dispatch to the
+# loaders (destination.py checks it has one per phase), per-phase concurrency, verification and the rollback
+# order all derive from this declaration (hdm.destinations.base.PhaseGraph). Declared in today's load order,
+# which the graph's stable topological order keeps.
 PHASES: tuple[LoadPhase, ...] = (
-    LoadPhase(USERS, ("User",), ("agent",), max_concurrency=1),
-    LoadPhase(QUEUES, ("Group", "QueueSobject", "GroupMember"), ("team",), max_concurrency=1),
+    LoadPhase(USERS, ("User",), ("agent",), max_concurrency=1, verified=False),
+    LoadPhase(QUEUES, ("Group", "QueueSobject", "GroupMember"), ("team",), max_concurrency=1, after=(USERS,),
+              verified=False),
     LoadPhase(ACCOUNTS, ("Account",), ("organization",), max_concurrency=2),
-    LoadPhase(CONTACTS, ("Contact",), ("contact",), max_concurrency=2),
-    LoadPhase(CASES, ("Case",), ("ticket",), max_concurrency=2),
-    LoadPhase(CASE_PARENTS, ("Case",), ("ticket",), max_concurrency=2),
-    LoadPhase(COMMENTS, ("CaseComment",), ("message",), max_concurrency=2),
-    LoadPhase(FILES, ("ContentVersion", "ContentDocumentLink"), ("attachment",), max_concurrency=2),
-    LoadPhase(CASE_CONTACTS, ("CaseContactRole",), ("ticket",), max_concurrency=2),
-    LoadPhase(CASE_EVENTS, ("hdm_Case_Event__c",), ("event",), max_concurrency=2),
+    LoadPhase(CONTACTS, ("Contact",), ("contact",), max_concurrency=2, after=(ACCOUNTS,)),
+    LoadPhase(CASES, ("Case",), ("ticket",), max_concurrency=2, after=(USERS, QUEUES, ACCOUNTS, CONTACTS)),
+    LoadPhase(CASE_PARENTS, ("Case",), ("ticket",), max_concurrency=2, after=(CASES,)),
+    LoadPhase(COMMENTS, ("CaseComment",), ("message",), max_concurrency=2, after=(CASES, USERS)),
+    LoadPhase(FILES, ("ContentVersion", "ContentDocumentLink"), ("attachment",), max_concurrency=2, after=(CASES,)),
+    LoadPhase(CASE_CONTACTS, ("CaseContactRole",), ("ticket",), max_concurrency=2, after=(CASES, CONTACTS)),
+    LoadPhase(CASE_EVENTS, ("hdm_Case_Event__c",), ("event",), max_concurrency=2, after=(CASES, USERS)),
 )
 
-PHASE_BY_NAME = {p.name: p for p in PHASES}
+# what SalesforceTransformer.transform returns rows under (every one must be loaded by exactly one phase)
+TRANSFORM_OUTPUTS = (USERS, QUEUES, ACCOUNTS, CONTACTS, CASES, CASE_PARENTS, COMMENTS, FILES, CASE_CONTACTS,
+                     CASE_EVENTS)
+
+GRAPH = PhaseGraph(PHASES, outputs=TRANSFORM_OUTPUTS)
+PHASE_BY_NAME = GRAPH.by_name
 
 # the destination object a phase's crosswalk entries are written under
-PRIMARY_OBJECT = {
-    USERS: "User", QUEUES: "Group", ACCOUNTS: "Account", CONTACTS: "Contact", CASES: "Case",
-    CASE_PARENTS: "Case", COMMENTS: "CaseComment", FILES: "ContentVersion", CASE_CONTACTS: "CaseContactRole",
-    CASE_EVENTS: "hdm_Case_Event__c",
-}
+PRIMARY_OBJECT = {p.name: p.primary_object for p in PHASES}

@@ -12,8 +12,9 @@ from typing import Any, Optional
 from simple_salesforce.exceptions import SalesforceError
 
 from hdm.destinations.salesforce.api import SalesforceApi
+from hdm.destinations.salesforce.fields import FieldDef
 from hdm.destinations.salesforce.references import ReferenceNames
-from hdm.mapping.model import FieldDef, Mapping
+from hdm.mapping.model import Mapping
 
 # objects that take custom fields (CaseComment does not: its loads use pending markers instead)
 CUSTOM_FIELD_OBJECTS = frozenset({"Account", "Contact", "Case", "ContentVersion", "User"})

@@ -22,7 +22,8 @@ from hdm.destinations.salesforce.file_safety import blocked_extension, safe_file
 from hdm.destinations.salesforce.legacy_ids import legacy_id, namespaced_merge_key, queue_developer_name
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.references import ReferenceNames
-from hdm.mapping.model import FieldMap, Mapping, ObjectMap
+from hdm.mapping.engine import CustomTarget, MappingEngine
+from hdm.mapping.model import Mapping, ObjectMap
 from hdm.model import (
     Agent,
     Attachment,
@@ -67,13 +68,6 @@ def same_name_policy(mapping: Mapping) -> str:
     return policy
 
 
-def split_name(full: str) -> tuple[Optional[str], str]:
-    parts = (full or "").strip().rsplit(" ", 1)
-    if len(parts) == 2:
-        return parts[0].strip() or None, parts[1].strip()
-    return None, parts[0].strip()
-
-
 def sf_datetime(value: Any) -> Optional[str]:
     if value in (None, ""):
         return None
@@ -99,6 +93,7 @@ class SalesforceTransformer:
         self.options = options
         self.names = names
         self.catalog = catalog
+        self.engine = MappingEngine(mapping, self._salesforce_transforms())
         same_name_policy(mapping)  # an unknown policy fails here, before any row is made
 
     # -- entry point ----------------------------------------------------------------------------
@@ -120,85 +115,28 @@ class SalesforceTransformer:
                 out.setdefault(phase, []).append(row)
         return out
 
-    # -- generic field mapping ------------------------------------------------------------------
-    def _map_fields(self, rec: Record, om: ObjectMap, row: dict[str, Any], flags: list[dict[str, Any]]) -> None:
-        for fm in om.fields:
-            if fm.when_audit_fields:
-                # decided at load time, when the org's permission is known
-                row.setdefault("_audit", {})[fm.to] = {"when": fm.when_audit_fields,
-                                                        "value": self._field_value(rec, fm, flags)}
-                continue
-            row[fm.to] = self._field_value(rec, fm, flags)
-
-    def _field_value(self, rec: Record, fm: FieldMap, flags: list[dict[str, Any]]) -> Any:
-        raw = [getattr(rec, s, None) for s in fm.sources]
-        raw = [r.value if hasattr(r, "value") and not isinstance(r, (str, int, float)) else r for r in raw]
-        value: Any
-        if fm.value_map:
-            mv = self.mapping.map_value(fm.value_map, raw)
-            value = mv.value if mv else None
-            fallback = (self.mapping.value_maps[fm.value_map].default or {}).get("to")
-            if mv is None and fallback is not None:
-                # empty in the source: send the mapping's default rather than leave the field to the org's own
-                # default (the record then says what the mapping decided, and verification compares like for like)
-                value = fallback
-                flags.append({"source_key": rec.key, "code": "defaulted", "field": fm.to, "severity": "info",
-                              "reason": f"empty in the source; set to the mapping's default {fallback!r}"})
-            if mv and mv.lossy:
-                flags.append({"source_key": rec.key, "code": "lossy_value", "field": fm.to, "severity": "warning",
-                              "reason": f"{mv.source_value!r} -> {mv.value!r}: {mv.note or 'lossy value map'}"})
-        else:
-            first = next((r for r in raw if r not in (None, "")), None)
-            value = self._apply(fm.transform, first)
-        if isinstance(value, str) and fm.max_length and len(value) > fm.max_length:
-            flags.append({"source_key": rec.key, "code": "truncated", "field": fm.to, "severity": "warning",
-                          "reason": f"{len(value)} characters cut to {fm.max_length}"})
-            value = value[: fm.max_length]
-        if value in (None, "") and fm.required:
-            value = fm.default
-            flags.append({"source_key": rec.key, "code": "defaulted", "field": fm.to, "severity": "info",
-                          "reason": f"required field empty in the source; set to {fm.default!r}"})
-        return value
-
-    def _apply(self, transform: str, value: Any) -> Any:
-        if value in (None, ""):
-            return None
-        if transform == "first_name":
-            return split_name(str(value))[0]
-        if transform == "last_name":
-            return split_name(str(value))[1] or None
-        if transform == "email":
-            text = str(value).strip()
-            return text if "@" in text else None
-        if transform == "reference_name":
-            return self.names.get(str(value)) or str(value)
-        if transform == "datetime":
-            return sf_datetime(value)
-        if transform == "date":
-            return sf_date(value)
-        if transform == "bool":
-            return bool(value)
-        return str(value)
+    # -- mapped fields (the generic engine) -----------------------------------------------------------------------
+    def _salesforce_transforms(self) -> dict[str, Any]:
+        """How Salesforce writes dates and reference names; the other transforms are the engine's own."""
+        return {"datetime": sf_datetime, "date": sf_date,
+                "reference_name": lambda v: self.names.get(str(v)) or str(v)}
 
     def _custom_fields(self, rec: Record, owner: str, row: dict[str, Any], flags: list[dict[str, Any]]) -> None:
         """Custom values go to the custom fields prepare creates (the plan made from the source's field
         definitions); a value whose field is not created is flagged, unless a standard field carries it."""
         plan = self.catalog.plan() if self.catalog is not None else None
-        for name, value in (getattr(rec, "custom", None) or {}).items():
-            if plan is None:  # no definitions known: every field the mapping names
-                api = self.mapping.custom_field_name(owner, name)
-            else:
+        resolve = None
+        if plan is not None:
+            def resolve(owner: str, name: str) -> CustomTarget:
                 api = plan.api_name(owner, name)
-                if api is None:
-                    why = plan.excluded.get((owner, name))
-                    if (why is None or why.loses_data) and value not in (None, "", [], {}):
-                        reason = why.reason if why else "the source has no definition for this field: no custom " \
-                                                         "field is created for it"
-                        flags.append({"source_key": rec.key, "code": "custom_value_not_migrated", "field": name,
-                                      "severity": "warning", "reason": f"custom field {name!r}: {reason}"})
-                    continue
-            if api is not None:
-                row[api] = custom_value(value)
+                if api is not None:
+                    return CustomTarget(api)
+                why = plan.excluded.get((owner, name))
+                if why is not None and not why.loses_data:
+                    return CustomTarget(None)  # a standard field carries the value
+                return CustomTarget(None, why.reason if why else "the source has no definition for this field: "
+                                                                 "no custom field is created for it")
+        self.engine.map_custom_fields(rec, owner, row, flags, resolve, custom_value)
 
     def _base_row(self, rec: Record, om: ObjectMap) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         flags = [flag_dict(rec.key, f) for f in rec.flags]
@@ -233,7 +171,7 @@ class SalesforceTransformer:
         """A record's row with its mapped standard and custom fields (and the flags they raised)."""
         om = self.mapping.object_map(object_name)
         row, flags = self._base_row(rec, om)
-        self._map_fields(rec, om, row, flags)
+        self.engine.map_fields(rec, om, row, flags)
         self._custom_fields(rec, object_name, row, flags)
         return row, flags
 

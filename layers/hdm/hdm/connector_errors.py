@@ -1,0 +1,49 @@
+"""The failures every engine acts on, whatever the connector.
+
+A connector raises (or translates its own errors into) these at its boundary; the engines, the pipeline
+steps and the Lambda handlers catch only these, never a connector's class names or error strings.
+
+- :class:`QuotaExhausted`: a daily or monthly allowance is spent. The run checkpoints and stops; the same
+  command continues later (exit status :data:`hdm.exitcodes.DAILY_LIMIT`). Never retried now.
+- :class:`Transient`: worth trying again later (the connector's own retries ran out).
+- :class:`SchemaNotReady`: the destination's prepare step could not make the schema the load writes; no record
+  is sent. ``report`` carries what prepare found.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+
+class ConnectorError(Exception):
+    """Base of the generic connector failures."""
+
+
+class QuotaExhausted(ConnectorError):
+    """A daily or monthly allowance is spent: stop, resumable later."""
+
+
+class Transient(ConnectorError):
+    """Try again later."""
+
+
+class SchemaNotReady(ConnectorError):
+    """Prepare is incomplete: the load must not start. ``report`` is the prepare report (may be empty)."""
+
+    report: Optional[dict[str, Any]] = None
+
+
+def find(exc: BaseException, kind: type[BaseException]) -> Optional[BaseException]:
+    """The first exception of ``kind`` in ``exc``'s cause/context chain (bounded), or None."""
+    seen: set[int] = set()
+    current: Optional[BaseException] = exc
+    while current is not None and id(current) not in seen and len(seen) < 20:
+        if isinstance(current, kind):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def is_quota_exhausted(exc: BaseException) -> bool:
+    return find(exc, QuotaExhausted) is not None
