@@ -32,7 +32,31 @@ class CliError(click.ClickException):
 
 
 class HdmGroup(click.Group):
-    """Every command's failures become one clear line and an exit status (never a traceback, never a secret)."""
+    """Every command's failures become one clear line and an exit status (never a traceback, never a secret).
+
+    Commands connectors offer (their ``commands`` capability, e.g. thread review) are attached when first
+    asked for, so a built-in command does not load every connector."""
+
+    _connector_commands: dict[str, click.Command] | None = None
+
+    def _offered(self) -> dict[str, click.Command]:
+        if self._connector_commands is None:
+            from hdm import registry
+
+            found: dict[str, click.Command] = {}
+            for kind in registry.KINDS:
+                for connector in registry.connectors(kind).values():
+                    offer = connector.capability(registry.COMMANDS)
+                    for command in offer() if offer else ():
+                        found.setdefault(command.name, command)
+            self._connector_commands = found
+        return self._connector_commands
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return super().get_command(ctx, cmd_name) or self._offered().get(cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._offered()))
 
     def invoke(self, ctx: click.Context):
         try:
@@ -87,26 +111,44 @@ def main(ctx: click.Context, verbose: bool) -> None:
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--out", default=None, help="Folder for scoping.json, scoping.md and inventory.md.")
 def discover(config_path: str, out: str | None) -> None:
-    """Scope the source: counts, custom fields, charset problems, and the automation inventory."""
+    """Scope the source: what it holds and what will need a decision (the source's own scoping report and
+    automation inventory when it offers them; otherwise the generic discovery counts)."""
+    from hdm import registry
     from hdm.engines.factories import build_source
-    from hdm.sources.osticket.inventory import build_inventory
-    from hdm.sources.osticket.scoping import build_scoping_report, render_scoping_markdown
 
     cfg = _load_config(config_path)
+    connector = registry.source(cfg.source.type)
+    scoping_report = connector.capability(registry.SCOPING_REPORT)
+    inventory = connector.capability(registry.INVENTORY)
     source = build_source(cfg.source)
     try:
-        scoping = build_scoping_report(source)
-        inventory = build_inventory(source)
+        scoping = scoping_report(source) if scoping_report else _generic_scoping(source)
+        inventory_md = inventory(source) if inventory else None
     finally:
         source.close()
     folder = Path(out or Path(DEFAULT_WORKDIR) / cfg.migration_id / "discovery")
     private_dir(folder)
-    write_private(folder / "scoping.json", json.dumps(scoping, indent=1, default=str))
-    write_private(folder / "scoping.md", render_scoping_markdown(scoping))
-    write_private(folder / "inventory.md", inventory)
-    click.echo(f"version {scoping.get('version')}, prefix {scoping.get('prefix')!r}")
-    for name in ("scoping.json", "scoping.md", "inventory.md"):
+    files = {"scoping.json": json.dumps(scoping.data, indent=1, default=str), "scoping.md": scoping.markdown}
+    if inventory_md is not None:
+        files["inventory.md"] = inventory_md
+    for name, text in files.items():
+        write_private(folder / name, text)
+    click.echo(scoping.summary)
+    for name in files:
         click.echo(f"  {folder / name}")
+
+
+def _generic_scoping(source):
+    """The discovery report of a source without a scoping capability: its system, version and counts."""
+    from hdm import registry
+
+    found = source.discover()
+    data = {"system": found.system, "version": found.version, "record_counts": dict(found.counts),
+            "details": found.details}
+    title = f"{found.system} {found.version or ''}".rstrip()
+    lines = [f"# Discovery: {title}", "", "| object | records |", "| --- | ---: |"]
+    lines += [f"| {name} | {count} |" for name, count in sorted(found.counts.items())]
+    return registry.ScopingReport(data, "\n".join(lines) + "\n", title)
 
 
 @main.command()
@@ -265,16 +307,6 @@ def rollback(config_path: str, workdir: str, api_url: str | None) -> None:
     if not result["restored"]:
         sys.exit(exitcodes.FAILED)
 
-
-def _attach_optional_groups() -> None:
-    try:
-        from hdm.threads.cli import threads
-    except ImportError:  # the threads package is optional at this layer
-        return
-    main.add_command(threads)
-
-
-_attach_optional_groups()
 
 if __name__ == "__main__":
     main()

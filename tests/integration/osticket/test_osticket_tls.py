@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pymysql
 import pytest
 from hdm.engines.factories import build_source
-from hdm.pipeline.config import OsTicketSourceConfig
 from hdm.sources.osticket import OsTicketAuthError, OsTicketSource, OsTicketTlsError
+from hdm.sources.osticket.config import OsTicketSourceConfig
 from hdm.sources.osticket.connection import ConnParams, ReadOnlyConnection
 from hdm_infra.pki import ensure_ca
 

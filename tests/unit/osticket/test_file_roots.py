@@ -3,8 +3,8 @@
 import os
 
 import pytest
-from hdm.pipeline.config import OsTicketSourceConfig
 from hdm.sources.file_roots import FileRoots, PathRefused
+from hdm.sources.osticket.config import OsTicketSourceConfig
 
 
 @pytest.fixture

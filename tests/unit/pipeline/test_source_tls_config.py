@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from hdm.pipeline.config import MigrationConfig, OsTicketSourceConfig
+from hdm.pipeline.config import MigrationConfig
+from hdm.sources.osticket.config import OsTicketSourceConfig
 from hdm.sources.tls import TlsOptions, is_loopback_host
 from pydantic import ValidationError
 

@@ -96,7 +96,7 @@ def test_the_limit_is_configurable_and_0_always_splits(tmp_path):
 
 
 def test_the_config_carries_the_limit_to_the_destination():
-    from hdm.pipeline.config import SalesforceDestinationConfig
+    from hdm.destinations.salesforce.config import SalesforceDestinationConfig
 
     assert SalesforceDestinationConfig().body_file_bytes == 256 * 1024
     assert SalesforceDestinationConfig(body_file_bytes=1000).body_file_bytes == 1000

@@ -292,10 +292,10 @@ def _build_source(cfg: Any) -> Any:
     return build_source(cfg)
 
 
-def _build_destination(cfg: Any, stage: Any, migration_id: str) -> Any:
+def _build_destination(cfg: Any, stage: Any, migration_id: str, source_type: str) -> Any:
     from hdm.engines.factories import build_destination
 
-    return build_destination(cfg, stage, migration_id)
+    return build_destination(cfg, stage, migration_id, source_type)
 
 
 class _PerThread:
@@ -324,7 +324,8 @@ def _context(migration_id: str, run_id: str) -> steps.Context:
     return steps.Context(
         migration_id=migration_id, run_id=run_id, config=config, stage=stage, crosswalk=crosswalk(),
         source=_PerThread(lambda: _build_source(config.source)),
-        destination=_PerThread(lambda: _build_destination(config.destination, stage, migration_id)),
+        destination=_PerThread(lambda: _build_destination(config.destination, stage, migration_id,
+                                                                  config.source.type)),
     )
 
 

@@ -1,72 +1,51 @@
-"""Building sources and destinations from validated config (secrets resolved here, at the edge)."""
+"""Building sources and destinations from validated config (secrets resolved here, at the edge).
+
+The connector is looked up by its config's ``type`` in :mod:`hdm.registry`; its secret references are found
+by their type (``SecretRef`` fields, at any depth) and handed to the connector's factory as :class:`Secrets`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
-from hdm.pipeline.config import OsTicketSourceConfig, SalesforceDestinationConfig
+from hdm import registry
+from hdm.pipeline.config import SECRET, fields_of_kind
 from hdm.pipeline.secrets import SecretError, resolve_secret
 
 
-def _resolve_field(ref: Optional[str], name: str) -> Optional[str]:
-    """The value behind ``ref``; a failure names the config field (the reason never holds the value)."""
-    try:
-        return resolve_secret(ref)
-    except SecretError as exc:
-        raise SecretError(f"{name}: {exc}") from None
+class Secrets(Mapping[str, Optional[str]]):
+    """The secret references set in one connector config, keyed by their dotted field path (``password``,
+    ``ssl.ca_pem``), each resolved when read, so a secret is fetched where the connection is opened and
+    never kept here. A failure names the field (``source.ssl.ca_pem: …``), never the value."""
+
+    def __init__(self, cfg: Any, prefix: str = ""):
+        self._refs = {path: str(ref) for path, ref in fields_of_kind(cfg, SECRET)}
+        self._prefix = prefix
+
+    def __getitem__(self, path: str) -> Optional[str]:
+        ref = self._refs[path]
+        try:
+            return resolve_secret(ref)
+        except SecretError as exc:
+            raise SecretError(f"{self._prefix}{path}: {exc}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._refs)
+
+    def __len__(self) -> int:
+        return len(self._refs)
 
 
 def build_source(cfg: Any):
-    if isinstance(cfg, OsTicketSourceConfig):
-        from hdm.sources.osticket import OsTicketSource
-
-        params = {
-            "host": cfg.host, "port": cfg.port, "database": cfg.database, "user": cfg.user,
-            "password": resolve_secret(cfg.password), "insecure_plaintext": cfg.insecure_plaintext_connection,
-        }
-        if cfg.ssl is not None:
-            params["tls"] = {
-                "ca_bundle": cfg.ssl.ca_bundle, "verify_identity": cfg.ssl.verify_identity,
-                "ca_pem": _resolve_field(cfg.ssl.ca_pem, "source.ssl.ca_pem"),
-                "client_cert": cfg.ssl.client_cert, "client_key": cfg.ssl.client_key,
-                "client_key_password": _resolve_field(cfg.ssl.client_key_password, "source.ssl.client_key_password"),
-            }
-        return OsTicketSource(
-            params, prefix=cfg.prefix, allow_writable=cfg.allow_writable, attachments_dir=cfg.attachments_dir,
-            attachment_roots=cfg.attachment_roots,
-        )
-    raise ValueError(f"unknown source type: {getattr(cfg, 'type', cfg)!r}")
+    """The source of a connector config (``cfg.type`` names the registered source)."""
+    conn = registry.source(getattr(cfg, "type", None))
+    return conn.factory(cfg, Secrets(cfg, "source."))
 
 
-def salesforce_client_factory(cfg: SalesforceDestinationConfig):
-    """A function returning a logged-in simple_salesforce.Salesforce (one per worker)."""
-
-    def make():
-        import requests
-        from simple_salesforce import Salesforce
-
-        session = requests.Session()
-        if cfg.ca_bundle:  # a private CA (the local emulator): trust it, and only it
-            session.verify = cfg.ca_bundle
-            session.trust_env = False
-        kwargs: dict[str, Any] = {"session": session, "version": cfg.api_version}
-        if cfg.consumer_key:
-            kwargs.update(consumer_key=cfg.consumer_key, consumer_secret=resolve_secret(cfg.consumer_secret),
-                          domain=cfg.login_domain)
-            if cfg.username:
-                kwargs.update(username=cfg.username, password=resolve_secret(cfg.password))
-        else:
-            kwargs.update(username=cfg.username, password=resolve_secret(cfg.password),
-                          security_token=resolve_secret(cfg.security_token) or "", domain=cfg.login_domain)
-        return Salesforce(**kwargs)
-
-    return make
-
-
-def build_destination(cfg: Any, stage: Any, migration_id: Optional[str] = None):
-    """The destination of a migration; its id namespaces what the destination writes (legacy IDs)."""
-    if isinstance(cfg, SalesforceDestinationConfig):
-        from hdm.destinations.salesforce import SalesforceDestination
-
-        return SalesforceDestination.from_config(cfg, salesforce_client_factory(cfg), stage, migration_id)
-    raise ValueError(f"unknown destination type: {getattr(cfg, 'type', cfg)!r}")
+def build_destination(cfg: Any, stage: Any, migration_id: Optional[str] = None, source_type: Optional[str] = None):
+    """The destination of a migration; its id namespaces what the destination writes (legacy IDs), and the
+    source's type picks the mapping of the (source, destination) pair."""
+    conn = registry.destination(getattr(cfg, "type", None))
+    return conn.factory(cfg, Secrets(cfg, "destination."),
+                        registry.BuildContext(stage=stage, migration_id=migration_id, source_type=source_type))

@@ -172,7 +172,8 @@ class LocalEngine:
         cfg = self.config
         sources = _PerThread(self._source_factory or (lambda: build_source(cfg.source)))
         destinations = _PerThread(
-            self._destination_factory or (lambda: build_destination(cfg.destination, self.stage, cfg.migration_id))
+            self._destination_factory or (lambda: build_destination(cfg.destination, self.stage, cfg.migration_id,
+                                                                     cfg.source.type))
         )
         ctx = steps.Context(
             migration_id=cfg.migration_id, run_id=run_id, config=cfg, stage=self.stage,

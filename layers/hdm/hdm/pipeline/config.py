@@ -12,12 +12,12 @@ import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
+from typing import Annotated, Any, Optional, Union, get_args, get_origin
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, GetCoreSchemaHandler
 
-from hdm.sources.tls import is_loopback_host
+from hdm import registry
 
 SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+|arn:aws[a-z-]*:secretsmanager:.+)$")
 
@@ -52,7 +52,7 @@ PROTECTION = FieldKind("protection")
 SecretRef = Annotated[str, SECRET, AfterValidator(_check_secret_ref)]  # env:NAME, file:/path or an ARN
 LocalPath = Annotated[str, LOCAL_PATH]  # a file or folder on the machine that runs the migration
 SourceHost = Annotated[str, SOURCE_HOST]  # a host the source connects to
-LoginDomain = Annotated[str, LOGIN_DOMAIN]  # simple-salesforce's `domain`: https://{domain}.salesforce.com
+LoginDomain = Annotated[str, LOGIN_DOMAIN]  # a name its destination expands into a login URL (LOGIN_URL)
 DestinationUrl = Annotated[str, DESTINATION_URL]
 InsecureOptOut = Annotated[bool, INSECURE_OPT_OUT]  # switches a protection off: never chosen through the API
 Protection = Annotated[bool, PROTECTION]  # a protection that is on by default: never switched off through the API
@@ -79,6 +79,8 @@ def _members(annotation: Any) -> tuple[list[Any], set[Any]]:
             stack.append(base)
         elif origin is Union or origin is types.UnionType:
             stack.extend(get_args(ann))
+        elif isinstance(ann, type) and issubclass(ann, _Registered):  # any registered connector's config
+            stack.extend(registry.config_models(ann.kind))  # type: ignore[arg-type]
         else:
             types_.append(ann)
     return types_, metadata
@@ -106,85 +108,54 @@ def _walk(value: Any, annotation: Any, metadata: tuple, path: str, kind: FieldKi
         yield path, value
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """A config model that refuses unknown keys (a typo is an error, not a silently ignored setting)."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class SourceTlsConfig(_Strict):
-    """TLS to the source database; the server's certificate is always verified."""
-
-    ca_bundle: Optional[LocalPath] = None  # the CA file to trust (absent, with ca_pem: the system's trust store)
-    # or that file's PEM text, as a secret reference (on Lambda, where no local file can be named): loaded in memory
-    ca_pem: Optional[SecretRef] = None
-    verify_identity: Protection = True  # the certificate must name `host`
-    client_cert: Optional[LocalPath] = None  # a client certificate (PEM), when the server asks for one
-    client_key: Optional[LocalPath] = None  # its key, when not in client_cert
-    client_key_password: Optional[SecretRef] = None
-
-    @model_validator(mode="after")
-    def _key_needs_cert(self) -> SourceTlsConfig:
-        if self.ca_bundle and self.ca_pem:
-            raise ValueError("ca_bundle and ca_pem both name the CA to trust: give one (ca_bundle: a file; "
-                             "ca_pem: a secret reference to its PEM text)")
-        if (self.client_key or self.client_key_password) and not self.client_cert:
-            raise ValueError("client_key / client_key_password need client_cert")
-        return self
+_Strict = StrictModel  # its former name
 
 
-class OsTicketSourceConfig(_Strict):
-    type: Literal["osticket"] = "osticket"
-    host: SourceHost = "127.0.0.1"
-    port: int = Field(3306, ge=1, le=65535)
-    database: str
-    user: str
-    password: SecretRef
-    prefix: Optional[str] = Field(None, pattern=r"^[A-Za-z0-9_]{0,32}$")  # table prefix; detected when absent
-    attachments_dir: Optional[LocalPath] = None  # the filesystem storage backend's upload path
-    attachment_roots: list[LocalPath] = Field(default_factory=list)  # further folders files may be read from ('6')
-    allow_writable: bool = False
-    # TLS: required for every host that is not loopback; the only way around it is the loud opt-out below
-    ssl: Optional[SourceTlsConfig] = None
-    insecure_plaintext_connection: InsecureOptOut = False
-
-    @model_validator(mode="after")
-    def _tls_required_off_this_machine(self) -> OsTicketSourceConfig:
-        if self.ssl is not None and self.insecure_plaintext_connection:
-            raise ValueError("ssl and insecure_plaintext_connection contradict each other: drop one")
-        if self.ssl is None and not self.insecure_plaintext_connection and not is_loopback_host(self.host):
-            raise ValueError(
-                "host is not loopback, so TLS is required: add ssl (ca_bundle: the server's CA file, or ca_pem: "
-                "a secret reference to its PEM text) or, "
-                "accepting that ticket data and the password cross the network in clear, set "
-                "insecure_plaintext_connection: true")
-        return self
-
-class SalesforceDestinationConfig(_Strict):
-    type: Literal["salesforce"] = "salesforce"
-    # Either a login (username + password [+ security token]) or an OAuth client (client id + secret).
-    instance_url: Optional[DestinationUrl] = None
-    login_domain: LoginDomain = "login"  # "login", "test", "<name>.my", or a host for a local emulator
-    username: Optional[str] = None
-    password: Optional[SecretRef] = None
-    security_token: Optional[SecretRef] = None
-    consumer_key: Optional[str] = None
-    consumer_secret: Optional[SecretRef] = None
-    ca_bundle: Optional[LocalPath] = None  # a CA file to trust (the local emulator's certificate)
-    api_version: str = Field("62.0", pattern=r"^[0-9]{2,3}\.[0-9]$")
-    bulk_threshold: int = Field(2000, ge=1)  # rows per chunk above which Bulk API 2.0 is used
-    unmatched_agent_policy: Literal["block", "default_owner"] = "default_owner"
-    default_owner_email: Optional[str] = None
-    mapping_overrides: Optional[LocalPath] = None  # path of a customer mapping YAML merged over the default
-    # a mapped field the org could not prepare: "stop" before loading (default), or "drop" it (flagged per record)
-    unprepared_fields: Literal["stop", "drop"] = "stop"
-    verify_after_load: bool = True
-    body_file_bytes: int = Field(256 * 1024, ge=0)  # a larger message body becomes a file on the Case; 0: never
+class ConnectorConfig(StrictModel):
+    """The base of a connector's config model (unknown keys refused). A connector's config has a
+    ``type: Literal["<name>"]`` field and uses the field types above (``SecretRef``, ``LocalPath``, ...) so
+    the checks and the secret resolution find its fields by type."""
 
 
-SourceConfig = Annotated[Union[OsTicketSourceConfig], Field(discriminator="type")]
-DestinationConfig = Annotated[Union[SalesforceDestinationConfig], Field(discriminator="type")]
+class _Registered:
+    """A config field whose type is the discriminated union (on ``type``) of every registered connector config of
+    one kind (:mod:`hdm.registry`). The union is built when the model's schema is first needed, after every
+    module is imported: connector configs import the field kinds from this module, so building it at import
+    time would be a cycle."""
+
+    kind: str = ""
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source: Any, handler: GetCoreSchemaHandler) -> Any:
+        models = registry.config_models(cls.kind)  # type: ignore[arg-type]
+        if not models:
+            raise RuntimeError(f"no {cls.kind} connector is registered")
+        union = Union[tuple(models)] if len(models) > 1 else models[0]  # noqa: UP007 - built at run time
+        return handler.generate_schema(Annotated[union, Field(discriminator="type")])
 
 
-class MigrationConfig(_Strict):
+class SourceConfig(_Registered):
+    """Any registered source's config."""
+
+    kind = "source"
+
+
+class DestinationConfig(_Registered):
+    """Any registered destination's config."""
+
+    kind = "destination"
+
+
+class MigrationConfig(StrictModel):
+    # built on first use, once the connectors are registered (see _Registered); rebuilt when one (un)registers
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
     migration_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,62}$")
     source: SourceConfig
     destination: DestinationConfig
@@ -214,7 +185,16 @@ class ConfigError(ValueError):
         super().__init__(f"invalid config {source}: " + "; ".join(problems))
 
 
-_UNION_TAGS = {"source": {"osticket"}, "destination": {"salesforce"}}
+def _rebuild_after_registration() -> None:
+    if MigrationConfig.__pydantic_complete__:  # built already: its unions must now include (or drop) the change
+        MigrationConfig.model_rebuild(force=True)
+
+
+registry.on_change(_rebuild_after_registration)
+
+
+def _union_tags(kind: str) -> set[str]:
+    return set(registry.connectors(kind))  # type: ignore[arg-type]
 
 
 def validation_problems(exc: Any) -> list[dict[str, Any]]:
@@ -223,7 +203,7 @@ def validation_problems(exc: Any) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors(include_input=False, include_url=False, include_context=False):
         loc = list(err.get("loc", ()))
-        if len(loc) > 1 and loc[1] in _UNION_TAGS.get(str(loc[0]), ()):
+        if len(loc) > 1 and str(loc[0]) in ("source", "destination") and loc[1] in _union_tags(str(loc[0])):
             del loc[1]  # the discriminator's tag pydantic adds to the path
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         out.append({"loc": loc, "msg": msg})
@@ -264,3 +244,14 @@ def read_config(path: str | Path) -> MigrationConfig:
         return MigrationConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(name, describe_validation_error(exc)) from None
+
+
+def __getattr__(name: str) -> Any:
+    """Connector config models used to live here: ``hdm.pipeline.config.<ClassName>`` still finds a registered
+    connector's config model by its class name (new code imports it from the connector's package)."""
+    if not name.startswith("_"):
+        for kind in registry.KINDS:
+            for model in registry.config_models(kind):
+                if model.__name__ == name:
+                    return model
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

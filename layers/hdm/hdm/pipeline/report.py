@@ -26,7 +26,7 @@ STOPPED = "stopped"  # stopped on the org's daily API limit: the same command co
 EXIT_STATUS = {CLEAN: exitcodes.OK, FAILED: exitcodes.FAILED, NEEDS_ATTENTION: exitcodes.NEEDS_ATTENTION,
                "reject_threshold": exitcodes.REJECT_THRESHOLD, STOPPED: exitcodes.DAILY_LIMIT}
 
-# flag codes that mean a value did not arrive as the source had it (hdm.destinations.salesforce.field_check)
+# flag codes that mean a value did not arrive as the source had it (a destination's value checks)
 VALUE_LOSS_FLAGS = {"value_not_loaded": "values not loaded", "value_truncated": "values truncated",
                     "field_dropped_on_reject": "fields left out after a refusal",
                     "required_value_missing": "required values missing"}

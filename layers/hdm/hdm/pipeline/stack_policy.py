@@ -16,12 +16,14 @@ import fnmatch
 import os
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel
 
+from hdm import registry
 from hdm.pipeline.config import (
     DESTINATION_URL,
     INSECURE_OPT_OUT,
@@ -33,8 +35,8 @@ from hdm.pipeline.config import (
     fields_of_kind,
 )
 
-# simple-salesforce logs in at https://{domain}.salesforce.com/…: a domain is a host name, an optional port
-# and an optional path (the local emulator's "127.0.0.1:PORT/login"); nothing that could change the URL's host
+# a login domain is a host name, an optional port and an optional path (a local emulator's "127.0.0.1:PORT/login");
+# nothing that could change the host of the URL its destination expands it into (capability LOGIN_URL)
 _DOMAIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251})(?::[0-9]{1,5})?(?:/[A-Za-z0-9._-]+)*$")
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})$|^\[?[0-9A-Fa-f:.]+\]?$")
 _SECRET_ARN = re.compile(
@@ -51,7 +53,7 @@ def _split(value: Optional[str]) -> tuple[str, ...]:
 class StackPolicy:
     """The stack's allow lists. Empty lists allow nothing."""
 
-    login_domains: tuple[str, ...] = ()  # host patterns, e.g. login.salesforce.com, *.my.salesforce.com
+    login_domains: tuple[str, ...] = ()  # host patterns of the login hosts login domains expand to
     source_hosts: tuple[str, ...] = ()  # host or host:port patterns
     local_paths: tuple[str, ...] = ()  # absolute folders under which a config may name a file or folder
     secrets_prefix: Optional[str] = None  # secret names must start with it
@@ -90,7 +92,7 @@ class StackPolicy:
             if why:
                 refuse(path, why)
         for path, domain in fields_of_kind(config, LOGIN_DOMAIN):
-            why = self.login_domain_problem(str(domain))
+            why = self.login_domain_problem(str(domain), _login_url(config, path))
             if why:
                 refuse(path, why)
         for path, url in fields_of_kind(config, DESTINATION_URL):
@@ -128,11 +130,16 @@ class StackPolicy:
             return "must not contain '..' in the secret name"
         return None
 
-    def login_domain_problem(self, domain: str) -> Optional[str]:
+    def login_domain_problem(self, domain: str, login_url: Optional[Callable[[str], str]] = None) -> Optional[str]:
+        """Whether the login host ``domain`` expands to (``login_url``: its connector's LOGIN_URL capability) is
+        allowed; without ``login_url``, allowed when the expansion of any registered connector offering one is."""
         if not _DOMAIN.match(domain):
             return "is not a login domain (a host name such as 'login', 'test' or '<name>.my')"
-        target = urlsplit(f"https://{domain}.salesforce.com/services/Soap/u/62.0")
-        return self._host_allowed(target, "login host")
+        expansions = [login_url] if login_url else _login_urls()
+        if not expansions:
+            return "no registered connector says which login host this domain means"
+        problems = [self._host_allowed(urlsplit(expand(domain)), "login host") for expand in expansions]
+        return None if None in problems else problems[0]
 
     def url_problem(self, url: str) -> Optional[str]:
         try:
@@ -172,6 +179,26 @@ class StackPolicy:
                 return None
         allowed = ", ".join(self.local_paths) or "none"
         return f"local path {path} is not allowed by this stack (AllowedLocalPaths: {allowed})"
+
+
+def _login_urls() -> list[Callable[[str], str]]:
+    found = (c.capability(registry.LOGIN_URL) for kind in registry.KINDS for c in registry.connectors(kind).values())
+    return [f for f in found if f is not None]
+
+
+def _login_url(config: BaseModel, path: str) -> Optional[Callable[[str], str]]:
+    """The LOGIN_URL capability of the connector whose config holds the field at ``path`` (``destination.…``):
+    the first model on the way down with a registered ``type``."""
+    obj: Any = config
+    for part in path.split(".")[:-1]:
+        obj = getattr(obj, part, None)
+        kind = part if part in registry.KINDS else None
+        if kind and isinstance(getattr(obj, "type", None), str):
+            try:
+                return registry.get(kind, obj.type).capability(registry.LOGIN_URL)
+            except registry.UnknownConnector:
+                return None
+    return None
 
 
 def _sibling(model: BaseModel, path: str, name: str) -> Any:
