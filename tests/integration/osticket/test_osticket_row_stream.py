@@ -7,6 +7,7 @@ import decimal
 
 import pymysql
 import pytest
+from hdm.sources.base import KeyRange
 from hdm.sources.osticket.connection import ConnParams, ReadOnlyConnection
 
 TYPES_SQL = ("SELECT 1 AS i, NULL AS n, 'Zoë' AS s, REPEAT('é', 300) AS long_s, CAST('12.50' AS DECIMAL(5,2)) AS d, "
@@ -73,7 +74,8 @@ def test_the_source_records_its_statements_with_arguments_bound(seeded_db):
         assert len(list(src.extract(chunk))) == 1
         src.record_statements(None)
         assert log and all("%s" not in sql for sql in log)
-        assert any(f"BETWEEN {chunk.lo} AND {chunk.hi}" in sql for sql in log)
+        keys = chunk.cursor_as(KeyRange)
+        assert any(f"BETWEEN {keys.lo} AND {keys.hi}" in sql for sql in log)
         assert src.rows_fetched > before
         n = len(log)
         src.conn.scalar("SELECT 1")

@@ -7,6 +7,7 @@ pipeline's own promises: every record is accounted for, re-runs continue, rollba
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -16,7 +17,7 @@ from hdm.destinations.base import ChunkLoadResult, LoadPhase, RecordOutcome
 from hdm.engines.local import LocalEngine
 from hdm.model import Contact, Organization, Provenance, Tag
 from hdm.pipeline.config import MigrationConfig
-from hdm.sources.base import ChunkSpec, Discovery
+from hdm.sources.base import ChunkSpec, Discovery, KeyRange
 
 
 class ListSource:
@@ -32,11 +33,12 @@ class ListSource:
         out = []
         for t, n in (("organization", self.orgs), ("contact", self.contacts), ("tag", 1)):
             for lo in range(1, n + 1, chunk_rows):
-                out.append(ChunkSpec(t, lo, min(lo + chunk_rows - 1, n)))
+                out.append(ChunkSpec.key_range(t, lo, min(lo + chunk_rows - 1, n)))
         return out
 
     def extract(self, chunk: ChunkSpec, blobs=None):
-        for i in range(chunk.lo, chunk.hi + 1):
+        keys = chunk.cursor_as(KeyRange)
+        for i in range(keys.lo, keys.hi + 1):
             prov = Provenance("list", chunk.object_type, str(i))
             if chunk.object_type == "organization":
                 yield Organization(prov, name=f"Org {i}")
@@ -333,3 +335,39 @@ def test_the_lock_dies_with_its_process(tmp_path):
         holder.wait(timeout=10)
     with migration_lock(tmp_path / "m", "run"):  # killed: the kernel released its lock
         pass
+
+
+def test_a_plan_staged_before_cursors_existed_resumes_without_extracting_again(tmp_path):
+    """An interrupted run of an earlier release staged ``lo``/``hi`` chunk items; the new code continues it:
+    the same chunk ids, so finished extracts and loads are found and nothing is duplicated."""
+
+    extracted: list[str] = []
+
+    class CountingSource(ListSource):
+        def extract(self, chunk, blobs=None):
+            extracted.append(chunk.chunk_id)
+            yield from super().extract(chunk, blobs)
+
+    def engine(fail_once=None):
+        return LocalEngine(_config(), workdir=tmp_path, progress=False, source_factory=lambda: CountingSource(5, 20),
+                           destination_factory=lambda: MemoryDestination(store, fail_once))
+
+    store: dict = {}
+    first = engine({"contact-0000000005-0000000008": True}).run(approve=True)
+    assert first.status == "failed"
+    n_chunks = len(extracted)
+    # rewrite the staged plan as an earlier release wrote it
+    stage = engine().stage
+    items = stage.get_json("manifests/extract.json")
+    legacy = []
+    for it in items:
+        keys = ChunkSpec.from_dict(it["chunk"]).cursor_as(KeyRange)
+        legacy.append({"chunk": {"object_type": it["chunk"]["object_type"], "lo": keys.lo, "hi": keys.hi,
+                                 "estimated_rows": it["chunk"]["estimated_rows"]}})
+    stage.put_json("manifests/extract.json", legacy)
+    assert "cursor" not in json.dumps(stage.get_json("manifests/extract.json"))
+
+    second = engine().run()
+    assert second.status == "succeeded", second.message
+    assert len(extracted) == n_chunks  # every chunk's extract was found finished: none read again
+    assert len(store) == 5 + 18  # and none loaded twice

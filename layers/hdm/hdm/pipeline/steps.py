@@ -22,7 +22,7 @@ from hdm.destinations.base import Destination, phase_graph
 from hdm.model import Record, record_from_dict
 from hdm.pipeline.config import MigrationConfig
 from hdm.pipeline.report import error_flag_counts
-from hdm.sources.base import ChunkSpec, Source
+from hdm.sources.base import ChunkSpec, Source, attach_stage
 from hdm.stage.base import Stage
 
 
@@ -88,6 +88,7 @@ def result_key(phase: str, chunk_id: str) -> str:
 
 def discover(ctx: Context) -> dict[str, Any]:
     source = ctx.source()
+    attach_stage(source, ctx.stage)  # a source over a staged export plans from the stage
     discovery = source.discover()
     chunks = source.plan(ctx.config.chunk_rows)
     plan = {
@@ -118,6 +119,7 @@ def extract_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     if ctx.stage.exists(stats_key):  # done by an earlier (interrupted) run: the output is whole
         return {"chunk_id": chunk.chunk_id, "skipped": True, **ctx.stage.get_json(stats_key)["summary"]}
     source = ctx.source()
+    attach_stage(source, ctx.stage)
     by_type: Counter = Counter()
     flagged: Counter = Counter()
     errors: Counter = Counter()  # flags of severity error (a record that cannot be carried as it is), by code

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Optional, TypeVar
 
 from hdm.model import Record
-from hdm.sources.base import BlobSink, ChunkSpec, Discovery
+from hdm.sources.base import BlobSink, ChunkSpec, Discovery, KeyRange, SourceBase
 from hdm.sources.osticket import attachments, catalog, people, threads, tickets
 from hdm.sources.osticket.connection import ConnParams, ReadOnlyConnection
 from hdm.sources.osticket.context import SYSTEM, Context
@@ -63,7 +63,7 @@ EXTRACTORS: dict[str, Callable[..., Iterator[Record]]] = {
 REQUIRED_TABLES = ("config", "ticket", "user", "staff", "department")
 
 
-class OsTicketSource:
+class OsTicketSource(SourceBase):
     """Reads one osTicket database, read-only, chunk by chunk.
 
     ``conn_params``: a :class:`ConnParams` or a dict (host, port, user, password, database, unix_socket).
@@ -215,18 +215,18 @@ class OsTicketSource:
             if not present:
                 continue
             if object_type in LARGE_OWN:
-                specs += [ChunkSpec(object_type, lo, hi, n) for lo, hi, n in
+                specs += [ChunkSpec.key_range(object_type, lo, hi, n) for lo, hi, n in
                           self._ranges(present[0][0], present[0][1], chunk_rows)]
                 continue
             bounds = [self.conn.rows(f"SELECT MIN(`{c}`) AS lo, MAX(`{c}`) AS hi, COUNT(*) AS n "
                                      f"FROM `{self.prefix}{t}`")[0] for t, c in present]
             nonempty = [b for b in bounds if b["n"]]
             if nonempty:
-                specs.append(ChunkSpec(object_type, min(int(b["lo"]) for b in nonempty),
+                specs.append(ChunkSpec.key_range(object_type, min(int(b["lo"]) for b in nonempty),
                                        max(int(b["hi"]) for b in nonempty), sum(int(b["n"]) for b in nonempty)))
         for lo, hi, n in self._ranges("ticket", "ticket_id", chunk_rows):
             for object_type in TICKET_SCOPED:
-                specs.append(ChunkSpec(object_type, lo, hi, n))
+                specs.append(ChunkSpec.key_range(object_type, lo, hi, n))
         return specs
 
     def _ranges(self, table: str, id_col: str, chunk_rows: int) -> list[tuple[int, int, int]]:
@@ -256,10 +256,11 @@ class OsTicketSource:
         self.last_stats = stats
         ctx = self.context(stats)
         started = time.monotonic()
+        keys = chunk.cursor_as(KeyRange)  # the plan above makes key ranges only
         if chunk.object_type == "attachment":
-            records = attachments.attachments(ctx, chunk.lo, chunk.hi, blobs)
+            records = attachments.attachments(ctx, keys.lo, keys.hi, blobs)
         elif chunk.object_type in EXTRACTORS:
-            records = EXTRACTORS[chunk.object_type](ctx, chunk.lo, chunk.hi)
+            records = EXTRACTORS[chunk.object_type](ctx, keys.lo, keys.hi)
         else:
             raise OsTicketError(f"the osTicket source does not extract {chunk.object_type!r}")
         self.conn.begin_snapshot()
