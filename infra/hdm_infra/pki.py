@@ -55,16 +55,12 @@ def _san(names: Sequence[str]) -> x509.SubjectAlternativeName:
     return x509.SubjectAlternativeName(entries)
 
 
-def ensure_ca(folder: Path, common_name: str = "hdm local test CA") -> CertFiles:
-    """The CA in ``folder`` (``ca.pem``, ``ca.key``), created on first use."""
-    folder = _private_folder(Path(folder))
-    files = CertFiles(folder / "ca.pem", folder / "ca.key")
-    if files.cert.exists() and files.key.exists():
-        return files
+def _self_signed(common_name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.CertificateBuilder]:
+    """A new key and a certificate builder naming ``common_name`` as subject and issuer, valid for ten years."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
-    cert = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -72,6 +68,19 @@ def ensure_ca(folder: Path, common_name: str = "hdm local test CA") -> CertFiles
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=3650))
+    )
+    return key, builder
+
+
+def ensure_ca(folder: Path, common_name: str = "hdm local test CA") -> CertFiles:
+    """The CA in ``folder`` (``ca.pem``, ``ca.key``), created on first use."""
+    folder = _private_folder(Path(folder))
+    files = CertFiles(folder / "ca.pem", folder / "ca.key")
+    if files.cert.exists() and files.key.exists():
+        return files
+    key, builder = _self_signed(common_name)
+    cert = (
+        builder
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                      content_commitment=False, key_encipherment=False, data_encipherment=False,
@@ -133,17 +142,9 @@ def ensure_self_signed(cert_path: Path, key_path: Path, hosts: Sequence[str] = L
     if cert_path.exists() and key_path.exists():
         key_path.chmod(0o600)
         return files
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
+    key, builder = _self_signed(common_name)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=3650))
+        builder
         .add_extension(_san(hosts), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
