@@ -5,34 +5,31 @@ Public surface:
 - :func:`build_scoping_report` / :func:`render_scoping_markdown` (discovery/scoping report);
 - :func:`build_inventory` (automation inventory, Markdown for the customer's admin);
 - the :class:`OsTicketError` family.
+
+Every name is imported on first use: the registry imports this package to read the connector's config model,
+and a config check (the trigger API's cold start, `hdm status`) should not pay for pymysql and the extractor.
 """
 
-from hdm.sources.osticket.connection import ConnParams
-from hdm.sources.osticket.errors import (
-    NotOsTicketError,
-    OsTicketAuthError,
-    OsTicketConnectionError,
-    OsTicketError,
-    OsTicketTlsError,
-    WritableAccountError,
-    WriteRefusedError,
-)
-from hdm.sources.osticket.source import OsTicketSource
+from __future__ import annotations
 
-__all__ = [
-    "ConnParams", "NotOsTicketError", "OsTicketAuthError", "OsTicketConnectionError", "OsTicketError",
-    "OsTicketSource", "OsTicketTlsError", "WritableAccountError", "WriteRefusedError", "build_inventory",
-    "build_scoping_report", "render_scoping_markdown",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "ConnParams": "connection",
+    "OsTicketSource": "source",
+    "build_scoping_report": "scoping",
+    "render_scoping_markdown": "scoping",
+    "build_inventory": "inventory",
+    **{name: "errors" for name in ("NotOsTicketError", "OsTicketAuthError", "OsTicketConnectionError",
+                                   "OsTicketError", "OsTicketTlsError", "WritableAccountError",
+                                   "WriteRefusedError")},
+}
+
+__all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):  # lazy: scoping/inventory pull in more than extraction needs
-    if name in ("build_scoping_report", "render_scoping_markdown"):
-        from hdm.sources.osticket import scoping
-
-        return getattr(scoping, name)
-    if name == "build_inventory":
-        from hdm.sources.osticket.inventory import build_inventory
-
-        return build_inventory
-    raise AttributeError(name)
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
