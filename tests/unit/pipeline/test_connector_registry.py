@@ -217,3 +217,21 @@ def test_the_stack_policy_checks_the_login_host_the_destination_expands_its_doma
     salesforce_only = StackPolicy(login_domains=("login.salesforce.com", "acme.salesforce.com"))
     refused = [p for p in salesforce_only.problems(cfg) if p["loc"] == ["destination", "domain"]]
     assert len(refused) == 1 and "acme.helpdesk.example" in refused[0]["msg"]
+
+
+def test_a_login_domain_whose_connector_names_no_login_host_is_refused_not_judged_by_another(fakes):
+    """A destination with a login-domain field but no login_url capability: Salesforce's rule must not allow it
+    (the domain would pass as 'evil.salesforce.com' while the connector connects somewhere else)."""
+    from hdm.pipeline.config import LoginDomain
+    from hdm.pipeline.stack_policy import StackPolicy
+
+    class DomainStoreConfig(ConnectorConfig):
+        type: Literal["memstore"] = "memstore"
+        domain: LoginDomain = "evil"
+
+    registry.register_destination("memstore", DomainStoreConfig, _build_destination, replace=True)
+    cfg = MigrationConfig.model_validate(_doc(source={"type": "memlist", "api_key": "env:HDM_FAKE_KEY"},
+                                              destination={"type": "memstore", "domain": "evil"}))
+    refused = [p for p in StackPolicy(login_domains=("*.salesforce.com",)).problems(cfg)
+               if p["loc"] == ["destination", "domain"]]
+    assert len(refused) == 1 and "does not say which login host" in refused[0]["msg"]

@@ -92,7 +92,11 @@ class StackPolicy:
             if why:
                 refuse(path, why)
         for path, domain in fields_of_kind(config, LOGIN_DOMAIN):
-            why = self.login_domain_problem(str(domain), _login_url(config, path))
+            expand = _login_url(config, path)
+            if expand is None:  # never judged by another connector's rule: that is not where it would connect
+                refuse(path, "its connector does not say which login host this domain means, so it cannot be allowed")
+                continue
+            why = self.login_domain_problem(str(domain), expand)
             if why:
                 refuse(path, why)
         for path, url in fields_of_kind(config, DESTINATION_URL):
