@@ -235,3 +235,20 @@ def test_a_source_without_uploads_says_so(tmp_path):
         Direct().stage_input(LocalStage(tmp_path), tmp_path / "x.jsonl")
     with pytest.raises(RuntimeError, match="no stage was attached"):
         Direct().require_stage()
+
+
+def test_a_plan_with_two_chunks_of_one_id_is_refused_before_anything_is_staged(tmp_path):
+    """Two chunks named alike would share one stage key: the second would be taken for done and never load."""
+
+    class SameIds(ExportSource):
+        def plan(self, chunk_rows):
+            return [ChunkSpec("ticket", PageCursor(start="a").to_dict(), 10, chunk_id="ticket-page"),
+                    ChunkSpec("ticket", PageCursor(start="b").to_dict(), 10, chunk_id="ticket-page")]
+
+        def discover(self):
+            return Discovery(self.system, "1", {"ticket": 20})
+
+    ctx = _ctx(tmp_path, SameIds(Counter()))
+    with pytest.raises(CursorError, match="same id: ticket/ticket-page"):
+        steps.discover(ctx)
+    assert not ctx.stage.exists(steps.EXTRACT_MANIFEST)

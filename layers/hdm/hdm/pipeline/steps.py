@@ -22,7 +22,7 @@ from hdm.destinations.base import Destination, phase_graph
 from hdm.model import Record, record_from_dict
 from hdm.pipeline.config import MigrationConfig
 from hdm.pipeline.report import error_flag_counts
-from hdm.sources.base import ChunkSpec, Source, attach_stage
+from hdm.sources.base import ChunkSpec, CursorError, Source, attach_stage
 from hdm.stage.base import Stage
 
 
@@ -91,6 +91,10 @@ def discover(ctx: Context) -> dict[str, Any]:
     attach_stage(source, ctx.stage)  # a source over a staged export plans from the stage
     discovery = source.discover()
     chunks = source.plan(ctx.config.chunk_rows)
+    seen = Counter((c.object_type, c.chunk_id) for c in chunks)
+    twice = sorted(f"{t}/{cid}" for (t, cid), n in seen.items() if n > 1)
+    if twice:  # one id, one stage key: the second chunk would be taken for done and its records never load
+        raise CursorError(f"the source planned chunks with the same id: {', '.join(twice[:5])}")
     plan = {
         "migration_id": ctx.migration_id,
         "system": discovery.system,
