@@ -34,3 +34,14 @@ def test_dependants_of_a_phase_come_from_after():
     assert P.GRAPH.dependants("case_parents") == []
     assert P.GRAPH.dependants("contacts") == ["cases", "case_parents", "comments", "files", "case_contacts",
                                               "case_events"]
+
+
+def test_the_transform_fingerprint_follows_the_transform_codes_version(monkeypatch):
+    """A migration resumed across an upgrade that changes the transform's output transforms its chunks again."""
+    from hdm.destinations.salesforce import destination as d
+
+    dest = d.SalesforceDestination(lambda: None)
+    before = dest.fingerprint()
+    assert dest.fingerprint() == before  # stable for the same code, mapping and options
+    monkeypatch.setattr(d, "TRANSFORM_VERSION", d.TRANSFORM_VERSION + 1)
+    assert dest.fingerprint() != before

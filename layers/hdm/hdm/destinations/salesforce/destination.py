@@ -68,6 +68,12 @@ LEDGER_TARGETS = {
 }
 
 
+
+# Bump when a code change makes the transform produce other rows for the same records and mapping, so that a
+# migration resumed across the upgrade transforms its chunks again instead of loading old and new rows side by
+# side. 2: a status name not in the value map falls back to its state (was: the map's default).
+TRANSFORM_VERSION = 2
+
 class SalesforceDestination:
     name = "salesforce"
 
@@ -103,9 +109,11 @@ class SalesforceDestination:
         ))
 
     def fingerprint(self) -> str:
-        """What the transform depends on: the mapping and the options that shape rows."""
+        """What the transform depends on: the transform code's version, the mapping and the options that shape
+        rows (a chunk transformed under another fingerprint is transformed again, never mixed with new ones)."""
         o = self.options
-        shaping = (o.comment_max_bytes, o.max_file_bytes, tuple(o.blocked_extensions), o.unmatched_agent_policy,
+        shaping = (TRANSFORM_VERSION, o.comment_max_bytes, o.max_file_bytes, tuple(o.blocked_extensions),
+                   o.unmatched_agent_policy,
                    o.default_owner_email, o.default_owner_id, o.timezone_label, o.unprepared_fields,
                    o.legacy_namespace, o.queue_name_prefix, o.body_file_bytes)
         return f"{self.mapping.fingerprint}-{hashlib.sha256(repr(shaping).encode()).hexdigest()[:8]}"
