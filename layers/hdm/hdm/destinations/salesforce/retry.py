@@ -17,9 +17,9 @@ from typing import Any
 import requests
 import tenacity
 from simple_salesforce.exceptions import SalesforceError
-from urllib3.exceptions import NewConnectionError
 
 from hdm.destinations.salesforce.errors import DailyLimitExceeded
+from hdm.http.retry import never_reached_server as connection_never_made
 
 TRANSIENT_CODES = frozenset({"UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "REQUEST_RUNNING_TOO_LONG"})
 TRANSIENT_STATUS = frozenset({429, 502, 503, 504})
@@ -51,19 +51,6 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def _chain(exc: BaseException):
-    """``exc``, its causes and contexts, and the ``reason``/first argument urllib3 and requests wrap them in."""
-    seen: set[int] = set()
-    todo: list[Any] = [exc]
-    while todo and len(seen) < 20:
-        e = todo.pop()
-        if not isinstance(e, BaseException) or id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        todo.extend([e.__cause__, e.__context__, getattr(e, "reason", None), *(e.args[:1] if e.args else ())])
-
-
 def has_salesforce_error_body(exc: SalesforceError) -> bool:
     """The answer is Salesforce's own JSON error (``errorCode``), not a gateway's page."""
     content = exc.content
@@ -90,11 +77,7 @@ def never_reached_server(exc: BaseException) -> bool:
         if exc.status in (502, 504) or not has_salesforce_error_body(exc):
             return False
         return exc.status == 503 or bool(TRANSIENT_CODES.intersection(error_codes(exc)))
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError):
-        return any(isinstance(e, NewConnectionError) for e in _chain(exc))
-    return False
+    return connection_never_made(exc)
 
 
 def make_retrying(attempts: int, base: float, cap: float, total: float, idempotent: bool = True
