@@ -33,16 +33,21 @@ class SchemaNotReady(ConnectorError):
     report: Optional[dict[str, Any]] = None
 
 
-def find(exc: BaseException, kind: type[BaseException]) -> Optional[BaseException]:
-    """The first exception of ``kind`` in ``exc``'s cause/context chain (bounded), or None."""
+def chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it was raised from or while handling (``__cause__``, else ``__context__``), bounded."""
+    out: list[BaseException] = []
     seen: set[int] = set()
     current: Optional[BaseException] = exc
-    while current is not None and id(current) not in seen and len(seen) < 20:
-        if isinstance(current, kind):
-            return current
+    while current is not None and id(current) not in seen and len(out) < 20:
+        out.append(current)
         seen.add(id(current))
         current = current.__cause__ or current.__context__
-    return None
+    return out
+
+
+def find(exc: BaseException, kind: type[BaseException]) -> Optional[BaseException]:
+    """The first exception of ``kind`` in ``exc``'s cause/context chain (bounded), or None."""
+    return next((e for e in chain(exc) if isinstance(e, kind)), None)
 
 
 def is_quota_exhausted(exc: BaseException) -> bool:

@@ -7,10 +7,11 @@ masked (error texts from servers can quote record values). Nothing here prints a
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional
+from typing import Literal
 from urllib.parse import urlsplit
 
 from hdm import exitcodes
+from hdm.connector_errors import chain
 from hdm.logging import mask_pii
 from hdm.pipeline.secrets import redact
 
@@ -25,23 +26,12 @@ def one_line(text: str) -> str:
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
 
 
-def _chain(exc: BaseException) -> list[BaseException]:
-    out: list[BaseException] = []
-    seen: set[int] = set()
-    current: Optional[BaseException] = exc
-    while current is not None and id(current) not in seen and len(out) < 20:
-        out.append(current)
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return out
-
-
 def _module(exc: BaseException) -> str:
     return type(exc).__module__ or ""
 
 
 def _network_reason(exc: BaseException) -> str:
-    text = " ".join(str(e) for e in _chain(exc))
+    text = " ".join(str(e) for e in chain(exc))
     for needle, reason in (("Connection refused", "connection refused"),
                            ("Name or service not known", "unknown host"),
                            ("nodename nor servname", "unknown host"),
@@ -73,7 +63,7 @@ def classify(exc: BaseException, side: Side = "local") -> tuple[int, str]:
 def _classify(exc: BaseException, side: Side) -> tuple[int, str]:  # noqa: C901 - one flat table of cases
     from hdm.pipeline.config import ConfigError
 
-    for e in _chain(exc):
+    for e in chain(exc):
         name, module = type(e).__name__, _module(e)
         if name == "MigrationLocked":
             return exitcodes.LOCKED, str(e)
@@ -112,7 +102,7 @@ def _classify(exc: BaseException, side: Side) -> tuple[int, str]:  # noqa: C901 
             return exitcodes.DESTINATION, f"destination: {name}: {e}"
         if module.startswith("hdm.destinations"):
             return exitcodes.DESTINATION, f"destination: {e}"
-    first = _chain(exc)[0]
+    first = chain(exc)[0]
     if isinstance(first, OSError) and not isinstance(first, (ConnectionError, TimeoutError)):
         where = f" {first.filename}" if getattr(first, "filename", None) else ""
         return exitcodes.CONFIG, f"file{where}: {first.strerror or first}"
