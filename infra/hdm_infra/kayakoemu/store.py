@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from hdm_infra.emulators.kit.state import touch_private
+from hdm_infra.emulators.kit.state import private_state_dir, touch_private
 
 BASE = "@@KAYAKO_BASE@@"  # replaced by the emulator's base URL in every response
 DB_FILE = "kayako.sqlite3"
@@ -49,7 +49,7 @@ class Store:
     """Thread-safe access to the SQLite file (one connection, serialised by a lock; reads are short)."""
 
     def __init__(self, state_dir: Path) -> None:
-        self.path = touch_private(Path(state_dir) / DB_FILE)
+        self.path = touch_private(private_state_dir(Path(state_dir)) / DB_FILE)
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
