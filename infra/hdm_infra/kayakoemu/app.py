@@ -21,7 +21,7 @@ from hdm_infra.emulators.kit.app import read_json
 from hdm_infra.emulators.kit.knobs import FaultDice, Faults, merge_knobs
 from hdm_infra.emulators.kit.state import write_private
 
-from .generator import generate
+from .generator import generate, touch_cases
 from .render import FieldsSpec, Renderer
 from .store import BASE, Store
 
@@ -39,8 +39,11 @@ COLLECTIONS: dict[str, str] = {
     "cases/fields": "case_field", "users/fields": "user_field", "organizations/fields": "organization_field",
     "cases/statuses": "case_status", "cases/priorities": "case_priority", "cases/types": "case_type",
 }
-# nested collections: <parent path>/<id>/<name> -> (resource type, parent resource type)
-NESTED: dict[tuple[str, str], str] = {("cases", "posts"): "post"}
+# nested collections: (parent path, name) -> (stored type, served resource type); GET <parent>/<id>/<name>
+NESTED: dict[tuple[str, str], tuple[str, str]] = {
+    ("cases", "posts"): ("post", "post"), ("cases", "notes"): ("note", "note"),
+    ("users", "notes"): ("user_note", "note"), ("organizations", "notes"): ("organization_note", "note"),
+}
 
 
 @dataclass
@@ -92,7 +95,8 @@ class KayakoEmulator(EmulatorApp):
         for name, method, handler in [("reset", "POST", self.admin_reset), ("seed", "POST", self.admin_seed),
                                       ("counts", "GET", self.admin_counts), ("plan", "GET", self.admin_plan),
                                       ("credentials", "GET", self.admin_credentials),
-                                      ("expire-sessions", "POST", self.admin_expire_sessions)]:
+                                      ("expire-sessions", "POST", self.admin_expire_sessions),
+                                      ("touch", "POST", self.admin_touch)]:
             self.admin.route(name, [method])(handler)
 
     def _load_credentials(self) -> dict[str, str]:
@@ -128,12 +132,15 @@ class KayakoEmulator(EmulatorApp):
             coll = "/".join(parts[:-1])
             return coll.replace("/", "_") + "_get", ("get", coll, int(parts[-1]))
         if len(parts) == 3 and parts[1].isdigit() and (parts[0], parts[2]) in NESTED:
-            return f"{parts[2]}_list", ("nested", parts[0], int(parts[1]), parts[2])
+            return f"{parts[0]}_{parts[2]}_list", ("nested", parts[0], int(parts[1]), parts[2])
         if len(parts) == 3 and parts[0] == "cases" and parts[1].isdigit() and parts[2] == "tags":
             return "case_tags_list", ("case_tags", int(parts[1]))
         if (len(parts) == 7 and parts[0] == "cases" and parts[2] in ("messages", "notes") and parts[4] ==
                 "attachments" and parts[6] in ("download", "url") and parts[1].isdigit() and parts[5].isdigit()):
-            return "attachment_download", ("attachment", int(parts[1]), int(parts[5]))
+            return "attachment_download", ("attachment", f"case:{parts[1]}", int(parts[5]))
+        if (len(parts) == 5 and parts[0] == "articles" and parts[1].isdigit() and parts[2] == "attachments"
+                and parts[3].isdigit() and parts[4] in ("download", "url")):
+            return "attachment_download", ("attachment", f"article:{parts[1]}", int(parts[3]))
         return "not_found", ("not_found",)
 
     def authenticated(self, request: Request, family: str, route: tuple[Any, ...]) -> Response:
@@ -161,7 +168,8 @@ class KayakoEmulator(EmulatorApp):
             _, parent_coll, parent_id, name = route
             if self.store.get(COLLECTIONS[parent_coll], parent_id) is None:
                 raise KayakoError(404, "RESOURCE_NOT_FOUND", "Resource can not be found")
-            return self.listing(request, name, NESTED[(parent_coll, name)], parent_id)
+            stored, served = NESTED[(parent_coll, name)]
+            return self.listing(request, name, stored, parent_id, served=served, parent_coll=parent_coll)
         if kind == "case_tags":
             case = self.store.get("case", route[1])
             if case is None:
@@ -268,12 +276,13 @@ class KayakoEmulator(EmulatorApp):
             raise KayakoError(400, "PARAMETER_INVALID", f"{name} must not be negative")
         return value
 
-    def resource_url(self, coll: str, rid: int, parent: int | None) -> str:
+    def resource_url(self, coll: str, rid: int, parent: int | None, parent_coll: str | None = None) -> str:
         if parent is not None:
-            return f"{BASE}/api/v1/cases/{parent}/{coll}/{rid}"
+            return f"{BASE}/api/v1/{parent_coll}/{parent}/{coll}/{rid}"
         return f"{BASE}/api/v1/{coll}/{rid}"
 
-    def listing(self, request: Request, coll: str, rtype: str, parent: int | None) -> Response:
+    def listing(self, request: Request, coll: str, rtype: str, parent: int | None, served: str | None = None,
+                parent_coll: str | None = None) -> Response:
         knobs = self.knobs
         limit = min(self.int_arg(request, "limit", knobs.default_limit) or knobs.default_limit, knobs.max_limit)
         cursor = coll in knobs.cursor_resources
@@ -291,11 +300,13 @@ class KayakoEmulator(EmulatorApp):
         rows = self.store.page(rtype, parent, offset, limit) if limit else []
         renderer = self.renderer(request)
         fields = FieldsSpec(request.args.get("fields"))
-        data = [renderer.item(fields.apply({**row, "resource_url": self.resource_url(coll, row["id"], parent)}))
+        data = [renderer.item(fields.apply({**row, "resource_url": self.resource_url(coll, row["id"], parent,
+                                                                                    parent_coll)}))
                 for row in rows]
         base_path = f"{BASE}{request.path}"
         keep = [(k, v) for k, v in request.args.items(multi=True) if k not in ("offset", "after_id", "before_id")]
-        body: dict[str, Any] = {"status": 200, "data": data, "resource": rtype, "offset": offset, "limit": limit,
+        body: dict[str, Any] = {"status": 200, "data": data, "resource": served or rtype, "offset": offset,
+                                "limit": limit,
                                 "total_count": total}
         links = []
         if rows and offset + len(rows) < total:
@@ -334,9 +345,9 @@ class KayakoEmulator(EmulatorApp):
                 "resource_type": "session"}
         return self.envelope({"status": 200, "data": renderer.item(data), "resource": "session"}, renderer)
 
-    def attachment(self, case_id: int, attachment_id: int) -> Response:
+    def attachment(self, owner: str, attachment_id: int) -> Response:
         found = self.store.blob(attachment_id)
-        if found is None or found[0] != case_id:
+        if found is None or found[0] != owner:
             raise KayakoError(404, "RESOURCE_NOT_FOUND", "Resource can not be found")
         meta = self.store.get("attachment", attachment_id) or {}
         name = meta.get("name", f"attachment-{attachment_id}")
@@ -419,6 +430,16 @@ class KayakoEmulator(EmulatorApp):
         except (TypeError, ValueError) as exc:
             return json_response({"error": str(exc)}, 400)
         return json_response({"plan": plan, "counts": self.store.counts()})
+
+    def admin_touch(self, request: Request) -> Response:
+        """{"case_ids": [...], "at": "<ISO-8601>"}: a new note on each case and its updated_at set (delta runs)."""
+        try:
+            body = read_json(request) or {}
+            ids = [int(i) for i in body.get("case_ids", [])]
+            touched = touch_cases(self.store, ids, str(body["at"]))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return json_response({"error": f"touch needs {{\"case_ids\": [...], \"at\": \"<ISO-8601>\"}}: {exc}"}, 400)
+        return json_response({"touched": touched})
 
     def admin_counts(self, request: Request) -> Response:
         return json_response(self.store.counts())

@@ -47,6 +47,10 @@ class AdminClient(kit.AdminClient):
     def credentials(self) -> dict[str, str]:
         return self._call("GET", "credentials")
 
+    def touch(self, case_ids: list[int], at: str) -> dict[str, list[int]]:
+        """A new note on each case and its updated_at set to ``at`` (what a delta run should pick up)."""
+        return self._call("POST", "touch", {"case_ids": case_ids, "at": at})
+
     def expire_sessions(self) -> dict[str, int]:
         """Drop every session (the next call with an old X-Session-ID gets the session-expired status)."""
         return self._call("POST", "expire-sessions")

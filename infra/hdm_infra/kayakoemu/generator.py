@@ -78,9 +78,12 @@ class Builder:
     def uuid(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
-    def put(self, rtype: str, body: dict[str, Any], parent: int | None = None) -> dict[str, Any]:
-        rid = body.pop("id") if "id" in body else self.ids.next(rtype)
-        body = {"id": rid, **body, "resource_type": rtype}
+    def put(self, rtype: str, body: dict[str, Any], parent: int | None = None,
+            resource_type: str | None = None) -> dict[str, Any]:
+        """Store a resource under ``rtype`` (its ``resource_type`` unless given: user notes are stored as
+        ``user_note`` and served as ``note``)."""
+        rid = body.pop("id") if "id" in body else self.ids.next(resource_type or rtype)
+        body = {"id": rid, **body, "resource_type": resource_type or rtype}
         self.rows.append((rtype, body["id"], parent, body))
         if len(self.rows) >= 2000:
             self.flush()
@@ -335,7 +338,7 @@ class Builder:
         self.live_customers = [c for c in self.customers if c != merged_away_id]
 
     # ----- cases and posts -----------------------------------------------------------------------------------
-    def attachment(self, case_id: int, path_kind: str, original_id: int, day: float, inline: bool = False,
+    def attachment(self, owner: str, url_base: str, day: float, inline: bool = False,
                    name: str | None = None) -> dict[str, Any]:
         aid = self.ids.next("attachment")
         if inline:
@@ -346,27 +349,42 @@ class Builder:
             data = (seed * (size // len(seed) + 1))[:size]
             fname, ctype = self.rng.choice([("report.pdf", "application/pdf"), ("screenshot.png", "image/png"),
                                             ("log.txt", "text/plain"), ("données.csv", "text/csv")])
-        self.store.put_blob(aid, case_id, ctype, data)
-        base = f"{BASE}/api/v1/cases/{case_id}/{path_kind}/{original_id}/attachments/{aid}"
+        self.store.put_blob(aid, owner, ctype, data)
+        base = f"{url_base}/{aid}"
         return self.put("attachment", {"id": aid, "name": fname, "size": len(data), "width": 1 if inline else 0,
                                        "height": 1 if inline else 0, "type": ctype,
                                        "content_id": f"img{aid}@kayako" if inline else None, "alt": None,
                                        "url": f"{base}/url", "url_download": f"{base}/download", "thumbnails": [],
                                        "created_at": self.when(day)})
 
+    def media(self, key: str) -> str:
+        """An inline image served unauthenticated at /media/url/<token> (as Kayako's are); returns its URL."""
+        token = hashlib.sha256(f"{self.seed}:media:{key}".encode()).hexdigest()[:32]
+        self.store.put_media(token, "image/png", PNG_1PX)
+        return f"{BASE}/media/url/{token}"
+
+    def note_on(self, store_rtype: str, parent: int, day: float, non_ascii: bool = False) -> None:
+        """A note on a user or an organization (GET /users/<id>/notes, /organizations/<id>/notes)."""
+        text = "Rückruf vereinbart — 電話済み" if non_ascii else "Called about renewal; follow up next quarter."
+        self.put(store_rtype, {"body_text": text, "body_html": f"<p>{text}</p>",
+                               "creator": ref("user", self.agents[0] if hasattr(self, "agents") else 1),
+                               "is_pinned": self.rng.random() < 0.2, "attachments": [],
+                               "created_at": self.when(day), "updated_at": self.when(day)},
+                 parent=parent, resource_type="note")
+
     def post(self, case_id: int, channel: str, author: int, is_requester: bool, day: float, subject: str,
              text: str, html: str | None = None, attachments: int = 0, inline_image: bool = False) -> dict[str, Any]:
         rtype = ORIGINAL_TYPE[channel]
         original_id = self.ids.next(rtype)
-        path_kind = "notes" if rtype == "note" else "messages"
-        atts = [self.attachment(case_id, path_kind, original_id, day) for _ in range(attachments)]
+        owner = f"case:{case_id}"
+        kind = "notes" if rtype == "note" else "messages"
+        url_base = f"{BASE}/api/v1/cases/{case_id}/{kind}/{original_id}/attachments"
+        atts = [self.attachment(owner, url_base, day) for _ in range(attachments)]
         if inline_image:
-            token = hashlib.sha256(f"{self.seed}:media:{original_id}".encode()).hexdigest()[:32]
-            self.store.put_media(token, "image/png", PNG_1PX)
-            src = f"{BASE}/media/url/{token}"
+            src = self.media(f"post:{original_id}")
             html = f'<img src="{src}" class="fr-fic fr-dii" width="1" height="1"><br><br>{html or text}<br>'
             text = f'[img src="{src}"]\n\n{text}\n'
-            atts.append(self.attachment(case_id, path_kind, original_id, day, inline=True, name="pasted.png"))
+            atts.append(self.attachment(owner, url_base, day, inline=True, name="pasted.png"))
         html = html if html is not None else "<div dir='ltr'>" + text.replace("\n", "<br>") + "</div>"
         att_refs = [ref("attachment", a["id"]) for a in atts]
         if channel in IDENTITY_TYPE:
@@ -545,16 +563,34 @@ class Builder:
             if a % 4 == 2:
                 locales["ja"], bodies["ja"], slugs["ja"] = (f"問題{a}の解決", f"<p>手順 {a}</p>", f"{a}-mondai")
             status = statuses[a % len(statuses)]
-            self.put("article", {"uuid": self.uuid(), "titles": self.locale_fields(locales),
+            article_id = self.ids.next("article")
+            atts = []
+            if a % 3 == 0:
+                atts.append(self.attachment(f"article:{article_id}", f"{BASE}/api/v1/articles/{article_id}/attachments",
+                                            3 + a))
+            if a == 1:  # an inline image in the article body
+                bodies["en-us"] += f'<p><img src="{self.media(f"article:{article_id}")}" alt="diagram"></p>'
+            self.put("article", {"id": article_id, "uuid": self.uuid(), "titles": self.locale_fields(locales),
                                  "contents": self.locale_fields(bodies), "slugs": self.locale_fields(slugs),
                                  "keywords": "fix,help", "section": ref("section", self.sections[a % len(
                                      self.sections)]), "author": ref("user", self.agents[a % len(self.agents)]),
                                  "creator": ref("user", self.agents[0]), "status": status,
                                  "is_featured": a == 0, "rank": a, "upvote_count": a % 7, "views": a * 13,
-                                 "tags": [ref("tag", self.tags[a % len(self.tags)])], "attachments": [],
+                                 "tags": [ref("tag", self.tags[a % len(self.tags)])],
+                                 "attachments": [ref("attachment", att["id"]) for att in atts],
                                  "helpcenter_url": f"https://acme.kayako.com/article/{slugs['en-us']}",
                                  "published_at": self.when(10 + a) if status == "PUBLISHED" else None,
                                  "created_at": self.when(3 + a * 0.5), "updated_at": self.when(40 + a * 0.5)})
+
+    def notes(self) -> None:
+        for i, org in enumerate(self.orgs):
+            if i % 2 == 0:
+                self.note_on("organization_note", org, 25 + i, non_ascii=i == 2)
+        for i, uid in enumerate(self.live_customers):
+            if i % 4 == 0:
+                self.note_on("user_note", uid, 26 + i * 0.1, non_ascii=i % 8 == 4)
+                if i == 0:
+                    self.note_on("user_note", uid, 27)
 
     def build(self, admin_email: str) -> dict[str, Any]:
         self.store.clear()
@@ -562,6 +598,7 @@ class Builder:
         self.custom_fields()
         self.organizations()
         self.people(admin_email)
+        self.notes()
         self.automations()
         self.cases()
         self.help_center()
@@ -576,3 +613,37 @@ def generate(store: Store, cases: int, seed: int = 0, huge_post_bytes: int = 200
     if cases < 0 or huge_post_bytes < 0:
         raise ValueError("cases and huge_post_bytes must be >= 0")
     return Builder(store, cases, seed, huge_post_bytes).build(admin_email)
+
+
+def touch_cases(store: Store, case_ids: list[int], at: str, text: str = "Follow-up after the first migration run.\n"
+                ) -> list[int]:
+    """Change cases the way agents do between two migration runs: a new internal note (a NOTE post) and
+    ``updated_at`` set to ``at`` (an ISO-8601 timestamp). Returns the ids touched (unknown ids are skipped)."""
+    datetime.fromisoformat(at)  # ValueError for a bad timestamp
+    touched = []
+    rows: list[tuple[str, int, int | None, dict[str, Any]]] = []
+    post_id = store.max_id("post")
+    note_id = max(store.max_id(t) for t in ("note", "user_note", "organization_note"))
+    channel = next((c for c in store.page("channel", None, 0, 100) if c["type"] == "NOTE"), None)
+    for cid in case_ids:
+        case = store.get("case", cid)
+        if case is None:
+            continue
+        post_id, note_id = post_id + 1, note_id + 1
+        author = (case.get("assigned_agent") or case["requester"])["id"]
+        note_uuid = str(uuid.UUID(int=post_id * 1_000_003 + note_id, version=4))
+        stamp = {"created_at": at, "updated_at": at}
+        rows.append(("note", note_id, cid, {"id": note_id, "uuid": note_uuid, "body_text": text,
+                                            "body_html": f"<p>{text.strip()}</p>", "creator": ref("user", author),
+                                            "attachments": [], **stamp, "is_pinned": False, "resource_type": "note"}))
+        rows.append(("post", post_id, cid, {
+            "id": post_id, "uuid": note_uuid, "client_id": "", "subject": case["subject"], "contents": text,
+            "creator": ref("user", author), "identity": None,
+            "source_channel": ref("channel", channel["id"]) if channel else None, "attachments": [],
+            "original": ref("note", note_id), "is_requester": False, "post_status": None, **stamp,
+            "resource_type": "post"}))
+        rows.append(("case", cid, None, {**case, "post_count": case.get("post_count", 0) + 1, "has_notes": True,
+                                         "updated_at": at}))
+        touched.append(cid)
+    store.put_many(rows)
+    return touched

@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS objects (
     PRIMARY KEY (rtype, id)
 );
 CREATE INDEX IF NOT EXISTS objects_parent ON objects (rtype, parent, id);
-CREATE TABLE IF NOT EXISTS blobs (id INTEGER PRIMARY KEY, case_id INTEGER NOT NULL, content_type TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS blobs (id INTEGER PRIMARY KEY, owner TEXT NOT NULL, content_type TEXT NOT NULL,
                                   data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS media (token TEXT PRIMARY KEY, content_type TEXT NOT NULL, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -82,10 +82,11 @@ class Store:
             db.executemany("INSERT OR REPLACE INTO objects (rtype, id, parent, body) VALUES (?, ?, ?, ?)",
                            ((t, i, p, json.dumps(b, ensure_ascii=False)) for t, i, p, b in rows))
 
-    def put_blob(self, blob_id: int, case_id: int, content_type: str, data: bytes) -> None:
+    def put_blob(self, blob_id: int, owner: str, content_type: str, data: bytes) -> None:
+        """Attachment bytes; ``owner`` is where its URL lives (``case:<id>``, ``article:<id>``)."""
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO blobs (id, case_id, content_type, data) VALUES (?, ?, ?, ?)",
-                       (blob_id, case_id, content_type, data))
+            db.execute("INSERT OR REPLACE INTO blobs (id, owner, content_type, data) VALUES (?, ?, ?, ?)",
+                       (blob_id, owner, content_type, data))
 
     def put_media(self, token: str, content_type: str, data: bytes) -> None:
         with self.transaction() as db:
@@ -123,6 +124,10 @@ class Store:
             return "rtype = ?", (rtype,)
         return "rtype = ? AND parent = ?", (rtype, parent)
 
+    def max_id(self, rtype: str) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM objects WHERE rtype = ?", (rtype,)).fetchone()[0]
+
     def count(self, rtype: str, parent: int | None = None) -> int:
         where, args = self._where(rtype, parent)
         with self._lock:
@@ -142,9 +147,9 @@ class Store:
                                     (*args, limit, offset)).fetchall()
         return [json.loads(r[0]) for r in rows]
 
-    def blob(self, blob_id: int) -> tuple[int, str, bytes] | None:
+    def blob(self, blob_id: int) -> tuple[str, str, bytes] | None:
         with self._lock:
-            row = self._db.execute("SELECT case_id, content_type, data FROM blobs WHERE id = ?", (blob_id,)).fetchone()
+            row = self._db.execute("SELECT owner, content_type, data FROM blobs WHERE id = ?", (blob_id,)).fetchone()
         return (row[0], row[1], bytes(row[2])) if row else None
 
     def media(self, token: str) -> tuple[str, bytes] | None:

@@ -183,3 +183,37 @@ def test_people_help_center_and_automations(api: tuple[KayakoHandle, requests.Se
     assert every(http, k.url("monitors"))
     case_tags = http.get(k.url(f"cases/{k.plan['non_ascii_case_id']}/tags")).json()
     assert "日本語" in {t["name"] for t in case_tags["data"]}
+
+
+def test_notes_article_files_and_touch_for_delta_runs(api: tuple[KayakoHandle, requests.Session]) -> None:
+    k, http = api
+    users = every(http, k.url("users"))
+    noted = [n for u in users for n in every(http, k.url(f"users/{u['id']}/notes"), include="user")]
+    assert noted and all(n["resource_type"] == "note" and n["creator"]["full_name"] for n in noted)
+    org_notes = [n for o in every(http, k.url("organizations"))
+                 for n in every(http, k.url(f"organizations/{o['id']}/notes"))]
+    assert org_notes and {n["id"] for n in org_notes}.isdisjoint({n["id"] for n in noted})
+    assert http.get(k.url("users/999999/notes")).status_code == 404
+    articles = every(http, k.url("articles"), include="attachment,locale_field")
+    files = [a for art in articles for a in art["attachments"]]
+    assert files
+    for att in files:
+        got = http.get(att["url_download"])
+        assert got.status_code == 200 and len(got.content) == att["size"]
+    assert any("/media/url/" in c["translation"] for art in articles for c in art["contents"])
+
+    cases = every(http, k.url("cases"))
+    target = cases[-1]
+    posts_before = every(http, k.url(f"cases/{target['id']}/posts"))
+    at = "2026-12-01T10:00:00+00:00"
+    assert k.admin.touch([target["id"], 999999], at) == {
+        "touched": [target["id"]]}
+    after = http.get(k.url(f"cases/{target['id']}")).json()["data"]
+    assert after["updated_at"] == at and after["post_count"] == target["post_count"] + 1
+    posts_after = every(http, k.url(f"cases/{target['id']}/posts"), include="note")
+    assert len(posts_after) == len(posts_before) + 1
+    newest = posts_after[-1]
+    assert newest["created_at"] == at and newest["original"]["resource_type"] == "note"
+    assert newest["id"] > max(p["id"] for p in posts_before)
+    changed = [c["id"] for c in every(http, k.url("cases")) if c["updated_at"] >= at]
+    assert changed == [target["id"]]

@@ -17,7 +17,7 @@ from hdm_infra.kayakoemu.store import Store
 def dump(path: Path) -> list[tuple]:
     with sqlite3.connect(path / "kayako.sqlite3") as db:
         rows = db.execute("SELECT rtype, id, parent, body FROM objects ORDER BY rtype, id").fetchall()
-        rows += db.execute("SELECT 'blob', id, case_id, hex(data) FROM blobs ORDER BY id").fetchall()
+        rows += db.execute("SELECT 'blob', id, owner, hex(data) FROM blobs ORDER BY id").fetchall()
     return rows
 
 
