@@ -146,6 +146,7 @@ class KayakoEmulator(EmulatorApp):
     def authenticated(self, request: Request, family: str, route: tuple[Any, ...]) -> Response:
         try:
             session_id, fresh = self.authenticate(request)
+            request.environ["kayakoemu.session_id"] = session_id
             self.rate_limit(family, session_id)
             response = self.dispatch(request, route)
         except KayakoError as exc:
@@ -335,9 +336,7 @@ class KayakoEmulator(EmulatorApp):
                 self.sessions.pop(request.headers.get("X-Session-ID", ""), None)
             return json_response({"status": 200})
         renderer = self.renderer(request)
-        with self.lock:
-            given = request.headers.get("X-Session-ID", "")
-            session_id = given if given in self.sessions else next(reversed(self.sessions), "")
+        session_id = request.environ.get("kayakoemu.session_id", "")
         user = next(iter(self.store.page("user", None, 0, 1)), None)  # the generator's first user: the owner
         data = {"id": session_id, "portal": "API", "ip_address": request.remote_addr, "user_agent":
                 request.headers.get("User-Agent"), "instance_id": "1", "instance_name": "acme.kayako.com",

@@ -26,6 +26,7 @@ def test_basic_then_session(kayakoemu_seeded: KayakoHandle) -> None:
     http = with_session(k, sid)
     body = http.get(k.url("cases"), params={"limit": 1}).json()
     assert body["status"] == 200 and "session_id" not in body  # only Basic-authenticated answers carry one
+    assert http.get(k.url("session")).json()["data"]["id"] == sid
     none = k.http(basic=False).get(k.url("cases"))
     assert none.status_code == 401 and none.json()["errors"][0]["code"] == "AUTHENTICATION_FAILED"
     wrong = k.http(basic=False).get(k.url("cases"), auth=(k.running.credentials["email"], "nope"))
