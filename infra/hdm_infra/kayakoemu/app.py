@@ -133,6 +133,8 @@ class KayakoEmulator(EmulatorApp):
             return coll.replace("/", "_") + "_get", ("get", coll, int(parts[-1]))
         if len(parts) == 3 and parts[1].isdigit() and (parts[0], parts[2]) in NESTED:
             return f"{parts[0]}_{parts[2]}_list", ("nested", parts[0], int(parts[1]), parts[2])
+        if len(parts) == 4 and parts[1].isdigit() and parts[3].isdigit() and (parts[0], parts[2]) in NESTED:
+            return f"{parts[0]}_{parts[2]}_get", ("nested_get", parts[0], int(parts[1]), parts[2], int(parts[3]))
         if len(parts) == 3 and parts[0] == "cases" and parts[1].isdigit() and parts[2] == "tags":
             return "case_tags_list", ("case_tags", int(parts[1]))
         if (len(parts) == 7 and parts[0] == "cases" and parts[2] in ("messages", "notes") and parts[4] ==
@@ -171,6 +173,16 @@ class KayakoEmulator(EmulatorApp):
                 raise KayakoError(404, "RESOURCE_NOT_FOUND", "Resource can not be found")
             stored, served = NESTED[(parent_coll, name)]
             return self.listing(request, name, stored, parent_id, served=served, parent_coll=parent_coll)
+        if kind == "nested_get":
+            _, parent_coll, parent_id, name, rid = route
+            stored, served = NESTED[(parent_coll, name)]
+            row = self.store.get(stored, rid)
+            if row is None or self.store.parent_of(stored, rid) != parent_id:
+                raise KayakoError(404, "RESOURCE_NOT_FOUND", "Resource can not be found")
+            renderer = self.renderer(request)
+            data = renderer.item(FieldsSpec(request.args.get("fields")).apply(
+                {**row, "resource_url": self.resource_url(name, rid, parent_id, parent_coll)}))
+            return self.envelope({"status": 200, "data": data, "resource": served}, renderer)
         if kind == "case_tags":
             case = self.store.get("case", route[1])
             if case is None:

@@ -73,6 +73,7 @@ class Builder:
         self.rows: list[tuple[str, int, int | None, dict[str, Any]]] = []
         self.plan: dict[str, Any] = {"seed": seed, "cases": self.n_cases}
         self.names: dict[int, str] = {}
+        self.primary_identity: dict[int, dict[str, Any]] = {}
 
     # ----- helpers --------------------------------------------------------------------------------------------
     def uuid(self) -> str:
@@ -300,6 +301,7 @@ class Builder:
                 if role != "CUSTOMER" else None, "created_at": self.when(day), "updated_at": self.when(day + 5)}
         uid = self.put("user", body)["id"]
         self.names[uid] = full_name
+        self.primary_identity[uid] = emails[0]
         return uid
 
     def people(self, admin_email: str) -> None:
@@ -391,8 +393,8 @@ class Builder:
             ident = ref(IDENTITY_TYPE[channel], self.put(IDENTITY_TYPE[channel], {
                 "screen_name" if channel == "TWITTER" else "user_name": f"user{author}",
                 "created_at": self.when(day), "updated_at": self.when(day)})["id"])
-        else:
-            ident = None
+        else:  # mail-like channels: the author's primary e-mail identity (none for a user merged away)
+            ident = self.primary_identity.get(author)
         stamp = {"created_at": self.when(day), "updated_at": self.when(day)}
         common = {"id": original_id, "uuid": self.uuid(), "body_text": text, "body_html": html,
                   "creator": ref("user", author), "attachments": att_refs, **stamp}
@@ -476,7 +478,7 @@ class Builder:
                 "id": cid, "legacy_id": f"ABC-{cid:05d}-XYZ" if i % 4 == 0 else None, "subject": subject,
                 "portal": "API", "source_channel": ref("channel", self.channels[source]),
                 "last_public_channel": ref("channel", self.channels["MAIL"]), "requester": ref("user", requester),
-                "creator": ref("user", requester), "identity": None,
+                "creator": ref("user", requester), "identity": self.primary_identity.get(requester),
                 "assigned_agent": ref("user", agent) if rng.random() < 0.8 else None,
                 "assigned_team": ref("team", rng.choice(self.teams)) if rng.random() < 0.9 else None,
                 "brand": ref("brand", self.brands[1] if non_ascii else self.brands[0]),

@@ -108,6 +108,11 @@ class Store:
             row = self._db.execute("SELECT body FROM objects WHERE rtype = ? AND id = ?", (rtype, rid)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def parent_of(self, rtype: str, rid: int) -> int | None:
+        with self._lock:
+            row = self._db.execute("SELECT parent FROM objects WHERE rtype = ? AND id = ?", (rtype, rid)).fetchone()
+        return row[0] if row else None
+
     def get_many(self, rtype: str, ids: list[int]) -> dict[int, dict[str, Any]]:
         out: dict[int, dict[str, Any]] = {}
         for start in range(0, len(ids), 500):

@@ -120,6 +120,10 @@ def test_after_id_paging_via_next_url_and_link_header(kayakoemu_seeded: KayakoHa
     # posts are cursor-paged too
     posts = http.get(k.url(f"cases/{seen[0]}/posts"), params={"limit": 1}).json()
     assert posts["resource"] == "post"
+    post = posts["data"][0]
+    one = http.get(post["resource_url"]).json()
+    assert one["resource"] == "post" and one["data"]["id"] == post["id"]
+    assert http.get(k.url(f"cases/{seen[1]}/posts/{post['id']}")).status_code == 404  # another case's post
     if posts["total_count"] > 1:
         assert "after_id=" in posts["next_url"]
 

@@ -103,13 +103,15 @@ def test_posts_of_every_channel_and_rare_cases(api: tuple[KayakoHandle, requests
     posts_by_case = {}
     for cid in cases:
         posts = every(http, k.url(f"cases/{cid}/posts"), include="channel,case_message,note,chat_message,"
-                      "twitter_tweet,facebook_message,attachment")
+                      "twitter_tweet,facebook_message,attachment,identity_email")
         posts_by_case[cid] = posts
         assert len(posts) == cases[cid]["post_count"]
         for post in posts:
             channels.add(post["source_channel"]["type"])
             originals.add(post["original"]["resource_type"])
             assert "body_html" in post["original"]
+            if post["source_channel"]["type"] == "MAIL" and post["identity"]:
+                assert "@" in post["identity"]["email"]
     assert channels == {"MAIL", "NOTE", "HELPCENTER", "MESSENGER", "TWITTER", "FACEBOOK"}
     assert originals == {"case_message", "note", "chat_message", "twitter_tweet", "facebook_message"}
     huge = max(len(p["contents"]) for p in posts_by_case[plan["huge_post_case_id"]])
