@@ -29,6 +29,7 @@ ADMIN_TOKEN_HEADER = "X-Kayako-Admin-Token"
 API_PREFIX = "/api/v1/"
 MORE_INFO = "https://developer.kayako.com/api/v1/reference/errors/"
 CREDENTIALS_FILE = "credentials.json"
+MAX_SESSIONS = 10_000  # a client that sends Basic on every call opens a session each time: keep the newest
 
 # collection path -> resource type (GET <path> lists, GET <path>/<id> reads one)
 COLLECTIONS: dict[str, str] = {
@@ -211,6 +212,8 @@ class KayakoEmulator(EmulatorApp):
                         raise KayakoError(454, "SESSION_LOADING_FAILED", "The server failed to load the session")
                 session_id = secrets.token_urlsafe(48)
                 self.sessions[session_id] = Session(email=email, created=time.monotonic(), calls=1)
+                while len(self.sessions) > MAX_SESSIONS:
+                    del self.sessions[next(iter(self.sessions))]
                 return session_id, True
             if not given:
                 raise KayakoError(401, "AUTHENTICATION_FAILED", "Authentication required")
