@@ -133,3 +133,24 @@ def test_bad_paging_argument_is_a_clear_error(kayakoemu_seeded: KayakoHandle) ->
     http = session_for(k)
     response = http.get(k.url("cases"), params={"offset": "ten"})
     assert response.status_code == 400 and response.json()["errors"][0]["code"] == "PARAMETER_INVALID"
+
+
+def test_a_zammad_style_walk(kayakoemu_seeded: KayakoHandle) -> None:
+    """The request pattern of the Zammad importer (limit=100, its include lists with the upstream typo
+    `identify_phone`, the Link header's after_id) works; before_id walks back; limit is clamped."""
+    k = kayakoemu_seeded
+    http = session_for(k)
+    users = http.get(k.url("users"), params={"limit": 100, "include": "user_field,field_option,locale_field,"
+                                             "identity_email,identify_phone,identity_twitter,"
+                                             "identity_facebook,role"})
+    assert users.status_code == 200
+    assert all("type" in u["role"] and all("email" in e for e in u["emails"]) for u in users.json()["data"])
+    cases = http.get(k.url("cases"), params={"limit": 5, "include": "user,case_priority,case_status,channel,tag,"
+                                             "case_type", "fields": "+tags"})
+    link = cases.headers["Link"]
+    assert 'rel="next"' in link and "after_id=" in link
+    ids = [c["id"] for c in cases.json()["data"]]
+    back = http.get(k.url("cases"), params={"before_id": ids[3], "limit": 2}).json()
+    assert [c["id"] for c in back["data"]] == ids[1:3] and back["offset"] == 1
+    k.admin.knobs(max_limit=4)
+    assert len(http.get(k.url("cases"), params={"limit": 100}).json()["data"]) == 4
