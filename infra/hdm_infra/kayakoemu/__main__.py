@@ -40,7 +40,9 @@ def serve(state_dir: Path, port: int, background: bool) -> None:
 @click.option("--cases", default=50, show_default=True, type=click.IntRange(min=0))
 @click.option("--seed", default=0, show_default=True)
 @click.option("--huge-post-bytes", default=200_000, show_default=True, type=click.IntRange(min=0))
-def seed(state_dir: Path, cases: int, seed: int, huge_post_bytes: int) -> None:
+@click.option("--huge-attachment-bytes", default=0, show_default=True, type=click.IntRange(min=0),
+              help="0: none; else one attachment of this size on the huge-post case")
+def seed(state_dir: Path, cases: int, seed: int, huge_post_bytes: int, huge_attachment_bytes: int) -> None:
     """Fill the state folder with a generated help desk (replaces what is there); prints the plan and counts.
 
     Safe while no server runs on the folder; with a server running use the admin API's POST /__admin/seed.
@@ -54,7 +56,8 @@ def seed(state_dir: Path, cases: int, seed: int, huge_post_bytes: int) -> None:
     admin_email = json.loads(creds_path.read_text())["email"] if creds_path.exists() else "admin@acme.example"
     store = Store(state_dir)
     try:
-        plan = generate(store, cases, seed, huge_post_bytes, admin_email=admin_email)
+        plan = generate(store, cases, seed, huge_post_bytes, admin_email=admin_email,
+                        huge_attachment_bytes=huge_attachment_bytes)
         click.echo(json.dumps({"plan": plan, "counts": store.counts()}, ensure_ascii=False))
     finally:
         store.close()

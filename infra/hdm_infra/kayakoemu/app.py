@@ -436,11 +436,12 @@ class KayakoEmulator(EmulatorApp):
             body = read_json(request) or {}
             if not isinstance(body, dict):
                 raise ValueError("a seed request is a JSON object")
-            unknown = set(body) - {"cases", "seed", "huge_post_bytes"}
+            unknown = set(body) - {"cases", "seed", "huge_post_bytes", "huge_attachment_bytes"}
             if unknown:
                 raise ValueError(f"unknown seed parameter(s): {sorted(unknown)}")
             plan = generate(self.store, int(body.get("cases", 20)), int(body.get("seed", 0)),
-                            int(body.get("huge_post_bytes", 200_000)), admin_email=self.credentials["email"])
+                            int(body.get("huge_post_bytes", 200_000)), admin_email=self.credentials["email"],
+                            huge_attachment_bytes=int(body.get("huge_attachment_bytes", 0)))
         except (TypeError, ValueError) as exc:
             return json_response({"error": str(exc)}, 400)
         return json_response({"plan": plan, "counts": self.store.counts()})

@@ -34,9 +34,11 @@ class AdminClient(kit.AdminClient):
         """Empty help desk, default knobs, sessions dropped, counters cleared."""
         return self._call("POST", "reset")
 
-    def seed(self, cases: int = 20, seed: int = 0, huge_post_bytes: int = 200_000) -> dict[str, Any]:
+    def seed(self, cases: int = 20, seed: int = 0, huge_post_bytes: int = 200_000,
+             huge_attachment_bytes: int = 0) -> dict[str, Any]:
         """Replace the data with a generated help desk; returns {"plan": ..., "counts": ...}."""
-        return self._call("POST", "seed", {"cases": cases, "seed": seed, "huge_post_bytes": huge_post_bytes})
+        return self._call("POST", "seed", {"cases": cases, "seed": seed, "huge_post_bytes": huge_post_bytes,
+                                           "huge_attachment_bytes": huge_attachment_bytes})
 
     def counts(self) -> dict[str, int]:
         return self._call("GET", "counts")

@@ -4,7 +4,8 @@
 byte-identical data. What it always plants (once ``cases >= 8``; smaller desks get what fits):
 
 - every post channel: MAIL, NOTE, HELPCENTER, MESSENGER (Kayako's chat), TWITTER and FACEBOOK (social);
-- case 0 in ``TRASH``, case 1 ``SUSPENDED``; case 2 carries a huge post (``huge_post_bytes``); case 3 is
+- case 0 in ``TRASH``, case 1 ``SUSPENDED``; case 2 carries a huge post (``huge_post_bytes``) and, when
+  ``huge_attachment_bytes`` > 0, an attachment of that size (e.g. 26 MB, beyond Salesforce's 25 MB); case 3 is
   non-ASCII throughout (subject, body, requester name); case 4 has an inline image (``/media/url/<token>``) and an
   inline attachment (``content_id``); case 5's posts are out of order (a higher post id created earlier);
   case 6 holds a value of a *deleted* case field (definition gone, value still there); case 7 has a post whose
@@ -63,12 +64,14 @@ class Sequence:
 
 
 class Builder:
-    def __init__(self, store: Store, cases: int, seed: int, huge_post_bytes: int) -> None:
+    def __init__(self, store: Store, cases: int, seed: int, huge_post_bytes: int,
+                 huge_attachment_bytes: int = 0) -> None:
         self.store = store
         self.n_cases = max(0, cases)
         self.rng = random.Random(seed)
         self.seed = seed
         self.huge_post_bytes = huge_post_bytes
+        self.huge_attachment_bytes = huge_attachment_bytes
         self.ids = Sequence()
         self.rows: list[tuple[str, int, int | None, dict[str, Any]]] = []
         self.plan: dict[str, Any] = {"seed": seed, "cases": self.n_cases}
@@ -341,9 +344,13 @@ class Builder:
 
     # ----- cases and posts -----------------------------------------------------------------------------------
     def attachment(self, owner: str, url_base: str, day: float, inline: bool = False,
-                   name: str | None = None) -> dict[str, Any]:
+                   name: str | None = None, size: int | None = None) -> dict[str, Any]:
         aid = self.ids.next("attachment")
-        if inline:
+        if size is not None:  # the huge attachment: a large file a destination may refuse (size known upfront)
+            block = hashlib.sha256(f"{self.seed}:{aid}".encode()).digest() * 2048
+            data = (block * (size // len(block) + 1))[:size]
+            fname, ctype = name or "disk-image.zip", "application/zip"
+        elif inline:
             data, ctype, fname = PNG_1PX, "image/png", name or "inline.png"
         else:
             size = self.rng.randint(200, 6000)
@@ -375,13 +382,17 @@ class Builder:
                  parent=parent, resource_type="note")
 
     def post(self, case_id: int, channel: str, author: int, is_requester: bool, day: float, subject: str,
-             text: str, html: str | None = None, attachments: int = 0, inline_image: bool = False) -> dict[str, Any]:
+             text: str, html: str | None = None, attachments: int = 0, inline_image: bool = False,
+             huge_attachment: int = 0) -> dict[str, Any]:
         rtype = ORIGINAL_TYPE[channel]
         original_id = self.ids.next(rtype)
         owner = f"case:{case_id}"
         kind = "notes" if rtype == "note" else "messages"
         url_base = f"{BASE}/api/v1/cases/{case_id}/{kind}/{original_id}/attachments"
         atts = [self.attachment(owner, url_base, day) for _ in range(attachments)]
+        if huge_attachment:
+            atts.append(self.attachment(owner, url_base, day, size=huge_attachment))
+            self.plan["huge_attachment_id"] = atts[-1]["id"]
         if inline_image:
             src = self.media(f"post:{original_id}")
             html = f'<img src="{src}" class="fr-fic fr-dii" width="1" height="1"><br><br>{html or text}<br>'
@@ -458,7 +469,8 @@ class Builder:
                     created = day - 0.5  # imported late: higher id, earlier created_at
                 posts.append(self.post(cid, channel, author, from_requester, created, subject, text,
                                        attachments=1 if rng.random() < 0.2 else 0,
-                                       inline_image=(i == 4 and p == 0)))
+                                       inline_image=(i == 4 and p == 0),
+                                       huge_attachment=self.huge_attachment_bytes if (i == 2 and p == 0) else 0))
             if i == 5 and n_posts < 2:  # make sure the out-of-order pair exists
                 posts.append(self.post(cid, "NOTE", agent, False, day - 0.5, subject, "Backdated note.\n"))
             if i == 7 and all(p["creator"]["id"] != plan["merged_away_user_id"] for p in posts):
@@ -610,11 +622,11 @@ class Builder:
 
 
 def generate(store: Store, cases: int, seed: int = 0, huge_post_bytes: int = 200_000,
-             admin_email: str = "admin@acme.example") -> dict[str, Any]:
+             admin_email: str = "admin@acme.example", huge_attachment_bytes: int = 0) -> dict[str, Any]:
     """Replace the store's content with a generated help desk; returns the plan (ids of the planted rare cases)."""
-    if cases < 0 or huge_post_bytes < 0:
-        raise ValueError("cases and huge_post_bytes must be >= 0")
-    return Builder(store, cases, seed, huge_post_bytes).build(admin_email)
+    if cases < 0 or huge_post_bytes < 0 or huge_attachment_bytes < 0:
+        raise ValueError("cases, huge_post_bytes and huge_attachment_bytes must be >= 0")
+    return Builder(store, cases, seed, huge_post_bytes, huge_attachment_bytes).build(admin_email)
 
 
 def touch_cases(store: Store, case_ids: list[int], at: str, text: str = "Follow-up after the first migration run.\n"

@@ -60,7 +60,7 @@ def test_any_size(tmp_path: Path) -> None:
 def test_cli_seed_then_serve_as_subprocess(tmp_path: Path) -> None:
     state = tmp_path / "desk"
     result = CliRunner().invoke(cli, ["seed", "--state-dir", str(state), "--cases", "9", "--seed", "5",
-                                      "--huge-post-bytes", "2000"])
+                                      "--huge-post-bytes", "2000", "--huge-attachment-bytes", "300000"])
     assert result.exit_code == 0, result.output
     printed = json.loads(result.output)
     assert printed["counts"]["case"] == 9 and printed["plan"]["seed"] == 5
@@ -71,6 +71,12 @@ def test_cli_seed_then_serve_as_subprocess(tmp_path: Path) -> None:
         assert running.pid and AdminClient(running).counts()["case"] == 9
         body = api_session(running).get(f"{running.api_url}/cases", params={"limit": 20}).json()
         assert body["total_count"] == 9 and body["session_id"]
+        http = api_session(running)
+        huge_case = printed["plan"]["huge_post_case_id"]
+        posts = http.get(f"{running.api_url}/cases/{huge_case}/posts", params={"include": "attachment"}).json()
+        huge = [a for p in posts["data"] for a in p["attachments"] if a["id"] == printed["plan"]["huge_attachment_id"]]
+        assert huge and huge[0]["size"] == 300_000
+        assert len(http.get(huge[0]["url_download"]).content) == 300_000
         assert running.describe()["api_url"].endswith("/api/v1")
     finally:
         running.stop()
