@@ -85,6 +85,17 @@ class Direction(str, enum.Enum):
     OUTBOUND = "outbound"  # from the helpdesk (to a customer)
 
 
+def direction_of(kind: MessageKind, visibility: Visibility) -> Optional[Direction]:
+    """The direction a helpdesk entry implies: a public customer message came in, a public agent reply went out;
+    notes, system entries and bot parts have none."""
+    if visibility is Visibility.PUBLIC:
+        if kind is MessageKind.CUSTOMER:
+            return Direction.INBOUND
+        if kind is MessageKind.AGENT:
+            return Direction.OUTBOUND
+    return None
+
+
 class Visibility(str, enum.Enum):
     PUBLIC = "public"  # the customer saw it
     INTERNAL = "internal"  # agents only: must never become public in any destination
