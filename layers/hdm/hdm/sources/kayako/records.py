@@ -349,7 +349,7 @@ def message(post: Mapping[str, Any], case_id: int, position: int, catalogs: Cata
     rec.recipients = recipients
     rec.attachments = [key("attachment", a["id"]) for a in post.get("attachments") or []
                        if isinstance(a, dict) and a.get("id") is not None]
-    rec.extra = {"source_channel": channel, "original_type": original.get("resource_type"),
+    rec.extra = {**rec.extra, "source_channel": channel, "original_type": original.get("resource_type"),
                  **({"is_requester": post["is_requester"]} if post.get("is_requester") is not None else {})}
     media = sorted(set(MEDIA_URL.findall(html or "")))
     if media:
