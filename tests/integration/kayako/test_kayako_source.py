@@ -33,13 +33,13 @@ class MemoryBlobs:
 
 
 def make_source(k: KayakoHandle, waits: list[float] | None = None, password: str | None = None,
-                page_size: int = 10) -> KayakoSource:
+                page_size: int = 10, updated_since: str | None = None) -> KayakoSource:
     creds = k.running.credentials
     client = KayakoClient(k.running.api_url, creds["email"], password or creds["password"],
                           ca_bundle=str(k.running.cert_path), page_size=page_size,
                           retry=RetryPolicy(attempts=10, base=0.01, cap=0.02, total=60.0),
                           sleep=(waits.append if waits is not None else (lambda s: None)))
-    return KayakoSource(client, page_size=page_size)
+    return KayakoSource(client, page_size=page_size, updated_since=updated_since)
 
 
 def extract_all(src: KayakoSource, chunk_rows: int = 5) -> tuple[list[dict], MemoryBlobs]:
@@ -250,3 +250,21 @@ def test_scoping_report_and_automation_inventory(kayakoemu_seeded: KayakoHandle)
     assert "Entitlement Process" in inventory and "Flow" in inventory
     triggers = [t["title"] for t in kayakoemu_seeded.http().get(kayakoemu_seeded.url("/triggers")).json()["data"]]
     assert all(t in inventory for t in triggers) and "(disabled)" in inventory
+
+
+def test_a_delta_run_reads_posts_only_of_the_cases_updated_since(kayakoemu_seeded: KayakoHandle, clean_run):
+    k = kayakoemu_seeded
+    touched = k.admin.touch([3, 5], "2030-01-01T00:00:00+00:00")
+    src = make_source(k, updated_since="2029-12-31T00:00:00Z")
+    records = by_key(extract_all(src)[0])
+    tickets = sorted(r["provenance"]["id"] for r in records.values() if r["_type"] == "ticket")
+    assert tickets == ["3", "5"]
+    messages = [r for r in records.values() if r["_type"] == "message"]
+    before = [r for r in clean_run["records"].values() if r["_type"] == "message" and r["ticket"] in
+              ("ticket:3", "ticket:5")]
+    assert {r["ticket"] for r in messages} == {"ticket:3", "ticket:5"}
+    assert len(messages) == len(before) + 2  # the note each touch added
+    assert touched  # the emulator answered which posts it added
+    posts_calls = src.client.counters.snapshot()["GET /cases/{id}/posts"]["calls"]
+    assert posts_calls == 2 * 2  # the message and the attachment chunk, each for the two changed cases only
+    assert not [r for r in records.values() if r["_type"] in ("contact", "organization", "agent")]

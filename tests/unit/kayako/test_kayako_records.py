@@ -140,3 +140,12 @@ def test_config_names_its_host_by_kind_and_its_credentials_by_reference():
         KayakoSourceConfig(host="acme.kayako.com", email="env:E", password="hunter2")
     assert registry.source("kayako").config is KayakoSourceConfig
     assert {registry.SCOPING_REPORT, registry.INVENTORY} <= set(registry.source("kayako").capabilities)
+
+
+def test_updated_since_must_be_an_instant_with_its_offset():
+    base = {"host": "acme.kayako.com", "email": "env:E", "password": "env:P"}
+    assert KayakoSourceConfig(**base, updated_since="2024-05-01T02:00:00+02:00").updated_since == \
+        "2024-05-01T00:00:00Z"
+    for bad in ("yesterday", "2024-05-01T00:00:00"):
+        with pytest.raises(ValueError, match="updated_since"):
+            KayakoSourceConfig(**base, updated_since=bad)

@@ -16,7 +16,7 @@ def build(cfg: KayakoSourceConfig, secrets: Mapping[str, Optional[str]]) -> Any:
     client = KayakoClient(cfg.api_url, secrets.get("email") or "", secrets.get("password") or "",
                           ca_bundle=cfg.ca_bundle, page_size=cfg.page_size, max_pages=cfg.max_pages,
                           rate_limit_per_minute=cfg.rate_limit_per_minute, rate_share=cfg.rate_share)
-    return KayakoSource(client, page_size=cfg.page_size)
+    return KayakoSource(client, page_size=cfg.page_size, updated_since=cfg.updated_since)
 
 
 def scoping_report(source: Any) -> registry.ScopingReport:

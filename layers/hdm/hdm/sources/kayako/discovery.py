@@ -101,7 +101,10 @@ def discover(source: KayakoSource) -> Discovery:
         "plan_tier_hints": hints,
         "triggers": triggers,
         "monitors": monitors,
-        "incremental": "no server-side updated_at filter is documented: a delta run re-reads the listings",
+        "incremental": ("no server-side updated_at filter is documented (nor emulated): a delta run "
+                        "(updated_since) re-reads the case, user and organization listings and reads posts and "
+                        "attachments only of the cases updated since"),
+        "updated_since": source.since.isoformat() if source.since else None,
     }
     return Discovery(system=R.SYSTEM, version="v1", counts=counts, details=details)
 
