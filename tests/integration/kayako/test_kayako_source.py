@@ -78,7 +78,8 @@ def test_every_seeded_record_is_extracted_exactly_once(clean_run):
     got = Counter(r["_type"] for r in records.values())
     system_case_fields = 7  # SUBJECT, MESSAGE, PRIORITY, STATUS, TYPE, TEAM, ASSIGNEE: carried by the case itself
     assert got == {
-        "ticket": counts["case"], "message": counts["post"], "attachment": counts["attachment"],
+        "ticket": counts["case"], "message": counts["post"],
+        "attachment": counts["attachment"] + counts["media"],  # files, and inline images served at /media/url
         "contact": counts["user"] - got["agent"], "agent": got["agent"], "organization": counts["organization"],
         "note": counts["user_note"] + counts["organization_note"], "team": counts["team"], "brand": counts["brand"],
         "tag": counts["tag"], "sla_policy": counts["sla"], "status": counts["case_status"],
@@ -107,10 +108,15 @@ def test_attachments_are_streamed_into_the_stage_with_their_bytes(clean_run):
     assert atts and all(r["blob"] and r["sha256"] in clean_run["blobs"].blobs for r in atts)
     assert all(len(clean_run["blobs"].blobs[r["sha256"]]) == r["size"] for r in atts)
     assert not [f for r in atts for f in r["flags"]]
+    media = [r for r in atts if r["storage"] == "kayako:media"]
+    assert media and all(r["inline"] and r["content_type"] == "image/png" for r in media)
     messages = {k: r for k, r in clean_run["records"].items() if r["_type"] == "message"}
     for r in atts:
         if r["message"]:
             assert f"attachment:{r['provenance']['id']}" in messages[r["message"]]["attachments"]
+            if r["storage"] == "kayako:media":
+                own = f"attachment:{r['provenance']['id']}"
+                assert messages[r["message"]]["inline_images"] == {r["extra"]["url"]: own}
             internal = messages[r["message"]]["visibility"] == "internal"
             assert (r["visibility"] == "internal") is internal
 

@@ -149,3 +149,13 @@ def test_updated_since_must_be_an_instant_with_its_offset():
     for bad in ("yesterday", "2024-05-01T00:00:00"):
         with pytest.raises(ValueError, match="updated_since"):
             KayakoSourceConfig(**base, updated_since=bad)
+
+
+def test_inline_images_become_inline_attachments_of_their_message(cat):
+    url = "https://acme.kayako.com/media/url/abc123"
+    post = _post(5, 1, _user(9, 5))
+    post["original"]["body_html"] = f'<p>see <img src="{url}"> and <img src=\'{url}\'></p>'
+    msg = R.message(post, 7, 0, cat, {})
+    assert msg.inline_images == {url: "attachment:media-post-5-abc123"}
+    assert msg.attachments == ["attachment:media-post-5-abc123"]
+    assert R.media_images("<p>no images</p>", "post-1") == []

@@ -102,15 +102,18 @@ class KayakoClient:
                 last = ident
                 yield item
 
-    def download(self, url: str) -> Iterator[bytes]:
-        """The bytes of an attachment URL (same origin only; the session goes with it), in blocks."""
+    def download(self, url: str) -> tuple[Iterator[bytes], Optional[str]]:
+        """The bytes of an attachment URL (same origin only; the session goes with it), in blocks, and the
+        answer's content type. The kit reads the whole answer (it has no streaming mode), so a file is held in
+        memory once while it is written to the stage."""
+        family = "GET media" if "/media/url/" in url else "GET attachment"
         try:
-            response = self.http.request("GET", url, family="GET attachment")
+            response = self.http.request("GET", url, family=family)
         except AuthFailed as exc:
             raise KayakoAuthError(f"Kayako refused the login or session: {exc}") from exc
         content = response.content
-        for start in range(0, len(content), DOWNLOAD_BLOCK):
-            yield content[start:start + DOWNLOAD_BLOCK]
+        kind = (response.headers.get("Content-Type") or "").split(";", 1)[0].strip() or None
+        return (content[start:start + DOWNLOAD_BLOCK] for start in range(0, len(content), DOWNLOAD_BLOCK)), kind
 
     # -- what is on the other end ----------------------------------------------------------------------
     def probe(self) -> dict[str, Any]:

@@ -351,9 +351,27 @@ def message(post: Mapping[str, Any], case_id: int, position: int, catalogs: Cata
                        if isinstance(a, dict) and a.get("id") is not None]
     rec.extra = {**rec.extra, "source_channel": channel, "original_type": original.get("resource_type"),
                  **({"is_requester": post["is_requester"]} if post.get("is_requester") is not None else {})}
-    media = sorted(set(MEDIA_URL.findall(html or "")))
-    if media:
-        rec.extra["inline_image_urls"] = media
+    for url, ident in media_images(html, f"post-{post['id']}"):
+        rec.inline_images[url] = key("attachment", ident)
+        rec.attachments.append(key("attachment", ident))
+    return rec
+
+
+def media_images(html: Optional[str], owner: str) -> list[tuple[str, str]]:
+    """The inline images of a body (Kayako serves them at ``<instance>/media/url/<token>``), each with the id
+    its Attachment record gets: ``media-<owner>-<token>`` (stable, one per body and image)."""
+    found = []
+    for url in dict.fromkeys(MEDIA_URL.findall(html or "")):
+        token = url.rsplit("/", 1)[-1]
+        found.append((url, f"media-{owner}-{token[:32]}"))
+    return found
+
+
+def media_attachment(url: str, ident: str, *, ticket: Optional[str], message: Optional[str],
+                     visibility: Visibility, created_at: Optional[str], article: Optional[str] = None) -> Attachment:
+    rec = Attachment(prov("media", ident), ticket=ticket, message=message, file_name=ident, inline=True,
+                     storage="kayako:media", visibility=visibility, created_at=created_at,
+                     extra={"url": url, **({"article": article} if article else {})})
     return rec
 
 
@@ -496,7 +514,9 @@ def kb_articles(raw: Mapping[str, Any]) -> list[KbArticle]:
                         author=key("agent", author) if author is not None else None,
                         url_name=translation(slugs, loc), keywords=keywords,
                         attachments=[key("attachment", f"article-{a['id']}") for a in raw.get("attachments") or []
-                                     if isinstance(a, dict) and a.get("id") is not None],
+                                     if isinstance(a, dict) and a.get("id") is not None]
+                        + [key("attachment", i) for _u, i in media_images(translation(contents, loc),
+                                                                           f"article-{raw['id']}")],
                         created_at=iso(raw.get("created_at")), updated_at=iso(raw.get("updated_at")),
                         extra={"status": status_, "tags": _tags(raw.get("tags")),
                                **({"translation_of": key("kb_article", raw["id"])} if loc != primary else {}),

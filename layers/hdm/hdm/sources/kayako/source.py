@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import mimetypes
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -318,13 +319,38 @@ class KayakoSource(SourceBase):
                     rec = R.attachment(att, case_id, post, c)
                     self._stage(rec, att, blobs, stats)
                     yield rec
+                yield from self._media(post, case_id, blobs, stats)
+
+    def _media(self, post: dict, case_id: int, blobs: BlobSink | None, stats: ChunkStats) -> Iterator[Record]:
+        """The inline images of a post's body, as inline attachments (their URLs die with the Kayako instance)."""
+        original = post.get("original") if isinstance(post.get("original"), dict) else {}
+        html = original.get("body_html") if isinstance(original.get("body_html"), str) else None
+        internal = self.catalogs().channel_type(post.get("source_channel")) == "NOTE"
+        for url, ident in R.media_images(html, f"post-{post['id']}"):
+            rec = R.media_attachment(url, ident, ticket=key("ticket", case_id), message=key("message", post["id"]),
+                                     visibility=R.Visibility.INTERNAL if internal else R.Visibility.PUBLIC,
+                                     created_at=R.iso(post.get("created_at")))
+            self._stage(rec, {"url_download": url}, blobs, stats)
+            yield rec
 
     def article_attachments(self, blobs: BlobSink | None, stats: ChunkStats) -> Iterator[Record]:
-        for raw in self.client.items("/articles", {"fields": "id,attachments", "include": "attachment"}):
+        for raw in self.client.items("/articles", {"fields": "id,attachments,contents",
+                                                   "include": "attachment,locale_field"}):
             for att in raw.get("attachments") or []:
                 if isinstance(att, dict) and att.get("id") is not None:
                     rec = R.article_attachment(att, int(raw["id"]))
                     self._stage(rec, att, blobs, stats)
+                    yield rec
+            seen: set[str] = set()
+            for content in raw.get("contents") or []:
+                html = content.get("translation") if isinstance(content, dict) else None
+                for url, ident in R.media_images(html, f"article-{raw['id']}"):
+                    if ident in seen:
+                        continue
+                    seen.add(ident)
+                    rec = R.media_attachment(url, ident, ticket=None, message=None, visibility=R.Visibility.PUBLIC,
+                                             created_at=None, article=key("kb_article", raw["id"]))
+                    self._stage(rec, {"url_download": url}, blobs, stats)
                     yield rec
 
     def _stage(self, rec: Any, att: dict, blobs: BlobSink | None, stats: ChunkStats) -> None:
@@ -335,7 +361,8 @@ class KayakoSource(SourceBase):
             rec.flag("missing_file", "the attachment has no download URL", field="blob", severity="error")
             return
         try:
-            stage_key, sha, size = blobs.put_blob(self.client.download(url))
+            blocks, content_type = self.client.download(url)
+            stage_key, sha, size = blobs.put_blob(blocks)
         except KayakoError:
             raise
         except Exception as exc:  # noqa: BLE001 - one unreadable file costs only its bytes, never the chunk
@@ -348,6 +375,12 @@ class KayakoSource(SourceBase):
             return
         rec.blob, rec.sha256 = stage_key, sha
         stats.bytes_staged += size
+        if rec.content_type is None and content_type:
+            rec.content_type = content_type
+            if rec.storage == "kayako:media":
+                rec.file_name = rec.file_name.rsplit(".", 1)[0] + (mimetypes.guess_extension(content_type) or "")
+        if rec.size is None:
+            rec.size = size
         if rec.size is not None and size != rec.size:
             rec.flag("size_mismatch", f"read {size} bytes, the API says {rec.size}", field="blob", severity="error")
             rec.size = size
