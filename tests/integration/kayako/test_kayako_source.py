@@ -69,8 +69,13 @@ def clean_run(kayakoemu_server) -> dict[str, Any]:
     discovery = src.discover()
     calls_before = src.client.counters.total
     records, blobs = extract_all(src)
-    return {"plan": seeded["plan"], "counts": seeded["counts"], "records": by_key(records), "blobs": blobs,
+    return {"handle": k, "plan": seeded["plan"], "counts": seeded["counts"], "records": by_key(records), "blobs": blobs,
             "discovery": discovery, "calls": src.client.counters.total - calls_before}
+
+
+def requests_json(clean_run: dict, path: str) -> list[dict]:
+    k = clean_run["handle"]
+    return k.http().get(k.url(path)).json()["data"]
 
 
 def test_every_seeded_record_is_extracted_exactly_once(clean_run):
@@ -86,11 +91,14 @@ def test_every_seeded_record_is_extracted_exactly_once(clean_run):
         "priority": counts["case_priority"], "ticket_type": counts["case_type"],
         "automation_rule": counts["trigger"] + counts["monitor"] + counts["sla"],
         "kb_category": counts["category"] + counts["section"],
-        "kb_article": got["kb_article"],
+        "kb_article": got["kb_article"], "satisfaction_rating": got["satisfaction_rating"],
         "custom_field": counts["case_field"] - system_case_fields + counts["user_field"]
         + counts["organization_field"],
     }
     assert got["agent"] == 8 and got["kb_article"] > counts["article"]  # one record per article locale
+    rated = [c["id"] for c in requests_json(clean_run, "/cases?fields=id,rating&limit=100") if c["rating"]]
+    assert sorted(int(r["ticket"].split(":")[1]) for r in records.values()
+                  if r["_type"] == "satisfaction_rating") == sorted(rated)
     # discovery counted what extraction yields
     counted = clean_run["discovery"].counts
     assert counted == {t: got[t] for t in counted}

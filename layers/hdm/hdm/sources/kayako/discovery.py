@@ -37,8 +37,11 @@ def discover(source: KayakoSource) -> Discovery:
     states: Counter = Counter()
     cases = 0
     with_attachments = 0
-    for case in source.client.items("/cases", {"fields": "id,post_count,state,has_attachments", "limit": 1000}):
+    ratings = 0
+    for case in source.client.items("/cases", {"fields": "id,post_count,state,has_attachments,rating",
+                                               "limit": 1000}):
         cases += 1
+        ratings += int(case.get("rating") is not None)
         posts += int(case.get("post_count") or 0)
         states[str(case.get("state") or "ACTIVE")] += 1
         with_attachments += int(bool(case.get("has_attachments")))
@@ -67,6 +70,7 @@ def discover(source: KayakoSource) -> Discovery:
         "team": total(source, "/teams"),
         "ticket": cases,
         "message": posts,
+        "satisfaction_rating": ratings,
         "status": len(c.statuses),
         "priority": len(c.priorities),
         "ticket_type": len(c.types),

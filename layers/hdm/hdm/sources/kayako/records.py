@@ -34,6 +34,7 @@ from hdm.model import (
     Priority,
     Provenance,
     Record,
+    SatisfactionRating,
     SlaPolicy,
     Status,
     StatusState,
@@ -287,6 +288,24 @@ def ticket(case: Mapping[str, Any], catalogs: Catalogs) -> Ticket:
     if values.deleted:
         rec.extra["deleted_field_values"] = values.deleted
     _apply_flags(rec, values.flags)
+    return rec
+
+
+RATINGS = {"GOOD": 1.0, "BAD": 0.0}
+
+
+def satisfaction_rating(case: Mapping[str, Any]) -> Optional[SatisfactionRating]:
+    """The case's customer rating (Kayako: ``GOOD`` / ``BAD``), when it has one."""
+    raw = case.get("rating")
+    if raw is None:
+        return None
+    requester = ref_id(case.get("requester"))
+    rec = SatisfactionRating(prov("case_rating", case["id"]), ticket=key("ticket", case["id"]),
+                             rating=RATINGS.get(str(raw).upper()), scale="good/bad",
+                             author=key("contact", requester) if requester is not None else None,
+                             extra={"rating": raw, "rating_status": case.get("rating_status")})
+    if rec.rating is None:
+        rec.flag("lossy_value", f"rating {raw!r} is neither GOOD nor BAD; kept in extra", field="rating")
     return rec
 
 

@@ -43,7 +43,7 @@ ORG_INCLUDE = "identity_domain,tag"
 # one chunk each (small lists)
 SINGLE = ("status", "priority", "ticket_type", "brand", "team", "custom_field", "tag", "sla_policy",
           "automation_rule", "kb_category", "kb_article")
-CASE_SCOPED = ("ticket", "message", "attachment")
+CASE_SCOPED = ("ticket", "message", "attachment", "satisfaction_rating")
 
 
 @dataclass
@@ -191,7 +191,7 @@ class KayakoSource(SourceBase):
         scope = chunk.cursor.get("scope")
         handlers: dict[str, Callable[[int, int], Iterator[Record]]] = {
             "organization": self.organizations, "contact": self.contacts, "agent": self.agents,
-            "ticket": self.tickets, "message": self.messages,
+            "ticket": self.tickets, "message": self.messages, "satisfaction_rating": self.ratings,
         }
         if t == "attachment":
             yield from self.attachments(keys.lo, keys.hi, blobs, stats)
@@ -287,6 +287,13 @@ class KayakoSource(SourceBase):
         for case in self.client.id_range("/cases", lo, hi, {"include": CASE_INCLUDE, "fields": "+tags"}):
             if self.changed(case):
                 yield R.ticket(case, c)
+
+    def ratings(self, lo: int, hi: int) -> Iterator[Record]:
+        fields = "id,rating,rating_status,requester,updated_at"
+        for case in self.client.id_range("/cases", lo, hi, {"fields": fields, "limit": ID_WALK_LIMIT}):
+            rec = R.satisfaction_rating(case) if self.changed(case) else None
+            if rec is not None:
+                yield rec
 
     def _posts(self, lo: int, hi: int, files_only: bool = False) -> Iterator[tuple[int, list[dict]]]:
         """Each case's posts in order; with ``files_only``, only of cases that say they have attachments (a
