@@ -328,7 +328,8 @@ class KayakoSource(SourceBase):
                     yield rec
                 yield from self._media(post, case_id, blobs, stats)
 
-    def _media(self, post: dict, case_id: int, blobs: BlobSink | None, stats: ChunkStats) -> Iterator[Record]:
+    def _media(self, post: dict, case_id: int, blobs: BlobSink | None, stats: Optional[ChunkStats]
+               ) -> Iterator[Record]:
         """The inline images of a post's body, as inline attachments (their URLs die with the Kayako instance)."""
         original = post.get("original") if isinstance(post.get("original"), dict) else {}
         html = original.get("body_html") if isinstance(original.get("body_html"), str) else None
@@ -340,7 +341,7 @@ class KayakoSource(SourceBase):
             self._stage(rec, {"url_download": url}, blobs, stats)
             yield rec
 
-    def article_attachments(self, blobs: BlobSink | None, stats: ChunkStats) -> Iterator[Record]:
+    def article_attachments(self, blobs: BlobSink | None, stats: Optional[ChunkStats]) -> Iterator[Record]:
         for raw in self.client.items("/articles", {"fields": "id,attachments,contents",
                                                    "include": "attachment,locale_field"}):
             for att in raw.get("attachments") or []:
@@ -360,7 +361,7 @@ class KayakoSource(SourceBase):
                     self._stage(rec, {"url_download": url}, blobs, stats)
                     yield rec
 
-    def _stage(self, rec: Any, att: dict, blobs: BlobSink | None, stats: ChunkStats) -> None:
+    def _stage(self, rec: Any, att: dict, blobs: BlobSink | None, stats: Optional[ChunkStats]) -> None:
         url = att.get("url_download") or att.get("url")
         if blobs is None:
             return
@@ -381,7 +382,8 @@ class KayakoSource(SourceBase):
                      severity="error")
             return
         rec.blob, rec.sha256 = stage_key, sha
-        stats.bytes_staged += size
+        if stats is not None:
+            stats.bytes_staged += size
         if rec.content_type is None and content_type:
             rec.content_type = content_type
             if rec.storage == "kayako:media":
