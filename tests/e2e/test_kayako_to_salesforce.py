@@ -54,6 +54,8 @@ def test_a_kayako_desk_migrates_with_every_record_accounted_for(kayako_rehearsal
     assert files["held"] == article_files  # article files wait for Knowledge (held, reported)
     for t in ("kb_article", "kb_category", "note", "sla_policy", "automation_rule", "tag"):
         assert per_type[t]["extracted"] and per_type[t]["skipped"] == per_type[t]["extracted"], t  # reported
+    events = next(p for p in report["phases"] if p["phase"] == "case_events")
+    assert events["loaded"] == counts["case"]  # each case's "created" event, with its original time
     cases = next(p for p in report["phases"] if p["phase"] == "cases")
     assert cases["rejected"] == 0 and cases["loaded"] == counts["case"]
     sf = sfemu.connect()

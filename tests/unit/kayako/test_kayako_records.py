@@ -159,3 +159,13 @@ def test_inline_images_become_inline_attachments_of_their_message(cat):
     assert msg.inline_images == {url: "attachment:media-post-5-abc123"}
     assert msg.attachments == ["attachment:media-post-5-abc123"]
     assert R.media_images("<p>no images</p>", "post-1") == []
+
+
+def test_a_case_has_its_created_event(cat):
+    case = {"id": 4, "creator": _user(9, 5, name="Hiro"), "created_at": "2021-03-31T09:00:00+00:00",
+            "source_channel": {"id": 1}, "state": "ACTIVE"}
+    ev = R.created_event(case, cat)
+    assert (ev.key, ev.ticket, ev.name, ev.actor, ev.actor_name, ev.at) == (
+        "event:4-created", "ticket:4", "created", "contact:9", "Hiro", "2021-03-31T09:00:00Z")
+    gone = R.created_event({**case, "creator": {"id": 10, "resource_type": "user"}}, cat)
+    assert gone.actor is None and [f.code for f in gone.flags] == ["unknown_author"]

@@ -91,6 +91,7 @@ def discover(source: KayakoSource) -> Discovery:
         "attachment": attachments,
         "note": notes,
         "satisfaction_rating": ratings,
+        "event": cases,  # one "created" event per case
         "status": len(c.statuses),
         "priority": len(c.priorities),
         "ticket_type": len(c.types),

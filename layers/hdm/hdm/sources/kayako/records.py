@@ -25,6 +25,7 @@ from hdm.model import (
     Brand,
     Contact,
     CustomFieldDef,
+    Event,
     KbArticle,
     KbCategory,
     Message,
@@ -288,6 +289,21 @@ def ticket(case: Mapping[str, Any], catalogs: Catalogs) -> Ticket:
     if values.deleted:
         rec.extra["deleted_field_values"] = values.deleted
     _apply_flags(rec, values.flags)
+    return rec
+
+
+def created_event(case: Mapping[str, Any], catalogs: Catalogs) -> Event:
+    """The case's creation, when and by whom (the one lifecycle fact every case listing carries; Kayako's audit
+    log of later changes is not read)."""
+    creator = case.get("creator")
+    actor = person_key(creator, catalogs)
+    rec = Event(prov("case", f"{case['id']}-created"), ticket=key("ticket", case["id"]), name="created",
+                actor=actor, actor_name=creator.get("full_name") if isinstance(creator, dict) else None,
+                at=iso(case.get("created_at")),
+                data={"channel": catalogs.channel_type(case.get("source_channel")), "state": case.get("state")})
+    if actor is None and ref_id(creator) is not None:
+        rec.flag("unknown_author", f"the creator (user {ref_id(creator)}) no longer exists", field="actor",
+                 severity="info")
     return rec
 
 

@@ -43,7 +43,7 @@ ORG_INCLUDE = "identity_domain,tag"
 # one chunk each (small lists)
 SINGLE = ("status", "priority", "ticket_type", "brand", "team", "custom_field", "tag", "sla_policy",
           "automation_rule", "kb_category", "kb_article")
-CASE_SCOPED = ("ticket", "message", "attachment", "satisfaction_rating")
+CASE_SCOPED = ("ticket", "message", "attachment", "event", "satisfaction_rating")
 
 
 @dataclass
@@ -192,6 +192,7 @@ class KayakoSource(SourceBase):
         handlers: dict[str, Callable[[int, int], Iterator[Record]]] = {
             "organization": self.organizations, "contact": self.contacts, "agent": self.agents,
             "ticket": self.tickets, "message": self.messages, "satisfaction_rating": self.ratings,
+            "event": self.events,
         }
         if t == "attachment":
             yield from self.attachments(keys.lo, keys.hi, blobs, stats)
@@ -287,6 +288,14 @@ class KayakoSource(SourceBase):
         for case in self.client.id_range("/cases", lo, hi, {"include": CASE_INCLUDE, "fields": "+tags"}):
             if self.changed(case):
                 yield R.ticket(case, c)
+
+    def events(self, lo: int, hi: int) -> Iterator[Record]:
+        c = self.catalogs()
+        params = {"fields": "id,creator,created_at,updated_at,source_channel,state", "include": "user,role",
+                  "limit": ID_WALK_LIMIT}
+        for case in self.client.id_range("/cases", lo, hi, params):
+            if self.changed(case):
+                yield R.created_event(case, c)
 
     def ratings(self, lo: int, hi: int) -> Iterator[Record]:
         fields = "id,rating,rating_status,requester,updated_at"
