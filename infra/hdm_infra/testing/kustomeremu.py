@@ -7,13 +7,15 @@
 - `kustomeremu_seeded` (function): like `kustomeremu`, after seeding `SEED_CUSTOMERS` customers with seed 1.
 
 A test module that wants one seeded org for all its tests builds its own module fixture on `kustomeremu_server`
-(seed once, reset knobs per test with `admin.knobs(...)`/`admin.replace_knobs({})`).
+with `seed_org(server, customers, seed)` (seed once; reset knobs per test with `admin.replace_knobs({})`).
+Helpers: `read_all(session, api_base, path)` follows `links.next` of a GET list; `search_page(...)` posts one search.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import requests
@@ -21,7 +23,8 @@ import requests
 from hdm_infra.kustomeremu.client import AdminClient, api_session, trusted_session
 from hdm_infra.kustomeremu.server import RunningKustomer, serve_in_thread
 
-__all__ = ["SEED_CUSTOMERS", "KustomerHandle", "api_session", "trusted_session"]
+__all__ = ["SEED_CUSTOMERS", "KustomerHandle", "api_session", "read_all", "search_page", "seed_org",
+           "trusted_session"]
 
 SEED_CUSTOMERS = 40
 
@@ -61,3 +64,36 @@ def kustomeremu(kustomeremu_server: RunningKustomer) -> KustomerHandle:
 def kustomeremu_seeded(kustomeremu: KustomerHandle) -> KustomerHandle:
     kustomeremu.admin.seed(customers=SEED_CUSTOMERS, seed=1)
     return kustomeremu
+
+
+def seed_org(server: RunningKustomer, customers: int, seed: int, **kwargs: Any) -> tuple[KustomerHandle, dict]:
+    """Reset the server's org and knobs, seed it; (handle, the seed answer with counts and burst sizes)."""
+    admin = AdminClient(server)
+    admin.reset()
+    seeded = admin.seed(customers=customers, seed=seed, **kwargs)
+    return KustomerHandle(running=server, admin=admin), seeded
+
+
+def read_all(http: requests.Session, api_base: str, path: str, page_size: int = 100,
+             max_pages: int = 10_000) -> list[dict[str, Any]]:
+    """Every record of a GET list (``path`` under /v1, e.g. ``/customers``), following ``links.next``."""
+    origin = api_base.removesuffix("/v1")
+    out: list[dict[str, Any]] = []
+    url: str | None = f"{api_base}{path}{'&' if '?' in path else '?'}pageSize={page_size}"
+    for _ in range(max_pages):
+        if url is None:
+            return out
+        response = http.get(url, timeout=30)
+        if response.status_code != 200:
+            raise AssertionError(f"GET {url}: {response.status_code} {response.text[:300]}")
+        body = response.json()
+        out.extend(body["data"])
+        url = f"{origin}{body['links']['next']}" if body["links"]["next"] else None
+    raise AssertionError(f"{path} had more than {max_pages} pages")
+
+
+def search_page(http: requests.Session, api_base: str, body: dict[str, Any], page: int = 1,
+                page_size: int = 100) -> requests.Response:
+    """One ``POST /v1/customers/search?page=&pageSize=``."""
+    return http.post(f"{api_base}/customers/search", params={"page": page, "pageSize": page_size}, json=body,
+                     timeout=30)
