@@ -19,6 +19,7 @@ value (``email``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -31,6 +32,7 @@ CONTEXT_TYPES = {"customer": "customer", "conversation": "conversation", "messag
 OPERATORS = ("equals", "not_equals", "contains", "not_contains", "starts_with", "in", "not_in",
              "gt", "gte", "lt", "lte", "is_set", "not_set")
 MAX_DEPTH = 8
+_DATE = re.compile(r"^\d{4}-\d\d-\d\d")
 
 
 class SearchError(ValueError):
@@ -187,9 +189,15 @@ def _coerce(value: Any) -> Any:
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
-        moment = parse_time(value) if re.match(r"^\d{4}-\d\d-\d\d", value) else None
-        return moment if moment is not None else value
+        return _coerce_text(value)
     return value
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _coerce_text(value: str) -> Any:
+    """A timestamp string as a datetime (cached: the same stored values are compared on every search)."""
+    moment = parse_time(value) if _DATE.match(value) else None
+    return moment if moment is not None else value
 
 
 def _compare(a: Any, b: Any) -> int | None:
@@ -207,7 +215,7 @@ def _compare(a: Any, b: Any) -> int | None:
 
 
 def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, str) and isinstance(b, str) and not re.match(r"^\d{4}-\d\d-\d\d", a):
+    if isinstance(a, str) and isinstance(b, str) and not _DATE.match(a):
         return a.lower() == b.lower()
     return _compare(a, b) == 0 if not isinstance(a, bool) else a == b
 
