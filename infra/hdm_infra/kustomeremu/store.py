@@ -61,6 +61,7 @@ class Store:
         self.lock = threading.RLock()
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("CREATE TABLE IF NOT EXISTS records (type TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,"
                         " PRIMARY KEY (type, id))")
         self.db.execute("CREATE TABLE IF NOT EXISTS blobs (id TEXT PRIMARY KEY, data BLOB NOT NULL)")
@@ -114,17 +115,16 @@ class Store:
 
     def put_many(self, docs: Iterable[dict[str, Any]], blobs: Iterable[tuple[str, bytes]] = ()) -> int:
         """Insert or replace documents (and attachment bytes) in one transaction; returns how many documents."""
-        n = 0
         with self.lock:
             self.db.execute("BEGIN")
             try:
+                rows = []
                 for doc in docs:
-                    self.db.execute("INSERT OR REPLACE INTO records (type, id, doc) VALUES (?, ?, ?)",
-                                    (doc["type"], doc["id"], json.dumps(doc, separators=(",", ":"))))
+                    rows.append((doc["type"], doc["id"], json.dumps(doc, separators=(",", ":"))))
                     self.records.setdefault(doc["type"], {})[doc["id"]] = doc
-                    n += 1
-                for id_, data in blobs:
-                    self.db.execute("INSERT OR REPLACE INTO blobs (id, data) VALUES (?, ?)", (id_, data))
+                n = len(rows)
+                self.db.executemany("INSERT OR REPLACE INTO records (type, id, doc) VALUES (?, ?, ?)", rows)
+                self.db.executemany("INSERT OR REPLACE INTO blobs (id, data) VALUES (?, ?)", list(blobs))
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")
