@@ -26,7 +26,7 @@ from hdm_infra.emulators.kit.knobs import FaultDice, Faults, merge_knobs
 from hdm_infra.emulators.kit.state import write_private
 
 from .generator import SeedSpec, generate
-from .search import CONTEXT_TYPES, Query, SearchError
+from .search import Query, SearchError, resolve_context
 from .store import Store
 
 ADMIN_TOKEN_HEADER = "X-Kustomer-Admin-Token"
@@ -48,7 +48,6 @@ RESOURCE_ROLES = {
     "business-rule": "org.permission.business_rule.read",
 }
 ALL_ROLES = sorted(set(RESOURCE_ROLES.values()))
-SEARCH_CONTEXT_ROLES = {ctx: RESOURCE_ROLES[type_] for ctx, type_ in CONTEXT_TYPES.items()}
 
 
 @dataclass
@@ -125,6 +124,7 @@ class KustomerEmulator(EmulatorApp):
         self.window = RateWindow()
         self.api_calls = 0
         self.touch_rng = random.Random(0)
+        self._fields_cache: dict[str, tuple[int, set[str]]] = {}
         self.keys_path = self.state_dir / KEYS_FILE
         self.keys: list[dict[str, Any]] = self._load_keys()
         self.routes = Map([
@@ -486,10 +486,18 @@ class KustomerEmulator(EmulatorApp):
         return self.one_of(self.store.get("metadata", resource), f"metadata for {resource}")
 
     def _known_fields(self, type_: str) -> set[str]:
+        """Attribute names (and ``rel:<name>`` relationships) the records of ``type_`` have; cached per store write."""
+        with self.lock:
+            cached = self._fields_cache.get(type_)
+            if cached is not None and cached[0] == self.store.version:
+                return cached[1]
         fields: set[str] = set()
+        version = self.store.version
         for doc in self.store.all(type_):
             fields.update(doc["attributes"])
             fields.update(f"rel:{r}" for r in doc.get("relationships", {}))
+        with self.lock:
+            self._fields_cache[type_] = (version, fields)
         return fields
 
     def ep_search(self, request: Request, key: dict[str, Any]) -> Response:
@@ -499,10 +507,11 @@ class KustomerEmulator(EmulatorApp):
             raise ApiError(400, "Bad Request", "the search body is not JSON") from exc
         klasses = {k["attributes"]["name"] for k in self.store.all("klass")}
         try:
+            type_, _ = resolve_context(body.get("queryContext") if isinstance(body, dict) else None, klasses)
+            self._require(key, RESOURCE_ROLES[type_])  # the role first, as for any other route
             query = Query(body, klasses, self._known_fields)
         except SearchError as exc:
             raise ApiError(400, "Bad Request", str(exc), code="invalid_search") from exc
-        self._require(key, RESOURCE_ROLES[query.type])
         if query.klass is not None:
             klass_id = next(k["id"] for k in self.store.all("klass") if k["attributes"]["name"] == query.klass)
             query.klass = klass_id

@@ -70,6 +70,7 @@ class Store:
         for type_, id_, doc in self.db.execute("SELECT type, id, doc FROM records"):
             self.records.setdefault(type_, {})[id_] = json.loads(doc)
         self._clock = parse_time(self.get_meta("clock"))
+        self.version = 0  # grows on every write: caches derived from the records compare it
 
     # ----- reading ----------------------------------------------------------------------------------------
     def all(self, type_: str) -> list[dict[str, Any]]:
@@ -112,6 +113,7 @@ class Store:
             self.db.execute("COMMIT")
             self.records = {}
             self._clock = None
+            self.version += 1
 
     def put_many(self, docs: Iterable[dict[str, Any]], blobs: Iterable[tuple[str, bytes]] = ()) -> int:
         """Insert or replace documents (and attachment bytes) in one transaction; returns how many documents."""
@@ -126,6 +128,7 @@ class Store:
                 self.db.executemany("INSERT OR REPLACE INTO records (type, id, doc) VALUES (?, ?, ?)", rows)
                 self.db.executemany("INSERT OR REPLACE INTO blobs (id, data) VALUES (?, ?)", list(blobs))
                 self.db.execute("COMMIT")
+                self.version += 1
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
