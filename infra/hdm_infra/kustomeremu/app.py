@@ -206,7 +206,11 @@ class KustomerEmulator(EmulatorApp):
                 ctx = body.get("queryContext") if isinstance(body, dict) else None
             except ValueError:
                 ctx = None
-            return f"search_{ctx}" if isinstance(ctx, str) and ctx.replace("_", "").isalnum() else "search_invalid"
+            try:  # one family per real context: a client cannot grow the counters with made-up names
+                resolve_context(ctx, {k["attributes"]["name"] for k in self.store.all("klass")})
+            except SearchError:
+                return "search_invalid"
+            return f"search_{ctx}"
         if endpoint in ("collection", "one"):
             return f"{'list' if endpoint == 'collection' else 'get'}_{args['collection']}"
         return endpoint
