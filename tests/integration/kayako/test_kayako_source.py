@@ -264,6 +264,7 @@ def test_scoping_report_and_automation_inventory(kayakoemu_seeded: KayakoHandle)
     assert "Entitlement Process" in inventory and "Flow" in inventory
     triggers = [t["title"] for t in kayakoemu_seeded.http().get(kayakoemu_seeded.url("/triggers")).json()["data"]]
     assert all(t in inventory for t in triggers) and "(disabled)" in inventory
+    assert "status = '5' (Closed)" in inventory  # ids named
 
 
 def test_a_delta_run_reads_posts_only_of_the_cases_updated_since(kayakoemu_seeded: KayakoHandle, clean_run):

@@ -169,6 +169,18 @@ def build_inventory(source: KayakoSource) -> str:
     """Markdown for the customer's admin: every trigger, monitor and SLA with its conditions and actions and
     the Salesforce feature to rebuild it with. Nothing here is migrated."""
     c = source.catalogs()
+    names = {"status": {k: v.get("label") for k, v in c.statuses.items()},
+             "priority": {k: v.get("label") for k, v in c.priorities.items()},
+             "type": {k: v.get("label") for k, v in c.types.items()},
+             "assigned_team": {int(t["id"]): t.get("title") for t in source.client.items("/teams")}}
+
+    def named(action: str, value: Any) -> str:
+        try:
+            label = names.get(action, {}).get(int(value))
+        except (TypeError, ValueError):
+            label = None
+        return f"{value!r} ({label})" if label else repr(value)
+
     lines = ["# Kayako automations to rebuild in Salesforce", "",
              "Kayako automations are not migrated (they do not export as code). Each one below is described for "
              "the Salesforce admin with a recommended equivalent.", ""]
@@ -188,7 +200,8 @@ def build_inventory(source: KayakoSource) -> str:
                     lines.append("- when: " + " and ".join(props))
             for action in raw.get("actions") or []:
                 if isinstance(action, dict):
-                    lines.append(f"- then: {action.get('action')} = {action.get('value')!r}")
+                    what = str(action.get("action"))
+                    lines.append(f"- then: {what} = {named(what, action.get('value'))}")
             if kind == "sla":
                 for target in R.sla_policy(raw, c).extra.get("targets", []):
                     lines.append(f"- milestone: {target['type']} within {target['hours']:g} h "
