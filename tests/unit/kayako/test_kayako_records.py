@@ -169,3 +169,18 @@ def test_a_case_has_its_created_event(cat):
         "event:4-created", "ticket:4", "created", "contact:9", "Hiro", "2021-03-31T09:00:00Z")
     gone = R.created_event({**case, "creator": {"id": 10, "resource_type": "user"}}, cat)
     assert gone.actor is None and [f.code for f in gone.flags] == ["unknown_author"]
+
+
+def test_an_owner_deleted_during_extraction_has_no_posts_and_is_counted():
+    from hdm.http import NotFound
+    from hdm.sources.kayako.source import ChunkStats, KayakoSource
+
+    class Gone:
+        def items(self, path, params=None, **kw):
+            raise NotFound("not found", family="GET /cases/{id}/posts", status=404)
+            yield  # pragma: no cover
+
+    src = KayakoSource.__new__(KayakoSource)
+    src.client, src.last_stats = Gone(), ChunkStats("message-x", "message")
+    assert list(src._owned("/cases/{id}/posts", {}, 4)) == []
+    assert src.last_stats.skipped == {"owner_deleted_during_extraction": 1}

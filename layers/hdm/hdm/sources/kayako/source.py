@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from hdm.http import NotFound
 from hdm.model import Record, key
 from hdm.sources.base import BlobSink, ChunkSpec, Discovery, KeyRange, PageCursor, SourceBase
 from hdm.sources.kayako import records as R
@@ -270,13 +271,13 @@ class KayakoSource(SourceBase):
         if scope == "organizations":
             for org in self.client.id_range("/organizations", lo, hi, {"fields": "id", "limit": ID_WALK_LIMIT}):
                 subject = key("organization", org["id"])
-                for raw in self.client.items("/organizations/{id}/notes", id=org["id"]):
+                for raw in self._owned("/organizations/{id}/notes", {}, org["id"]):
                     yield R.note(raw, "organization", subject, c)
             return
         for user in self.client.id_range("/users", lo, hi, {"fields": "id,role", "limit": ID_WALK_LIMIT}):
             kind = "agent" if c.role_of(user) in R.AGENT_ROLES else "contact"
             subject = key(kind, user["id"])
-            for raw in self.client.items("/users/{id}/notes", id=user["id"]):
+            for raw in self._owned("/users/{id}/notes", {}, user["id"]):
                 rec = R.note(raw, "user", subject, c)
                 if kind == "agent":
                     rec.flag("note_on_agent", "a note on an agent's user record", field="subject", severity="info")
@@ -297,6 +298,16 @@ class KayakoSource(SourceBase):
             if self.changed(case):
                 yield R.created_event(case, c)
 
+    def _owned(self, path: str, params: dict, owner: int) -> Iterator[dict]:
+        """The records listed under one owner; an owner deleted since it was listed (404) has none (counted in
+        the chunk's ``skipped``: its own chunk no longer lists it either)."""
+        try:
+            yield from self.client.items(path, params, id=owner)
+        except NotFound:
+            if self.last_stats is not None:
+                self.last_stats.skipped["owner_deleted_during_extraction"] += 1
+            log.warning("%s: owner %s deleted during extraction", path, owner)
+
     def ratings(self, lo: int, hi: int) -> Iterator[Record]:
         fields = "id,rating,rating_status,requester,updated_at"
         for case in self.client.id_range("/cases", lo, hi, {"fields": fields, "limit": ID_WALK_LIMIT}):
@@ -311,7 +322,7 @@ class KayakoSource(SourceBase):
         for case in self.client.id_range("/cases", lo, hi, {"fields": fields, "limit": ID_WALK_LIMIT}):
             if not self.changed(case) or (files_only and case.get("has_attachments") is False):
                 continue
-            posts = list(self.client.items("/cases/{id}/posts", {"include": POST_INCLUDE}, id=case["id"]))
+            posts = list(self._owned("/cases/{id}/posts", {"include": POST_INCLUDE}, case["id"]))
             yield int(case["id"]), R.post_order(posts)
 
     def messages(self, lo: int, hi: int) -> Iterator[Record]:
