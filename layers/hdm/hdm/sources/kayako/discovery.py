@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from hdm.http import NotFound
 from hdm.sources.base import Discovery
 from hdm.sources.kayako import records as R
 from hdm.sources.kayako.values import SYSTEM_TYPES, field_def
@@ -20,7 +21,10 @@ if TYPE_CHECKING:
 
 
 def total(source: KayakoSource, path: str) -> int:
-    body = source.client.get(path, {"limit": 1, "fields": "id"})
+    try:
+        body = source.client.get(path, {"limit": 1, "fields": "id"})
+    except NotFound:  # an owner deleted since it was listed
+        return 0
     count = body.get("total_count")
     if isinstance(count, int):
         return count
