@@ -59,8 +59,9 @@ def test_a_kayako_desk_migrates_with_every_record_accounted_for(kayako_rehearsal
     cases = next(p for p in report["phases"] if p["phase"] == "cases")
     assert cases["rejected"] == 0 and cases["loaded"] == counts["case"]
     sf = sfemu.connect()
-    rows = sf.query_all("SELECT Id, Subject, conversation_channel__c, case_type__c, hdm_cf_product_area__c "
-                        "FROM Case")["records"]
+    rows = sf.query_all("SELECT Id, Subject, conversation_channel__c, case_type__c, case_sla_plan__c, "
+                        "hdm_cf_product_area__c FROM Case")["records"]
+    assert {r["case_sla_plan__c"] for r in rows} - {None} == {"Standard"}  # the SLA by its name
     assert len(rows) == counts["case"]
     assert {r["conversation_channel__c"] for r in rows} >= {"email", "chat"}
     types = {r["case_type__c"] for r in rows} - {None}  # cases without a type stay empty

@@ -129,6 +129,14 @@ def test_attachments_are_streamed_into_the_stage_with_their_bytes(clean_run):
             assert (r["visibility"] == "internal") is internal
 
 
+def test_cases_point_at_records_that_were_extracted(clean_run):
+    records = clean_run["records"]
+    tickets = [r for r in records.values() if r["_type"] == "ticket"]
+    for field in ("sla_policy", "ticket_type", "brand", "queue", "assignee", "requester", "organization"):
+        refs = {t[field] for t in tickets if t[field]}
+        assert refs and refs <= set(records), (field, sorted(refs - set(records)))
+
+
 def test_the_rare_cases_are_flagged_not_dropped(clean_run):
     plan, records = clean_run["plan"], clean_run["records"]
     codes = lambda k: {f["code"] for f in records[k]["flags"]}  # noqa: E731

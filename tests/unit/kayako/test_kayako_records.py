@@ -71,8 +71,9 @@ def test_a_case_maps_its_references_state_and_channel(cat):
             "brand": {"id": 1}, "assigned_team": {"id": 5}, "assigned_agent": {"id": 3},
             "requester": _user(9, 5, organization={"id": 2, "resource_type": "organization"}),
             "source_channel": {"id": 4}, "state": "TRASH", "tags": [{"id": 1, "name": "café"}],
-            "custom_fields": [], "post_count": 4}
+            "custom_fields": [], "post_count": 4, "sla_version": {"id": 3, "sla": {"id": 2, "resource_type": "sla"}}}
     t = R.ticket(case, cat)
+    assert t.sla_policy == "sla_policy:2"
     assert (t.status, t.status_state, t.priority, t.priority_urgency) == ("Waiting on vendor", StatusState.OPEN,
                                                                             "Urgent", 1)
     assert (t.ticket_type, t.brand, t.queue, t.assignee, t.requester, t.organization) == (

@@ -248,6 +248,11 @@ def ticket(case: Mapping[str, Any], catalogs: Catalogs) -> Ticket:
         rec.priority_urgency = _urgency(priority, catalogs)
     ctype = ref_id(case.get("type"))
     rec.ticket_type = key("ticket_type", ctype) if ctype is not None else None
+    version = case.get("sla_version")
+    sla = ref_id(version.get("sla")) if isinstance(version, dict) else None
+    rec.sla_policy = key("sla_policy", sla) if sla is not None else None
+    if version is not None and sla is None:
+        rec.flag("dangling_fk", "the case's SLA version names no SLA", field="sla_policy", severity="info")
     brand = ref_id(case.get("brand"))
     rec.brand = key("brand", brand) if brand is not None else None
     team_id = ref_id(case.get("assigned_team"))

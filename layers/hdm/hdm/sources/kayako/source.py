@@ -38,7 +38,7 @@ SYSTEM = R.SYSTEM
 ID_WALK_LIMIT = 1000
 POST_INCLUDE = ("user,role,channel,identity_email,attachment,case_message,note,chat_message,twitter_tweet,"
                 "facebook_message")
-CASE_INCLUDE = "user,role,tag,channel"
+CASE_INCLUDE = "user,role,tag,channel,sla_version"
 USER_INCLUDE = "identity_email,identity_phone,tag,role"
 ORG_INCLUDE = "identity_domain,tag"
 # one chunk each (small lists)
