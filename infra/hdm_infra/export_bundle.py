@@ -168,8 +168,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     if args.zip:
         zip_bundle(out, out.with_suffix(".zip"))
     counts = {f["object_type"]: f["lines"] for f in manifest["files"]}
+    zipped = f"; zip {out.with_suffix('.zip')}" if args.zip else ""
     print(f"wrote {out}: {sum(counts.values())} records ({', '.join(f'{k} {v}' for k, v in counts.items())}), "
-          f"{len(manifest['attachments'])} attachment file(s)" + (f"; zip {out.with_suffix('.zip')}" if args.zip else ""))
+          f"{len(manifest['attachments'])} attachment file(s){zipped}")
 
 
 if __name__ == "__main__":

@@ -163,10 +163,14 @@ def stage_input(config_path: str, path: str, engine: str, workdir: str, stage_bu
     stage, where every worker reads it (locally, or the stack's stage bucket on AWS); prints where it is staged.
     Only a source that reads an uploaded export takes one."""
     from hdm.engines.factories import build_source
+    from hdm.sources.base import SourceBase
 
     cfg = _load_config(config_path)
     source = build_source(cfg.source)
     try:
+        if getattr(type(source), "stage_input", None) is SourceBase.stage_input:
+            raise CliError(exitcodes.SOURCE, f"source: the {cfg.source.type} source reads its system directly; "
+                                             "it takes no uploaded export")
         if engine == "aws":
             click.get_current_context().meta["hdm.side"] = "aws"
             if not stage_bucket:
