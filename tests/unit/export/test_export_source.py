@@ -196,3 +196,33 @@ def test_a_source_that_reads_its_system_directly_takes_no_upload(tmp_path, bundl
     cfg = _config(tmp_path, {"type": "direct_only"})
     result = CliRunner().invoke(main, ["stage-input", "--config", cfg, "--workdir", str(tmp_path / "w"), str(bundle)])
     assert result.exit_code == SOURCE and "takes no uploaded export" in result.output
+
+
+def test_hdm_discover_checks_a_bundle_where_it_is_and_reports_its_counts(bundle, tmp_path):
+    cfg = _config(tmp_path, {"type": "export", "path": str(bundle)})
+    result = CliRunner().invoke(main, ["discover", "--config", cfg, "--out", str(tmp_path / "d")])
+    assert result.exit_code == 0, result.output
+    scoping = json.loads((tmp_path / "d" / "scoping.json").read_text())
+    assert scoping["system"] == "export" and scoping["record_counts"]["ticket"] == 6
+    assert scoping["details"]["staged"] == "(not staged)" and scoping["details"]["records_flagged_on_read"] == 1
+    write_broken_line(tmp_path / "broken")
+    cfg = _config(tmp_path, {"type": "export", "path": str(tmp_path / "broken")})
+    bad = CliRunner().invoke(main, ["discover", "--config", cfg, "--out", str(tmp_path / "d2")])
+    assert bad.exit_code == SOURCE and "ticket.jsonl:" in bad.output and "not JSON" in bad.output
+
+
+def test_the_stack_policy_judges_the_bundle_path_as_any_local_path(bundle):
+    from hdm.pipeline.stack_policy import StackPolicy
+
+    def problems(source):
+        cfg = MigrationConfig.model_validate({"migration_id": "m-policy", "source": source, "destination": {
+            "type": "salesforce", "login_domain": "test", "username": "u",
+            "password": "arn:aws:secretsmanager:us-east-1:123456789012:secret:hdm/x"}})
+        policy = StackPolicy(login_domains=("test.salesforce.com",), local_paths=(str(bundle.parent),),
+                             account="123456789012", region="us-east-1")
+        return [(".".join(p["loc"]), p["msg"]) for p in policy.problems(cfg)]
+
+    assert problems({"type": "export", "path": str(bundle)}) == []
+    assert problems({"type": "export", "staged": "inputs/bundle-0123456789abcdef/"}) == []
+    refused = problems({"type": "export", "path": "/etc/bundle"})
+    assert refused and refused[0][0] == "source.path" and "not allowed by this stack" in refused[0][1]

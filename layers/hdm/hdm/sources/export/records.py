@@ -126,7 +126,7 @@ def build_record(data: dict[str, Any], object_type: str) -> Record:
             clean[name] = value
     try:
         rec = record_from_dict(clean)
-    except (TypeError, ValueError, KeyError) as exc:  # what the type check did not foresee: refuse, never guess
+    except Exception as exc:  # noqa: BLE001 - what the type check did not foresee (any codec's error): refuse, never guess
         raise LineRefused(f"not a valid {object_type} record ({type(exc).__name__})") from None
     for code, reason, field in later:
         rec.flag(code, reason, field=field)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -19,8 +20,10 @@ from hdm.sources.export.bundle import (
     BLOCK,
     FORMAT,
     MANIFEST,
+    FolderBundle,
     Manifest,
     StagedBundle,
+    ZipBundle,
     blob_name,
     copy_to_stage,
     open_local,
@@ -49,14 +52,9 @@ class ExportSource(SourceBase):
     def stage_input(self, stage: Any, path: str | Path) -> list[str]:
         """Check the bundle at ``path`` in full, then copy it under ``inputs/bundle-<id>/``; the stage keys (the
         manifest's first). A bundle with any problem is refused before anything is copied."""
-        local = open_local(path)
-        try:
-            manifest, found = validate(local, full=True)
+        with _opened(path) as local:
+            manifest, found = validate(local, full=True)  # refused before anything is copied
             keys = copy_to_stage(local, stage, staged_prefix(manifest))
-        finally:
-            close = getattr(local, "close", None)
-            if close:
-                close()
         self._checked = (manifest, found)
         return keys
 
@@ -73,13 +71,22 @@ class ExportSource(SourceBase):
     # -- Source interface ---------------------------------------------------------------------------
 
     def discover(self) -> Discovery:
+        if self.stage is None and self.path:  # `hdm discover`: check the bundle where it is, stage nothing
+            return self._discovery(self._check_local(), "(not staged)")
         bundle = self._bundle()
         if self._checked is None:  # staged earlier (or elsewhere): check the staged copy as a whole
             self._checked = validate(bundle, full=True)
-        manifest, found = self._checked
+        return self._discovery(self._checked, bundle.prefix)
+
+    def _check_local(self) -> tuple[Manifest, dict[str, Any]]:
+        with _opened(self.path or "") as local:
+            return validate(local, full=True)
+
+    def _discovery(self, checked: tuple[Manifest, dict[str, Any]], where: str) -> Discovery:
+        manifest, found = checked
         counts = manifest.counts
         return Discovery(SYSTEM, f"{FORMAT}/{manifest.data['format_version']}", counts, {
-            "bundle_id": manifest.bundle_id, "staged": bundle.prefix, "producer": manifest.data["producer"],
+            "bundle_id": manifest.bundle_id, "staged": where, "producer": manifest.data["producer"],
             "created_at": manifest.data["created_at"], "model_schema_version": manifest.data["model_schema_version"],
             "files": {e.path: {"object_type": e.object_type, "lines": e.lines, "bytes": e.bytes}
                       for e in manifest.files},
@@ -154,6 +161,16 @@ class ExportSource(SourceBase):
 
     def close(self) -> None:
         pass
+
+
+@contextmanager
+def _opened(path: str | Path) -> Iterator[FolderBundle | ZipBundle]:
+    local = open_local(path)
+    try:
+        yield local
+    finally:
+        if isinstance(local, ZipBundle):
+            local.close()
 
 
 def _line_numbers(bundle: StagedBundle, name: str, offsets: list[int]) -> list[int]:
