@@ -75,6 +75,9 @@ def test_a_bundle_migrates_on_both_engines_with_every_record_accounted_for(sfemu
     outcome = engine.run(approve=True)
     assert outcome.status == "succeeded", outcome.message
     _accounted(outcome.report, counts)
+    note = outcome.report["source"]["per_type"]["note"]  # no home in Salesforce: skipped with its reason, counted
+    assert note["extracted"] == note["skipped"] == 1
+    assert any(s["object_type"] == "note" and s["reason"] for s in outcome.report["source"]["skip_reasons"])
     cases = next(p for p in outcome.report["phases"] if p["phase"] == "cases")
     assert cases["flag_counts"].get("bad_value") == 1  # the ticket with a number for a date: loaded, and reported
     sf = sfemu.connect()
