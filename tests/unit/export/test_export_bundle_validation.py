@@ -137,3 +137,16 @@ def test_a_zip_reads_like_its_folder_at_the_top_or_in_one_folder(bundle, tmp_pat
     (tmp_path / "bad.zip").write_bytes(b"not a zip")
     with pytest.raises(ExportBundleError, match="bad.zip: not a readable zip"):
         open_local(tmp_path / "bad.zip")
+
+
+def test_two_records_with_one_id_are_refused_naming_both_lines(tmp_path):
+    from hdm.model import Provenance, Ticket
+    from hdm.sources.export.writer import BundleWriter
+
+    writer = BundleWriter(tmp_path / "b", {"system": "t"})
+    for ident in ("1", "2", "1"):
+        writer.add(Ticket(Provenance("t", "ticket", ident), subject=ident))
+    writer.close()
+    with pytest.raises(BundleInvalid) as err:
+        validate(FolderBundle(tmp_path / "b"))
+    assert err.value.problems == ["ticket.jsonl:3: the same provenance.id as line 1 (one key, two records)"]

@@ -240,6 +240,7 @@ def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: 
     digest = hashlib.sha256()
     size = lines = flagged = 0
     line_no = 0
+    seen: dict[int, int] = {}
     with files.open(entry.path) as f:
         for raw in _lines(f):
             digest.update(raw)
@@ -255,6 +256,11 @@ def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: 
                     problems.add(f"{entry.path}:{line_no}: {exc}")
                     continue
                 flagged += bool(rec.flags)
+                ident = int.from_bytes(hashlib.blake2b(rec.provenance.id.encode(), digest_size=8).digest())
+                first = seen.setdefault(ident, line_no)  # 8-byte digests: memory stays small per record
+                if first != line_no:
+                    problems.add(f"{entry.path}:{line_no}: the same provenance.id as line {first} (one key, two "
+                                 "records)")
     if size != entry.bytes:
         problems.add(f"{entry.path}: {size} bytes, the manifest says {entry.bytes}"
                      + (" (truncated)" if size < entry.bytes else ""))
