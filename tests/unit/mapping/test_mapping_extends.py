@@ -22,7 +22,7 @@ def test_a_child_changes_what_it_names_and_keeps_the_rest(tmp_path):
                                      "pair": {"source": "x", "destination": "salesforce"},
                                      "objects": {"ticket": {"fields": {"Subject": {"from": "number"}}}}}))
     doc = load_document(base=child)
-    assert doc["objects"]["ticket"]["fields"]["Subject"] == {"from": "number"}
+    assert doc["objects"]["ticket"]["fields"]["Subject"] == {"from": "number", "max_length": 255}  # merged key by key
     assert doc["objects"]["ticket"]["target"] == "Case" and "contact" in doc["objects"]
 
 
