@@ -150,3 +150,11 @@ def test_two_records_with_one_id_are_refused_naming_both_lines(tmp_path):
     with pytest.raises(BundleInvalid) as err:
         validate(FolderBundle(tmp_path / "b"))
     assert err.value.problems == ["ticket.jsonl:3: the same provenance.id as line 1 (one key, two records)"]
+
+
+def test_a_file_longer_than_declared_is_not_read_to_its_end(bundle):
+    with open(bundle / "event.jsonl", "ab") as f:
+        f.write(b"\n" * 10 + b"x" * 100)
+    with pytest.raises(BundleInvalid) as err:
+        validate(FolderBundle(bundle))
+    assert any(p.startswith("event.jsonl: longer than the") for p in err.value.problems), err.value.problems

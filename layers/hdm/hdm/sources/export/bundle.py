@@ -246,6 +246,9 @@ def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: 
             digest.update(raw)
             size += len(raw)
             line_no += 1
+            if size > entry.bytes:  # longer than declared (or a zip member that inflates on): stop reading here
+                problems.add(f"{entry.path}: longer than the {entry.bytes} bytes the manifest says; not read further")
+                return {"records": lines, "flagged": flagged}
             if not raw.strip():
                 continue
             lines += 1
@@ -281,6 +284,8 @@ def check_blob(files: BundleFiles, path: str, want: dict[str, Any], problems: _P
         while block := f.read(BLOCK):
             digest.update(block)
             size += len(block)
+            if size > want["bytes"]:
+                break  # longer than declared: wrong whatever follows
     if size != want["bytes"] or digest.hexdigest() != want["sha256"]:
         problems.add(f"{path}: {size} bytes / sha256 differ from the manifest (changed or damaged)")
 
