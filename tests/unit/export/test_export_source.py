@@ -226,3 +226,15 @@ def test_the_stack_policy_judges_the_bundle_path_as_any_local_path(bundle):
     assert problems({"type": "export", "staged": "inputs/bundle-0123456789abcdef/"}) == []
     refused = problems({"type": "export", "path": "/etc/bundle"})
     assert refused and refused[0][0] == "source.path" and "not allowed by this stack" in refused[0][1]
+
+
+def test_a_bundle_read_and_written_again_is_the_same_bundle(tmp_path):
+    from hdm_infra.export_bundle import main as export_main
+
+    first = write_sample(tmp_path / "b", tickets=3, bad_value=False)
+    cfg = _config(tmp_path, {"type": "export", "path": str(tmp_path / "b")})
+    export_main(["--out", str(tmp_path / "again"), "--config", cfg, "--chunk-rows", "2"])
+    again = json.loads((tmp_path / "again" / "manifest.json").read_text())
+    assert again["producer"]["system"] == "export"
+    assert sorted(again["files"], key=lambda f: f["path"]) == sorted(first["files"], key=lambda f: f["path"])
+    assert again["attachments"] == first["attachments"]  # the same bytes under the same names
