@@ -158,3 +158,12 @@ def test_a_file_longer_than_declared_is_not_read_to_its_end(bundle):
     with pytest.raises(BundleInvalid) as err:
         validate(FolderBundle(bundle))
     assert any(p.startswith("event.jsonl: longer than the") for p in err.value.problems), err.value.problems
+
+
+def test_a_type_may_come_in_parts_named_after_it(bundle):
+    (bundle / "message.jsonl").rename(bundle / "message-1.jsonl")
+    _rewrite(bundle, lambda m: [f.update(path="message-1.jsonl") for f in m["files"] if f["object_type"] == "message"])
+    assert validate(FolderBundle(bundle))[0].counts["message"] == 12
+    _rewrite(bundle, lambda m: [f.update(path="ticket-1.jsonl") for f in m["files"] if f["object_type"] == "message"])
+    with pytest.raises(BundleInvalid, match="must be named after its object type"):
+        read_manifest(FolderBundle(bundle))

@@ -31,7 +31,7 @@ MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 64 << 20
 MAX_PROBLEMS = 200  # listed; the rest are counted
 BLOCK = 1 << 20
-FILE_PATH = re.compile(r"^[a-z][a-z_]{0,62}\.jsonl$")
+FILE_PATH = re.compile(r"^[a-z][a-z_]{0,62}(-[0-9]{1,6})?\.jsonl$")
 BLOB_PATH = re.compile(r"^files/[0-9a-f]{64}$")
 
 
@@ -193,8 +193,9 @@ def read_manifest(files: BundleFiles) -> Manifest:
         if e.path in seen:
             problems.append(f"{MANIFEST}: {e.path} is listed twice")
         seen.add(e.path)
-        if e.path != f"{e.object_type}.jsonl":
-            problems.append(f"{MANIFEST}: {e.path} must be named after its object type ({e.object_type}.jsonl)")
+        if not FILE_PATH.match(e.path) or e.path.rsplit(".", 1)[0].split("-")[0] != e.object_type:
+            problems.append(f"{MANIFEST}: {e.path} must be named after its object type ({e.object_type}.jsonl, or "
+                            f"{e.object_type}-<n>.jsonl for one part of several)")
     attachments = {}
     for a in data.get("attachments", []):
         if a["path"] != f"files/{a['sha256']}":
