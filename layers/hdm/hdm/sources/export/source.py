@@ -45,7 +45,7 @@ class ExportSource(SourceBase):
         self.path = path
         self.staged = staged.rstrip("/") + "/" if staged else None
         self.last_stats: Optional[dict[str, Any]] = None
-        self._checked: Optional[tuple[Manifest, dict[str, Any]]] = None
+        self._checked: dict[str, tuple[Manifest, dict[str, Any]]] = {}  # staged prefix → what its check found
 
     # -- staging an uploaded bundle ----------------------------------------------------------------
 
@@ -55,7 +55,7 @@ class ExportSource(SourceBase):
         with _opened(path) as local:
             manifest, found = validate(local, full=True)  # refused before anything is copied
             keys = copy_to_stage(local, stage, staged_prefix(manifest))
-        self._checked = (manifest, found)
+        self._checked[staged_prefix(manifest)] = (manifest, found)
         return keys
 
     def _bundle(self) -> StagedBundle:
@@ -74,9 +74,9 @@ class ExportSource(SourceBase):
         if self.stage is None and self.path:  # `hdm discover`: check the bundle where it is, stage nothing
             return self._discovery(self._check_local(), "(not staged)")
         bundle = self._bundle()
-        if self._checked is None:  # staged earlier (or elsewhere): check the staged copy as a whole
-            self._checked = validate(bundle, full=True)
-        return self._discovery(self._checked, bundle.prefix)
+        if bundle.prefix not in self._checked:  # staged earlier (or elsewhere): check the staged copy as a whole
+            self._checked[bundle.prefix] = validate(bundle, full=True)
+        return self._discovery(self._checked[bundle.prefix], bundle.prefix)
 
     def _check_local(self) -> tuple[Manifest, dict[str, Any]]:
         with _opened(self.path or "") as local:
@@ -99,7 +99,8 @@ class ExportSource(SourceBase):
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
         bundle = self._bundle()
-        manifest = self._checked[0] if self._checked else read_manifest(bundle)
+        checked = self._checked.get(bundle.prefix)
+        manifest = checked[0] if checked else read_manifest(bundle)
         specs: list[ChunkSpec] = []
         for entry in manifest.files:
             if entry.lines == 0:
