@@ -46,6 +46,7 @@ class ExportSource(SourceBase):
         self.staged = staged.rstrip("/") + "/" if staged else None
         self.last_stats: Optional[dict[str, Any]] = None
         self._checked: dict[str, tuple[Manifest, dict[str, Any]]] = {}  # staged prefix → what its check found
+        self._path_prefix: Optional[str] = None  # where the bundle at ``path`` is (or would be) staged
 
     # -- staging an uploaded bundle ----------------------------------------------------------------
 
@@ -112,10 +113,24 @@ class ExportSource(SourceBase):
                 specs.append(ChunkSpec(entry.object_type, {**cut.to_dict(), "first_line": first}, n))
         return specs
 
+    def _configured_prefix(self) -> Optional[str]:
+        """The stage folder of the bundle the config names now (a path's bundle: by its manifest's digest)."""
+        if self.staged is None and self.path:
+            if self._path_prefix is None:
+                with _opened(self.path) as local:
+                    self._path_prefix = staged_prefix(read_manifest(local))
+            return self._path_prefix
+        return self.staged
+
     def extract(self, chunk: ChunkSpec, blobs: BlobSink | None = None) -> Iterator[Record]:
         cut = chunk.cursor_as(FileSlice)
         stage = self.require_stage()
         prefix, _, name = cut.stage_key.rpartition("/")
+        configured = self._configured_prefix()
+        if configured is not None and configured != prefix + "/":  # a resumed run never mixes two bundles
+            raise ExportBundleError(f"this migration was planned on the bundle staged under {prefix}/, but the config "
+                                    f"now names {'the bundle at its path' if self.path else configured}, another one: "
+                                    "restore that bundle, or migrate the new one under a new migration id")
         bundle = StagedBundle(stage, prefix)
         line_no = int(chunk.cursor.get("first_line") or 1)
         stats = self.last_stats = {"chunk_id": chunk.chunk_id, "file": name, "records": 0, "flagged": 0,
