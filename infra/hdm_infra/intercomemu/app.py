@@ -17,6 +17,7 @@ import math
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,11 +26,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from hdm_infra.emulators.kit import EmulatorApp, FaultDice, json_response, merge_knobs, write_private
+from hdm_infra.emulators.kit import EmulatorApp, json_response, merge_knobs, write_private
 from hdm_infra.emulators.kit.app import read_json
 
 from . import openapi
-from .knobs import DEFAULT_ADMINS, DEFAULT_TEAMS, IntercomKnobs
+from .knobs import DEFAULT_ADMINS, DEFAULT_TEAMS, IntercomFaultDice, IntercomKnobs
 from .store import Store
 from .workspace import Call, IntercomError, Workspace, error_list
 
@@ -53,7 +54,7 @@ class IntercomEmulator(EmulatorApp):
         self.validator = openapi.validator()
         self.lock = threading.RLock()
         self.knobs = IntercomKnobs()
-        self._dice = FaultDice(self.knobs.faults)
+        self._dice = IntercomFaultDice(self.knobs.faults)
         self.store = Store(self.state_dir / "workspace.sqlite3")
         self.workspace = Workspace(self.store, lambda: self.knobs, lambda: self.calls.api_used, lambda: self.base_url)
         self.access_token = self._load_credentials()
@@ -121,8 +122,11 @@ class IntercomEmulator(EmulatorApp):
         if not allowed:
             self.calls.count("rate_limited")
             return self._finish_response(request, template, method, 429, self._rate_error())
-        problems = self.validator.check_request(request.method, request.path, request.args, request.headers,
-                                                request.get_data(), request.content_type or "")
+        problems, disagreements = self.validator.check_request(
+            template, method, dict(args), request.args, request.headers, request.get_data(),
+            request.content_type or "", cross_check=self.knobs.cross_check, path=request.path)
+        if disagreements:
+            self._record_failure(request, template, 0, disagreements, "request")
         if problems:
             self.calls.count("invalid_request")
             return self._finish_response(request, template, method, 400, error_list(
@@ -160,24 +164,30 @@ class IntercomEmulator(EmulatorApp):
     def _finish_response(self, request: Request, template: str, method: str, status: int, payload: Any) -> Response:
         """Serialise ``payload`` and validate it against the spec; an invalid response becomes a 500."""
         response = self._json(status, payload)
-        problems = self.validator.check_response(request.method, request.path, template, status,
-                                                 response.get_data(), request.args, request.headers)
+        problems = self.validator.check_response(template, method, status, response.get_data(),
+                                                 cross_check=self.knobs.cross_check, path=request.path,
+                                                 query=request.args, headers=request.headers)
         if problems:
-            failure = {"method": request.method, "path": request.path, "operation": template, "status": status,
-                       "problems": problems, "at": time.time()}
-            with self.lock:
-                self.validation_failures.append(failure)
-            log.error("response failed OpenAPI validation: %s %s -> %s: %s", request.method, request.path, status,
-                      "; ".join(problems))
+            self._record_failure(request, template, status, problems, "response")
             response = self._json(500, error_list([{
                 "code": "server_error",
                 "message": f"emulator response failed OpenAPI 2.16 validation ({request.method} {template} -> "
                            f"{status}): {'; '.join(problems)[:800]}"}]))
         return response
 
+    def _record_failure(self, request: Request, template: str, status: int, problems: list[str], what: str) -> None:
+        failure = {"what": what, "method": request.method, "path": request.path, "operation": template,
+                   "status": status, "problems": problems, "at": time.time()}
+        with self.lock:
+            self.validation_failures.append(failure)
+        log.error("%s failed OpenAPI validation: %s %s -> %s: %s", what, request.method, request.path, status,
+                  "; ".join(problems))
+
     def fault_response(self, kind: str) -> Response:
         if kind == "429":
             return self._json(429, self._rate_error())
+        if kind == "500":
+            return self._json(500, error_list([{"code": "server_error", "message": "Server Error"}]))
         return self._json(503, error_list([{"code": "service_unavailable", "message": "Service Unavailable"}]))
 
     def error_response(self, exc: Exception) -> Response | None:
@@ -190,13 +200,22 @@ class IntercomEmulator(EmulatorApp):
         if request.environ.get("intercomemu.authenticated"):
             remaining, reset = request.environ["intercomemu.rate"]
             response.headers["X-RateLimit-Limit"] = str(self.window_limit())
-            response.headers["X-RateLimit-Remaining"] = str(remaining)
+            response.headers["X-RateLimit-Remaining"] = "0" if response.status_code == 429 else str(remaining)
             response.headers["X-RateLimit-Reset"] = str(reset)
             response.headers["Intercom-Version"] = request.headers.get("Intercom-Version") or \
                 self.knobs.default_version
 
     # ----- knobs -------------------------------------------------------------------------------------------------
-    def fault_dice(self) -> FaultDice:
+    def call(self, family: str, handler: Callable[[], Response]) -> Response:
+        """The kit's count-then-fault flow, plus the ``rate_500`` fault (a 500 instead of the handler)."""
+        def run() -> Response:
+            if self._dice.server_error(family):
+                return self.fault_response("500")
+            return handler()
+
+        return super().call(family, run)
+
+    def fault_dice(self) -> IntercomFaultDice:
         return self._dice
 
     def knobs_json(self) -> dict[str, Any]:
@@ -207,7 +226,7 @@ class IntercomEmulator(EmulatorApp):
         if knobs.rate_per_minute < 1:
             raise ValueError("rate_per_minute must be at least 1")
         self.knobs = knobs
-        self._dice = FaultDice(knobs.faults)
+        self._dice = IntercomFaultDice(knobs.faults)
 
     # ----- admin API ---------------------------------------------------------------------------------------------
     def admin_reset(self, request: Request) -> Response:
@@ -220,7 +239,7 @@ class IntercomEmulator(EmulatorApp):
                 self.knobs = IntercomKnobs()
                 if body.get("knobs"):
                     self.set_knobs_json(body["knobs"], replace=False)
-                self._dice = FaultDice(self.knobs.faults)
+                self._dice = IntercomFaultDice(self.knobs.faults)
                 self._window = (0, 0)
                 self.validation_failures.clear()
                 if body.get("admins") or body.get("teams"):

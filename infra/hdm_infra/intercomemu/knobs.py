@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+import threading
 from dataclasses import dataclass, field
 
-from hdm_infra.emulators.kit import Faults
+from hdm_infra.emulators.kit import FaultDice, Faults
 
 DEFAULT_ADMINS = [
     {"id": "991267001", "name": "Ada Admin", "email": "ada@support.example", "job_title": "Support lead",
@@ -13,6 +15,29 @@ DEFAULT_ADMINS = [
      "team_ids": [5001]},
 ]
 DEFAULT_TEAMS = [{"id": "5001", "name": "Support", "admin_ids": [991267001, 991267002]}]
+
+
+@dataclass
+class IntercomFaults(Faults):
+    """The kit's faults (429, 503, connection resets, slow answers) plus ``rate_500``: a 500 ``server_error``."""
+
+    rate_500: float = 0.0
+
+
+class IntercomFaultDice(FaultDice):
+    """The kit's seeded stream, plus a second seeded stream (seed + 1) drawn once per request for ``rate_500``."""
+
+    def __init__(self, faults: IntercomFaults) -> None:
+        super().__init__(faults)
+        self.rate_500 = faults.rate_500
+        self._stream_500 = random.Random(faults.seed + 1)
+        self._lock_500 = threading.Lock()
+
+    def server_error(self, family: str) -> bool:
+        if not self.rate_500 or not self.applies(family):
+            return False
+        with self._lock_500:
+            return self._stream_500.random() < self.rate_500
 
 
 @dataclass
@@ -31,7 +56,10 @@ class IntercomKnobs:
     attachment_max_count: int = 10
     # the Intercom-Version the workspace's app defaults to when a request sends none
     default_version: str = "2.16"
+    # also validate every request and response with openapi-core (the full validator) and record any disagreement
+    # with the compiled validators as a validation failure; the test fixture turns it on (~10-40 ms a call)
+    cross_check: bool = False
     # test-only: operationIds whose successful response body the emulator corrupts before validating it, to prove
     # that response validation catches a bad response (the client then gets a 500)
     corrupt_responses: list[str] = field(default_factory=list)
-    faults: Faults = field(default_factory=Faults)
+    faults: IntercomFaults = field(default_factory=IntercomFaults)

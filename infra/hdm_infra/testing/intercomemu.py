@@ -3,7 +3,8 @@
 - `intercomemu_server` (session): a `RunningIntercom` (url, cert_path, access_token, state_dir) serving TLS on
   127.0.0.1 in a background thread, state under a temporary directory.
 - `intercomemu` (function): an `IntercomHandle` for the same server, reset first (empty workspace with the default
-  admins and teams, default knobs); `.admin` is the `AdminClient`, `.api` a requests session with the bearer token
+  admins and teams, default knobs plus `cross_check`: openapi-core re-validates every request and response);
+  `.admin` is the `AdminClient`, `.api` a requests session with the bearer token
   and `Intercom-Version: 2.16`. At teardown it fails the test if any response of the test failed the OpenAPI
   validation (strict mode: such a response was a 500 too).
 """
@@ -49,7 +50,7 @@ def intercomemu_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run
 def intercomemu(intercomemu_server: RunningIntercom) -> Iterator[IntercomHandle]:
     handle = IntercomHandle(running=intercomemu_server, admin=AdminClient(intercomemu_server),
                             api=api_session(intercomemu_server))
-    handle.admin.reset()
+    handle.admin.reset(knobs={"cross_check": True})
     yield handle
     failures = handle.admin.validation_failures(clear=True)
     handle.api.close()
