@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 import yaml
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError, relevance
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
@@ -155,10 +155,19 @@ def _where(error: ValidationError) -> str:
 
 
 def _best(errors: list[ValidationError]) -> ValidationError:
-    best = best_match(errors)
-    while best.context:  # descend into oneOf/anyOf to the most relevant branch's error
-        best = best_match(best.context)
+    """The error to report: jsonschema's best match, descending into oneOf/anyOf through the branch that failed on
+    the fewest points (the branch the document was most likely meant to be)."""
+    best = max(errors, key=relevance)
+    while best.context:
+        branches: dict[Any, list[ValidationError]] = {}
+        for error in best.context:
+            branches.setdefault(error.relative_schema_path[0], []).append(error)
+        best = max(min(branches.values(), key=lambda branch: sum(_weight(e) for e in branch)), key=relevance)
     return best
+
+
+def _weight(error: ValidationError) -> int:
+    return 1 + sum(_weight(e) for e in error.context)
 
 
 def _describe(exc: BaseException) -> str:
