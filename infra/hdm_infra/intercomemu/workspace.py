@@ -92,6 +92,11 @@ class Workspace:
         self.knobs = knobs
         self.usage = usage
         self.base_url = base_url
+        store.add_index("contact", "contact_external_id", lambda c: [c.get("external_id")])
+        store.add_index("contact", "contact_email", lambda c: [(c.get("email") or "").lower() or None])
+        store.add_index("contact", "contact_company", lambda c: c.get("company_ids", []))
+        store.add_index("company", "company_company_id", lambda co: [co.get("company_id")])
+        store.add_index("note", "note_contact", lambda n: [n.get("contact_id")])
         if not self.store.values("admin") and not self.store.seqs.get("seeded"):
             self.seed(DEFAULT_ADMINS, DEFAULT_TEAMS)
 
@@ -347,7 +352,7 @@ class Workspace:
     def render_contact(self, c: dict[str, Any]) -> dict[str, Any]:
         url = f"/contacts/{c['id']}"
         company_ids = c.get("company_ids", [])
-        notes = [n for n in self.store.values("note") if n.get("contact_id") == c["id"]]
+        notes = self.store.lookup("note_contact", c["id"])
         return {
             "type": "contact", "id": c["id"], "workspace_id": WORKSPACE_ID, "external_id": c.get("external_id"),
             "role": c["role"], "email": c.get("email") or "",
@@ -372,14 +377,15 @@ class Workspace:
 
     def _duplicate(self, email: str | None, external_id: str | None, role: str,
                    exclude: str | None = None) -> dict[str, Any] | None:
-        for c in self.store.values("contact"):
-            if c["id"] == exclude:
-                continue
-            if external_id and c.get("external_id") == external_id:
-                return c
-            # users are unique by email; leads may share an email (notes §1.4, UNVERIFIED as a rule)
-            if email and role == "user" and c["role"] == "user" and (c.get("email") or "").lower() == email.lower():
-                return c
+        if external_id:
+            for c in self.store.lookup("contact_external_id", external_id):
+                if c["id"] != exclude:
+                    return c
+        # users are unique by email; leads may share an email (notes §1.4, UNVERIFIED as a rule)
+        if email and role == "user":
+            for c in self.store.lookup("contact_email", email.lower()):
+                if c["id"] != exclude and c["role"] == "user":
+                    return c
         return None
 
     def _conflict(self, existing: dict[str, Any]) -> IntercomError:
@@ -435,9 +441,8 @@ class Workspace:
         return 200, self.render_contact(self._contact(call.args["contact_id"]))
 
     def op_ShowContactByExternalId(self, call: Call) -> tuple[int, Any]:
-        for c in self.store.values("contact"):
-            if c.get("external_id") == call.args["external_id"]:
-                return 200, self.render_contact(c)
+        for c in self.store.lookup("contact_external_id", call.args["external_id"]):
+            return 200, self.render_contact(c)
         raise IntercomError(404, "not_found", "User Not Found")
 
     def op_DeleteContact(self, call: Call) -> tuple[int, Any]:
@@ -539,7 +544,7 @@ class Workspace:
 
     def op_listNotes(self, call: Call) -> tuple[int, Any]:
         contact = self._contact(call.args["contact_id"])
-        notes = [self.render_note(n) for n in self.store.values("note") if n["contact_id"] == contact["id"]]
+        notes = [self.render_note(n) for n in self.store.lookup("note_contact", contact["id"])]
         return 200, {"type": "list", "data": notes, "total_count": len(notes),
                      "pages": {"type": "pages", "page": 1, "per_page": max(1, len(notes)), "total_pages": 1}}
 
@@ -551,7 +556,7 @@ class Workspace:
 
     # ----- companies ---------------------------------------------------------------------------------------------
     def _user_count(self, company_id: str) -> int:
-        return sum(1 for c in self.store.values("contact") if company_id in c.get("company_ids", []))
+        return len(self.store.lookup("contact_company", company_id))
 
     def render_company(self, co: dict[str, Any]) -> dict[str, Any]:
         out = {"type": "company", "id": co["id"], "name": co.get("name") or "", "app_id": WORKSPACE_ID,
@@ -569,10 +574,8 @@ class Workspace:
         return out
 
     def _company_by_company_id(self, company_id: str) -> dict[str, Any] | None:
-        for co in self.store.values("company"):
-            if co["company_id"] == company_id:
-                return co
-        return None
+        found = self.store.lookup("company_company_id", company_id)
+        return found[0] if found else None
 
     def _company_fields(self, rec: dict[str, Any], b: dict[str, Any]) -> None:
         self._check_custom_attributes("company", b.get("custom_attributes"))
@@ -615,10 +618,9 @@ class Workspace:
     def op_deleteCompany(self, call: Call) -> tuple[int, Any]:
         rec = self._company(call.args["company_id"])
         self.store.delete("company", rec["id"])
-        for c in self.store.values("contact"):
-            if rec["id"] in c.get("company_ids", []):
-                c["company_ids"].remove(rec["id"])
-                self.store.put("contact", c)
+        for c in self.store.lookup("contact_company", rec["id"]):
+            c["company_ids"].remove(rec["id"])
+            self.store.put("contact", c)
         return 200, {"id": rec["id"], "object": "company", "deleted": True}
 
     def _visible_companies(self) -> list[dict[str, Any]]:
@@ -675,8 +677,7 @@ class Workspace:
 
     def op_ListAttachedContacts(self, call: Call) -> tuple[int, Any]:
         company = self._company(call.args["company_id"])
-        contacts = [self.render_contact(c) for c in self.store.values("contact")
-                    if company["id"] in c.get("company_ids", [])]
+        contacts = [self.render_contact(c) for c in self.store.lookup("contact_company", company["id"])]
         return 200, {"type": "list", "data": contacts, "total_count": len(contacts),
                      "pages": {"type": "pages", "page": 1, "per_page": 50, "total_pages": 1}}
 
@@ -868,10 +869,11 @@ class Workspace:
         if b.get("intercom_user_id"):
             contact = self.store.get("contact", b["intercom_user_id"])
         elif b.get("user_id"):
-            contact = next((c for c in self.store.values("contact") if c.get("external_id") == b["user_id"]), None)
+            contact = next(iter(self.store.lookup("contact_external_id", b["user_id"])), None)
         elif b.get("email"):
-            contact = next((c for c in self.store.values("contact")
-                            if (c.get("email") or "").lower() == b["email"].lower()), None)
+            # several contacts may share an email (a lead and a user): the conversation's participant wins
+            same = self.store.lookup("contact_email", b["email"].lower())
+            contact = next((c for c in same if c["id"] in participants), same[0] if same else None)
         if contact is None:
             raise IntercomError(404, "not_found", "User Not Found")
         if contact["id"] not in participants:
@@ -899,13 +901,12 @@ class Workspace:
         if ref.get("id"):
             return self._contact(ref["id"])
         if ref.get("external_id"):
-            found = next((c for c in self.store.values("contact") if c.get("external_id") == ref["external_id"]),
-                         None)
+            found = next(iter(self.store.lookup("contact_external_id", ref["external_id"])), None)
             if found is None:
                 raise IntercomError(404, "not_found", "User Not Found")
             return found
-        found = next((c for c in self.store.values("contact")
-                      if c["role"] == "user" and (c.get("email") or "").lower() == ref["email"].lower()), None)
+        found = next((c for c in self.store.lookup("contact_email", ref["email"].lower()) if c["role"] == "user"),
+                     None)
         # "If a contact with this email does not exist, one will be created" (spec create_ticket_request)
         return found or self._create_contact({"email": ref["email"], "role": "user"}, call)
 
