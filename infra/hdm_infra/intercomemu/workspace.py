@@ -1004,7 +1004,14 @@ class Workspace:
              "created_at": created, "updated_at": now, "parts": [], "tags": {},
              "skip_notifications": bool(b.get("skip_notifications"))}
         self._stamp_index(t, call)
-        return self.store.put("ticket", t)
+        self.store.put("ticket", t)
+        if t_type["category"] == "Customer" and not b.get("skip_notifications"):
+            # a customer ticket is announced to its contact unless notifications are skipped (spec: skip_notifications
+            # "Option to disable notifications when a Ticket is created")
+            self.store.put("delivery", {"id": str(self.store.next_id("delivery")), "object": "ticket",
+                                        "object_id": t["id"], "part_id": None, "part_type": "ticket_created",
+                                        "contact_ids": list(t["contact_ids"]), "body": attrs.get("_default_title_")})
+        return t
 
     def op_createTicket(self, call: Call) -> tuple[int, Any]:
         return 200, self.render_ticket(self._create_ticket(call.body, call))
@@ -1042,6 +1049,8 @@ class Workspace:
                 raise bad(f"Ticket state {b['ticket_state_id']} does not exist", field_name="ticket_state_id")
             t["previous_state_id"] = t["state_id"]
             t["state_id"] = b["ticket_state_id"]
+            if "open" not in b:  # a resolved ticket is closed, any other state is open
+                t["open"] = b["ticket_state_id"] != next(s[0] for s in TICKET_STATES if s[1] == "resolved")
         if "open" in b:
             t["open"] = bool(b["open"])
         if "is_shared" in b:
@@ -1078,7 +1087,7 @@ class Workspace:
         b = call.body
         author, part_type = self._reply_author(b, t["contact_ids"])
         part = self._new_part(b, author, call, part_type)
-        self._deliver("ticket", t, part, bool(b.get("skip_notifications")) or t.get("skip_notifications", False))
+        self._deliver("ticket", t, part, bool(b.get("skip_notifications")))
         t["parts"].append(part)
         t["updated_at"] = int(call.now)
         self.store.put("ticket", t)
