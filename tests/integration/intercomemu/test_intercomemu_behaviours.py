@@ -203,3 +203,31 @@ def test_admin_api_dump_counts_counters_and_reset(intercomemu):
     assert unauthorised.status_code == 401
     intercomemu.admin.reset(knobs={"cross_check": True})
     assert intercomemu.admin.counts()["contact"] == 0 and intercomemu.admin.counters()["api_usage"] == 0
+
+
+def test_seed_adds_admins_and_teams_without_touching_the_workspace(intercomemu):
+    ann = a_contact(intercomemu)
+    intercomemu.admin.seed(admins=[{"id": "42", "email": "cy@support.example", "name": "Cy", "team_ids": [6]}],
+                           teams=[{"id": "6", "name": "Billing", "admin_ids": [42]}])
+    assert [a["id"] for a in ok(call(intercomemu, "GET", "/admins"))["admins"]] == ["991267001", "991267002", "42"]
+    assert ok(call(intercomemu, "GET", "/teams/6"))["admin_ids"] == [42]
+    assert ok(call(intercomemu, "GET", f"/contacts/{ann['id']}"))["id"] == ann["id"]
+    with pytest.raises(RuntimeError, match="needs an email"):
+        intercomemu.admin.seed(admins=[{"name": "No Email"}])
+
+
+def test_conversations_are_listed_with_cursor_paging(intercomemu):
+    ann = a_contact(intercomemu)
+    made = [ok(call(intercomemu, "POST", "/conversations", {"from": {"type": "user", "id": ann["id"]},
+                                                            "body": f"m{i}"}))["conversation_id"] for i in range(5)]
+    seen, params = [], {"per_page": 2}
+    for _ in range(5):
+        page = ok(call(intercomemu, "GET", "/conversations", **params))
+        seen += [c["id"] for c in page["conversations"]]
+        nxt = page["pages"].get("next")
+        if not nxt:
+            break
+        params = {"per_page": 2, "starting_after": nxt["starting_after"]}
+    assert seen == made and page["total_count"] == 5
+    bad_cursor = call(intercomemu, "GET", "/conversations", starting_after="zzz")
+    assert bad_cursor.status_code == 400 and "starting_after" in bad_cursor.text
