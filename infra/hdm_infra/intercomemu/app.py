@@ -86,21 +86,27 @@ class IntercomEmulator(EmulatorApp):
 
     # ----- rate limit --------------------------------------------------------------------------------------------
     def window_limit(self) -> int:
+        """This app's calls per 10-second window (what ``X-RateLimit-Limit`` says)."""
         return max(1, math.ceil(self.knobs.rate_per_minute / 6))
 
-    def _take_rate(self, now: float) -> tuple[bool, int, int]:
-        """(allowed, remaining, reset) for one call now; a refused call is not charged."""
+    def workspace_window_limit(self) -> int:
+        """The workspace's calls per 10-second window, shared with its other private apps."""
+        return max(1, math.ceil(self.knobs.workspace_rate_per_minute / 6))
+
+    def _take_rate(self, now: float) -> tuple[bool, int, int, int]:
+        """(allowed, remaining, reset, the limit that refused) for one call now; a refused call is not charged."""
         start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
         with self.lock:
             window_start, used = self._window
             if window_start != start:
                 used = 0
             limit = self.window_limit()
-            allowed = used < limit
-            if allowed:
+            shared = self.workspace_window_limit() - max(0, self.knobs.other_apps_per_window)
+            refused_by = limit if used >= limit else (self.workspace_window_limit() if used >= shared else 0)
+            if not refused_by:
                 used += 1
             self._window = (start, used)
-        return allowed, max(0, limit - used), start + WINDOW_SECONDS
+        return not refused_by, max(0, min(limit, shared) - used), start + WINDOW_SECONDS, refused_by
 
     # ----- request flow ------------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -117,11 +123,11 @@ class IntercomEmulator(EmulatorApp):
             return self._json(401, error_list([{"code": "unauthorized", "message": "Access Token Invalid"}]))
         request.environ["intercomemu.authenticated"] = True
         now = time.time()
-        allowed, remaining, reset = self._take_rate(now)
+        allowed, remaining, reset, refused_by = self._take_rate(now)
         request.environ["intercomemu.rate"] = (remaining, reset)
         if not allowed:
             self.calls.count("rate_limited")
-            return self._finish_response(request, template, method, 429, self._rate_error())
+            return self._finish_response(request, template, method, 429, self._rate_error(refused_by))
         problems, disagreements = self.validator.check_request(
             template, method, dict(args), request.args, request.headers, request.get_data(),
             request.content_type or "", cross_check=self.knobs.cross_check, path=request.path)
@@ -133,9 +139,9 @@ class IntercomEmulator(EmulatorApp):
                 [{"code": "parameter_invalid", "message": p} for p in problems]))
         return self.call(op_id, lambda: self._dispatch(request, template, method, op_id, args, now))
 
-    def _rate_error(self) -> dict[str, Any]:
+    def _rate_error(self, limit: int | None = None) -> dict[str, Any]:
         return error_list([{"code": "rate_limit_exceeded",
-                            "message": f"Exceeded rate limit of {self.window_limit()} in 10_seconds"}])
+                            "message": f"Exceeded rate limit of {limit or self.window_limit()} in 10_seconds"}])
 
     def _dispatch(self, request: Request, template: str, method: str, op_id: str, args: dict[str, str],
                   now: float) -> Response:
@@ -223,8 +229,8 @@ class IntercomEmulator(EmulatorApp):
 
     def set_knobs_json(self, data: dict[str, Any], replace: bool) -> None:
         knobs = merge_knobs(IntercomKnobs, data, None if replace else self.knobs)
-        if knobs.rate_per_minute < 1:
-            raise ValueError("rate_per_minute must be at least 1")
+        if knobs.rate_per_minute < 1 or knobs.workspace_rate_per_minute < 1:
+            raise ValueError("rate_per_minute and workspace_rate_per_minute must be at least 1")
         self.knobs = knobs
         self._dice = IntercomFaultDice(knobs.faults)
 

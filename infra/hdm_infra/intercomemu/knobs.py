@@ -45,6 +45,10 @@ class IntercomKnobs:
     # 10,000 calls/min per private app, "evenly distributed into 10-second windows" (notes §1.2): the
     # X-RateLimit-Limit header and the 429 threshold are ceil(rate_per_minute / 6) per 10-second window
     rate_per_minute: int = 10_000
+    # the workspace's quota shared by all its private apps (25,000/min, notes §1.2) and how many calls the other
+    # (simulated) apps make in every 10-second window: this app is refused once the workspace's window is spent
+    workspace_rate_per_minute: int = 25_000
+    other_apps_per_window: int = 0
     # plan: whether private notes (message_type "note") are available; False refuses notes with 403
     private_notes: bool = True
     # search lag (notes §1.3: new records take "a few minutes" to appear in search): a record is found by the

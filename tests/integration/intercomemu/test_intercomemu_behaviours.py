@@ -56,6 +56,20 @@ def test_calls_over_the_10_second_window_get_429_with_the_headers(intercomemu):
     assert intercomemu.admin.counters()["families"].get("rate_limited", 0) == 1
 
 
+def test_other_apps_share_the_workspace_quota(intercomemu):
+    # this app may make 10 a window, the workspace 20, and the other private apps already make 15 of them
+    intercomemu.admin.knobs(rate_per_minute=60, workspace_rate_per_minute=120, other_apps_per_window=15)
+    seen = []
+    for _ in range(11):  # two windows hold at most 10 calls
+        seen.append(call(intercomemu, "GET", "/tags"))
+        if seen[-1].status_code == 429:
+            break
+    assert seen[-1].status_code == 429 and len(seen) <= 11
+    assert seen[-1].json()["errors"][0]["message"] == "Exceeded rate limit of 20 in 10_seconds"
+    assert seen[-1].headers["X-RateLimit-Limit"] == "10"  # the app's own allowance
+    assert all(int(r.headers["X-RateLimit-Remaining"]) <= 4 for r in seen[:-1])
+
+
 # ----- faults -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("knob", "status", "code"), [("rate_500", 500, "server_error"),
                                                        ("rate_503", 503, "service_unavailable"),
