@@ -38,7 +38,6 @@ log = logging.getLogger("hdm_infra.intercomemu")
 
 ADMIN_TOKEN_HEADER = "X-Intercom-Emulator-Admin-Token"
 CREDENTIALS_FILE = "credentials.json"
-WINDOW_SECONDS = 10
 JSON = "application/json; charset=utf-8"
 
 
@@ -87,15 +86,16 @@ class IntercomEmulator(EmulatorApp):
     # ----- rate limit --------------------------------------------------------------------------------------------
     def window_limit(self) -> int:
         """This app's calls per 10-second window (what ``X-RateLimit-Limit`` says)."""
-        return max(1, math.ceil(self.knobs.rate_per_minute / 6))
+        return max(1, math.ceil(self.knobs.rate_per_minute * self.knobs.window_seconds / 60))
 
     def workspace_window_limit(self) -> int:
         """The workspace's calls per 10-second window, shared with its other private apps."""
-        return max(1, math.ceil(self.knobs.workspace_rate_per_minute / 6))
+        return max(1, math.ceil(self.knobs.workspace_rate_per_minute * self.knobs.window_seconds / 60))
 
     def _take_rate(self, now: float) -> tuple[bool, int, int, int]:
         """(allowed, remaining, reset, the limit that refused) for one call now; a refused call is not charged."""
-        start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+        window = self.knobs.window_seconds
+        start = int(now // window) * window
         with self.lock:
             window_start, used = self._window
             if window_start != start:
@@ -106,7 +106,7 @@ class IntercomEmulator(EmulatorApp):
             if not refused_by:
                 used += 1
             self._window = (start, used)
-        return not refused_by, max(0, min(limit, shared) - used), start + WINDOW_SECONDS, refused_by
+        return not refused_by, max(0, min(limit, shared) - used), start + window, refused_by
 
     # ----- request flow ------------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -141,7 +141,8 @@ class IntercomEmulator(EmulatorApp):
 
     def _rate_error(self, limit: int | None = None) -> dict[str, Any]:
         return error_list([{"code": "rate_limit_exceeded",
-                            "message": f"Exceeded rate limit of {limit or self.window_limit()} in 10_seconds"}])
+                            "message": f"Exceeded rate limit of {limit or self.window_limit()} in "
+                                       f"{self.knobs.window_seconds}_seconds"}])
 
     def _dispatch(self, request: Request, template: str, method: str, op_id: str, args: dict[str, str],
                   now: float) -> Response:
@@ -229,8 +230,9 @@ class IntercomEmulator(EmulatorApp):
 
     def set_knobs_json(self, data: dict[str, Any], replace: bool) -> None:
         knobs = merge_knobs(IntercomKnobs, data, None if replace else self.knobs)
-        if knobs.rate_per_minute < 1 or knobs.workspace_rate_per_minute < 1:
-            raise ValueError("rate_per_minute and workspace_rate_per_minute must be at least 1")
+        if min(knobs.rate_per_minute, knobs.workspace_rate_per_minute) < 1 or knobs.window_seconds not in (1, 2, 5, 10):
+            raise ValueError("rate_per_minute and workspace_rate_per_minute must be at least 1; window_seconds one of "
+                             "1, 2, 5, 10")
         self.knobs = knobs
         self._dice = IntercomFaultDice(knobs.faults)
 

@@ -47,6 +47,8 @@ class IntercomKnobs:
     rate_per_minute: int = 10_000
     # the workspace's quota shared by all its private apps (25,000/min, notes §1.2) and how many calls the other
     # (simulated) apps make in every 10-second window: this app is refused once the workspace's window is spent
+    # the rate window: Intercom's is 10 seconds; tests may shorten it (1, 2 or 5) to see a reset without waiting long
+    window_seconds: int = 10
     workspace_rate_per_minute: int = 25_000
     other_apps_per_window: int = 0
     # plan: whether private notes (message_type "note") are available; False refuses notes with 403
