@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from hdm_infra.emulators.kit import EmulatorApp, json_response, merge_knobs, write_private
+from hdm_infra.emulators.kit import ConnectionReset, EmulatorApp, json_response, merge_knobs, write_private
 from hdm_infra.emulators.kit.app import read_json
 
 from . import openapi
@@ -214,11 +214,15 @@ class IntercomEmulator(EmulatorApp):
 
     # ----- knobs -------------------------------------------------------------------------------------------------
     def call(self, family: str, handler: Callable[[], Response]) -> Response:
-        """The kit's count-then-fault flow, plus the ``rate_500`` fault (a 500 instead of the handler)."""
+        """The kit's count-then-fault flow, plus ``rate_500`` (a 500 instead of the handler) and ``rate_reset_after``
+        (the handler runs, then the connection is dropped)."""
         def run() -> Response:
             if self._dice.server_error(family):
                 return self.fault_response("500")
-            return handler()
+            response = handler()
+            if self._dice.reset_after(family):
+                raise ConnectionReset()  # the work is done; its answer is lost
+            return response
 
         return super().call(family, run)
 

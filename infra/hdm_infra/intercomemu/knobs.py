@@ -19,25 +19,35 @@ DEFAULT_TEAMS = [{"id": "5001", "name": "Support", "admin_ids": [991267001, 9912
 
 @dataclass
 class IntercomFaults(Faults):
-    """The kit's faults (429, 503, connection resets, slow answers) plus ``rate_500``: a 500 ``server_error``."""
+    """The kit's faults (429, 503, connection resets before the call, slow answers) plus ``rate_500`` (a 500
+    ``server_error`` instead of the call) and ``rate_reset_after`` (the call is done, then the connection is reset)."""
 
     rate_500: float = 0.0
+    # the call is carried out, then the connection is reset: the client cannot tell whether its write happened
+    rate_reset_after: float = 0.0
 
 
 class IntercomFaultDice(FaultDice):
-    """The kit's seeded stream, plus a second seeded stream (seed + 1) drawn once per request for ``rate_500``."""
+    """The kit's seeded stream, plus a second seeded stream (seed + 1) for ``rate_500`` and ``rate_reset_after``."""
 
     def __init__(self, faults: IntercomFaults) -> None:
         super().__init__(faults)
         self.rate_500 = faults.rate_500
+        self.rate_reset_after = faults.rate_reset_after
         self._stream_500 = random.Random(faults.seed + 1)
         self._lock_500 = threading.Lock()
 
     def server_error(self, family: str) -> bool:
-        if not self.rate_500 or not self.applies(family):
+        return self._draw(family, self.rate_500)
+
+    def reset_after(self, family: str) -> bool:
+        return self._draw(family, self.rate_reset_after)
+
+    def _draw(self, family: str, rate: float) -> bool:
+        if not rate or not self.applies(family):
             return False
         with self._lock_500:
-            return self._stream_500.random() < self.rate_500
+            return self._stream_500.random() < rate
 
 
 @dataclass

@@ -94,6 +94,16 @@ def test_injected_connection_resets_and_seeded_fault_rates(intercomemu):
     assert first == again and set(first) == {200, 500}
 
 
+def test_a_write_whose_answer_is_lost_has_happened(intercomemu):
+    intercomemu.admin.knobs(faults={"rate_reset_after": 1.0, "families": ["CreateContact"]})
+    with pytest.raises(requests.ConnectionError):
+        call(intercomemu, "POST", "/contacts", {"email": "lost@x.example"})
+    assert intercomemu.admin.counts()["contact"] == 1  # done, though the client never heard
+    intercomemu.admin.knobs(faults={"rate_reset_after": 0.0})
+    again = call(intercomemu, "POST", "/contacts", {"email": "lost@x.example"})
+    assert again.status_code == 409 and intercomemu.admin.dump()["contact"][0]["id"] in again.text
+
+
 # ----- search -----------------------------------------------------------------------------------------------------
 def search(emu, kind, query, **pagination):
     body = {"query": query, **({"pagination": pagination} if pagination else {})}
