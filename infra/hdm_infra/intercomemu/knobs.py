@@ -70,6 +70,9 @@ class IntercomKnobs:
     # attachments on parts (notes §1.4): at most 10 per reply; files bigger than this (decoded bytes) are refused
     attachment_max_bytes: int = 100 * 1024 * 1024
     attachment_max_count: int = 10
+    # reads return at most this many parts of a ticket or conversation, the most recent ones (spec: "Hard limit of
+    # 500 parts"); total_count still counts them all
+    max_parts_returned: int = 500
     # the Intercom-Version the workspace's app defaults to when a request sends none
     default_version: str = "2.16"
     # also validate every request and response with openapi-core (the full validator) and record any disagreement

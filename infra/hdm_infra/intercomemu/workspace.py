@@ -880,6 +880,12 @@ class Workspace:
             raise IntercomError(400, "parameter_invalid", "The contact is not a participant of this conversation")
         return {"type": "contact", "id": contact["id"]}, "comment"
 
+    def _last_parts(self, rec: dict[str, Any]) -> list[dict[str, Any]]:
+        """The parts an API read returns: "The maximum number of conversation parts that can be returned via the API
+        is 500. If you have more than that we will return the 500 most recent" (spec GET /conversations/{id})."""
+        limit = max(0, self.knobs().max_parts_returned)
+        return rec["parts"][-limit:] if limit else []
+
     def _deliver(self, kind: str, rec: dict[str, Any], part: dict[str, Any], skip: bool) -> None:
         """Record what the contact would receive (admin comments, unless notifications are skipped; never notes)."""
         if part["author"]["type"] != "admin" or part["part_type"] != "comment" or skip:
@@ -970,8 +976,8 @@ class Workspace:
         if t.get("snoozed_until"):
             out["snoozed_until"] = t["snoozed_until"]
         if with_parts:
-            parts = [self.render_ticket_part(p) for p in t["parts"]]
-            out["ticket_parts"] = {"type": "ticket_part.list", "ticket_parts": parts, "total_count": len(parts)}
+            parts = [self.render_ticket_part(p) for p in self._last_parts(t)]
+            out["ticket_parts"] = {"type": "ticket_part.list", "ticket_parts": parts, "total_count": len(t["parts"])}
         return out
 
     def render_ticket_part(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -1165,9 +1171,9 @@ class Workspace:
         if c.get("team_assignee_id"):
             out["team_assignee_id"] = int(c["team_assignee_id"])
         if with_parts:
-            parts = [self.render_conversation_part(p) for p in c["parts"]]
+            parts = [self.render_conversation_part(p) for p in self._last_parts(c)]
             out["conversation_parts"] = {"type": "conversation_part.list", "conversation_parts": parts,
-                                         "total_count": len(parts)}
+                                         "total_count": len(c["parts"])}
         return out
 
     def op_createConversation(self, call: Call) -> tuple[int, Any]:

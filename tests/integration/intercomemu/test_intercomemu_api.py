@@ -269,3 +269,15 @@ def test_skip_notifications_and_state_changes(intercomemu):
 
 def emu_put_status(emu, path, body):
     return emu.api.put(emu.url + path, json=body).status_code
+
+
+def test_reads_return_only_the_most_recent_parts(intercomemu):
+    intercomemu.admin.knobs(max_parts_returned=3)  # Intercom's hard limit is 500
+    tt, _ = ticket_type_with_priority(intercomemu)
+    ann = contact(intercomemu)
+    ticket = post(intercomemu, "/tickets", {"ticket_type_id": tt["id"], "contacts": [{"id": ann["id"]}]})
+    for i in range(5):
+        post(intercomemu, f"/tickets/{ticket['id']}/reply", {"message_type": "note", "type": "admin",
+                                                             "admin_id": ADA, "body": f"n{i}"})
+    parts = get(intercomemu, f"/tickets/{ticket['id']}")["ticket_parts"]
+    assert [p["body"] for p in parts["ticket_parts"]] == ["n2", "n3", "n4"] and parts["total_count"] == 5
