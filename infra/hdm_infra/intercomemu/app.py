@@ -218,6 +218,11 @@ class IntercomEmulator(EmulatorApp):
         (the handler runs, then the connection is dropped)."""
         def run() -> Response:
             if self._dice.server_error(family):
+                if family == "scrollOverAllCompanies":
+                    self.workspace.end_scroll()
+                    return self._json(500, error_list([{
+                        "code": "server_error", "message": "Request failed due to an internal network error. "
+                                                           "Please restart the scroll operation."}]))
                 return self.fault_response("500")
             response = handler()
             if self._dice.reset_after(family):
@@ -254,6 +259,7 @@ class IntercomEmulator(EmulatorApp):
                 self._dice = IntercomFaultDice(self.knobs.faults)
                 self._window = (0, 0)
                 self.validation_failures.clear()
+                self.workspace.end_scroll()
                 if body.get("admins") or body.get("teams"):
                     seeded = self.workspace.seed(body.get("admins"), body.get("teams"))
                 else:
@@ -285,6 +291,7 @@ class IntercomEmulator(EmulatorApp):
             failures = list(self.validation_failures)
             if request.method == "DELETE":
                 self.validation_failures.clear()
+                self.workspace.end_scroll()
         return json_response({"failures": failures, "spec_sha256": openapi.SPEC_SHA256,
                               "load_seconds": openapi.LOAD_SECONDS})
 

@@ -92,6 +92,7 @@ class Workspace:
         self.knobs = knobs
         self.usage = usage
         self.base_url = base_url
+        self.scroll: dict[str, Any] | None = None  # the app's one open company scroll (in memory)
         store.add_index("contact", "contact_external_id", lambda c: [c.get("external_id")])
         store.add_index("contact", "contact_email", lambda c: [(c.get("email") or "").lower() or None])
         store.add_index("contact", "contact_company", lambda c: c.get("company_ids", []))
@@ -662,18 +663,33 @@ class Workspace:
         return 200, self._company_list(items, call, 15)
 
     def op_scrollOverAllCompanies(self, call: Call) -> tuple[int, Any]:
-        items = self._visible_companies()
+        """One scroll open per app; it expires after ``scroll_idle_seconds`` unused and once its end is reached
+        (spec GET /companies/scroll). Pages of 15."""
+        scroll = self.scroll
+        idle = self.knobs().scroll_idle_seconds
+        if scroll and (scroll["done"] or call.now - scroll["used"] > idle):
+            self.scroll = scroll = None
         param = call.query.get("scroll_param")
-        start = 0
         if param:
-            try:
-                start = int(param.rsplit("-", 1)[1])
-            except (IndexError, ValueError) as exc:
-                raise bad("scroll_param is not one this API returned", field_name="scroll_param") from exc
-        chunk = items[start:start + 15]
+            if scroll is None or scroll["param"] != param:
+                raise IntercomError(404, "scroll_param_not_found",
+                                    "scroll_param is unknown or has expired: restart the scroll")
+        else:
+            if scroll is not None:
+                raise IntercomError(400, "scroll_exists", "An app can have only one scroll open at a time")
+            scroll = self.scroll = {"param": str(uuid.uuid4()), "position": 0, "done": False}
+        items = self._visible_companies()
+        chunk = items[scroll["position"]:scroll["position"] + 15]
+        scroll["position"] += len(chunk)
+        scroll["used"] = call.now
+        scroll["done"] = not chunk
         return 200, {"type": "list", "data": [self.render_company(c) for c in chunk], "total_count": len(items),
-                     "scroll_param": f"{uuid.uuid4()}-{start + len(chunk)}",
+                     "scroll_param": scroll["param"],
                      "pages": {"type": "pages", "page": 1, "per_page": 15, "total_pages": 1}}
+
+    def end_scroll(self) -> None:
+        """A scroll that met a network error must be restarted (spec: "Please restart the scroll operation")."""
+        self.scroll = None
 
     def op_ListAttachedContacts(self, call: Call) -> tuple[int, Any]:
         company = self._company(call.args["company_id"])

@@ -104,6 +104,28 @@ def test_a_write_whose_answer_is_lost_has_happened(intercomemu):
     assert again.status_code == 409 and intercomemu.admin.dump()["contact"][0]["id"] in again.text
 
 
+def test_company_scroll_is_one_per_app_expires_and_restarts_after_a_500(intercomemu):
+    ann = a_contact(intercomemu)
+    for i in range(17):
+        company = ok(call(intercomemu, "POST", "/companies", {"company_id": f"c-{i}", "name": f"C{i}"}))
+        ok(call(intercomemu, "POST", f"/contacts/{ann['id']}/companies", {"id": company["id"]}))
+    first = ok(call(intercomemu, "GET", "/companies/scroll"))
+    assert len(first["data"]) == 15
+    assert codes(call(intercomemu, "GET", "/companies/scroll")) == ["scroll_exists"]  # one open scroll per app
+    second = ok(call(intercomemu, "GET", "/companies/scroll", scroll_param=first["scroll_param"]))
+    end = ok(call(intercomemu, "GET", "/companies/scroll", scroll_param=first["scroll_param"]))
+    assert len(second["data"]) == 2 and end["data"] == []
+    assert call(intercomemu, "GET", "/companies/scroll", scroll_param=first["scroll_param"]).status_code == 404
+    ok(call(intercomemu, "GET", "/companies/scroll"))  # the finished scroll is gone: a new one may start
+    intercomemu.admin.knobs(faults={"rate_500": 1.0, "families": ["scrollOverAllCompanies"]})
+    failed = call(intercomemu, "GET", "/companies/scroll")
+    assert failed.status_code == 500 and "restart the scroll" in failed.text
+    intercomemu.admin.knobs(faults={"rate_500": 0.0}, scroll_idle_seconds=0.0)
+    again = ok(call(intercomemu, "GET", "/companies/scroll"))  # the failed scroll was closed
+    assert len(again["data"]) == 15
+    assert call(intercomemu, "GET", "/companies/scroll", scroll_param=again["scroll_param"]).status_code == 404
+
+
 # ----- search -----------------------------------------------------------------------------------------------------
 def search(emu, kind, query, **pagination):
     body = {"query": query, **({"pagination": pagination} if pagination else {})}
