@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import secrets
 import threading
 import time
@@ -39,6 +40,12 @@ log = logging.getLogger("hdm_infra.intercomemu")
 ADMIN_TOKEN_HEADER = "X-Intercom-Emulator-Admin-Token"
 CREDENTIALS_FILE = "credentials.json"
 JSON = "application/json; charset=utf-8"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def mask(text: str) -> str:
+    """``text`` for the log: e-mail addresses (a validation message may quote a value) replaced."""
+    return EMAIL.sub("<email>", text)
 
 
 def _rule_path(template: str) -> str:
@@ -120,7 +127,8 @@ class IntercomEmulator(EmulatorApp):
                                                             f"the Intercom API 2.16"}]))
         if not self._authorised(request):
             self.calls.count("unauthorized")
-            return self._json(401, error_list([{"code": "unauthorized", "message": "Access Token Invalid"}]))
+            return self._finish_response(request, template, method, 401, error_list(
+                [{"code": "unauthorized", "message": "Access Token Invalid"}]))
         request.environ["intercomemu.authenticated"] = True
         now = time.time()
         allowed, remaining, reset, refused_by = self._take_rate(now)
@@ -137,7 +145,10 @@ class IntercomEmulator(EmulatorApp):
             self.calls.count("invalid_request")
             return self._finish_response(request, template, method, 400, error_list(
                 [{"code": "parameter_invalid", "message": p} for p in problems]))
-        return self.call(op_id, lambda: self._dispatch(request, template, method, op_id, args, now))
+        response = self.call(op_id, lambda: self._dispatch(request, template, method, op_id, args, now))
+        if not request.environ.get("intercomemu.validated"):  # an injected fault's answer: checked like the rest
+            response = self._finish_response(request, template, method, response.status_code, response.get_json())
+        return response
 
     def _rate_error(self, limit: int | None = None) -> dict[str, Any]:
         return error_list([{"code": "rate_limit_exceeded",
@@ -170,6 +181,7 @@ class IntercomEmulator(EmulatorApp):
 
     def _finish_response(self, request: Request, template: str, method: str, status: int, payload: Any) -> Response:
         """Serialise ``payload`` and validate it against the spec; an invalid response becomes a 500."""
+        request.environ["intercomemu.validated"] = True
         response = self._json(status, payload)
         problems = self.validator.check_response(template, method, status, response.get_data(),
                                                  cross_check=self.knobs.cross_check, path=request.path,
@@ -188,7 +200,7 @@ class IntercomEmulator(EmulatorApp):
         with self.lock:
             self.validation_failures.append(failure)
         log.error("%s failed OpenAPI validation: %s %s -> %s: %s", what, request.method, request.path, status,
-                  "; ".join(problems))
+                  mask("; ".join(problems)))
 
     def fault_response(self, kind: str) -> Response:
         if kind == "429":

@@ -91,3 +91,10 @@ def test_responses_are_checked_against_the_status_returned_or_the_error_schema()
     conflict = json.dumps({"type": "error.list", "errors": [{"code": "conflict", "message": "m"}]}).encode()
     assert v.check_response("/contacts", "post", 409, conflict) == []  # 409 is not documented: the error schema
     assert v.check_response("/contacts", "post", 409, b'{"errors": "no"}')
+
+
+def test_addresses_are_masked_in_log_lines():
+    from hdm_infra.intercomemu.app import mask
+
+    line = "Response body (200) validation error: at email: 'ann.o+x@customer.example.co.uk' is not of type 'integer'"
+    assert mask(line) == "Response body (200) validation error: at email: '<email>' is not of type 'integer'"
