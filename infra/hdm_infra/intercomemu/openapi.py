@@ -96,7 +96,7 @@ def operations() -> dict[tuple[str, str], str]:
     return out
 
 
-# Errata: the two places where the 2.16 document contradicts itself about an id a real client must send. They are
+# Errata: the places where the 2.16 document contradicts itself so that a documented call cannot be made. They are
 # applied to the parsed copy in memory (the vendored file stays byte-for-byte upstream's) and listed in README.md.
 ERRATA: list[tuple[str, str]] = [
     ("paths./contacts/{contact_id}/notes.post: path parameter contact_id is `type: integer`",
@@ -105,6 +105,10 @@ ERRATA: list[tuple[str, str]] = [
     ("components.schemas.create_conversation_request.properties.from.properties.id: `format: uuid`",
      "the same schema says minLength 24, maxLength 24 and gives 536e564f316c83104c000020 as the example (a contact "
      "id; a UUID has 36 characters): the format is dropped, the length limits stay"),
+    ("paths./tags.post: the request body is `oneOf` create_or_update_tag / tag_company / untag_company / "
+     "tag_multiple_users",
+     "none of the four forbids other properties, so every company or user body also matches create_or_update_tag "
+     "(only `name` required) and no company or bulk-user tagging body can ever be valid: read as `anyOf`"),
 ]
 
 
@@ -114,6 +118,9 @@ def _apply_errata(spec: dict[str, Any]) -> None:
             param["schema"] = {**param["schema"], "type": "string"}
     sender = spec["components"]["schemas"]["create_conversation_request"]["properties"]["from"]["properties"]["id"]
     sender.pop("format", None)
+    tags = spec["paths"]["/tags"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    if "oneOf" in tags:
+        tags["anyOf"] = tags.pop("oneOf")
 
 
 

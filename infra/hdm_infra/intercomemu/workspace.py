@@ -303,7 +303,10 @@ class Workspace:
     def render_data_attribute(self, a: dict[str, Any]) -> dict[str, Any]:
         out = {"type": "data_attribute", "id": a["id"], "model": a["model"], "name": a["name"],
                "full_name": f"custom_attributes.{a['name']}", "label": a["name"],
-               "description": a.get("description") or "", "data_type": a["data_type"],
+               "description": a.get("description") or "",
+               # what the spec's data_attribute can say: a list attribute reads back as a string with options, a
+               # datetime one as a date
+               "data_type": {"options": "string", "datetime": "date"}.get(a["data_type"], a["data_type"]),
                "api_writable": True, "messenger_writable": a.get("messenger_writable", False),
                "ui_writable": True, "custom": True, "archived": a["archived"],
                "created_at": a["created_at"], "updated_at": a["updated_at"]}

@@ -48,6 +48,8 @@ def test_errata_are_applied_in_memory_only():
     sender = spec["components"]["schemas"]["create_conversation_request"]["properties"]["from"]["properties"]["id"]
     assert "format" not in sender and sender["minLength"] == 24
     assert b"format: uuid\n              minLength: 24" in openapi.SPEC_FILE.read_bytes()
+    tags = spec["paths"]["/tags"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "anyOf" in tags and "oneOf" not in tags
 
 
 def check(template, method, body, args=None, query=None, cross_check=True, path=None):
