@@ -70,6 +70,9 @@ class IntercomKnobs:
     # attachments on parts (notes §1.4): at most 10 per reply; files bigger than this (decoded bytes) are refused
     attachment_max_bytes: int = 100 * 1024 * 1024
     attachment_max_count: int = 10
+    # the spec describes attachment_urls as image URLs (notes §1.4; whether other files are refused is UNVERIFIED):
+    # True refuses a URL whose name is not an image type
+    attachment_urls_images_only: bool = False
     # a company scroll left unused this long expires (spec GET /companies/scroll: 1 minute)
     scroll_idle_seconds: float = 60.0
     # reads return at most this many parts of a ticket or conversation, the most recent ones (spec: "Hard limit of

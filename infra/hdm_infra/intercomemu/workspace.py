@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import mimetypes
 import secrets
 import time
 import uuid
@@ -851,9 +852,13 @@ class Workspace:
         if len(files) > k.attachment_max_count:
             raise bad(f"at most {k.attachment_max_count} attachment_files per part", field_name="attachment_files")
         out = []
-        for url in urls:
-            out.append({"type": "upload", "name": url.rstrip("/").rsplit("/", 1)[-1] or "attachment", "url": url,
-                        "content_type": "application/octet-stream", "filesize": 0})
+        for i, url in enumerate(urls):
+            name = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "attachment"
+            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            if k.attachment_urls_images_only and not content_type.startswith("image/"):
+                raise bad(f"attachment_urls[{i}] is not an image ({content_type}): send files as attachment_files",
+                          field_name="attachment_urls")
+            out.append({"type": "upload", "name": name, "url": url, "content_type": content_type, "filesize": 0})
         for i, f in enumerate(files):
             for key in ("name", "content_type", "data"):
                 if not f.get(key):

@@ -194,7 +194,11 @@ def test_attachment_count_size_and_encoding_limits(intercomemu):
     too_many = call(intercomemu, "POST", f"/tickets/{ticket['id']}/reply", {**reply, "attachment_urls": urls})
     assert too_many.status_code == 400 and "is too long" in too_many.text  # the spec's maxItems: 10
     part = ok(call(intercomemu, "POST", f"/tickets/{ticket['id']}/reply", {**reply, "attachment_urls": urls[:2]}))
-    assert [a["url"] for a in part["attachments"]] == urls[:2]
+    assert [(a["url"], a["content_type"]) for a in part["attachments"]] == [(u, "image/png") for u in urls[:2]]
+    intercomemu.admin.knobs(attachment_urls_images_only=True)
+    pdf = call(intercomemu, "POST", f"/tickets/{ticket['id']}/reply",
+               {**reply, "attachment_urls": ["https://files.example/report.pdf"]})
+    assert pdf.status_code == 400 and "not an image (application/pdf)" in pdf.text
     intercomemu.admin.knobs(attachment_max_bytes=8)
     big = {"name": "big.bin", "content_type": "application/octet-stream", "data": base64.b64encode(b"x" * 9).decode()}
     refused = call(intercomemu, "POST", f"/tickets/{ticket['id']}/reply", {**reply, "attachment_files": [big]})
