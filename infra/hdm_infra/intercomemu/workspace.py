@@ -31,6 +31,10 @@ TICKET_STATES = [  # (id, category, internal label, external label)
 ]
 CONVERSATION_ID_START = 100_000  # tickets and conversations share this sequence (a ticket is a conversation)
 TICKET_NUMBER_START = 1  # ticket_id: the inbox number, a separate sequence ("Do not use ticket_id for API queries")
+CONTACT_FIELDS = ("role", "external_id", "email", "phone", "name", "avatar", "signed_up_at", "last_seen_at",
+                  "owner_id", "unsubscribed_from_emails", "email_verified")  # what create/update may set
+ATTRIBUTE_FIELDS = ("name", "description", "required_to_create", "required_to_create_for_contacts",
+                    "visible_on_create", "visible_to_contacts", "multiline", "allow_multiple_values", "archived")
 TICKET_SEARCH_CATEGORIES = {"request": "Customer", "task": "Back-office", "tracker": "Tracker"}
 
 
@@ -414,8 +418,7 @@ class Workspace:
         self._check_custom_attributes("contact", b.get("custom_attributes"))
         now = int(call.now)
         rec = {"id": hex_id(), "role": role, "created_at": now, "updated_at": now, "company_ids": [], "tags": {}}
-        for key in ("external_id", "email", "phone", "name", "avatar", "signed_up_at", "last_seen_at", "owner_id",
-                    "unsubscribed_from_emails", "custom_attributes", "email_verified"):
+        for key in (*CONTACT_FIELDS, "custom_attributes"):
             if b.get(key) is not None:
                 rec[key] = b[key]
         self._stamp_index(rec, call)
@@ -428,6 +431,8 @@ class Workspace:
         rec = self._contact(call.args["contact_id"])
         b = call.body or {}
         role = b.get("role") or rec["role"]
+        if role not in ("user", "lead"):
+            raise bad(f"role must be user or lead, not {role!r}", field_name="role")
         existing = self._duplicate(b.get("email"), b.get("external_id"), role, exclude=rec["id"])
         if existing is not None:
             raise self._conflict(existing)
@@ -437,7 +442,7 @@ class Workspace:
         for key, value in b.items():
             if key == "custom_attributes":
                 rec["custom_attributes"] = {**rec.get("custom_attributes", {}), **(value or {})}
-            else:
+            elif key in CONTACT_FIELDS:  # other properties (the spec does not forbid them) are ignored
                 rec[key] = value
         rec["updated_at"] = int(call.now)
         return 200, self.render_contact(self.store.put("contact", rec))
@@ -820,7 +825,7 @@ class Workspace:
                 if a["data_type"] != "list":
                     raise bad("list_items is only for list attributes", field_name="list_items")
                 a["list_options"] = self._list_options(value, a["list_options"])
-            else:
+            elif key in ATTRIBUTE_FIELDS:
                 a[key] = value
         a["updated_at"] = int(call.now)
         self.store.put("ticket_type", t)

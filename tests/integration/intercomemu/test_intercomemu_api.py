@@ -112,6 +112,19 @@ def test_duplicate_contact_by_email_or_external_id_is_409_naming_the_existing_id
     assert post(intercomemu, "/contacts", {"role": "lead", "email": "ann@customer.example"})["role"] == "lead"
 
 
+def test_contact_updates_change_only_contact_fields(intercomemu):
+    ann = contact(intercomemu, external_id="ost-1")
+    updated = put(intercomemu, f"/contacts/{ann['id']}", {"id": "forged", "created_at": 1, "name": "Ann B",
+                                                          "role": "lead"})
+    assert (updated["id"], updated["created_at"], updated["name"], updated["role"]) == (
+        ann["id"], ann["created_at"], "Ann B", "lead")
+    assert errors(put(intercomemu, f"/contacts/{ann['id']}", {"role": "admin"}, status=400))[0][0] == \
+        "parameter_invalid"
+    bob = contact(intercomemu, email="bob@customer.example")
+    taken = put(intercomemu, f"/contacts/{bob['id']}", {"external_id": "ost-1"}, status=409)
+    assert ann["id"] in errors(taken)[0][1]
+
+
 def test_contacts_are_found_by_id_external_id_and_listed_with_cursor_paging(intercomemu):
     made = [contact(intercomemu, email=f"c{i}@x.example", external_id=f"e{i}") for i in range(5)]
     assert get(intercomemu, f"/contacts/{made[2]['id']}")["email"] == "c2@x.example"
