@@ -185,3 +185,11 @@ def test_an_owner_deleted_during_extraction_has_no_posts_and_is_counted():
     src.client, src.last_stats = Gone(), ChunkStats("message-x", "message")
     assert list(src._owned("/cases/{id}/posts", {}, 4)) == []
     assert src.last_stats.skipped == {"owner_deleted_during_extraction": 1}
+
+
+def test_a_403_at_login_says_two_factor_authentication_is_not_supported():
+    from hdm.http import AuthFailed
+    from hdm.sources.kayako.client import auth_error
+
+    assert "two-factor" in str(auth_error(AuthFailed("session login refused", status=403)))
+    assert "two-factor" not in str(auth_error(AuthFailed("session login refused", status=401)))

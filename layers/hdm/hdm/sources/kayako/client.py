@@ -30,6 +30,12 @@ from hdm.sources.kayako.errors import KayakoAuthError, KayakoClassicError, NotKa
 DOWNLOAD_BLOCK = 256 * 1024
 
 
+def auth_error(exc: AuthFailed) -> KayakoAuthError:
+    hint = (" (403 at login: the account may need two-factor authentication, which this source does not do; "
+            "use an agent account without it)") if exc.status == 403 else ""
+    return KayakoAuthError(f"Kayako refused the login or session: {exc}{hint}")
+
+
 def _is_envelope(response: requests.Response) -> bool:
     try:
         body = response.json()
@@ -63,7 +69,7 @@ class KayakoClient:
         try:
             body = self.http.get_json(path, params=params, path_params=path_params or None)
         except AuthFailed as exc:
-            raise KayakoAuthError(f"Kayako refused the login or session: {exc}") from exc
+            raise auth_error(exc) from exc
         return body if isinstance(body, dict) else {}
 
     def pages(self, path: str, params: Optional[Mapping[str, Any]] = None,
@@ -76,7 +82,7 @@ class KayakoClient:
                                        family=family or self.http.family_of("GET", path)):
                 yield [i for i in page.items if isinstance(i, dict)]
         except AuthFailed as exc:
-            raise KayakoAuthError(f"Kayako refused the login or session: {exc}") from exc
+            raise auth_error(exc) from exc
 
     def items(self, path: str, params: Optional[Mapping[str, Any]] = None, **path_params: Any
               ) -> Iterator[dict[str, Any]]:
@@ -110,7 +116,7 @@ class KayakoClient:
         try:
             response = self.http.request("GET", url, family=family)
         except AuthFailed as exc:
-            raise KayakoAuthError(f"Kayako refused the login or session: {exc}") from exc
+            raise auth_error(exc) from exc
         content = response.content
         kind = (response.headers.get("Content-Type") or "").split(";", 1)[0].strip() or None
         return (content[start:start + DOWNLOAD_BLOCK] for start in range(0, len(content), DOWNLOAD_BLOCK)), kind
