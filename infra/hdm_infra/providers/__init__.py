@@ -65,11 +65,14 @@ class Inventory:
 
     ``counts``: the exact number of canonical records per object type the source must extract.
     ``keys``: the exact record keys (``"contact:12"``) for the types the provider can list one by one.
-    Types absent from both are checked against the source's own discovery counts only.
+    ``left_at_source``: per type, per reason, the records the source must report left at the source (not
+    extracted, on purpose: e.g. an osTicket body kept in a file, which becomes a message body).
+    Types absent from ``counts`` and ``keys`` are checked against the source's own discovery counts only.
     """
 
     counts: dict[str, int] = field(default_factory=dict)
     keys: dict[str, set[str]] = field(default_factory=dict)
+    left_at_source: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

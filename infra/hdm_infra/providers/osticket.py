@@ -54,14 +54,16 @@ class OsTicketFixture(SourceFixture):
             for target in _FOLDED.get(name, (name,)):
                 counts[target] = counts.get(target, 0) + int(n)
         # a body over 65,535 bytes lives in an inline file: it becomes the message body, not an attachment
-        counts["attachment"] = counts.get("attachment", 0) - int(manifest.special_counts.get("long_body_entry_ids", 0))
+        body_files = int(manifest.special_counts.get("long_body_entry_ids", 0))
+        counts["attachment"] = counts.get("attachment", 0) - body_files
         t = self.db.table
         keys = {
             "organization": {f"organization:{i}" for i in self._column(f"SELECT id FROM {t('organization')}")},
             "contact": {f"contact:{i}" for i in self._column(f"SELECT id FROM {t('user')}")},
             "agent": {f"agent:{i}" for i in self._column(f"SELECT staff_id FROM {t('staff')}")},
         }
-        return Inventory(counts=counts, keys=keys)
+        left = {"attachment": {"body_storage_file": body_files}} if body_files else {}
+        return Inventory(counts=counts, keys=keys, left_at_source=left)
 
     def people_in_destination(self) -> list[str]:
         emails = self._column(f"SELECT email FROM {self.db.table('staff')}")
