@@ -115,7 +115,8 @@ class SourceProvider(ABC):
 
     @abstractmethod
     def fixture(self, resources: Resources, size: str = "contract") -> SourceFixture:
-        """A small fixture; ``size`` is ``"contract"`` (a handful of records) or ``"rehearsal"`` (the e2e one).
+        """A small fixture; ``size`` is ``"contract"`` (a handful of records), ``"rehearsal"`` (the e2e one) or
+        ``"parity"`` (the engines' parity test).
         The same request may return the same fixture: callers only read it."""
 
     @abstractmethod
@@ -131,6 +132,8 @@ class DestinationEmulator(ABC):
     destination_type: str  # the registered destination type, e.g. "salesforce"
     # objects whose record counts a re-run must leave unchanged and a rollback must restore
     migrated_objects: tuple[str, ...] = ()
+    # objects every migration of a source fixture fills (a parity comparison that finds one empty compares nothing)
+    core_objects: tuple[str, ...] = ()
     # the object (and load phase) that internal notes and public replies are written to
     message_object: str = ""
     message_phase: str = ""
@@ -138,6 +141,10 @@ class DestinationEmulator(ABC):
     @abstractmethod
     def reset(self, people: list[str]) -> None:
         """An empty account holding only the users a customer's org would (``people``: agent e-mails to match)."""
+
+    def clear(self) -> None:
+        """An empty account: no record, no user but the API's own."""
+        self.reset([])
 
     @abstractmethod
     def config_section(self, secret_ref: SecretRef, **overrides: Any) -> dict[str, Any]:
@@ -158,6 +165,11 @@ class DestinationEmulator(ABC):
     @abstractmethod
     def public(self, dest_object: str, ids: list[str]) -> set[str]:
         """Those of ``ids`` a customer can see."""
+
+    def snapshot(self) -> dict[str, list[str]]:
+        """Every migrated record, comparable across two runs: per object, sorted JSON lines without the values
+        that differ between any two runs (ids replaced by the natural keys of the records they point to)."""
+        raise NotImplementedError(f"the {self.destination_type} provider takes no snapshot (parity needs one)")
 
 
 class DestinationProvider(ABC):

@@ -20,6 +20,7 @@ MATCHED_AGENT_DOMAIN = "@agents.example.test"  # the generator's agents that exi
 SIZES = {  # (tickets, seed): small; the rehearsal keeps the figures of the e2e tests it replaced
     "contract": (8, 5),
     "rehearsal": (60, 11),
+    "parity": (30, 23),
 }
 
 

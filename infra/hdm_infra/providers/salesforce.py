@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from hdm_infra.providers import DestinationEmulator, DestinationProvider, Resources, SecretRef
 from hdm_infra.sfemu.client import AdminClient, connect, login_domain
+
+# what a snapshot compares, and what it leaves out: values set by the org at write time or numbered in write order
+SNAPSHOT_OBJECTS = ("User", "Group", "GroupMember", "QueueSobject", "Account", "Contact", "Case", "CaseComment",
+                    "ContentVersion", "ContentDocumentLink", "CaseContactRole", "hdm_Case_Event__c")
+VOLATILE = {"Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "LastViewedDate", "LastReferencedDate",
+            "LastActivityDate", "CreatedById", "LastModifiedById", "CaseNumber", "IsDeleted", "LastLoginDate",
+            "ContentDocumentId", "LatestPublishedVersionId", "PublishStatus", "VersionData", "ClosedDate"}
+SF_ID = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+NATURAL_KEYS = ("hdm_Legacy_Id__c", "Username", "DeveloperName", "Checksum", "Title")
 
 DEFAULT_OWNER = {"Username": "migration.owner@hdm.example", "Email": "migration.owner@hdm.example",
                  "FirstName": "Migration", "LastName": "Owner"}
@@ -28,6 +39,7 @@ class SalesforceEmulator(DestinationEmulator):
     destination_type: str = "salesforce"
     migrated_objects: tuple[str, ...] = ("Account", "Contact", "Case", "CaseComment", "ContentVersion",
                                          "ContentDocument", "User")
+    core_objects: tuple[str, ...] = ("Account", "Contact", "Case", "CaseComment", "hdm_Case_Event__c")
     message_object: str = "CaseComment"
     message_phase: str = "comments"
 
@@ -39,6 +51,9 @@ class SalesforceEmulator(DestinationEmulator):
         admin = self.admin
         admin.reset(knobs=knobs or {})
         admin.seed(users=org_users(people))
+
+    def clear(self) -> None:
+        self.admin.reset()  # the running user only
 
     def config_section(self, secret_ref: SecretRef, **overrides: Any) -> dict[str, Any]:
         creds = self.running.credentials
@@ -74,6 +89,44 @@ class SalesforceEmulator(DestinationEmulator):
         if dest_object != "CaseComment":
             raise ValueError(f"the Salesforce provider knows visibility for CaseComment only, not {dest_object}")
         return self._ids(dest_object, ids, " AND IsPublished = true")
+
+    def snapshot(self) -> dict[str, list[str]]:
+        return destination_state(connect(self.running))
+
+
+def destination_state(sf: Any) -> dict[str, list[str]]:
+    """Every record of the migrated objects, ids replaced by natural keys, as sorted JSON lines per object."""
+    records: dict[str, list[dict[str, Any]]] = {}
+    for obj in SNAPSHOT_OBJECTS:
+        try:
+            fields = [f["name"] for f in sf.__getattr__(obj).describe()["fields"]
+                      if f["type"] not in ("base64", "address", "location")]
+        except Exception:  # noqa: BLE001 - an object the emulator does not model is simply not compared
+            continue
+        rows = sf.query_all(f"SELECT {', '.join(fields)} FROM {obj}")["records"]
+        records[obj] = [{k: v for k, v in r.items() if k != "attributes"} for r in rows]
+    labels: dict[str, str] = {}
+    for obj, rows in records.items():
+        for r in rows:
+            natural = next((f"{obj}:{r[k]}" for k in NATURAL_KEYS if r.get(k)), None)
+            if natural and r.get("Id"):
+                labels[r["Id"][:15]] = natural
+    state: dict[str, list[str]] = {}
+    for obj, rows in records.items():
+        lines = []
+        for r in rows:
+            clean = {}
+            for k, v in r.items():
+                if k in VOLATILE:
+                    continue
+                if isinstance(v, str) and SF_ID.match(v) and v[:15] in labels:
+                    v = labels[v[:15]]
+                elif isinstance(v, str) and SF_ID.match(v) and (k.endswith("Id") or k == "OwnerId"):
+                    v = "<unlabelled id>"
+                clean[k] = v
+            lines.append(json.dumps(clean, sort_keys=True, default=str))
+        state[obj] = sorted(lines)
+    return state
 
 
 class SalesforceProvider(DestinationProvider):
