@@ -59,7 +59,8 @@ def extracted(fixture, resources):
 def open_source(fixture, tmp_path):
     opened = []
 
-    def make(stage=None):
+    def make(stage=None):  # a source that reads a staged export reads it from the stage it is given
+        stage = stage if stage is not None else LocalStage(tmp_path / f"stage-{len(opened)}")
         opened.append(build_source(fixture, tmp_path / "secrets", stage))
         return opened[-1]
 
