@@ -104,11 +104,6 @@ class SourceFixture(ABC):
         """E-mail addresses of the fixture's agents that already exist in the destination (matched, not made)."""
         return []
 
-    def export_file(self) -> Path | None:
-        """An uploaded export the source reads from the stage (``SourceBase.stage_input``); None: it reads its
-        system directly."""
-        return None
-
 
 class SourceProvider(ABC):
     name: str  # the registered source type
@@ -229,7 +224,7 @@ def file_secrets(folder: Path) -> SecretRef:
 def build_source(fixture: SourceFixture, secrets_dir: Path, stage: Any = None) -> Any:
     """The source a fixture describes, built the way the engines build it: its config section validated by the
     registered config model, its secrets resolved from references, the registered factory. With ``stage``, the
-    source gets the stage, and a fixture's export file is staged first (``stage_input``)."""
+    source gets the stage (``attach_stage``), as the pipeline gives it before discover, plan and extract."""
     from hdm import registry
     from hdm.engines.factories import build_source as build
     from hdm.sources.base import attach_stage
@@ -238,7 +233,4 @@ def build_source(fixture: SourceFixture, secrets_dir: Path, stage: Any = None) -
     source = build(model.model_validate(fixture.config_section(file_secrets(secrets_dir))))
     if stage is not None:
         attach_stage(source, stage)
-        export = fixture.export_file()
-        if export is not None:
-            source.stage_input(stage, export)
     return source
