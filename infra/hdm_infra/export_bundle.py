@@ -3,7 +3,8 @@
 - :func:`export_source`: run any source (e.g. the osTicket source over a generated or recorded database) and write
   its canonical records, attachments included, as a bundle: the bundle then migrates like the source itself.
 - :func:`sample_records`: a small synthetic help desk (no database needed) with the rare cases a reader must keep:
-  non-ASCII text, an internal note, attachments, and one record with a bad value (flagged on read, not refused).
+  non-ASCII text, an internal note, attachments, a note on a person, and one record with a bad value (flagged on
+  read, not refused).
 - :func:`write_broken_line`: a bundle whose manifest is right but one line is not JSON (the negative test).
 
     python -m hdm_infra.export_bundle --out var/bundle [--zip] [--config migration.yaml] [--tickets 20] [--seed 7]
@@ -27,6 +28,7 @@ from hdm.model import (
     Event,
     Message,
     MessageKind,
+    Note,
     Organization,
     Provenance,
     Record,
@@ -70,6 +72,9 @@ def sample_records(tickets: int = 6, seed: int = 7, bad_value: bool = True) -> I
         yield c, None
     yield Agent(_prov("agent", 1), username="ana", first_name="Ana", last_name="Núñez",
                 email="ana@agents.example.test"), None
+    # a note on a person (no ticket): a destination without a home for it skips it with a reason, never drops it
+    yield Note(_prov("person_note", 1), subject=contacts[0], body_text="Prefers phone calls — täglich ab 9 Uhr.",
+               author=key("agent", 1), created_at="2024-01-05T09:00:00Z", extra={"source_field": "crm_note"}), None
     for t in range(1, tickets + 1):
         tk = Ticket(_prov("ticket", t), number=f"S-{t:04d}", subject=f"Ticket {t}: ça ne marche pas — ✓ {t}",
                     status="open" if t % 3 else "closed", priority=rnd.choice(["low", "normal", "high"]),

@@ -137,3 +137,33 @@ def test_a_zip_reads_like_its_folder_at_the_top_or_in_one_folder(bundle, tmp_pat
     (tmp_path / "bad.zip").write_bytes(b"not a zip")
     with pytest.raises(ExportBundleError, match="bad.zip: not a readable zip"):
         open_local(tmp_path / "bad.zip")
+
+
+def test_two_records_with_one_id_are_refused_naming_both_lines(tmp_path):
+    from hdm.model import Provenance, Ticket
+    from hdm.sources.export.writer import BundleWriter
+
+    writer = BundleWriter(tmp_path / "b", {"system": "t"})
+    for ident in ("1", "2", "1"):
+        writer.add(Ticket(Provenance("t", "ticket", ident), subject=ident))
+    writer.close()
+    with pytest.raises(BundleInvalid) as err:
+        validate(FolderBundle(tmp_path / "b"))
+    assert err.value.problems == ["ticket.jsonl:3: the same provenance.id as line 1 (one key, two records)"]
+
+
+def test_a_file_longer_than_declared_is_not_read_to_its_end(bundle):
+    with open(bundle / "event.jsonl", "ab") as f:
+        f.write(b"\n" * 10 + b"x" * 100)
+    with pytest.raises(BundleInvalid) as err:
+        validate(FolderBundle(bundle))
+    assert any(p.startswith("event.jsonl: longer than the") for p in err.value.problems), err.value.problems
+
+
+def test_a_type_may_come_in_parts_named_after_it(bundle):
+    (bundle / "message.jsonl").rename(bundle / "message-1.jsonl")
+    _rewrite(bundle, lambda m: [f.update(path="message-1.jsonl") for f in m["files"] if f["object_type"] == "message"])
+    assert validate(FolderBundle(bundle))[0].counts["message"] == 12
+    _rewrite(bundle, lambda m: [f.update(path="ticket-1.jsonl") for f in m["files"] if f["object_type"] == "message"])
+    with pytest.raises(BundleInvalid, match="must be named after its object type"):
+        read_manifest(FolderBundle(bundle))

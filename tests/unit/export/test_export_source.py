@@ -226,3 +226,36 @@ def test_the_stack_policy_judges_the_bundle_path_as_any_local_path(bundle):
     assert problems({"type": "export", "staged": "inputs/bundle-0123456789abcdef/"}) == []
     refused = problems({"type": "export", "path": "/etc/bundle"})
     assert refused and refused[0][0] == "source.path" and "not allowed by this stack" in refused[0][1]
+
+
+def test_a_bundle_read_and_written_again_is_the_same_bundle(tmp_path):
+    from hdm_infra.export_bundle import main as export_main
+
+    first = write_sample(tmp_path / "b", tickets=3, bad_value=False)
+    cfg = _config(tmp_path, {"type": "export", "path": str(tmp_path / "b")})
+    export_main(["--out", str(tmp_path / "again"), "--config", cfg, "--chunk-rows", "2"])
+    again = json.loads((tmp_path / "again" / "manifest.json").read_text())
+    assert again["producer"]["system"] == "export"
+    assert sorted(again["files"], key=lambda f: f["path"]) == sorted(first["files"], key=lambda f: f["path"])
+    assert again["attachments"] == first["attachments"]  # the same bytes under the same names
+
+
+def test_a_resumed_run_refuses_a_bundle_that_changed_since_it_was_planned(tmp_path):
+    write_sample(tmp_path / "b", tickets=3)
+    stage = LocalStage(tmp_path / "stage")
+    first = _source(tmp_path / "b", stage)
+    first.discover()
+    plan = first.plan(4)
+    write_sample(tmp_path / "b2", tickets=4)  # the bundle at the path is replaced before the run resumes
+    (tmp_path / "b").rename(tmp_path / "old")
+    (tmp_path / "b2").rename(tmp_path / "b")
+    resumed = _source(tmp_path / "b", stage)
+    with pytest.raises(ExportBundleError, match="planned on the bundle staged under inputs/bundle-"):
+        list(resumed.extract(plan[0], stage))
+    other = ExportSource(staged="inputs/bundle-0123456789abcdef/")
+    other.attach_stage(stage)
+    with pytest.raises(ExportBundleError, match="now names inputs/bundle-0123456789abcdef/"):
+        list(other.extract(plan[0], stage))
+    (tmp_path / "b").rename(tmp_path / "b2")
+    (tmp_path / "old").rename(tmp_path / "b")
+    assert list(_source(tmp_path / "b", stage).extract(plan[0], stage))  # the same bundle again: fine

@@ -31,7 +31,7 @@ MANIFEST = "manifest.json"
 MAX_MANIFEST_BYTES = 64 << 20
 MAX_PROBLEMS = 200  # listed; the rest are counted
 BLOCK = 1 << 20
-FILE_PATH = re.compile(r"^[a-z][a-z_]{0,62}\.jsonl$")
+FILE_PATH = re.compile(r"^[a-z][a-z_]{0,62}(-[0-9]{1,6})?\.jsonl$")
 BLOB_PATH = re.compile(r"^files/[0-9a-f]{64}$")
 
 
@@ -193,8 +193,9 @@ def read_manifest(files: BundleFiles) -> Manifest:
         if e.path in seen:
             problems.append(f"{MANIFEST}: {e.path} is listed twice")
         seen.add(e.path)
-        if e.path != f"{e.object_type}.jsonl":
-            problems.append(f"{MANIFEST}: {e.path} must be named after its object type ({e.object_type}.jsonl)")
+        if not FILE_PATH.match(e.path) or e.path.rsplit(".", 1)[0].split("-")[0] != e.object_type:
+            problems.append(f"{MANIFEST}: {e.path} must be named after its object type ({e.object_type}.jsonl, or "
+                            f"{e.object_type}-<n>.jsonl for one part of several)")
     attachments = {}
     for a in data.get("attachments", []):
         if a["path"] != f"files/{a['sha256']}":
@@ -240,11 +241,15 @@ def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: 
     digest = hashlib.sha256()
     size = lines = flagged = 0
     line_no = 0
+    seen: dict[int, int] = {}
     with files.open(entry.path) as f:
         for raw in _lines(f):
             digest.update(raw)
             size += len(raw)
             line_no += 1
+            if size > entry.bytes:  # longer than declared (or a zip member that inflates on): stop reading here
+                problems.add(f"{entry.path}: longer than the {entry.bytes} bytes the manifest says; not read further")
+                return {"records": lines, "flagged": flagged}
             if not raw.strip():
                 continue
             lines += 1
@@ -255,6 +260,11 @@ def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: 
                     problems.add(f"{entry.path}:{line_no}: {exc}")
                     continue
                 flagged += bool(rec.flags)
+                ident = int.from_bytes(hashlib.blake2b(rec.provenance.id.encode(), digest_size=8).digest())
+                first = seen.setdefault(ident, line_no)  # 8-byte digests: memory stays small per record
+                if first != line_no:
+                    problems.add(f"{entry.path}:{line_no}: the same provenance.id as line {first} (one key, two "
+                                 "records)")
     if size != entry.bytes:
         problems.add(f"{entry.path}: {size} bytes, the manifest says {entry.bytes}"
                      + (" (truncated)" if size < entry.bytes else ""))
@@ -275,6 +285,8 @@ def check_blob(files: BundleFiles, path: str, want: dict[str, Any], problems: _P
         while block := f.read(BLOCK):
             digest.update(block)
             size += len(block)
+            if size > want["bytes"]:
+                break  # longer than declared: wrong whatever follows
     if size != want["bytes"] or digest.hexdigest() != want["sha256"]:
         problems.add(f"{path}: {size} bytes / sha256 differ from the manifest (changed or damaged)")
 

@@ -75,8 +75,23 @@ def _fits(value: Any, ann: Any) -> bool:
     return True  # a type this check does not know: the model decides
 
 
+_DECODE = getattr(model, "decode_record", None)  # the model's own strict decoder, when it has one (model v2)
+
+
 def parse_line(raw: bytes, object_type: str) -> Record:
-    """The record of one bundle line of a file holding ``object_type`` records (:class:`LineRefused` if none)."""
+    """The record of one bundle line of a file holding ``object_type`` records (:class:`LineRefused` if none).
+
+    A line the model's strict decoder takes as it is (every value of its type) is that record; any other line
+    goes the lenient way below, which keeps the record and flags what does not fit."""
+    if _DECODE is not None:
+        try:
+            rec = _DECODE(raw)
+        except Exception:  # noqa: BLE001 - not a clean record: the lenient path says why, or flags it
+            rec = None
+        prov = getattr(rec, "provenance", None)
+        if rec is not None and rec.OBJECT.value == object_type and all(
+                isinstance(getattr(prov, k, None), str) and getattr(prov, k) for k in IDENTITY_FIELDS):
+            return rec
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

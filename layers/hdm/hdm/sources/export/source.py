@@ -45,7 +45,8 @@ class ExportSource(SourceBase):
         self.path = path
         self.staged = staged.rstrip("/") + "/" if staged else None
         self.last_stats: Optional[dict[str, Any]] = None
-        self._checked: Optional[tuple[Manifest, dict[str, Any]]] = None
+        self._checked: dict[str, tuple[Manifest, dict[str, Any]]] = {}  # staged prefix → what its check found
+        self._path_prefix: Optional[str] = None  # where the bundle at ``path`` is (or would be) staged
 
     # -- staging an uploaded bundle ----------------------------------------------------------------
 
@@ -55,7 +56,7 @@ class ExportSource(SourceBase):
         with _opened(path) as local:
             manifest, found = validate(local, full=True)  # refused before anything is copied
             keys = copy_to_stage(local, stage, staged_prefix(manifest))
-        self._checked = (manifest, found)
+        self._checked[staged_prefix(manifest)] = (manifest, found)
         return keys
 
     def _bundle(self) -> StagedBundle:
@@ -74,9 +75,9 @@ class ExportSource(SourceBase):
         if self.stage is None and self.path:  # `hdm discover`: check the bundle where it is, stage nothing
             return self._discovery(self._check_local(), "(not staged)")
         bundle = self._bundle()
-        if self._checked is None:  # staged earlier (or elsewhere): check the staged copy as a whole
-            self._checked = validate(bundle, full=True)
-        return self._discovery(self._checked, bundle.prefix)
+        if bundle.prefix not in self._checked:  # staged earlier (or elsewhere): check the staged copy as a whole
+            self._checked[bundle.prefix] = validate(bundle, full=True)
+        return self._discovery(self._checked[bundle.prefix], bundle.prefix)
 
     def _check_local(self) -> tuple[Manifest, dict[str, Any]]:
         with _opened(self.path or "") as local:
@@ -99,7 +100,8 @@ class ExportSource(SourceBase):
         if chunk_rows < 1:
             raise ValueError("chunk_rows must be at least 1")
         bundle = self._bundle()
-        manifest = self._checked[0] if self._checked else read_manifest(bundle)
+        checked = self._checked.get(bundle.prefix)
+        manifest = checked[0] if checked else read_manifest(bundle)
         specs: list[ChunkSpec] = []
         for entry in manifest.files:
             if entry.lines == 0:
@@ -111,10 +113,24 @@ class ExportSource(SourceBase):
                 specs.append(ChunkSpec(entry.object_type, {**cut.to_dict(), "first_line": first}, n))
         return specs
 
+    def _configured_prefix(self) -> Optional[str]:
+        """The stage folder of the bundle the config names now (a path's bundle: by its manifest's digest)."""
+        if self.staged is None and self.path:
+            if self._path_prefix is None:
+                with _opened(self.path) as local:
+                    self._path_prefix = staged_prefix(read_manifest(local))
+            return self._path_prefix
+        return self.staged
+
     def extract(self, chunk: ChunkSpec, blobs: BlobSink | None = None) -> Iterator[Record]:
         cut = chunk.cursor_as(FileSlice)
         stage = self.require_stage()
         prefix, _, name = cut.stage_key.rpartition("/")
+        configured = self._configured_prefix()
+        if configured is not None and configured != prefix + "/":  # a resumed run never mixes two bundles
+            raise ExportBundleError(f"this migration was planned on the bundle staged under {prefix}/, but the config "
+                                    f"now names {'the bundle at its path' if self.path else configured}, another one: "
+                                    "restore that bundle, or migrate the new one under a new migration id")
         bundle = StagedBundle(stage, prefix)
         line_no = int(chunk.cursor.get("first_line") or 1)
         stats = self.last_stats = {"chunk_id": chunk.chunk_id, "file": name, "records": 0, "flagged": 0,
