@@ -18,6 +18,7 @@ from hdm.engines.local import LocalEngine
 from hdm.pipeline.config import MigrationConfig
 from hdm_infra import rehearsal as matrix
 from hdm_infra.providers import PytestResources
+from hdm_infra.providers.salesforce import destination_state  # noqa: F401 - imported from here by other e2e tests
 from hdm_infra.testing.aws import store_secret
 
 pytestmark = pytest.mark.timeout(900)
