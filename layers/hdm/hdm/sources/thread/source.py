@@ -1,0 +1,197 @@
+"""``ThreadSource``: hdm's Thread bundle (docs/thread-bundle.md) read on the export source's machinery.
+
+The bundle is checked as a whole before anything runs (the manifest against its schema, every file against the
+manifest, every line against its file's JSON Schema, then the cross-file checks below), staged, planned into
+:class:`FileSlice` chunks by file offsets and extracted into canonical model v2 records (``records.py``).
+
+Cross-file checks: a review response whose review is not in the bundle, a message whose ticket is not, and an
+attachment whose message or ticket is not, are *orphans*: listed by discover (file and line) and written to the
+stage next to the bundle (``checks/orphans.json``); extraction flags each one (severity error) and keeps its parent
+reference, so the destination never loads it without its parent (it is skipped, with its reason, in the
+reconciliation report). In a declared delta bundle, the parent may be in its base bundle: the same records are
+flagged ``parent_in_base`` instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Optional
+
+from hdm.model import Record
+from hdm.sources.base import Discovery
+from hdm.sources.export.bundle import (
+    MANIFEST,
+    BundleProfile,
+    FileEntry,
+    Manifest,
+    Problems,
+    StagedBundle,
+    read_manifest,
+    validate,
+)
+from hdm.sources.export.errors import ExportBundleError
+from hdm.sources.export.source import ExportSource
+from hdm.sources.thread import records as thread_records
+
+FORMAT = "hdm-thread-bundle"
+FORMAT_VERSIONS = (1,)
+ORPHANS = "checks/orphans.json"
+MAX_LISTED = 200  # orphans listed by discover; all of them are flagged
+
+THREAD = BundleProfile(FORMAT, FORMAT_VERSIONS, thread_records.manifest_schema, thread_records.check_line,
+                       canonical_records=False, object_types=frozenset(thread_records.OBJECT_TYPES))
+
+# (child file, its reference field, the parent file, the flag code)
+LINKS = (("review_response", "review_id", "review", "orphan_response"),
+         ("message", "ticket_id", "ticket", "orphan_message"),
+         ("attachment", "message_id", "message", "orphan_attachment"),
+         ("attachment", "ticket_id", "ticket", "orphan_attachment"))
+
+
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest())
+
+
+class CrossFileCheck:
+    """Collects every id (8-byte digests: memory stays small per line) and every reference, then lists the
+    references whose parent is not in the bundle."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, set[int]] = {}
+        self.refs: list[tuple[str, int, str, str, str, str]] = []  # (file, line, child type, id, parent type, ref)
+        self.orphans: list[dict[str, Any]] = []
+
+    def line(self, entry: FileEntry, line_no: int, parsed: Any) -> None:
+        self.ids.setdefault(entry.object_type, set()).add(_digest(parsed["id"]))
+        for child, field, parent, _code in LINKS:
+            if entry.object_type == child and parsed.get(field):
+                self.refs.append((entry.path, line_no, child, parsed["id"], parent, parsed[field]))
+
+    def finish(self, problems: Problems) -> None:
+        codes = {(c, p): code for c, _f, p, code in LINKS}
+        for path, line_no, child, ident, parent, ref in self.refs:
+            if _digest(ref) not in self.ids.get(parent, set()):
+                self.orphans.append({"file": path, "line": line_no, "object_type": child, "id": ident,
+                                     "parent_type": parent, "parent": ref, "code": codes[(child, parent)]})
+        self.refs = []
+
+
+class ThreadSource(ExportSource):
+    system = thread_records.SYSTEM
+    profile = THREAD
+
+    def __init__(self, path: Optional[str] = None, staged: Optional[str] = None):
+        super().__init__(path=path, staged=staged)
+        self._orphans: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # prefix → (type, id) → orphan
+        self._cross: dict[str, list[dict[str, Any]]] = {}
+        self._manifests: dict[str, Manifest] = {}
+
+    # -- validation with the cross-file checks ---------------------------------------------------------
+
+    def _validate(self, files: Any) -> tuple[Manifest, dict[str, Any]]:
+        check = CrossFileCheck()
+        manifest, found = validate(files, full=True, profile=self.profile, observer=check)
+        found = {**found}
+        self._cross[manifest.bundle_id] = check.orphans
+        return manifest, found
+
+    def stage_input(self, stage: Any, path: Any) -> list[str]:
+        keys = super().stage_input(stage, path)
+        self._write_orphans(stage, keys[0].removesuffix(MANIFEST))
+        return keys
+
+    def _write_orphans(self, stage: Any, prefix: str) -> None:
+        bundle_id = prefix.rstrip("/").rsplit("-", 1)[-1]
+        if bundle_id in self._cross:
+            stage.put_json(prefix + ORPHANS, {"orphans": self._cross[bundle_id]})
+
+    def discover(self) -> Discovery:
+        found = super().discover()
+        bundle_id = found.details["bundle_id"]
+        if self.stage is not None and found.details["staged"].startswith("inputs/"):
+            if not self.stage.exists(found.details["staged"] + ORPHANS):
+                self._write_orphans(self.stage, found.details["staged"])
+        orphans = self._cross.get(bundle_id, [])
+        manifest = self._checked.get(found.details["staged"], (None,))[0]
+        delta = manifest is not None and manifest.data.get("kind") == "delta"
+        found.details["kind"] = manifest.data.get("kind", "full") if manifest is not None else None
+        if delta:
+            found.details["base"] = manifest.data.get("base")
+        found.details["orphans"] = {
+            "count": len(orphans),
+            "meaning": ("a parent not in this delta bundle is expected in its base bundle (flagged parent_in_base)"
+                        if delta else "flagged (severity error) and never loaded without its parent"),
+            "listed": [f"{o['file']}:{o['line']}: {o['object_type']} {o['id']}: its {o['parent_type']} "
+                       f"{o['parent']} is not in the bundle" for o in orphans[:MAX_LISTED]],
+        }
+        return found
+
+    def _discovery(self, checked: tuple[Manifest, dict[str, Any]], where: str) -> Discovery:
+        out = super()._discovery(checked, where)
+        out.details.pop("model_schema_version", None)
+        out.details["kind"] = checked[0].data.get("kind", "full")
+        return out
+
+    # -- extraction ------------------------------------------------------------------------------------
+
+    def records(self, raw: bytes, object_type: str, bundle: StagedBundle) -> list[Record]:
+        data = thread_records.parse(raw, object_type)
+        recs = thread_records.to_canonical(data, object_type, self._version(bundle))
+        if object_type in ("review_response", "message", "attachment"):
+            orphan = self._orphans_of(bundle).get((object_type, data["id"]))
+            if orphan is not None:
+                primary = recs[0]
+                if self._is_delta(bundle):
+                    primary.flag("parent_in_base", f"its {orphan['parent_type']} is not in this delta bundle; "
+                                 "expected in its base bundle", field=orphan["parent_type"], severity="warning")
+                else:
+                    primary.flag(orphan["code"], f"its {orphan['parent_type']} is not in the bundle: never loaded "
+                                 "without it", field=orphan["parent_type"], severity="error")
+        return recs
+
+    def _manifest(self, prefix: str) -> Manifest:
+        checked = self._checked.get(prefix)
+        if checked:
+            return checked[0]
+        if prefix not in self._manifests:
+            self._manifests[prefix] = read_manifest(StagedBundle(self.require_stage(), prefix), self.profile)
+        return self._manifests[prefix]
+
+    def _version(self, bundle: StagedBundle) -> Optional[str]:
+        return self._manifest(bundle.prefix).data.get("producer", {}).get("version")
+
+    def _is_delta(self, bundle: StagedBundle) -> bool:
+        return self._manifest(bundle.prefix).data.get("kind") == "delta"
+
+    def _orphans_of(self, bundle: StagedBundle) -> dict[tuple[str, str], dict[str, Any]]:
+        if bundle.prefix not in self._orphans:
+            key = bundle.key(ORPHANS)
+            if not bundle.stage.exists(key):  # staged by another process before discover wrote it: check now
+                self._validate(bundle)
+                self._write_orphans(bundle.stage, bundle.prefix)
+            listed = bundle.stage.get_json(key)["orphans"]
+            self._orphans[bundle.prefix] = {(o["object_type"], o["id"]): o for o in listed}
+        return self._orphans[bundle.prefix]
+
+    # -- a bundle that changed between runs -------------------------------------------------------------
+
+    def _changed_bundle(self, stage: Any, planned: str, configured: str) -> None:
+        """The config names another bundle than the planned one: a declared delta of the planned bundle is
+        recognised (and refused with what to do: applying a delta to a migration is not implemented yet);
+        anything else falls through to the export source's refusal."""
+        try:
+            if self.staged is None and self.path:
+                from hdm.sources.export.source import _opened
+
+                with _opened(self.path) as local:
+                    manifest = read_manifest(local, self.profile)
+            else:
+                manifest = read_manifest(StagedBundle(stage, configured), self.profile)
+        except ExportBundleError:
+            return
+        planned_id = planned.rstrip("/").rsplit("-", 1)[-1]
+        if manifest.data.get("kind") == "delta" and manifest.data.get("base") == planned_id:
+            raise ExportBundleError(
+                f"the config now names a delta bundle ({manifest.bundle_id}) declared on this migration's bundle "
+                f"({planned_id}); applying a delta to a planned migration is not implemented yet (issue 17): "
+                "migrate the delta under a new migration id (its records upsert by their legacy ids)")
