@@ -303,7 +303,8 @@ def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: 
                 ident = int.from_bytes(hashlib.blake2b(ident_text.encode(), digest_size=8).digest())
                 first = seen.setdefault(ident, line_no)  # 8-byte digests: memory stays small per record
                 if first != line_no:
-                    problems.add(f"{entry.path}:{line_no}: the same id as line {first} (one key, two records)")
+                    what = "provenance.id" if profile.canonical_records else "id"
+                    problems.add(f"{entry.path}:{line_no}: the same {what} as line {first} (one key, two records)")
     if size != entry.bytes:
         problems.add(f"{entry.path}: {size} bytes, the manifest says {entry.bytes}"
                      + (" (truncated)" if size < entry.bytes else ""))
