@@ -150,7 +150,7 @@ class ExportSource(SourceBase):
             if not raw.strip():
                 continue
             try:
-                recs = self.records(raw, chunk.object_type, bundle)
+                recs = self.records(raw, chunk, bundle)
             except LineRefused as exc:  # validated at discover: the staged file changed since
                 raise ExportBundleError(str(exc), file=name, line=here) from None
             for rec in recs:
@@ -160,9 +160,9 @@ class ExportSource(SourceBase):
                 stats["flagged"] += bool(rec.flags)
                 yield rec
 
-    def records(self, raw: bytes, object_type: str, bundle: StagedBundle) -> list[Record]:
-        """The canonical records of one line of a file of ``object_type`` (:class:`LineRefused` if none)."""
-        return [parse_line(raw, object_type)]
+    def records(self, raw: bytes, chunk: ChunkSpec, bundle: StagedBundle) -> list[Record]:
+        """The canonical records of one line of the chunk's file (:class:`LineRefused` if none)."""
+        return [parse_line(raw, chunk.object_type)]
 
     def _changed_bundle(self, stage: Any, planned: str, configured: str) -> None:
         """Called when the config names another bundle than the one the chunks were cut from, before the refusal

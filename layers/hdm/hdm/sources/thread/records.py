@@ -47,6 +47,8 @@ PRIMARY = {"user": ("agent", "contact"), "team": ("team",), "tag": ("tag",), "cu
            "response_template": ("response_template",), "routing_rule": ("automation_rule",),
            "review": ("ticket",), "review_response": ("message",), "ticket": ("ticket",), "message": ("message",),
            "attachment": ("attachment",)}
+# every canonical type a file's lines become (chunks are per canonical type: the destination dispatches on it)
+EMITS = {"user": ("agent", "contact"), "review": ("ticket", "message", "satisfaction_rating")}
 MAX_PROBLEMS_PER_LINE = 5
 PROPERTY_TYPES = {"text": "text", "long_text": "memo", "number": "decimal", "date": "date", "datetime": "datetime",
                   "select": "choice", "multi_select": "multichoice", "checkbox": "bool"}
@@ -202,7 +204,8 @@ def _review(d: dict[str, Any], v: Optional[str]) -> list[Record]:
     scale = d.get("rating_scale") or 5
     stars = d["rating"]
     subject = d.get("title") or f"{d['source_platform']} review: {stars:g}/{scale}"
-    ticket = Ticket(prov, kind="review", subject=subject, status=d.get("status") or "new", channel="review",
+    ticket = Ticket(prov, kind="review", number=ident, subject=subject, status=d.get("status") or "new",
+                    channel="review",
                     created_at=d["created_at"], updated_at=d.get("updated_at"), tags=list(d.get("tags", [])),
                     custom=dict(d.get("properties", {})),
                     external_ids={"thread_review": d["id"]},

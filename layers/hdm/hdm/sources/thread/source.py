@@ -18,7 +18,7 @@ import hashlib
 from typing import Any, Optional
 
 from hdm.model import Record
-from hdm.sources.base import Discovery
+from hdm.sources.base import ChunkSpec, Discovery
 from hdm.sources.export.bundle import (
     MANIFEST,
     BundleProfile,
@@ -132,11 +132,27 @@ class ThreadSource(ExportSource):
         out.details["kind"] = checked[0].data.get("kind", "full")
         return out
 
-    # -- extraction ------------------------------------------------------------------------------------
+    # -- planning and extraction -------------------------------------------------------------------------
 
-    def records(self, raw: bytes, object_type: str, bundle: StagedBundle) -> list[Record]:
-        data = thread_records.parse(raw, object_type)
-        recs = thread_records.to_canonical(data, object_type, self._version(bundle))
+    def plan(self, chunk_rows: int) -> list[ChunkSpec]:
+        """The export source's line slices of each file, one chunk per canonical type the file's lines become
+        (a review file: its tickets, its body messages, its ratings), the Thread file named in the cursor."""
+        out: list[ChunkSpec] = []
+        for spec in super().plan(chunk_rows):
+            file_type = spec.object_type
+            for canonical in thread_records.EMITS.get(file_type, thread_records.PRIMARY[file_type]):
+                out.append(ChunkSpec(canonical, {**spec.cursor, "thread_file": file_type}, spec.estimated_rows))
+        return out
+
+    def records(self, raw: bytes, chunk: ChunkSpec, bundle: StagedBundle) -> list[Record]:
+        file_type = str(chunk.cursor.get("thread_file") or chunk.object_type)
+        object_type = chunk.object_type
+        data = thread_records.parse(raw, file_type)
+        recs = [r for r in thread_records.to_canonical(data, file_type, self._version(bundle))
+                if r.OBJECT.value == object_type]
+        if not recs:
+            return recs
+        object_type = file_type
         if object_type in ("review_response", "message", "attachment"):
             orphan = self._orphans_of(bundle).get((object_type, data["id"]))
             if orphan is not None:
