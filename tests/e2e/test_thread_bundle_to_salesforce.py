@@ -56,3 +56,37 @@ def test_a_thread_bundle_migrates_with_every_line_accounted_for(sfemu, tmp_path)
                             "'%Internal: customer on legacy contract%'")["totalSize"]
     assert internal == 0
     assert sfemu.admin.counts().get("ContentVersion") == lines["attachment"]
+
+
+def test_a_staged_thread_bundle_migrates_on_the_aws_engine(sfemu, sam_stack, tmp_path):
+    """The committed state machine on moto, the bundle staged first with `hdm stage-input`."""
+    import json
+
+    from click.testing import CliRunner
+    from hdm.cli import main
+    from hdm.engines import aws
+    from hdm_infra.testing.aws import store_secret
+
+    manifest = write_bundle(tmp_path / "bundle", tickets=4, reviews=3, agents=2, customers=3)
+    lines = {f["object_type"]: f["lines"] for f in manifest["files"]}
+    prepare_org(sfemu.running, destination_users([f"agent{i}@msp.example.test" for i in (1, 2)]))
+    mid = "m-thread-aws"
+    doc = config_document(mid, NO_DB, sfemu.running, lambda n, v: store_secret(f"hdm/{sam_stack.customer}/{n}", v),
+                          OWNER, require_approval=False)
+    doc["source"] = {"type": "thread", "staged": "inputs/bundle-0000000000000000/"}
+    (tmp_path / "aws.json").write_text(json.dumps(doc))
+    staged = CliRunner().invoke(main, ["stage-input", "--config", str(tmp_path / "aws.json"), "--engine", "aws",
+                                       "--stage-bucket", sam_stack.env["HDM_STAGE_BUCKET"], str(tmp_path / "bundle")])
+    assert staged.exit_code == 0, staged.output
+    doc["source"] = {"type": "thread", "staged": staged.output.split(" under ", 1)[1].split()[0]}
+    status, body = sam_stack.api("POST", "/migrations", doc)
+    assert status == 202, body
+    arn = f"{sam_stack.arns['MigrationStateMachine'].replace(':stateMachine:', ':execution:')}:{mid}"
+    done = sam_stack.wait(arn, timeout=300)
+    assert done["status"] == "SUCCEEDED", sam_stack.api("GET", f"/migrations/{mid}")[1]
+    report = aws.stage_for(mid).get_json("reports/reconciliation.json")
+    assert report["ok"], report.get("attention")
+    for phase in report["phases"]:
+        assert phase["unexplained_count"] == 0, phase
+    assert report["source"]["per_type"]["ticket"]["extracted"] == lines["ticket"] + lines["review"]
+    assert sfemu.admin.counts().get("ContentVersion") == lines["attachment"]
