@@ -48,8 +48,10 @@ def write_bundle(out: str | Path, tickets: int = 20, reviews: int = 10, seed: in
     customer_ids = [f"u-c{i}" for i in range(1, customers + 1)]
     for i, uid in enumerate(agent_ids):
         name = NAMES[i % len(NAMES)]
-        w.add_object("user", {"id": uid, "name": f"{name} {i}", "email": f"agent{i + 1}@msp.example.test",
-                              "role": "admin" if i == 0 else "agent", "active": i != agents - 1 or agents < 3})
+        left = i == agents - 1 and agents >= 3  # an agent who left: no Salesforce user (held for the admin)
+        domain = "msp.example.test" if left else "agents.example.test"
+        w.add_object("user", {"id": uid, "name": f"{name} {i}", "email": f"agent{i + 1}@{domain}",
+                              "role": "admin" if i == 0 else "agent", "active": not left})
     for i, uid in enumerate(customer_ids):
         w.add_object("user", {"id": uid, "name": f"{NAMES[(i + 3) % len(NAMES)]} {i}",
                               "email": f"customer{i + 1}@client{i % 3}.example", "role": "customer",

@@ -24,7 +24,7 @@ def test_a_thread_bundle_migrates_with_every_line_accounted_for(sfemu, tmp_path)
     tickets, reviews = 8, 5
     manifest = write_bundle(tmp_path / "bundle", tickets=tickets, reviews=reviews, agents=3, customers=5)
     lines = {f["object_type"]: f["lines"] for f in manifest["files"]}
-    prepare_org(sfemu.running, destination_users([f"agent{i}@msp.example.test" for i in (1, 2, 3)]))
+    prepare_org(sfemu.running, destination_users([f"agent{i}@agents.example.test" for i in (1, 2, 3)]))
     doc = config_document("m-thread", NO_DB, sfemu.running, file_secrets(tmp_path / "secrets"), OWNER,
                           require_approval=False)
     doc["source"] = {"type": "thread", "path": str(zip_bundle(tmp_path / "bundle", tmp_path / "bundle.zip"))}
@@ -41,6 +41,9 @@ def test_a_thread_bundle_migrates_with_every_line_accounted_for(sfemu, tmp_path)
     assert per_type["ticket"]["extracted"] == lines["ticket"] + lines["review"]
     assert per_type["message"]["extracted"] == lines["message"] + lines["review_response"] + reviews  # + bodies
     assert per_type["attachment"]["extracted"] == lines["attachment"]
+    phases = {p["phase"]: p for p in report["phases"]}
+    assert phases["users"]["matched"] == 2 and phases["users"]["held"] == 1  # the agent who left: held, reported
+    assert phases["queues"]["loaded"] == 2  # Thread teams -> Queues (with their matched agents as members)
     skipped_types = {s["object_type"] for s in report["source"]["skip_reasons"]}
     assert "satisfaction_rating" in skipped_types  # no home in this pair yet: skipped with a reason, counted
 
@@ -69,7 +72,7 @@ def test_a_staged_thread_bundle_migrates_on_the_aws_engine(sfemu, sam_stack, tmp
 
     manifest = write_bundle(tmp_path / "bundle", tickets=4, reviews=3, agents=2, customers=3)
     lines = {f["object_type"]: f["lines"] for f in manifest["files"]}
-    prepare_org(sfemu.running, destination_users([f"agent{i}@msp.example.test" for i in (1, 2)]))
+    prepare_org(sfemu.running, destination_users([f"agent{i}@agents.example.test" for i in (1, 2)]))
     mid = "m-thread-aws"
     doc = config_document(mid, NO_DB, sfemu.running, lambda n, v: store_secret(f"hdm/{sam_stack.customer}/{n}", v),
                           OWNER, require_approval=False)

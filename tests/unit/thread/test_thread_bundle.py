@@ -63,7 +63,7 @@ def test_mapping_to_canonical_v2(tmp_path):
     assert internal_att.visibility.value == "internal" and internal_att.blob and internal_att.size
     assert recs["agent:u-a1"].admin and recs["contact:u-c1"].email.startswith("customer1@")
     team = recs["team:team-1"]
-    assert team.kind.value == "group" and team.members[0] == "agent:u-a1"
+    assert team.kind.value == "queue" and team.members[0] == "agent:u-a1"
     tpl = recs["response_template:rt-2"]
     assert tpl.extra["shortcut"] == "/review" and "{{magic.summary}}" in tpl.extra["merge_fields"]
     assert recs["custom_field:contract_tier"].type == "choice" if "custom_field:contract_tier" in recs else True

@@ -160,7 +160,9 @@ def _user(d: dict[str, Any], v: Optional[str]) -> list[Record]:
 
 
 def _team(d: dict[str, Any], v: Optional[str]) -> list[Record]:
-    return [Team(_prov("team", d["id"], v), kind=TeamKind.GROUP, name=d["name"],
+    # a Thread team is the unit tickets are routed to (routing rules name it; a ticket's team_id): a queue, with
+    # its agents as members (the spec's Thread Team -> Salesforce Queue with QueueMembers)
+    return [Team(_prov("team", d["id"], v), kind=TeamKind.QUEUE, name=d["name"],
                  members=[f"agent:{m}" for m in d.get("members", [])], manager=_ref("agent", d.get("lead_id")),
                  extra=_extra(d, {"id", "name", "members", "lead_id"}))]
 
@@ -189,7 +191,7 @@ def _routing_rule(d: dict[str, Any], v: Optional[str]) -> list[Record]:
     return [AutomationRule(_prov("routing_rule", d["id"], v), kind="routing", name=d["name"],
                            active=d.get("active", True),
                            definition={"order": d.get("order"), "conditions": d.get("conditions", []),
-                                       "team": _ref("team", d.get("team_id")),
+                                       "queue": _ref("team", d.get("team_id")),
                                        "assignee": _ref("agent", d.get("assignee_id")),
                                        "description": d.get("description")},
                            extra=_extra(d, {"id", "name", "active", "order", "conditions", "team_id", "assignee_id",
@@ -247,7 +249,7 @@ def _ticket(d: dict[str, Any], v: Optional[str]) -> list[Record]:
     return [Ticket(_prov("ticket", d["id"], v), kind="ticket", number=d.get("thread_id") or d["id"],
                    subject=d["title"], status=d["status"], priority=d.get("priority"),
                    requester=_ref("contact", d.get("requester_id")), assignee=_ref("agent", d.get("assignee_id")),
-                   assignee_group=_ref("team", d.get("team_id")), channel=d.get("channel"),
+                   queue=_ref("team", d.get("team_id")), channel=d.get("channel"),
                    created_at=d["created_at"], updated_at=d.get("updated_at"), closed_at=d.get("closed_at"),
                    tags=list(d.get("tags", [])), custom=dict(d.get("properties", {})), external_ids=external,
                    extra={**_extra(d, {"id", "title", "status", "priority", "requester_id", "assignee_id", "team_id",
