@@ -161,3 +161,36 @@ def test_inventory_lists_routing_rules_teams_and_unsupported_merge_fields(tmp_pa
     assert "Case assignment rule entry (criteria → user)" in md
     assert "| Service desk |" in md
     assert "{{review.author}}, {{magic.summary}}" in md and "{{agent.name}}" not in md.split("clean up")[1]
+
+
+CASES = [  # (object type, line): valid and invalid, both validators must agree
+    ("message", {"id": "M1", "ticket_id": "T1", "author_type": "agent", "sent_at": "2025-01-01T00:00:00Z",
+                 "body": "x", "seq": 3, "internal": True, "attachment_ids": ["a"], "author_id": None}),
+    ("message", {"id": "M1", "ticket_id": "T1", "author_type": "agent", "sent_at": "2025-01-01T00:00:00Z",
+                 "body": "x", "seq": True}),
+    ("message", {"id": "M1", "ticket_id": "T1", "author_type": "agent", "sent_at": "2025-01-01T00:00:00Z",
+                 "body": "x", "seq": 1.5}),
+    ("message", {"id": "M 1", "ticket_id": "T1", "author_type": "agent", "sent_at": "2025-01-01", "body": "x"}),
+    ("ticket", {"id": "T1", "title": "t", "status": "open", "created_at": "2025-01-01T00:00:00+02:00",
+                "psa": {"system": "connectwise", "reference": "CW-1"}, "tags": ["a"], "extra_field": [1]}),
+    ("ticket", {"id": "T1", "title": "t", "status": "", "created_at": "2025-01-01T00:00:00Z", "psa": {"system": "x"}}),
+    ("review", {"id": "1", "source_platform": "google", "rating": 11, "created_at": "2025-01-01T00:00:00Z"}),
+    ("review", {"id": "1", "source_platform": "google", "rating": 4.5, "created_at": "2025-01-01T00:00:00Z",
+                "status": None, "author": None}),
+    ("attachment", {"id": "a", "file_name": "f", "file": "files/abc"}),
+    ("user", {"id": "u", "name": "n", "role": "owner"}),
+    ("team", {"id": "t", "name": "n", "members": ["a", ""]}),
+]
+
+
+@pytest.mark.parametrize("object_type,line", CASES)
+def test_the_compiled_schema_agrees_with_the_reference_validator(object_type, line):
+    from hdm.sources.thread import records
+
+    ref = not list(records._validator(object_type).iter_errors(line))
+    try:
+        records._fast(object_type)(line)
+        fast = True
+    except Exception:  # noqa: BLE001 - fastjsonschema's refusal
+        fast = False
+    assert fast == ref

@@ -15,6 +15,7 @@ import json
 from importlib import resources
 from typing import Any, Optional
 
+import fastjsonschema
 import jsonschema
 import orjson
 
@@ -64,11 +65,38 @@ def manifest_schema() -> dict[str, Any]:
     return json.loads(resources.files("hdm.sources.thread").joinpath("manifest.schema.json").read_text("utf-8"))
 
 
+def _inline(node: Any, defs: dict[str, Any], depth: int = 0) -> Any:
+    """The schema with its local ``$ref``s replaced by what they name (the schema has no cycles; bounded): the
+    validator then follows no reference per line, several times faster."""
+    if depth > 20:
+        raise ValueError("records.schema.json nests $ref too deep")
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/") and len(node) == 1:
+            return _inline(defs[ref.removeprefix("#/$defs/")], defs, depth + 1)
+        return {k: _inline(v, defs, depth + 1) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_inline(v, defs, depth + 1) for v in node]
+    return node
+
+
 @functools.cache
 def _validator(object_type: str) -> jsonschema.protocols.Validator:
+    """The reference validator (jsonschema, draft 2020-12): every problem of a line, worded."""
     schema = records_schema()
-    one = {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": f"#/$defs/{object_type}"}
+    one = {"$schema": schema["$schema"], **_inline(schema["$defs"][object_type], schema["$defs"])}
     return jsonschema.Draft202012Validator(one)
+
+
+@functools.cache
+def _fast(object_type: str) -> Any:
+    """The same schema compiled to Python by fastjsonschema (about 30x faster per line): the schema, once its
+    references are inlined, uses only keywords that mean the same in draft-07 and 2020-12 (type, enum, required,
+    properties, items, pattern, lengths, bounds). A line it refuses goes to the reference validator for the
+    wording; tests check both agree."""
+    schema = records_schema()
+    one = _inline(schema["$defs"][object_type], schema["$defs"])
+    return fastjsonschema.compile({"$schema": "http://json-schema.org/draft-07/schema#", **one})
 
 
 def parse(raw: bytes, object_type: str) -> dict[str, Any]:
@@ -83,7 +111,12 @@ def parse(raw: bytes, object_type: str) -> dict[str, Any]:
                           ) from None
     if not isinstance(data, dict):
         raise LineRefused(f"not a JSON object but {type(data).__name__}")
-    errors = sorted(_validator(object_type).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    try:
+        _fast(object_type)(data)
+        errors = []
+    except fastjsonschema.JsonSchemaException:
+        # the reference validator words the problems (and has the last word: none found, the line passes)
+        errors = sorted(_validator(object_type).iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         shown = "; ".join(f"{'/'.join(str(p) for p in e.absolute_path) or '(line)'}: {_say(e)}"
                           for e in errors[:MAX_PROBLEMS_PER_LINE])

@@ -14,7 +14,10 @@ flagged ``parent_in_base`` instead.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import json
+from array import array
 from typing import Any, Optional
 
 from hdm.model import Record
@@ -26,6 +29,7 @@ from hdm.sources.export.bundle import (
     Manifest,
     Problems,
     StagedBundle,
+    _lines,
     read_manifest,
     validate,
 )
@@ -49,31 +53,48 @@ LINKS = (("review_response", "review_id", "review", "orphan_response"),
 
 
 def _digest(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest())
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), signed=True)
 
 
 class CrossFileCheck:
-    """Collects every id (8-byte digests: memory stays small per line) and every reference, then lists the
-    references whose parent is not in the bundle."""
+    """Collects every id and every reference as 8-byte digests in flat arrays (8 bytes per id, 32 per reference:
+    no Python object per line), then lists the references whose parent is not in the bundle, reading the orphans'
+    own lines again for their ids."""
 
-    def __init__(self) -> None:
-        self.ids: dict[str, set[int]] = {}
-        self.refs: list[tuple[str, int, str, str, str, str]] = []  # (file, line, child type, id, parent type, ref)
+    def __init__(self, files: Any) -> None:
+        self.files = files
+        self.ids: dict[str, array] = {}
+        self.refs = array("q")  # (file index, line, link index, parent digest) per reference
+        self.paths: list[str] = []
         self.orphans: list[dict[str, Any]] = []
 
     def line(self, entry: FileEntry, line_no: int, parsed: Any) -> None:
-        self.ids.setdefault(entry.object_type, set()).add(_digest(parsed["id"]))
-        for child, field, parent, _code in LINKS:
+        self.ids.setdefault(entry.object_type, array("q")).append(_digest(parsed["id"]))
+        for n, (child, field, _parent, _code) in enumerate(LINKS):
             if entry.object_type == child and parsed.get(field):
-                self.refs.append((entry.path, line_no, child, parsed["id"], parent, parsed[field]))
+                if not self.paths or self.paths[-1] != entry.path:
+                    self.paths.append(entry.path)
+                self.refs.extend((len(self.paths) - 1, line_no, n, _digest(parsed[field])))
 
     def finish(self, problems: Problems) -> None:
-        codes = {(c, p): code for c, _f, p, code in LINKS}
-        for path, line_no, child, ident, parent, ref in self.refs:
-            if _digest(ref) not in self.ids.get(parent, set()):
-                self.orphans.append({"file": path, "line": line_no, "object_type": child, "id": ident,
-                                     "parent_type": parent, "parent": ref, "code": codes[(child, parent)]})
-        self.refs = []
+        known = {t: sorted(a) for t, a in self.ids.items()}
+        self.ids = {}
+        missing: dict[str, dict[int, int]] = {}  # path → line → link index
+        refs, self.refs = self.refs, array("q")
+        for i in range(0, len(refs), 4):
+            path_i, line_no, n, ref = refs[i:i + 4]
+            have = known.get(LINKS[n][2], [])
+            at = bisect.bisect_left(have, ref)
+            if at == len(have) or have[at] != ref:
+                missing.setdefault(self.paths[path_i], {})[line_no] = n
+        for path, lines in missing.items():  # rare: read those lines again for their ids
+            with self.files.open(path) as f:
+                for line_no, raw in enumerate(_lines(f), start=1):
+                    if line_no in lines:
+                        d = json.loads(raw)
+                        child, field, parent, code = LINKS[lines[line_no]]
+                        self.orphans.append({"file": path, "line": line_no, "object_type": child, "id": d["id"],
+                                             "parent_type": parent, "parent": d[field], "code": code})
 
 
 class ThreadSource(ExportSource):
@@ -89,7 +110,7 @@ class ThreadSource(ExportSource):
     # -- validation with the cross-file checks ---------------------------------------------------------
 
     def _validate(self, files: Any) -> tuple[Manifest, dict[str, Any]]:
-        check = CrossFileCheck()
+        check = CrossFileCheck(files)
         manifest, found = validate(files, full=True, profile=self.profile, observer=check)
         found = {**found}
         self._cross[manifest.bundle_id] = check.orphans
