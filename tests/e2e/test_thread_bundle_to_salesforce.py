@@ -50,6 +50,9 @@ def test_a_thread_bundle_migrates_with_every_line_accounted_for(sfemu, tmp_path)
     sf = sfemu.connect()
     numbers = {r["hdm_Ticket_Number__c"] for r in sf.query_all("SELECT hdm_Ticket_Number__c FROM Case")["records"]}
     assert {f"review-{r}" for r in range(1, reviews + 1)} <= numbers and len(numbers) == tickets + reviews
+    tiers = {r["hdm_Ticket_Number__c"]: r["hdm_cf_contract_tier__c"] for r in sf.query_all(
+        "SELECT hdm_Ticket_Number__c, hdm_cf_contract_tier__c FROM Case")["records"]}
+    assert tiers["th-7-1"] == "silver"  # a custom property value in its Case custom field
     comments = next(p for p in report["phases"] if p["phase"] == "comments")
     orphan = [e for e in engine.crosswalk.iter_migration("m-thread", phase="comments")
               if e.source_key.split("#")[0] == "message:response-orphan-0"]
