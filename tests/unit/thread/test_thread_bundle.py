@@ -194,3 +194,21 @@ def test_the_compiled_schema_agrees_with_the_reference_validator(object_type, li
     except Exception:  # noqa: BLE001 - fastjsonschema's refusal
         fast = False
     assert fast == ref
+
+
+def test_in_a_delta_a_missing_parent_is_expected_in_the_base(tmp_path):
+    write_bundle(tmp_path / "d", tickets=1, reviews=0, orphan_responses=1, kind="delta", base="0123456789abcdef")
+    src = _staged(tmp_path, tmp_path / "d")
+    found = src.discover()
+    assert found.details["kind"] == "delta" and found.details["base"] == "0123456789abcdef"
+    [orphan] = [r for _c, r in _all(src) if r.key == "message:response-orphan-0"]
+    assert [(f.code, f.severity) for f in orphan.flags] == [("parent_in_base", "warning")]
+
+
+def test_a_zipped_bundle_reads_as_its_folder(tmp_path):
+    from hdm.sources.export.writer import zip_bundle
+
+    write_bundle(tmp_path / "b", tickets=3, reviews=2)
+    folder = ThreadSource(path=str(tmp_path / "b")).discover()
+    zipped = ThreadSource(path=str(zip_bundle(tmp_path / "b", tmp_path / "b.zip"))).discover()
+    assert zipped.counts == folder.counts and zipped.details["bundle_id"] == folder.details["bundle_id"]
