@@ -37,7 +37,8 @@ class KeepAliveHandler(WSGIRequestHandler):
     """werkzeug's request handler speaking persistent HTTP/1.1 (see the module docstring)."""
 
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms Nagle/delayed-ACK stall
+    disable_nagle_algorithm = True  # no 40 ms Nagle/delayed-ACK stall between a response's writes
+    wbufsize = 64 * 1024  # head and a small body leave in one TLS record; flushed after every response
     server: KeepAliveServer
 
     def setup(self) -> None:
@@ -55,6 +56,7 @@ class KeepAliveHandler(WSGIRequestHandler):
     def run_wsgi(self) -> None:
         if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.wfile.flush()
         environ = self.environ = self.make_environ()
         body = environ["wsgi.input"]
         if not environ.get("wsgi.input_terminated"):  # not chunked: the body is exactly Content-Length bytes
@@ -110,6 +112,7 @@ class KeepAliveHandler(WSGIRequestHandler):
             if data and not state["no_body"]:
                 if state["chunked"]:
                     self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()  # a stream goes out as it is made
                 else:
                     self.wfile.write(data)
 
@@ -123,6 +126,7 @@ class KeepAliveHandler(WSGIRequestHandler):
                 write(b"")
             if state["chunked"]:
                 self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
         finally:
             if hasattr(result, "close"):
                 result.close()
