@@ -1,4 +1,4 @@
-"""Serve an `EmulatorApp` over TLS on 127.0.0.1 (threaded werkzeug): in a thread (tests) or a subprocess (demo)."""
+"""Serve an `EmulatorApp` over TLS on 127.0.0.1 (threaded werkzeug, keep-alive): in a thread (tests) or a subprocess."""
 
 from __future__ import annotations
 
