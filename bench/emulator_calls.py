@@ -1,4 +1,4 @@
-"""API calls per second an emulator answers over HTTPS on 127.0.0.1, one client thread, one `requests.Session`.
+"""API calls per second an emulator answers over HTTPS on 127.0.0.1, through `requests.Session`s.
 
 Each emulator runs as its own process (`start_subprocess`, as in the demo), so client and server do not share a GIL.
 Baseline (same run, same server): every request carries ``Connection: close``, so each call pays a TCP connect and
@@ -6,7 +6,8 @@ a full TLS handshake - what every call cost before the kit kept connections aliv
 connection is reused (HTTP/1.1 keep-alive). The server counts the connections it accepted: the keep-alive run must
 use one. Emulators: the kit's example (GET /api/ping), Salesforce (simple-salesforce `query`), Intercom (GET /me).
 
-`python bench/emulator_calls.py [calls_per_mode=300] [emulators=example,sfemu,intercomemu]`; the last line is JSON.
+`python bench/emulator_calls.py [calls_per_mode=300] [emulators=example,sfemu,intercomemu] [threads=1]`: with
+threads > 1, that many client threads (one session each) share the calls; the last line is JSON.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,8 @@ import requests
 from hdm_infra.emulators.kit import start_subprocess, trusted_session
 
 CALLS = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-WANTED = sys.argv[2].split(",") if len(sys.argv) > 2 else ["example", "sfemu", "intercomemu"]
+WANTED = sys.argv[2].split(",") if len(sys.argv) > 2 and sys.argv[2] else ["example", "sfemu", "intercomemu"]
+THREADS = int(sys.argv[3]) if len(sys.argv) > 3 else 1
 MAX_SECONDS = 60.0  # per mode: a bound on a slow machine
 
 
@@ -65,18 +68,29 @@ def _intercomemu(base: Path) -> tuple[Any, Callable[[requests.Session], Callable
 EMULATORS = {"example": _example, "sfemu": _sfemu, "intercomemu": _intercomemu}
 
 
-def measure(running: Any, caller: Callable[[requests.Session], Callable[[], Any]], close: bool) -> float:
+def _run(running: Any, caller: Callable[[requests.Session], Callable[[], Any]], close: bool, calls: int,
+         start_at: float) -> int:
     with trusted_session(running) as http:
         if close:
             http.headers["Connection"] = "close"
         call = caller(http)
         call()  # warm up (imports, first handshake)
-        start = time.perf_counter()
+        while time.perf_counter() < start_at:
+            time.sleep(0.001)
         done = 0
-        while done < CALLS and time.perf_counter() - start < MAX_SECONDS:
+        while done < calls and time.perf_counter() - start_at < MAX_SECONDS:
             call()
             done += 1
-        return done / (time.perf_counter() - start)
+        return done
+
+
+def measure(running: Any, caller: Callable[[requests.Session], Callable[[], Any]], close: bool) -> float:
+    """Calls/s over all client threads (each with its own session and share of the calls)."""
+    start_at = time.perf_counter() + 2.0  # every thread warmed up before the clock starts
+    with ThreadPoolExecutor(THREADS) as pool:
+        futures = [pool.submit(_run, running, caller, close, CALLS // THREADS, start_at) for _ in range(THREADS)]
+        done = sum(future.result() for future in futures)
+    return done / (time.perf_counter() - start_at)
 
 
 def main() -> None:
@@ -93,7 +107,8 @@ def main() -> None:
                              "speedup": round(keep / close, 2)}
             print(f"{name:12s} connection: close {close:7.1f} calls/s   keep-alive {keep:7.1f} calls/s   "
                   f"x{keep / close:.2f}", flush=True)
-    print(json.dumps({"bench": "emulator_calls", "calls_per_mode": CALLS, "results": results}))
+    print(json.dumps({"bench": "emulator_calls", "calls_per_mode": CALLS, "client_threads": THREADS,
+                      "results": results}))
 
 
 if __name__ == "__main__":

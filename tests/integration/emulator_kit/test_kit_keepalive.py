@@ -15,7 +15,7 @@ from hdm_infra.emulators import kit
 from hdm_infra.emulators.kit.example import NotesEmulator
 from werkzeug.wrappers import Response
 
-IDLE = 0.6
+IDLE = 1.0
 
 
 class StreamingNotes(NotesEmulator):
@@ -136,8 +136,11 @@ def test_a_client_that_never_handshakes_does_not_block_the_server(notes):
     port = int(notes.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as silent:  # TCP only, no ClientHello
         started = time.monotonic()
-        assert kit.trusted_session(notes).get(f"{notes.url}/api/ping", timeout=30).ok  # served meanwhile
-        assert time.monotonic() - started < IDLE
+        assert kit.trusted_session(notes).get(f"{notes.url}/api/ping", timeout=30).ok  # served meanwhile ...
+        silent.setblocking(False)
+        with pytest.raises(BlockingIOError):  # ... while the silent connection is still held open
+            silent.recv(1)
+        silent.setblocking(True)
         assert silent.recv(1) == b""  # and the silent one is dropped after the idle timeout
         assert time.monotonic() - started < IDLE + 5
 
@@ -150,3 +153,30 @@ def test_connections_beyond_the_cap_wait_for_a_free_slot(notes):
     assert kit.trusted_session(notes).get(f"{notes.url}/api/ping", timeout=30).ok  # a fifth
     assert time.monotonic() - started >= IDLE * 0.5  # served only once an idle connection timed out
     assert notes.server.open_connections <= 4
+
+
+def test_an_http10_client_and_a_chunked_request_body(notes):
+    with _tls_connect(notes) as conn:  # HTTP/1.0 without keep-alive: answered, then closed
+        conn.sendall(b"GET /api/ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200") and b"Connection: close" in answer and answer.endswith(b"true}")
+    http = kit.trusted_session(notes)
+    before = _accepted(notes)
+    body = (part for part in [b'{"text": ', b'"chunked"}'])  # requests sends a generator chunked
+    assert http.post(f"{notes.url}/api/notes", data=body, timeout=30).json()["text"] == "chunked"
+    unread = (part for part in [b"x" * 10_000] * 5)  # refused before it is read: drained, chunk by chunk
+    assert http.put(f"{notes.url}/__admin/knobs", data=unread, timeout=30).status_code == 401
+    assert http.get(f"{notes.url}/api/ping", timeout=30).json() == {"pong": True}
+    assert _accepted(notes) - before == 1
+
+
+def test_stop_closes_the_connections_still_open(tmp_path):
+    running = kit.serve_in_thread(NotesEmulator, tmp_path / "stopped")
+    http = kit.trusted_session(running)
+    assert http.get(f"{running.url}/api/ping", timeout=30).ok
+    assert running.server.open_connections == 1
+    running.stop()
+    with pytest.raises(requests.exceptions.ConnectionError):  # nothing answers on the kept-alive connection
+        http.get(f"{running.url}/api/ping", timeout=30)
