@@ -16,7 +16,7 @@ A registration names:
 - ``factory``: builds the Source (``factory(cfg, secrets)``) or the Destination
   (``factory(cfg, secrets, context)``) from the config and its resolved secrets (:class:`Secrets`);
 - ``capabilities``: optional extras the CLI discovers by name (``scoping_report``, ``inventory``, ``commands``,
-  ``login_url``).
+  ``login_url``, ``classify_error``).
 """
 
 from __future__ import annotations
@@ -39,6 +39,9 @@ SCOPING_REPORT = "scoping_report"  # fn(source) -> ScopingReport: the discovery 
 INVENTORY = "inventory"  # fn(source) -> str: Markdown for the customer's admin (automations to rebuild, …)
 COMMANDS = "commands"  # fn() -> list of click commands/groups attached to `hdm` (e.g. thread review)
 LOGIN_URL = "login_url"  # fn(login domain) -> the URL it logs in at (the stack policy checks that URL's host)
+# fn(exception) -> one line, or None when the exception is not the connector's own: how the CLI classifies what
+# the generic classes of hdm.connector_errors do not cover (a driver's exception, say); exit status by kind
+CLASSIFY_ERROR = "classify_error"
 
 
 class UnknownConnector(LookupError):

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from hdm import registry
 from hdm.destinations.salesforce.config import SalesforceDestinationConfig
+from hdm.destinations.salesforce.errors import classify_error
 
 
 def client_factory(cfg: SalesforceDestinationConfig, secrets: Mapping[str, Optional[str]]) -> Callable[[], Any]:
@@ -49,4 +50,5 @@ def login_url(domain: str) -> str:
 
 
 registry.register_destination("salesforce", SalesforceDestinationConfig, build,
-                              capabilities={registry.LOGIN_URL: login_url})
+                              capabilities={registry.LOGIN_URL: login_url,
+                                            registry.CLASSIFY_ERROR: classify_error})

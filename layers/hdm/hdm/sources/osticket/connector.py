@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from hdm import registry
 from hdm.sources.osticket.config import OsTicketSourceConfig
+from hdm.sources.osticket.errors import classify_error
 
 
 def build(cfg: OsTicketSourceConfig, secrets: Mapping[str, Optional[str]]) -> Any:
@@ -51,4 +52,5 @@ def commands() -> list[Any]:
 
 registry.register_source("osticket", OsTicketSourceConfig, build, capabilities={
     registry.SCOPING_REPORT: scoping_report, registry.INVENTORY: inventory, registry.COMMANDS: commands,
+    registry.CLASSIFY_ERROR: classify_error,
 })
