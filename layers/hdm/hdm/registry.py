@@ -16,7 +16,7 @@ A registration names:
 - ``factory``: builds the Source (``factory(cfg, secrets)``) or the Destination
   (``factory(cfg, secrets, context)``) from the config and its resolved secrets (:class:`Secrets`);
 - ``capabilities``: optional extras the CLI discovers by name (``scoping_report``, ``inventory``, ``commands``,
-  ``login_url``, ``classify_error``).
+  ``login_url``, ``classify_error``, ``field_vocabulary``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ LOGIN_URL = "login_url"  # fn(login domain) -> the URL it logs in at (the stack 
 # fn(exception) -> one line, or None when the exception is not the connector's own: how the CLI classifies what
 # the generic classes of hdm.connector_errors do not cover (a driver's exception, say); exit status by kind
 CLASSIFY_ERROR = "classify_error"
+# fn() -> the destination's field vocabulary for mappings: field definitions and transforms (hdm.mapping.fields)
+FIELD_VOCABULARY = "field_vocabulary"
 
 
 class UnknownConnector(LookupError):

@@ -44,6 +44,13 @@ def build(cfg: SalesforceDestinationConfig, secrets: Mapping[str, Optional[str]]
                                              source_type=context.source_type)
 
 
+def field_vocabulary() -> Any:
+    """The mapping's field definitions and transforms for Salesforce (hdm.mapping.fields)."""
+    from hdm.destinations.salesforce.fields import VOCABULARY
+
+    return VOCABULARY
+
+
 def login_url(domain: str) -> str:
     """simple-salesforce logs in at https://{domain}.salesforce.com/… (the stack policy checks this host)."""
     return f"https://{domain}.salesforce.com/services/Soap/u/62.0"
@@ -51,4 +58,5 @@ def login_url(domain: str) -> str:
 
 registry.register_destination("salesforce", SalesforceDestinationConfig, build,
                               capabilities={registry.LOGIN_URL: login_url,
-                                            registry.CLASSIFY_ERROR: classify_error})
+                                            registry.CLASSIFY_ERROR: classify_error,
+                                            registry.FIELD_VOCABULARY: field_vocabulary})
