@@ -263,9 +263,16 @@ def prepare_destination(ctx: Context) -> dict[str, Any]:
 
 
 def load_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
+    """Load one chunk. A chunk an earlier run finished (its result is staged) and that left no write of unknown
+    fate (no pending crosswalk entry) is not loaded again: a resumed run continues where the last one stopped."""
     phase, key = item["phase"], item["key"]
     chunk_id = load_chunk_id(phase, key)
     rows = list(ctx.stage.read_records(key))
+    done_key = result_key(phase, chunk_id)
+    if ctx.stage.exists(done_key) and not _pending(ctx, rows):
+        done = ctx.stage.get_json(done_key)
+        return {"phase": phase, "chunk_id": chunk_id, "rows": len(rows), "counts": done.get("counts", {}),
+                "api_calls": 0, "mismatches": len(done.get("mismatches") or []), "skipped": True}
     destination = ctx.destination()
     started = time.monotonic()
     result = destination.load_chunk(phase, chunk_id, rows, ctx.crosswalk, ctx.migration_id, ctx.run_id)
@@ -280,6 +287,12 @@ def load_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     ctx.stage.put_json(result_key(phase, chunk_id), out)
     return {"phase": phase, "chunk_id": chunk_id, "rows": len(rows), "counts": out["counts"],
             "api_calls": out["api_calls"], "mismatches": len(out.get("mismatches") or [])}
+
+
+def _pending(ctx: Context, rows: list[dict[str, Any]]) -> bool:
+    keys = [row["_source_key"] for row in rows]
+    return any(e.state == State.PENDING for entries in ctx.crosswalk.get_many(ctx.migration_id, keys).values()
+               for e in entries)
 
 
 # -- reconcile ------------------------------------------------------------------------------------
