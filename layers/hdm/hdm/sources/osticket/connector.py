@@ -45,7 +45,7 @@ def inventory(source: Any) -> str:
 
 
 def commands() -> list[Any]:
-    from hdm.threads.cli import threads  # thread review: the sample page for sign-off (staged or rendered pages)
+    from hdm.sources.osticket.rendered.cli import threads  # thread review: the sample page for sign-off
 
     return [threads]
 
