@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from hdm.model import Event, Message, MessageKind, Provenance, Visibility
+from hdm.model import Event, Message, MessageKind, Provenance, Visibility, direction_of
 from hdm.sources.osticket.rendered.markup import (
     EVENT_ICONS,
     KIND_CLASSES,
@@ -230,6 +230,7 @@ def _read_entry(node: LexborNode, index: int, page_kind: str, markup: VersionMar
         position=index,
         kind=kind,
         visibility=visibility,
+        direction=direction_of(kind, visibility),
         author_name=author,
         created_at=created,
         title=title,
