@@ -5,6 +5,7 @@ emptied it for the rest of the process. Run in a child process: the registry is 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -55,7 +56,7 @@ def test_a_broken_connector_module_is_reported_and_hides_no_other(tmp_path: Path
     assert message.startswith("source connector 'aaabroken' could not be loaded: module "
                               "hdm.sources.aaabroken.connector failed to import (ModuleNotFoundError")
     kind, message = out["nosuch"]  # an unknown name lists the registered ones and the broken one
-    assert kind == "UnknownConnector" and "registered: osticket" in message
+    assert kind == "UnknownConnector" and re.search(r"registered: [^;]*\bosticket\b", message)
     assert "'aaabroken' could not be loaded" in message
     assert "source: " in out["config"] and "'aaabroken' could not be loaded" in out["config"]
     assert "hdm_no_such_dependency_xyz" in out["config"]
