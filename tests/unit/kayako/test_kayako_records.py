@@ -173,12 +173,12 @@ def test_a_case_has_its_created_event(cat):
 
 
 def test_an_owner_deleted_during_extraction_has_no_posts_and_is_counted():
-    from hdm.http import NotFound
+    from hdm.sources.kayako.errors import KayakoNotFound
     from hdm.sources.kayako.source import ChunkStats, KayakoSource
 
     class Gone:
         def items(self, path, params=None, **kw):
-            raise NotFound("not found", family="GET /cases/{id}/posts", status=404)
+            raise KayakoNotFound("Kayako: not found on GET /cases/{id}/posts (HTTP 404)")
             yield  # pragma: no cover
 
     src = KayakoSource.__new__(KayakoSource)
@@ -193,3 +193,17 @@ def test_a_403_at_login_says_two_factor_authentication_is_not_supported():
 
     assert "two-factor" in str(auth_error(AuthFailed("session login refused", status=403)))
     assert "two-factor" not in str(auth_error(AuthFailed("session login refused", status=401)))
+
+
+def test_kit_errors_become_source_failures_and_transient_ones_pass():
+    from hdm import connector_errors, exitcodes
+    from hdm.errors import classify
+    from hdm.http import NotFound, PagingError, Rejected
+    from hdm.sources.kayako.client import translated
+    from hdm.sources.kayako.errors import KayakoNotFound
+
+    for exc in (Rejected("request rejected", status=400), PagingError("more than 5 pages"),
+                NotFound("not found", status=404)):
+        mine = translated(exc)
+        assert isinstance(mine, connector_errors.SourceFailure) and classify(mine)[0] == exitcodes.SOURCE
+    assert isinstance(translated(NotFound("not found", status=404)), KayakoNotFound)

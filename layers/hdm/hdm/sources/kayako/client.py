@@ -18,14 +18,23 @@ import requests
 from hdm.http import (
     AuthFailed,
     HttpClient,
+    NotFound,
+    PagingError,
     RateLimiter,
+    Rejected,
     RetryPolicy,
     SessionTokenAuth,
     basic_login,
     make_session,
 )
 from hdm.http.paging import next_url_pages
-from hdm.sources.kayako.errors import KayakoAuthError, KayakoClassicError, NotKayakoError
+from hdm.sources.kayako.errors import (
+    KayakoApiError,
+    KayakoAuthError,
+    KayakoClassicError,
+    KayakoNotFound,
+    NotKayakoError,
+)
 
 DOWNLOAD_BLOCK = 256 * 1024
 
@@ -34,6 +43,15 @@ def auth_error(exc: AuthFailed) -> KayakoAuthError:
     hint = (" (403 at login: the account may need two-factor authentication, which this source does not do; "
             "use an agent account without it)") if exc.status == 403 else ""
     return KayakoAuthError(f"Kayako refused the login or session: {exc}{hint}")
+
+
+def translated(exc: Exception) -> Exception:
+    """The source's own error for a kit error the engines do not act on (transient and quota errors pass)."""
+    if isinstance(exc, AuthFailed):
+        return auth_error(exc)
+    if isinstance(exc, NotFound):
+        return KayakoNotFound(f"Kayako: {exc}")
+    return KayakoApiError(f"Kayako: {exc}")
 
 
 def _is_envelope(response: requests.Response) -> bool:
@@ -68,8 +86,8 @@ class KayakoClient:
     def get(self, path: str, params: Optional[Mapping[str, Any]] = None, **path_params: Any) -> dict[str, Any]:
         try:
             body = self.http.get_json(path, params=params, path_params=path_params or None)
-        except AuthFailed as exc:
-            raise auth_error(exc) from exc
+        except (AuthFailed, NotFound, Rejected, PagingError) as exc:
+            raise translated(exc) from exc
         return body if isinstance(body, dict) else {}
 
     def pages(self, path: str, params: Optional[Mapping[str, Any]] = None,
@@ -81,8 +99,8 @@ class KayakoClient:
                                        path_params=path_params or None,
                                        family=family or self.http.family_of("GET", path)):
                 yield [i for i in page.items if isinstance(i, dict)]
-        except AuthFailed as exc:
-            raise auth_error(exc) from exc
+        except (AuthFailed, NotFound, Rejected, PagingError) as exc:
+            raise translated(exc) from exc
 
     def items(self, path: str, params: Optional[Mapping[str, Any]] = None, **path_params: Any
               ) -> Iterator[dict[str, Any]]:

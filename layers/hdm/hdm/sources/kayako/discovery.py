@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from hdm.http import NotFound
 from hdm.sources.base import Discovery
 from hdm.sources.kayako import records as R
+from hdm.sources.kayako.errors import KayakoNotFound
 from hdm.sources.kayako.values import SYSTEM_TYPES, field_def
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def total(source: KayakoSource, path: str) -> int:
     try:
         body = source.client.get(path, {"limit": 1, "fields": "id"})
-    except NotFound:  # an owner deleted since it was listed
+    except KayakoNotFound:  # an owner deleted since it was listed
         return 0
     count = body.get("total_count")
     if isinstance(count, int):

@@ -4,9 +4,11 @@ they are: the engines act on them."""
 
 from __future__ import annotations
 
+from hdm import connector_errors
 
-class KayakoError(Exception):
-    """Base of every error the Kayako source raises on purpose."""
+
+class KayakoError(connector_errors.SourceFailure):
+    """Base of every error the Kayako source raises on purpose (a generic source failure: exit status 3)."""
 
 
 class KayakoAuthError(KayakoError):
@@ -19,3 +21,11 @@ class KayakoClassicError(KayakoError):
 
 class NotKayakoError(KayakoError):
     """The host does not answer like a Kayako API v1."""
+
+
+class KayakoApiError(KayakoError):
+    """Kayako refused a read (a 4xx other than auth and 404) or a listing went past its bound or in circles."""
+
+
+class KayakoNotFound(KayakoApiError):
+    """A record or listing the source asked for does not exist (404)."""

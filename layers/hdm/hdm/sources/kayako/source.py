@@ -24,12 +24,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from hdm.http import NotFound
 from hdm.model import Record, key
 from hdm.sources.base import BlobSink, ChunkSpec, Discovery, KeyRange, PageCursor, SourceBase
 from hdm.sources.kayako import records as R
 from hdm.sources.kayako.client import KayakoClient
-from hdm.sources.kayako.errors import KayakoError
+from hdm.sources.kayako.errors import KayakoAuthError, KayakoError, KayakoNotFound
 from hdm.sources.kayako.values import field_def
 
 log = logging.getLogger(__name__)
@@ -303,7 +302,7 @@ class KayakoSource(SourceBase):
         the chunk's ``skipped``: its own chunk no longer lists it either)."""
         try:
             yield from self.client.items(path, params, id=owner)
-        except NotFound:
+        except KayakoNotFound:
             if self.last_stats is not None:
                 self.last_stats.skipped["owner_deleted_during_extraction"] += 1
             log.warning("%s: owner %s deleted during extraction", path, owner)
@@ -391,7 +390,7 @@ class KayakoSource(SourceBase):
         try:
             blocks, content_type = self.client.download(url)
             stage_key, sha, size = blobs.put_blob(blocks)
-        except KayakoError:
+        except KayakoAuthError:
             raise
         except Exception as exc:  # noqa: BLE001 - one unreadable file costs only its bytes, never the chunk
             from hdm import connector_errors
