@@ -82,7 +82,7 @@ def test_values_of_fields_not_created_are_flagged_not_sent():
 
 
 def test_help_topic_sla_and_department_become_unrestricted_picklists_of_the_source_names():
-    names = ReferenceNames({"help_topic:1": "Billing / Refunds", "help_topic:2": "Report a Problem",
+    names = ReferenceNames({"category:1": "Billing / Refunds", "category:2": "Report a Problem",
                             "sla_policy:1": "Default SLA", "team:dept-1": "Support"})
     fields, notes = resolve_picklists([f for f in load_mapping().schema_fields if f.picklist_from], names)
     by_name = {f.name: f for f in fields}
