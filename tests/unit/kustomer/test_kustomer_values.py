@@ -4,7 +4,6 @@ lists; and the record mappers' edge cases (a bad value flags the record, never c
 from __future__ import annotations
 
 import pytest
-
 from hdm.model import ContactRole, Direction, MessageKind, StatusState, Visibility
 from hdm.sources.kustomer import records
 from hdm.sources.kustomer.values import (
