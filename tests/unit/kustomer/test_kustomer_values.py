@@ -155,3 +155,20 @@ def test_klass_lookups_and_kobject_relationships():
                                         {"customer": {"data": {"id": "c1"}}}), klass)
     assert parents == {"orderIdStr": "p1"} and rec.values["priceNum"] == 2.5
     assert rec.related == ["contact:c1", "custom_object_record:p1"] and rec.type == klass.key
+
+
+def test_kit_failures_become_source_failures_and_stay_generic():
+    from hdm import connector_errors
+    from hdm.errors import classify
+    from hdm.exitcodes import SOURCE
+    from hdm.http import errors as kit
+    from hdm.sources.kustomer.errors import KustomerAuthFailed, KustomerUnavailable, translate
+
+    refused = translate(kit.AuthFailed("not authorised", family="GET /klasses", status=401))
+    assert isinstance(refused, KustomerAuthFailed) and isinstance(refused, kit.AuthFailed)
+    assert refused.status == 401 and "GET /klasses" in str(refused)
+    busy = translate(kit.Transient("server busy", family="POST /customers/search [customer]", status=429,
+                                   retry_after=3.0))
+    assert isinstance(busy, KustomerUnavailable) and isinstance(busy, connector_errors.Transient)
+    assert busy.retry_after == 3.0
+    assert classify(refused)[0] == SOURCE

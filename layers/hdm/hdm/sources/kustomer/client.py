@@ -21,8 +21,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
 from hdm.http import BearerAuth, CallCounters, HttpClient, RateLimiter, RetryPolicy, make_session
-from hdm.http.errors import PagingError
+from hdm.http.errors import HttpKitError
 from hdm.http.paging import page_number_pages
+from hdm.sources.kustomer.errors import KustomerPagingError as PagingError
+from hdm.sources.kustomer.errors import translate
 
 SEARCH_PATH = "/customers/search"
 MAX_LIST_PAGES = 10_000
@@ -34,6 +36,16 @@ def search_family(context: str) -> str:
 
 def is_search_family(family: str) -> bool:
     return family.startswith(f"POST {SEARCH_PATH}")
+
+
+class _Client(HttpClient):
+    """The kit's client, its failures re-raised as the Kustomer source's (see :mod:`.errors`)."""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().request(*args, **kwargs)
+        except HttpKitError as exc:
+            raise translate(exc) from exc
 
 
 class KustomerApi:
@@ -51,9 +63,9 @@ class KustomerApi:
         self.limiter = RateLimiter(rate_limit_per_minute, 60, share=rate_share, max_wait=max_wait, sleep=sleep)
         self.search_limiter = RateLimiter(search_rate_limit_per_minute, 60, share=rate_share, max_wait=max_wait,
                                           sleep=sleep)
-        self.http = HttpClient(base_url, auth=auth, session=session, limiter=self.limiter, counters=self.counters,
+        self.http = _Client(base_url, auth=auth, session=session, limiter=self.limiter, counters=self.counters,
                                retry=retry, sleep=sleep)
-        self.search_http = HttpClient(base_url, auth=auth, session=session, limiter=self.search_limiter,
+        self.search_http = _Client(base_url, auth=auth, session=session, limiter=self.search_limiter,
                                       counters=self.counters, retry=retry, sleep=sleep)
 
     # -- GETs -------------------------------------------------------------------------------------------------

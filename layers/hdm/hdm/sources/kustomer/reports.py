@@ -64,8 +64,12 @@ def build_inventory(source: KustomerSource) -> str:
     for t in (t for t in by_type["response_template"] if isinstance(t, ResponseTemplate)):
         out.append(f"- **{t.title}**{' (private)' if t.extra.get('isPrivate') else ''}")
     out += ["", "## Teams (Queues or Groups)", ""]
-    out += [f"- **{t.name}**: {len(t.members)} members" for t in by_type["team"] if isinstance(t, Team)]
-    return "\n".join(out) + "\n"
+    out += [f"- **{t.name}**: {len(t.members)} member{'' if len(t.members) == 1 else 's'}"
+            for t in by_type["team"] if isinstance(t, Team)]
+    text = "\n".join(out) + "\n"
+    for tag_id, name in source.tag_names().items():  # conditions name tags by id: show their names
+        text = text.replace(f"'{tag_id}'", f"'{name}' (tag)")
+    return text
 
 
 def _action(action: dict[str, Any], teams: dict[str, str]) -> str:
