@@ -100,18 +100,23 @@ def test_every_seeded_record_is_staged_exactly_once(full_run):
     keys = Counter(r.key for r in recs)
     assert [k for k, n in keys.items() if n > 1] == []
     expect = {("contact", None): "customers", ("organization", None): "companies", ("ticket", None): "conversations",
-              ("message", "message"): "messages", ("message", "note"): "notes", ("attachment", None): "attachments",
+              ("message", "message"): "messages", ("attachment", None): "attachments",
               ("agent", None): "users", ("team", None): "teams", ("tag", None): "tags",
               ("response_template", None): "shortcuts", ("sla_policy", None): "slas"}
     for (object_type, source_object), name in expect.items():
         assert sorted(ids_of(recs, object_type, source_object)) == sorted(r["id"] for r in lists[name]), name
+    in_thread = [n["id"] for n in lists["notes"] if (n["relationships"].get("conversation") or {}).get("data")]
+    on_customer = [n["id"] for n in lists["notes"] if n["id"] not in set(in_thread)]
+    assert on_customer and sorted(ids_of(recs, "message", "note")) == sorted(in_thread)
+    assert sorted(ids_of(recs, "note")) == sorted(on_customer)  # notes outside a conversation: canonical Notes
+    assert all(r.subject.startswith("contact:") for r in recs if r.OBJECT.value == "note")
     rules = sorted(ids_of(recs, "automation_rule"))
     assert rules == sorted(r["id"] for n in ("workflows", "business-rules", "slas") for r in lists[n])
     assert sorted(ids_of(recs, "custom_object_record")) == sorted(o["id"] for o in full_run.kobjects)
     assert sorted(ids_of(recs, "custom_object_type")) == ["line_item", "order", "refund"]
     counted = full_run.counts["records"]
     assert len(ids_of(recs, "contact")) == counted["customer"] == CUSTOMERS
-    assert len(ids_of(recs, "message")) == counted["message"] + counted["note"]
+    assert len(ids_of(recs, "message")) + len(ids_of(recs, "note")) == counted["message"] + counted["note"]
     assert len(ids_of(recs, "custom_field")) == 14  # 5 customer + 5 conversation + 3 company + 1 message attributes
 
 
@@ -239,7 +244,7 @@ def test_a_killed_extraction_resumes_from_its_chunks(org, tmp_path):
     recs = staged(stage)
     keys = Counter(r.key for r in recs)
     assert max(keys.values()) == 1
-    assert len([r for r in recs if r.OBJECT.value == "message"]) == sum(
+    assert len([r for r in recs if r.OBJECT.value in ("message", "note")]) == sum(
         org.admin.counts()["records"][t] for t in ("message", "note"))
 
 

@@ -172,3 +172,13 @@ def test_kit_failures_become_source_failures_and_stay_generic():
     assert isinstance(busy, KustomerUnavailable) and isinstance(busy, connector_errors.Transient)
     assert busy.retry_after == 3.0
     assert classify(refused)[0] == SOURCE
+
+
+def test_a_note_outside_a_conversation_is_a_note_on_its_customer_or_company():
+    n = records.customer_note(_res("note", "n9", {"body": "VIP account", "createdAt": "2023-01-01T00:00:00Z"},
+                                   {"customer": {"data": {"id": "c1"}}, "createdBy": {"data": {"id": "u1"}}}))
+    assert (n.key, n.subject, n.author, n.body_text) == ("note:n9", "contact:c1", "agent:u1", "VIP account")
+    on_company = records.customer_note(_res("note", "n8", {"body": "x"}, {"company": {"data": {"id": "co1"}}}))
+    assert on_company.subject == "organization:co1" and not on_company.flags
+    lost = records.customer_note(_res("note", "n7", {}))
+    assert {f.code for f in lost.flags} == {"dangling_fk", "missing_value"}

@@ -45,9 +45,11 @@ def discover(source: KustomerSource) -> Discovery:
                                         source.base_criteria(f"kobject_{name}", None, hw, source.since))
                  for name in klasses}
     counts["custom_object_record"] = sum(per_klass.values())
+    counts["note"] = source.api.count("note", source.base_criteria("note", None, hw, source.since))
     if source.since is None:  # messages and notes of every conversation (a delta reads those of changed ones)
-        counts["message"] = sum(source.api.count(ctx, [{f"{ctx}_created_at": {"lt": hw}}])
-                                for ctx in ("message", "note"))
+        counts["message"] = (source.api.count("message", [{"message_created_at": {"lt": hw}}])
+                             + source.api.count("note", [{"note_conversation": {"is_set": True}},
+                                                         {"note_created_at": {"lt": hw}}]))
     metadata: dict[str, Any] = {}
     fields = 0
     for resource in ("customer", "conversation", "company", "message"):

@@ -21,6 +21,7 @@ from hdm.model import (
     Direction,
     Message,
     MessageKind,
+    Note,
     Organization,
     Provenance,
     Record,
@@ -328,6 +329,31 @@ def note(conversation_id: str, resource: dict[str, Any], position: int = 0) -> M
     if mentions:
         m.extra = {"mentions": [key("agent", u) for u in mentions]}
     return m
+
+
+def customer_note(resource: dict[str, Any]) -> Note:
+    """A note on a customer (or a company) outside any conversation: a canonical Note, internal by nature."""
+    a = attrs(resource)
+    n = Note(prov("note", resource["id"]))
+    customer_id, company_id = rel_id(resource, "customer"), rel_id(resource, "company")
+    if customer_id:
+        n.subject = key("contact", customer_id)
+    elif company_id:
+        n.subject = key("organization", company_id)
+    else:
+        n.flag("dangling_fk", "a note on neither a conversation, a customer nor a company", field="subject")
+    n.body_text = a.get("body") if isinstance(a.get("body"), str) else None
+    if n.body_text is None:
+        n.flag("missing_value", "note without a body", field="body_text")
+    author = rel_id(resource, "createdBy")
+    n.author = key("agent", author) if author else None
+    n.created_at = _time(n, a, "createdAt", "created_at")
+    attachments = rel_ids(resource, "attachments")
+    if attachments:
+        n.extra = {"attachments": attachments}
+        n.flag("lossy_value", "files attached to a customer note are not read (only conversation files are)",
+               field="extra.attachments")
+    return n
 
 
 def attachment(resource: dict[str, Any], conversation_id: str, internal_parents: set[str]) -> Attachment:

@@ -36,7 +36,9 @@ SYSTEM = "kustomer"
 SEARCH_KIND = "kustomer_search"
 # object type -> (search context, field prefix); kobjects: one context per klass (kobject_<name>)
 SEARCHED = {"organization": "company", "contact": "customer", "ticket": "conversation",
-            "message": "conversation", "attachment": "conversation"}
+            "message": "conversation", "attachment": "conversation", "note": "note"}
+# criteria a context always carries: notes outside any conversation (those in one are read with their thread)
+CONTEXT_CRITERIA: dict[str, list[Any]] = {"note": [{"note_conversation": {"not_set": True}}]}
 # object type -> the GET lists it reads
 LISTED = {"agent": ["users"], "team": ["teams"], "tag": ["tags"], "response_template": ["shortcuts"],
           "sla_policy": ["slas"], "automation_rule": ["workflows", "business-rules", "slas"],
@@ -92,7 +94,7 @@ class KustomerSource(SourceBase):
 
     def search_contexts(self) -> dict[str, tuple[str, str]]:
         """object type/context label -> (search context, field prefix), klasses included."""
-        out = {ctx: (ctx, ctx) for ctx in ("company", "customer", "conversation")}
+        out = {ctx: (ctx, ctx) for ctx in ("company", "customer", "conversation", "note")}
         for name in self.klasses():
             out[f"kobject_{name}"] = (f"kobject_{name}", f"kobject_{name}")
         return out
@@ -116,7 +118,7 @@ class KustomerSource(SourceBase):
 
     def base_criteria(self, prefix: str, created_from: Optional[str], created_before: str,
                       updated_since: Optional[str]) -> list[Any]:
-        crit: list[Any] = [{f"{prefix}_created_at": {"lt": created_before}}]
+        crit: list[Any] = [*CONTEXT_CRITERIA.get(prefix, []), {f"{prefix}_created_at": {"lt": created_before}}]
         if created_from:
             crit.append({f"{prefix}_created_at": {"gte": created_from}})
         if updated_since:
@@ -227,6 +229,8 @@ class KustomerSource(SourceBase):
             yield from self._messages(found)
         elif t == "attachment":
             yield from self._attachments(found, blobs, stats)
+        elif t == "note":
+            yield from (records.customer_note(r) for r in found)
         elif t == "custom_object_record":
             yield from self._kobjects(ctx.removeprefix("kobject_"), found, stats)
         else:
