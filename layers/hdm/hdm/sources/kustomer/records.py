@@ -85,6 +85,10 @@ def _custom(rec: Record, a: dict[str, Any], metadata: Optional[dict[str, Any]] =
 
 def _tags(rec: Record, ids: Any, tag_names: dict[str, str]) -> list[str]:
     out: list[str] = []
+    if isinstance(ids, str):
+        ids = [ids]  # a lone tag id
+    if ids is not None and not isinstance(ids, list):
+        rec.flag("lossy_value", f"tags is a {type(ids).__name__}, not a list; ignored", field="tags")
     for tag in ids if isinstance(ids, list) else []:
         name = tag_names.get(str(tag))
         if name is None:
@@ -98,6 +102,22 @@ def _tags(rec: Record, ids: Any, tag_names: dict[str, str]) -> list[str]:
 def _external(a: dict[str, Any]) -> dict[str, str]:
     ext = _str(a.get("externalId"))
     return {"external": ext} if ext else {}
+
+
+def _strings(rec: Record, a: dict[str, Any], name: str, field: str) -> list[str]:
+    """A list attribute of ids/names; a lone string is taken as a one-item list, anything else flagged."""
+    value = a.get(name)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    if not isinstance(value, list):
+        rec.flag("lossy_value", f"{name} is a {type(value).__name__}, not a list; ignored", field=field)
+        return []
+    out = [v for v in value if isinstance(v, str) and v]
+    if len(out) != len(value):
+        rec.flag("lossy_value", f"{name} holds values that are not ids; those were dropped", field=field)
+    return out
 
 
 def _extra(a: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -222,13 +242,13 @@ def conversation(resource: dict[str, Any], tag_names: dict[str, str]) -> Ticket:
     t.requester = key("contact", customer_id) if customer_id else None
     if not customer_id:
         t.flag("missing_value", "conversation without a customer", field="requester")
-    users = [u for u in a.get("assignedUsers") or [] if isinstance(u, str)]
-    teams = [g for g in a.get("assignedTeams") or [] if isinstance(g, str)]
+    users = _strings(t, a, "assignedUsers", "assignee")
+    teams = _strings(t, a, "assignedTeams", "assignee_group")
     t.assignee = key("agent", users[0]) if users else None
     t.assignee_group = key("team", teams[0]) if teams else None
     sla = rel_id(resource, "sla")
     t.sla_policy = key("sla_policy", sla) if sla else None
-    channels = [c for c in a.get("channels") or [] if isinstance(c, str)]
+    channels = _strings(t, a, "channels", "channel")
     t.channel = CHANNELS.get(channels[0], "other") if channels else None
     t.created_at = _time(t, a, "createdAt", "created_at")
     t.updated_at = _time(t, a, "updatedAt", "updated_at")
@@ -299,6 +319,9 @@ def message(conversation_id: str, resource: dict[str, Any], position: int = 0) -
     if body_html is None and body_text is None:
         m.flag("missing_value", "message without a body or preview", field="body_text")
     m.recipients = {k: recipients(meta.get(k)) for k in ("to", "cc", "bcc") if recipients(meta.get(k))}
+    for k in ("to", "cc", "bcc"):
+        if meta.get(k) not in (None, "", [], {}) and k not in m.recipients:
+            m.flag("lossy_value", f"meta.{k} holds no readable address; left empty", field=f"recipients.{k}")
     if senders:
         m.recipients["from"] = senders
     m.created_at = _time(m, a, "createdAt", "created_at")

@@ -189,7 +189,7 @@ def email_list(value: Any) -> list[str]:
     the order kept (the first is the primary)."""
     out: list[str] = []
     seen: set[str] = set()
-    for item in value if isinstance(value, list) else []:
+    for item in value if isinstance(value, list) else ([value] if isinstance(value, str) else []):
         address = item.get("email") if isinstance(item, dict) else item
         if isinstance(address, str) and _EMAIL.match(address.strip()) and address.strip().lower() not in seen:
             seen.add(address.strip().lower())
@@ -199,7 +199,7 @@ def email_list(value: Any) -> list[str]:
 
 def phone_list(value: Any) -> list[str]:
     out: list[str] = []
-    for item in value if isinstance(value, list) else []:
+    for item in value if isinstance(value, list) else ([value] if isinstance(value, (str, dict)) else []):
         number = item.get("phone") if isinstance(item, dict) else item
         if isinstance(number, str) and number.strip() and number.strip() not in out:
             out.append(number.strip())
