@@ -281,6 +281,9 @@ def test_the_connector_is_registered_and_built_from_a_config(org, monkeypatch):
 
     source = build_source(cfg)
     assert isinstance(source, KustomerSource) and org.running.api_key not in repr(source.api.http.auth)
+    other_worker = build_source(cfg)  # the engines build one source per worker: the org's budget stays one
+    assert other_worker.api.limiter is source.api.limiter
+    assert other_worker.api.search_limiter is source.api.search_limiter
     report = conn.capability(registry.SCOPING_REPORT)(source)
     assert "line_item" in report.markdown and report.data["counts"]["contact"] == CUSTOMERS
     inventory = conn.capability(registry.INVENTORY)(source)

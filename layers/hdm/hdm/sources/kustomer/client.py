@@ -16,6 +16,8 @@ Every loop is bounded (pages per list, pages per walk).
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any, Optional
@@ -28,6 +30,23 @@ from hdm.sources.kustomer.errors import translate
 
 SEARCH_PATH = "/customers/search"
 MAX_LIST_PAGES = 10_000
+
+
+_SHARED: dict[tuple[Any, ...], tuple[RateLimiter, RateLimiter]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_limiters(base_url: str, api_key: str, rate_limit_per_minute: int, search_rate_limit_per_minute: int,
+                    rate_share: float) -> tuple[RateLimiter, RateLimiter]:
+    """The (org, search) limiters every worker of this process shares for one org and key: the engines build a
+    source per worker, the org's budget is one. (Separate processes, e.g. Lambdas, meet through the headers.)"""
+    account = (base_url, hashlib.sha256(api_key.encode()).hexdigest()[:16], rate_limit_per_minute,
+               search_rate_limit_per_minute, rate_share)
+    with _SHARED_LOCK:
+        if account not in _SHARED:
+            _SHARED[account] = (RateLimiter(rate_limit_per_minute, 60, share=rate_share),
+                                RateLimiter(search_rate_limit_per_minute, 60, share=rate_share))
+        return _SHARED[account]
 
 
 def search_family(context: str) -> str:
@@ -53,16 +72,19 @@ class KustomerApi:
                  search_page_size: int = 500, rate_limit_per_minute: int = 1000,
                  search_rate_limit_per_minute: int = 100, rate_share: float = 0.8,
                  retry: Optional[RetryPolicy] = None, max_wait: float = 120.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 limiters: Optional[tuple[RateLimiter, RateLimiter]] = None) -> None:
         session = make_session(ca_bundle=ca_bundle)
         auth = BearerAuth(api_key)
         self.counters = CallCounters()
         self.page_size = page_size
         self.search_page_size = search_page_size
         retry = retry or RetryPolicy(attempts=8, base=0.5, cap=20.0, total=180.0)
-        self.limiter = RateLimiter(rate_limit_per_minute, 60, share=rate_share, max_wait=max_wait, sleep=sleep)
-        self.search_limiter = RateLimiter(search_rate_limit_per_minute, 60, share=rate_share, max_wait=max_wait,
-                                          sleep=sleep)
+        if limiters is None:
+            limiters = (RateLimiter(rate_limit_per_minute, 60, share=rate_share, max_wait=max_wait, sleep=sleep),
+                        RateLimiter(search_rate_limit_per_minute, 60, share=rate_share, max_wait=max_wait,
+                                    sleep=sleep))
+        self.limiter, self.search_limiter = limiters
         self.http = _Client(base_url, auth=auth, session=session, limiter=self.limiter, counters=self.counters,
                                retry=retry, sleep=sleep)
         self.search_http = _Client(base_url, auth=auth, session=session, limiter=self.search_limiter,

@@ -14,15 +14,16 @@ def base_url(cfg: KustomerSourceConfig) -> str:
 
 
 def build(cfg: KustomerSourceConfig, secrets: Mapping[str, Optional[str]]) -> Any:
-    from hdm.sources.kustomer.client import KustomerApi
+    from hdm.sources.kustomer.client import KustomerApi, shared_limiters
     from hdm.sources.kustomer.source import KustomerSource
 
     key = secrets.get("api_key")
     if not key:
         raise ValueError("the Kustomer API key (api_key) resolved to nothing")
+    limiters = shared_limiters(base_url(cfg), key, cfg.rate_limit_per_minute, cfg.search_rate_limit_per_minute,
+                               cfg.rate_share)
     api = KustomerApi(base_url(cfg), key, ca_bundle=cfg.ca_bundle, page_size=cfg.page_size,
-                      search_page_size=cfg.search_page_size, rate_limit_per_minute=cfg.rate_limit_per_minute,
-                      search_rate_limit_per_minute=cfg.search_rate_limit_per_minute, rate_share=cfg.rate_share)
+                      search_page_size=cfg.search_page_size, limiters=limiters)
     return KustomerSource(api, since=cfg.since, download_attachments=cfg.download_attachments)
 
 
