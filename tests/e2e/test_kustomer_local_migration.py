@@ -12,7 +12,7 @@ from hdm_infra.testing.kustomeremu import kustomeremu_server, read_all, seed_org
 
 def test_a_kustomer_org_migrates_into_salesforce_with_every_record_accounted_for(kustomeremu_server, sfemu,  # noqa: F811
                                                                                   tmp_path):
-    org, seeded = seed_org(kustomeremu_server, 12, seed=4)
+    org, seeded = seed_org(kustomeremu_server, 8, seed=4)
     org.admin.replace_knobs({"rate_limit_per_minute": 1_000_000, "search_rate_limit_per_minute": 1_000_000})
     users = read_all(org.session(), org.api_base, "/users")
     agents = [u["attributes"]["email"] for u in users if u["attributes"].get("userType") != "machine"]
