@@ -99,3 +99,9 @@ def test_a_picklist_without_values_is_created_as_text_with_a_note():
     fields, notes = resolve_picklists([FieldDef("Case", "case_sla_plan__c", "Picklist", picklist_from="sla_policy")],
                                       ReferenceNames({}))
     assert fields[0].type == "Text" and notes[0]["field"] == "Case.case_sla_plan__c"
+
+
+def test_reference_names_written_for_model_v1_still_name_categories():
+    names = ReferenceNames({"help_topic:1": "Billing", "category:2": "Report a Problem"})
+    assert names.get("category:1") == "Billing" and names.get("category:2") == "Report a Problem"
+    assert names.picklist_values("category") == ["Billing", "Report a Problem"]  # in the config's order

@@ -12,12 +12,17 @@ from typing import Any, Optional
 
 REFERENCE_TYPES = ("category", "sla_policy", "team", "agent")
 # picklist kinds (mapping ``picklist_from``) -> the key prefix of the records whose names are the values
+LEGACY_CATEGORY_PREFIX = "help_topic:"  # the v1 key of a category in option reference_names
 PICKLIST_KINDS = {"category": "category:", "sla_policy": "sla_policy:", "queue": "team:"}
 
 
 class ReferenceNames:
     def __init__(self, names: Optional[dict[str, str]] = None, stage: Any = None):
-        self._names = dict(names or {})
+        self._names: dict[str, str] = {}
+        for ref, name in (names or {}).items():  # a config written for model v1 named categories help topics
+            if ref.startswith(LEGACY_CATEGORY_PREFIX):
+                self._names.setdefault("category:" + ref.removeprefix(LEGACY_CATEGORY_PREFIX), name)
+            self._names[ref] = name
         self._stage = stage
         self._loaded = stage is None
         self._lock = threading.Lock()
