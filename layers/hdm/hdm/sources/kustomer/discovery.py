@@ -50,6 +50,13 @@ def discover(source: KustomerSource) -> Discovery:
         counts["message"] = (source.api.count("message", [{"message_created_at": {"lt": hw}}])
                              + source.api.count("note", [{"note_conversation": {"is_set": True}},
                                                          {"note_created_at": {"lt": hw}}]))
+    attachments = "counted while extracted (no attachment count is offered)"
+    if source.since is None:
+        try:  # GET /attachments (a list of every file's metadata): UNVERIFIED on a real org, so optional
+            counts["attachment"] = _list_total(source, "/attachments")
+            attachments = "GET /attachments meta.total"
+        except (AuthFailed, NotFound):
+            pass
     metadata: dict[str, Any] = {}
     fields = 0
     for resource in ("customer", "conversation", "company", "message"):
@@ -77,7 +84,7 @@ def discover(source: KustomerSource) -> Discovery:
         "custom_attributes": metadata,
         "automation": {k: list_counts.get(k, 0) for k in ("workflow", "business_rule", "sla_policy")},
         "unreadable": unreadable,
-        "attachments": "counted while extracted (Kustomer has no attachment count or search)",
+        "attachments": attachments,
         "rate_limits": {"org_per_minute": source.api.limiter.snapshot(),
                         "search_per_minute": source.api.search_limiter.snapshot()},
         "calls": source.api.call_figures()["total"],
