@@ -5,7 +5,8 @@ accounted for as on the local engine."""
 from __future__ import annotations
 
 import pytest
-from hdm_infra.rehearsal import DEFAULT_OWNER, login_domain, prepare_org
+from hdm_infra.rehearsal import DEFAULT_OWNER, prepare_org
+from hdm_infra.sfemu.client import login_domain
 from hdm_infra.testing.aws import store_secret
 from hdm_infra.testing.kustomeremu import kustomeremu_server, read_all, seed_org  # noqa: F401
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from hdm.engines.local import LocalEngine
 from hdm.pipeline.config import MigrationConfig
-from hdm_infra.rehearsal import DEFAULT_OWNER, file_secrets, login_domain, prepare_org
+from hdm_infra.rehearsal import DEFAULT_OWNER, file_secrets, prepare_org
+from hdm_infra.sfemu.client import login_domain
 from hdm_infra.testing.kustomeremu import kustomeremu_server, read_all, seed_org  # noqa: F401
 
 

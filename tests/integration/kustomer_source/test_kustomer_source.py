@@ -110,6 +110,9 @@ def test_every_seeded_record_is_staged_exactly_once(full_run):
     assert on_customer and sorted(ids_of(recs, "message", "note")) == sorted(in_thread)
     assert sorted(ids_of(recs, "note")) == sorted(on_customer)  # notes outside a conversation: canonical Notes
     assert all(r.subject.startswith("contact:") for r in recs if r.OBJECT.value == "note")
+    events = sorted(ids_of(recs, "event"))
+    assert events == sorted([f"{r['id']}.created" for r in lists["conversations"]] + [
+        f"{r['id']}.closed" for r in lists["conversations"] if r["attributes"]["status"] == "done"])
     rules = sorted(ids_of(recs, "automation_rule"))
     assert rules == sorted(r["id"] for n in ("workflows", "business-rules", "slas") for r in lists[n])
     assert sorted(ids_of(recs, "custom_object_record")) == sorted(o["id"] for o in full_run.kobjects)

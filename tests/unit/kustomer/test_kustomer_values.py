@@ -182,3 +182,15 @@ def test_a_note_outside_a_conversation_is_a_note_on_its_customer_or_company():
     assert on_company.subject == "organization:co1" and not on_company.flags
     lost = records.customer_note(_res("note", "n7", {}))
     assert {f.code for f in lost.flags} == {"dangling_fk", "missing_value"}
+
+
+def test_lifecycle_events_come_from_the_conversation_timestamps():
+    done = records.lifecycle_events(_res("conversation", "v1", {
+        "status": "done", "createdAt": "2023-01-01T00:00:00Z", "endedAt": "2023-01-02T00:00:00Z"},
+        {"customer": {"data": {"id": "c1"}}}))
+    assert [(e.key, e.name, e.at, e.ticket) for e in done] == [
+        ("event:v1.created", "created", "2023-01-01T00:00:00Z", "ticket:v1"),
+        ("event:v1.closed", "closed", "2023-01-02T00:00:00Z", "ticket:v1")]
+    assert done[0].actor == "contact:c1"
+    assert [e.name for e in records.lifecycle_events(_res("conversation", "v2", {
+        "status": "open", "createdAt": "2023-01-01T00:00:00Z", "endedAt": "2023-01-02T00:00:00Z"}))] == ["created"]

@@ -41,6 +41,9 @@ def discover(source: KustomerSource) -> Discovery:
     for object_type, (ctx, prefix) in (("organization", ("company", "company")), ("contact", ("customer", "customer")),
                                        ("ticket", ("conversation", "conversation"))):
         counts[object_type] = source.api.count(ctx, source.base_criteria(prefix, None, hw, source.since))
+    base = source.base_criteria("conversation", None, hw, source.since)
+    counts["event"] = counts["ticket"] + source.api.count("conversation", [
+        *base, {"conversation_status": {"equals": "done"}}, {"conversation_ended_at": {"is_set": True}}])
     per_klass = {name: source.api.count(f"kobject_{name}",
                                         source.base_criteria(f"kobject_{name}", None, hw, source.since))
                  for name in klasses}

@@ -19,6 +19,7 @@ from hdm.model import (
     CustomObjectRecord,
     CustomObjectType,
     Direction,
+    Event,
     Message,
     MessageKind,
     Note,
@@ -271,6 +272,26 @@ def conversation(resource: dict[str, Any], tag_names: dict[str, str]) -> Ticket:
             extra[rel] = ident
     t.extra = extra
     return t
+
+
+def lifecycle_events(resource: dict[str, Any]) -> list[Event]:
+    """The conversation's lifecycle as Kustomer's own timestamps state it: created (createdAt, by its customer) and,
+    once done, closed (endedAt). Kustomer keeps no history of other changes outside its audit logs (not read)."""
+    a = attrs(resource)
+    cid = str(resource["id"])
+    ticket = key("ticket", cid)
+    customer_id = rel_id(resource, "customer")
+    out: list[Event] = []
+    created = iso_utc(a.get("createdAt"))
+    if created:
+        out.append(Event(prov("conversation", f"{cid}.created"), ticket=ticket, name="created", at=created,
+                         actor=key("contact", customer_id) if customer_id else None,
+                         data={"from": "conversation.createdAt", "channels": a.get("channels")}))
+    ended = iso_utc(a.get("endedAt"))
+    if a.get("status") == "done" and ended:
+        out.append(Event(prov("conversation", f"{cid}.closed"), ticket=ticket, name="closed", at=ended,
+                         data={"from": "conversation.endedAt", "status": "done"}))
+    return out
 
 
 def _ordered(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

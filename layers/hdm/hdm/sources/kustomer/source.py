@@ -36,7 +36,7 @@ SYSTEM = "kustomer"
 SEARCH_KIND = "kustomer_search"
 # object type -> (search context, field prefix); kobjects: one context per klass (kobject_<name>)
 SEARCHED = {"organization": "company", "contact": "customer", "ticket": "conversation",
-            "message": "conversation", "attachment": "conversation", "note": "note"}
+            "message": "conversation", "attachment": "conversation", "event": "conversation", "note": "note"}
 # criteria a context always carries: notes outside any conversation (those in one are read with their thread)
 CONTEXT_CRITERIA: dict[str, list[Any]] = {"note": [{"note_conversation": {"not_set": True}}]}
 # object type -> the GET lists it reads
@@ -229,6 +229,8 @@ class KustomerSource(SourceBase):
             yield from self._messages(found)
         elif t == "attachment":
             yield from self._attachments(found, blobs, stats)
+        elif t == "event":
+            yield from (e for r in found for e in records.lifecycle_events(r))
         elif t == "note":
             yield from (records.customer_note(r) for r in found)
         elif t == "custom_object_record":
