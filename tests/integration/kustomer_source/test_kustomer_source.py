@@ -293,3 +293,7 @@ def test_the_connector_is_registered_and_built_from_a_config(org, monkeypatch):
     assert "Escalate VIP" in inventory and "Route billing to Billing team" in inventory and "## SLAs" in inventory
     with pytest.raises(ValueError):
         conn.config.model_validate({"type": "kustomer", "api_key": org.running.api_key})  # a literal key: refused
+    delta = build_source(conn.config.model_validate({**cfg.model_dump(), "since": "2023-06-15T14:00:00+02:00"}))
+    assert delta.since == "2023-06-15T12:00:00Z"
+    with pytest.raises(ValueError):  # a delta's mark without a time zone is ambiguous
+        conn.config.model_validate({**cfg.model_dump(), "since": "2023-06-15T12:00:00"})

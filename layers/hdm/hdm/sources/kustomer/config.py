@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Optional
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from hdm.pipeline.config import ConnectorConfig, LocalPath, SecretRef, SourceHost
 
@@ -25,5 +25,5 @@ class KustomerSourceConfig(ConnectorConfig):
     search_rate_limit_per_minute: int = Field(100, ge=1)
     rate_share: float = Field(0.8, gt=0, le=1)
     # delta run: only records whose updatedAt is at or after this instant (the previous run's high-water mark)
-    since: Optional[str] = Field(None, pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+    since: Optional[AwareDatetime] = None
     download_attachments: bool = True

@@ -24,7 +24,8 @@ def build(cfg: KustomerSourceConfig, secrets: Mapping[str, Optional[str]]) -> An
                                cfg.rate_share)
     api = KustomerApi(base_url(cfg), key, ca_bundle=cfg.ca_bundle, page_size=cfg.page_size,
                       search_page_size=cfg.search_page_size, limiters=limiters)
-    return KustomerSource(api, since=cfg.since, download_attachments=cfg.download_attachments)
+    since = cfg.since.isoformat() if cfg.since is not None else None
+    return KustomerSource(api, since=since, download_attachments=cfg.download_attachments)
 
 
 def scoping_report(source: Any) -> registry.ScopingReport:
