@@ -23,7 +23,7 @@ from hdm.sources.kustomer.values import iso_utc
 from hdm.stage.local import LocalStage
 from hdm_infra.testing.kustomeremu import read_all, seed_org
 
-CUSTOMERS = 40
+CUSTOMERS = 24
 NO_LIMITS = {"rate_limit_per_minute": 1_000_000, "search_rate_limit_per_minute": 1_000_000}
 FAST_RETRY = RetryPolicy(attempts=8, base=0.01, cap=0.05, total=30.0)
 
@@ -203,7 +203,7 @@ def test_rate_limit_exhaustion_waits_for_the_reset_and_loses_no_page(org, tmp_pa
     # injected 429s and 503s on searches are retried: still every record, once
     org.admin.replace_knobs({**NO_LIMITS, "faults": {"seed": 2, "rate_429": 0.3, "rate_503": 0.2,
                                                      "families": ["search_customer"]}})
-    source = make_source(org, search_page_size=6)
+    source = make_source(org, search_page_size=2)
     found = source.fresh("customer", "customer", crit, CUSTOMERS)
     assert len(found) == len({r["id"] for r in found}) == CUSTOMERS
     statuses = source.api.counters.snapshot()["POST /customers/search [customer]"]["statuses"]
