@@ -297,3 +297,19 @@ def test_the_connector_is_registered_and_built_from_a_config(org, monkeypatch):
     assert delta.since == "2023-06-15T12:00:00Z"
     with pytest.raises(ValueError):  # a delta's mark without a time zone is ambiguous
         conn.config.model_validate({**cfg.model_dump(), "since": "2023-06-15T12:00:00"})
+
+
+def test_a_key_without_some_roles_is_scoped_then_refused_loudly(org):
+    from hdm.sources.kustomer.errors import KustomerAuthFailed
+
+    roles = [r for r in org.admin.keys()["all_roles"] if r not in ("org.permission.klass.read",
+                                                                   "org.permission.note.read")]
+    token = org.admin.create_key("partial", roles)
+    api = KustomerApi(org.api_base, token, ca_bundle=org.running.cert_path, retry=FAST_RETRY,
+                      rate_limit_per_minute=1_000_000, search_rate_limit_per_minute=1_000_000)
+    source = KustomerSource(api)
+    found = source.discover()
+    assert {"/klasses", "search note"} <= set(found.details["unreadable"])
+    assert found.counts["contact"] == CUSTOMERS and "note" not in found.counts
+    with pytest.raises(KustomerAuthFailed):  # planning never drops what the key may not read
+        source.plan(100)

@@ -3,7 +3,8 @@ high-water mark the next delta run starts from."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Optional
 
 from hdm.http.errors import AuthFailed, NotFound
 from hdm.sources.base import Discovery
@@ -35,24 +36,44 @@ def discover(source: KustomerSource) -> Discovery:
         if name in list_counts:
             counts[name] = list_counts[name]
     counts["automation_rule"] = sum(list_counts.get(n, 0) for n in ("workflow", "business_rule", "sla_policy"))
-    klasses = source.klasses()
+    def counted(what: str, count: Callable[[], int]) -> Optional[int]:
+        """A count, or None when the key may not read it (reported, never a crash: scoping says what is missing)."""
+        try:
+            return count()
+        except AuthFailed as exc:
+            unreadable[what] = str(exc)
+            return None
+
+    try:
+        klasses = source.klasses()
+    except AuthFailed as exc:
+        unreadable["/klasses"] = str(exc)
+        klasses = {}
+        source._klasses = None  # planning asks again, and fails loudly: KObjects are never dropped in silence
     counts["custom_object_type"] = len(klasses)
     source.high_water = hw = source.compute_high_water()
-    for object_type, (ctx, prefix) in (("organization", ("company", "company")), ("contact", ("customer", "customer")),
-                                       ("ticket", ("conversation", "conversation"))):
-        counts[object_type] = source.api.count(ctx, source.base_criteria(prefix, None, hw, source.since))
-    base = source.base_criteria("conversation", None, hw, source.since)
-    counts["event"] = counts["ticket"] + source.api.count("conversation", [
-        *base, {"conversation_status": {"equals": "done"}}, {"conversation_ended_at": {"is_set": True}}])
-    per_klass = {name: source.api.count(f"kobject_{name}",
-                                        source.base_criteria(f"kobject_{name}", None, hw, source.since))
-                 for name in klasses}
-    counts["custom_object_record"] = sum(per_klass.values())
-    counts["note"] = source.api.count("note", source.base_criteria("note", None, hw, source.since))
-    if source.since is None:  # messages and notes of every conversation (a delta reads those of changed ones)
-        counts["message"] = (source.api.count("message", [{"message_created_at": {"lt": hw}}])
-                             + source.api.count("note", [{"note_conversation": {"is_set": True}},
-                                                         {"note_created_at": {"lt": hw}}]))
+    since = source.since
+
+    def found(object_type: str, context: str, crit: list[Any]) -> None:
+        n = counted(f"search {context}", lambda: source.api.count(context, crit))
+        if n is not None:
+            counts[object_type] = counts.get(object_type, 0) + n
+
+    found("organization", "company", source.base_criteria("company", None, hw, since))
+    found("contact", "customer", source.base_criteria("customer", None, hw, since))
+    found("ticket", "conversation", source.base_criteria("conversation", None, hw, since))
+    if "ticket" in counts:
+        counts["event"] = counts["ticket"]
+        found("event", "conversation", [*source.base_criteria("conversation", None, hw, since),
+                                        {"conversation_status": {"equals": "done"}},
+                                        {"conversation_ended_at": {"is_set": True}}])
+    per_klass = {name: counted(f"search kobject_{name}", lambda name=name: source.api.count(
+        f"kobject_{name}", source.base_criteria(f"kobject_{name}", None, hw, since))) for name in klasses}
+    counts["custom_object_record"] = sum(n or 0 for n in per_klass.values())
+    found("note", "note", source.base_criteria("note", None, hw, since))
+    if since is None:  # messages and notes of every conversation (a delta reads those of changed ones)
+        found("message", "message", [{"message_created_at": {"lt": hw}}])
+        found("message", "note", [{"note_conversation": {"is_set": True}}, {"note_created_at": {"lt": hw}}])
     attachments = "counted while extracted (no attachment count is offered)"
     if source.since is None:
         try:  # GET /attachments (a list of every file's metadata): UNVERIFIED on a real org, so optional
