@@ -5,7 +5,10 @@ it), never through the Kustomer source's code."""
 from __future__ import annotations
 
 import atexit
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hdm_infra.kustomeremu.client import AdminClient, api_session
@@ -20,9 +23,13 @@ AT = "2023-03-01T10:00:00.000Z"
 
 
 def _server(resources: Resources, label: str) -> RunningKustomer:
+    """One emulator per fixture, for the whole process. Its state lives in a private folder of its own (not the
+    caller's temporary folders, which pytest may remove before the server's last write at exit)."""
     if label not in _SERVERS:
-        running = serve_in_thread(resources.tmp_dir(f"kustomeremu-{label}"))
-        atexit.register(running.stop)
+        state = Path(tempfile.mkdtemp(prefix=f"hdm-kustomeremu-{label}-"))
+        atexit.register(shutil.rmtree, state, True)
+        running = serve_in_thread(state)
+        atexit.register(running.stop)  # runs first (last registered)
         _SERVERS[label] = running
     return _SERVERS[label]
 
