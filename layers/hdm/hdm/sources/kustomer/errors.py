@@ -4,18 +4,19 @@ say "source" (credentials refused, unreachable) instead of an internal error. Ea
 
 from __future__ import annotations
 
+from hdm import connector_errors
 from hdm.http import errors as kit
 
 
-class KustomerAuthFailed(kit.AuthFailed):
+class KustomerAuthFailed(kit.AuthFailed, connector_errors.SourceFailure):
     """The API key was refused (401) or lacks a role (403)."""
 
 
-class KustomerNotFound(kit.NotFound):
+class KustomerNotFound(kit.NotFound, connector_errors.SourceFailure):
     pass
 
 
-class KustomerRejected(kit.Rejected):
+class KustomerRejected(kit.Rejected, connector_errors.SourceFailure):
     pass
 
 
@@ -27,7 +28,7 @@ class KustomerQuotaExhausted(kit.QuotaExhausted):
     pass
 
 
-class KustomerPagingError(kit.PagingError):
+class KustomerPagingError(kit.PagingError, connector_errors.SourceFailure):
     pass
 
 
