@@ -20,6 +20,7 @@ from simple_salesforce.exceptions import SalesforceError
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry
 from hdm.destinations.base import ChunkLoadResult, LoadPhase, PhaseGraph, PhaseGraphError
+from hdm.destinations.salesforce import knowledge as kb
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.api import SalesforceApi
 from hdm.destinations.salesforce.chunk import ChunkRun
@@ -63,8 +64,9 @@ LEDGER_TARGETS = {
     "priority": "mapped to Case.Priority (value map case_priority); the record itself is inventory only",
     "response_template": "inventory only (reported, not migrated)",
     "automation_rule": "inventory only (reported for the admin to rebuild)",
-    "kb_category": "inventory only (reported, not migrated)",
-    "kb_article": "inventory only (reported, not migrated)",
+    "kb_category": "migrated as Topic (flat: the parent chain in its Description; same names share one Topic)",
+    "kb_article": "migrated as Knowledge__kav (draft; published/archived through the Knowledge actions) + "
+                  "TopicAssignment to its category's Topic; held when Knowledge is not enabled in the org",
 }
 
 
@@ -95,6 +97,7 @@ class SalesforceDestination:
         self._checkers: dict[str, FieldChecker] = {}  # per object: value checks from the org's describe
         self._audit_allowed: Optional[bool] = None
         self._default_owner: Optional[str] = self.options.default_owner_id
+        self._features: dict[str, bool] = {}  # object -> the org has it (Knowledge__kav: Lightning Knowledge on)
 
     @classmethod
     def from_config(cls, cfg: Any, client_factory: Callable[[], Salesforce], stage: Any,
@@ -208,6 +211,9 @@ class SalesforceDestination:
                 report["default_owner_id"] = self._default_owner_id()
             except SalesforceDestinationError as exc:
                 report["failed"].append({"what": "default owner", "reason": str(exc)})
+        report["knowledge"] = self._knowledge_report(stage)
+        if report["knowledge"].get("finding"):
+            report["needs_admin"].append({"what": "Salesforce Knowledge", "why": report["knowledge"]["finding"]})
         report["api_calls"] = self.api().calls.total
         if report["not_ready"]:
             if self.options.unprepared_fields == "stop":
@@ -251,6 +257,34 @@ class SalesforceDestination:
                                                 if f.get("createable") or f.get("updateable"))
         return None
 
+    def has_object(self, obj: str) -> bool:
+        """Whether the org has ``obj`` (a feature's object: Knowledge__kav exists only with Lightning Knowledge)."""
+        with self._lock:
+            if obj not in self._features:
+                try:
+                    self.api().describe(obj)
+                    self._features[obj] = True
+                except SalesforceError as exc:
+                    if exc.status != 404:
+                        raise
+                    self._features[obj] = False
+            return self._features[obj]
+
+    def _knowledge_report(self, stage: Any) -> dict[str, Any]:
+        """Prepare's finding on Knowledge: enabled or not, and the body field the articles are written to."""
+        articles = len(stage.list("extract/kb_article/")) if stage is not None else None
+        if not self.has_object(kb.KAV):
+            return {"enabled": False, "article_chunks": articles, "finding": "Lightning Knowledge is not enabled in "
+                    "the org (no Knowledge__kav): knowledge-base articles are held, reported as \"" +
+                    kb.KNOWLEDGE_DISABLED + "\""}
+        body = (self.mapping.policies or {}).get("knowledge_body_field", kb.DEFAULT_BODY_FIELD)
+        fields = self._checker(kb.KAV).fields
+        out: dict[str, Any] = {"enabled": True, "article_chunks": articles, "body_field": body}
+        if body and body not in fields:
+            out["finding"] = (f"Knowledge__kav has no field {body} (mapping policy knowledge_body_field): article "
+                              "bodies are not loaded; create a Rich Text Area field or set the policy")
+        return out
+
     def _checker(self, obj: str) -> FieldChecker:
         with self._lock:
             if obj not in self._checkers:
@@ -290,7 +324,16 @@ class SalesforceDestination:
                                                    "needs_admin in the prepare report): not loaded"
         if self.options.unprepared_fields == "drop" and phase not in (P.USERS, P.QUEUES, P.COMMENTS) and not missing:
             self._drop_unprepared(run, rows)
-        if phase not in (P.USERS, P.QUEUES):
+        if phase == P.KNOWLEDGE and self.has_object(kb.KAV):
+            fields = self._checker(kb.KAV).fields
+            run.result.flags.extend(kb.pick_language(rows, fields))
+            body = (self.mapping.policies or {}).get("knowledge_body_field", kb.DEFAULT_BODY_FIELD)
+            if body and body not in fields:
+                for row in rows:
+                    if row.pop(body, None) not in (None, ""):
+                        run.flag(row["_source_key"], "field_not_prepared", f"Knowledge__kav.{body} is not in the org: "
+                                 "the article body is not loaded", body)
+        if phase not in (P.USERS, P.QUEUES) and not (phase == P.KNOWLEDGE and not self.has_object(kb.KAV)):
             self._check_values(run, rows)
         try:
             _LOADERS[phase](self, run, rows)
@@ -342,6 +385,9 @@ _LOADERS: dict[str, Callable[[SalesforceDestination, ChunkRun, list[dict[str, An
     P.FILES: _load_files,
     P.CASE_CONTACTS: lambda d, run, rows: load_case_contacts(run, rows),
     P.CASE_EVENTS: lambda d, run, rows: load_case_events(run, rows),
+    P.TOPICS: lambda d, run, rows: kb.load_topics(run, rows),
+    P.KNOWLEDGE: lambda d, run, rows: kb.load_knowledge(run, rows, d.has_object(kb.KAV)),
+    P.TOPIC_ASSIGNMENTS: lambda d, run, rows: kb.load_topic_assignments(run, rows),
 }
 if set(_LOADERS) != set(P.GRAPH.by_name):  # a phase declared without a loader, or a loader without a phase
     raise PhaseGraphError(f"Salesforce loaders {sorted(_LOADERS)} do not match the declared phases "

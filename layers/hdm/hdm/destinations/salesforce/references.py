@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-REFERENCE_TYPES = ("category", "sla_policy", "team", "agent")
+REFERENCE_TYPES = ("category", "sla_policy", "team", "agent", "kb_category")
+PATH_MAX_DEPTH = 50  # a category chain longer than this (or a cycle) is cut
 # picklist kinds (mapping ``picklist_from``) -> the key prefix of the records whose names are the values
 LEGACY_CATEGORY_PREFIX = "help_topic:"  # the v1 key of a category in option reference_names
 PICKLIST_KINDS = {"category": "category:", "sla_policy": "sla_policy:", "queue": "team:"}
@@ -27,9 +28,25 @@ class ReferenceNames:
         self._loaded = stage is None
         self._lock = threading.Lock()
         self._not_queues: set[str] = set()  # team keys of groups (not queues)
+        self._parents: dict[str, str] = {}  # hierarchical records (kb categories): key -> parent key
 
-    def add(self, key: str, name: str) -> None:
+    def add(self, key: str, name: str, parent: Optional[str] = None) -> None:
         self._names[key] = name
+        if parent:
+            self._parents[key] = parent
+
+    def path(self, key: str) -> list[str]:
+        """The names from the root down to ``key`` (a name that is not known reads as its key)."""
+        if not self._loaded:
+            self._load_from_stage()
+        out: list[str] = []
+        seen: set[str] = set()
+        cur: Optional[str] = key
+        while cur and cur not in seen and len(out) < PATH_MAX_DEPTH:
+            seen.add(cur)
+            out.append(self._names.get(cur) or cur)
+            cur = self._parents.get(cur)
+        return out[::-1]
 
     def _load_from_stage(self) -> None:
         with self._lock:
@@ -46,6 +63,8 @@ class ReferenceNames:
                             self._not_queues.add(ref)
                         if name and ref not in self._names:
                             self._names[ref] = name
+                        if object_type == "kb_category" and row.get("parent"):
+                            self._parents.setdefault(ref, row["parent"])
             self._loaded = True
 
     def picklist_values(self, kind: str) -> list[str]:

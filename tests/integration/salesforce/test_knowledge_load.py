@@ -1,0 +1,115 @@
+"""Knowledge articles and their categories into the emulator: KbCategory → Topic (path in Description, name
+limits, case-insensitive collisions), KbArticle → Knowledge__kav (UrlName valid and de-duplicated, language from
+the locale, published / draft / archived), TopicAssignment, a re-run without duplicates, rollback (archive then
+delete) and Knowledge disabled (held, prepare finding). Hand-built canonical v2 records, no source."""
+
+from __future__ import annotations
+
+from dataset import load_all, rollback_all, transform_all
+from hdm.crosswalk.base import State
+from hdm.model import ArticleState, KbArticle, KbCategory, Provenance
+
+MIG = "mig-kb"
+
+
+def prov(obj: str, i: int) -> Provenance:
+    return Provenance("export", obj, str(i))
+
+
+def kb_data() -> dict[str, list]:
+    cats = [KbCategory(prov("section", 1), name="Billing"),
+            KbCategory(prov("section", 2), name="Refunds", parent="kb_category:1", description="<p>Money back</p>"),
+            KbCategory(prov("section", 3), name="  BILLING ", parent="kb_category:2"),  # folds onto "Billing"
+            KbCategory(prov("section", 4), name="L" * 120)]
+    arts = [KbArticle(prov("article", 1), title="How to get a refund", url_name="how to/get a refund!",
+                      body_html="<p>Ask us</p>", summary="Refunds in short", category="kb_category:2",
+                      state=ArticleState.PUBLISHED, locale="de-DE"),
+            KbArticle(prov("article", 2), title="Reset password", body_html="<p>one</p>", category="kb_category:1",
+                      state=ArticleState.DRAFT, locale="en-US"),
+            KbArticle(prov("article", 3), title="Reset password", body_html="<p>two</p>", category="kb_category:4",
+                      state=ArticleState.ARCHIVED, locale="xx", attachments=["attachment:77"])]
+    return {"kb_category": cats, "kb_article": arts}
+
+
+def _run(dest, crosswalk, run="run-1"):
+    chunks = transform_all(dest, kb_data(), chunk_rows=2)  # two chunks of articles: the slug clash spans them
+    return load_all(dest, chunks, crosswalk, MIG, run)
+
+
+def _by_key(results):
+    return {o.source_key: o for r in results for o in r.outcomes}
+
+
+def test_categories_become_topics_and_articles_knowledge_published_by_state(make_dest, crosswalk, sf_factory,
+                                                                           sf_admin):
+    dest = make_dest()
+    report = dest.prepare({})
+    assert report["knowledge"]["enabled"] is True and report["knowledge"]["body_field"] == "Body__c"
+    results = _run(dest, crosswalk)
+    out = _by_key(results)
+    flags = [f for r in results for f in r.flags]
+    sf = sf_factory()
+    topics = {t["Name"]: t for t in sf.query("SELECT Id, Name, Description FROM Topic")["records"]}
+    assert set(topics) == {"Billing", "Refunds", "L" * 99}
+    assert topics["Refunds"]["Description"].startswith("Path: Billing / Refunds\nMoney back")
+    # "  BILLING " folds onto "Billing": one Topic, flagged with its own path
+    assert out["kb_category:3"].dest_id == topics["Billing"]["Id"]
+    assert any(f["source_key"] == "kb_category:3" and f["code"] == "topic_name_collision" for f in flags)
+    assert any(f["source_key"] == "kb_category:4" and f["code"] == "truncated" and f["field"] == "Name"
+               for f in flags)
+    arts = {a["Id"]: a for a in sf.query(
+        "SELECT Id, Title, UrlName, Summary, Body__c, Language, PublishStatus FROM Knowledge__kav WHERE "
+        "PublishStatus IN ('Draft', 'Online', 'Archived')")["records"]}
+    a1, a2, a3 = (arts[out[f"kb_article:{i}"].dest_id] for i in (1, 2, 3))
+    assert (a1["UrlName"], a1["PublishStatus"], a1["Language"], a1["Summary"], a1["Body__c"]) == (
+        "how-to-get-a-refund", "Online", "de", "Refunds in short", "<p>Ask us</p>")
+    assert (a2["UrlName"], a2["PublishStatus"], a2["Language"]) == ("Reset-password", "Draft", "en_US")
+    assert (a3["UrlName"], a3["PublishStatus"]) == ("Reset-password-3", "Archived")  # de-duplicated with the id
+    assert any(f["source_key"] == "kb_article:3" and f["code"] == "language_not_active" for f in flags)
+    assert any(f["source_key"] == "kb_article:3" and f["code"] == "article_files_not_attached" for f in flags)
+    links = sf.query(f"SELECT TopicId, EntityId FROM TopicAssignment WHERE EntityId = '{a1['Id']}'")["records"]
+    assert [lk["TopicId"] for lk in links] == [topics["Refunds"]["Id"]]
+    assert sf_admin.counts()["TopicAssignment"] == 3
+
+    # a re-run creates nothing twice
+    again = _by_key(_run(dest, crosswalk, "run-2"))
+    assert {o.status for k, o in again.items()} <= {"unchanged", "updated", "matched"}
+    counts = sf_admin.counts()
+    assert (counts["Topic"], counts["Knowledge__kav"], counts["TopicAssignment"]) == (3, 3, 3)
+
+    # rollback: links, articles (the Online one archived first, the archived and draft deleted), topics
+    rollback_all(dest, crosswalk, MIG, "rb-1")
+    counts = sf_admin.counts()
+    assert (counts.get("Topic", 0), counts.get("Knowledge__kav", 0), counts.get("TopicAssignment", 0)) == (0, 0, 0)
+    proof = dest.rollback_proof(list(crosswalk.iter_migration(MIG)))
+    assert proof["remaining_by_id"] == {}
+
+
+def test_a_rerun_from_a_fresh_state_folder_finds_its_articles(make_dest, crosswalk, tmp_path, sf_admin):
+    from hdm.crosswalk.sqlite import SqliteCrosswalk
+
+    dest = make_dest()
+    _run(dest, crosswalk)
+    fresh = SqliteCrosswalk(tmp_path / "fresh.sqlite")
+    out = _by_key(_run(make_dest(), fresh, "run-2"))
+    counts = sf_admin.counts()
+    assert (counts["Topic"], counts["Knowledge__kav"], counts["TopicAssignment"]) == (3, 3, 3)
+    assert out["kb_article:1"].status == "unchanged" and out["kb_article:2"].status in ("updated", "unchanged")
+
+
+def test_knowledge_disabled_holds_every_article_and_prepare_says_so(make_dest, crosswalk, sf_server):
+    from dataset import USERS
+    from hdm_infra.sfemu.client import AdminClient
+
+    AdminClient(sf_server).reset(users=USERS, knobs={"knowledge_enabled": False})
+    dest = make_dest()
+    report = dest.prepare({})
+    assert report["knowledge"]["enabled"] is False
+    assert any(n["what"] == "Salesforce Knowledge" for n in report["needs_admin"])
+    out = _by_key(_run(dest, crosswalk))
+    for i in (1, 2, 3):
+        assert out[f"kb_article:{i}"].status == "held"
+        assert "Knowledge disabled" in out[f"kb_article:{i}"].message
+        assert crosswalk.get(MIG, f"kb_article:{i}", "Knowledge__kav").state == State.HELD
+    assert out["kb_article:1#topic"].status == "skipped"  # its article is not there: accounted, not dropped
+    assert out["kb_category:1"].status == "created"  # topics still load
