@@ -74,8 +74,9 @@ LEDGER_TARGETS = {
 # Bump when a code change makes the transform produce other rows for the same records and mapping, so that a
 # migration resumed across the upgrade transforms its chunks again instead of loading old and new rows side by
 # side. 2: a status name not in the value map falls back to its state (was: the map's default). 3: canonical model
-# v2 (staged records name queues, groups and categories; a ticket row's owner carries "queue").
-TRANSFORM_VERSION = 3
+# v2 (staged records name queues, groups and categories; a ticket row's owner carries "queue"). 4: knowledge-base
+# categories and articles load (Topic, Knowledge__kav, TopicAssignment; were inventory only).
+TRANSFORM_VERSION = 4
 
 class SalesforceDestination:
     name = "salesforce"
