@@ -113,3 +113,41 @@ def test_knowledge_disabled_holds_every_article_and_prepare_says_so(make_dest, c
         assert crosswalk.get(MIG, f"kb_article:{i}", "Knowledge__kav").state == State.HELD
     assert out["kb_article:1#topic"].status == "skipped"  # its article is not there: accounted, not dropped
     assert out["kb_category:1"].status == "created"  # topics still load
+
+
+def test_tags_as_a_multiselect_made_from_the_staged_tags_and_slas_reported(sf_factory, stage, crosswalk, sf_server):
+    from dataset import USERS
+    from hdm.destinations.salesforce import SalesforceDestination, SalesforceOptions
+    from hdm.mapping import load_mapping
+    from hdm.model import SlaPolicy, Tag, Ticket
+    from hdm_infra.sfemu.client import AdminClient
+
+    AdminClient(sf_server).reset(users=USERS, knobs={"entitlements_enabled": True})
+    stage.write_records("extract/tag/0001.jsonl.gz", [Tag(prov("tag", i), name=n).to_dict()
+                                                      for i, n in ((1, "vip"), (2, "refund"), (3, "x" * 300))])
+    stage.write_records("extract/sla_policy/0001.jsonl.gz", [
+        SlaPolicy(prov("sla", 1), name="Gold", first_response_hours=2, grace_period_hours=24).to_dict()])
+    mapping = load_mapping("osticket", "salesforce", override={"policies": {"ticket_tags": {
+        "field": "hdm_Tags__c", "as": "multipicklist"}}})
+    dest = SalesforceDestination(sf_factory, mapping, SalesforceOptions(
+        stage=stage, default_owner_email="owner@helpdesk.test", retry_base_seconds=0.01, retry_max_seconds=0.05))
+    report = dest.prepare({})
+    assert "Case.hdm_Tags__c" in report["created"]
+    assert any(n.get("field") == "Case.hdm_Tags__c" for n in report["notes"])  # the 300-character tag left out
+    ent = report["entitlements"]
+    assert ent["enabled"] is True and ent["policies"] == 1 and ent["cases_get_entitlements"] is False
+    assert "entitlementProcesses/gold.entitlementProcess" in ent["metadata_files"]
+    sf = sf_factory()
+    field = {f["name"]: f for f in sf.Case.describe()["fields"]}["hdm_Tags__c"]
+    assert field["type"] == "multipicklist" and {v["value"] for v in field["picklistValues"]} == {"vip", "refund"}
+    tickets = [Ticket(prov("ticket", 1), subject="a", tags=["tag:1", "tag:2", "tag:3"], status="open"),
+               Ticket(prov("ticket", 2), subject="b", tags=[], status="open")]
+    chunks = {"cases": [dest.transform("ticket", tickets)["cases"]]}
+    results = load_all(dest, chunks, crosswalk, MIG, "run-1", phases=["cases"])
+    out = _by_key(results)
+    assert out["ticket:1"].status == "created" and out["ticket:2"].status == "created"
+    got = sf.query("SELECT hdm_Tags__c, hdm_Legacy_Id__c FROM Case WHERE hdm_Legacy_Id__c = 'ticket:1'")
+    assert got["records"][0]["hdm_Tags__c"] == "vip;refund"
+    flags = [f for r in results for f in r.flags]
+    assert any(f["source_key"] == "ticket:1" and f["code"] == "tag_too_long" for f in flags)
+    assert not any(c.get("EntitlementId") for c in sf.query("SELECT Id FROM Case")["records"])

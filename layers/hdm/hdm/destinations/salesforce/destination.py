@@ -27,6 +27,7 @@ from hdm.destinations.salesforce.chunk import ChunkRun
 from hdm.destinations.salesforce.comments import load_comments
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog, CustomFieldPlan
 from hdm.destinations.salesforce.custom_objects import prepare_custom_objects
+from hdm.destinations.salesforce.entitlements import entitlement_report
 from hdm.destinations.salesforce.errors import DailyLimitExceeded, SalesforceDestinationError, SchemaNotReady
 from hdm.destinations.salesforce.field_check import FieldChecker
 from hdm.destinations.salesforce.files import load_files
@@ -38,10 +39,11 @@ from hdm.destinations.salesforce.related import load_case_contacts, load_case_ev
 from hdm.destinations.salesforce.retry import is_daily_limit
 from hdm.destinations.salesforce.rollback import baseline_counts, prove_gone, rollback_entries, sweep_namespace
 from hdm.destinations.salesforce.schema import audit_fields_allowed, prepare_schema
+from hdm.destinations.salesforce.tags import tag_fields
 from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.destinations.salesforce.verify import verify_rows
 from hdm.mapping import Mapping, load_mapping
-from hdm.model import CustomFieldDef, Record
+from hdm.model import CustomFieldDef, Record, record_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,9 @@ LEDGER_TARGETS = {
     "team": "queues (osTicket departments) migrated as Queue; groups (osTicket teams) skipped (no Salesforce target)",
     "custom_field": "migrated as custom field definitions (created by prepare)",
     "category": "names kept in the Case picklist case_help_topic__c; the record itself is inventory only",
-    "sla_policy": "names kept in the Case picklist case_sla_plan__c; the record itself is inventory only",
+    "sla_policy": "names kept in the Case SLA picklist; Entitlement Process metadata in the prepare report "
+                  "(entitlements: deploy by Metadata API; no Case gets an entitlement)",
+    "tag": "names are the values of the Case tags field (mapping policy ticket_tags); else flagged on the tickets",
     "status": "mapped to Case.Status (value map case_status); the record itself is inventory only",
     "priority": "mapped to Case.Priority (value map case_priority); the record itself is inventory only",
     "response_template": "inventory only (reported, not migrated)",
@@ -187,7 +191,7 @@ class SalesforceDestination:
             names = ReferenceNames(self.options.reference_names, stage)
         plan = catalog.plan() or CustomFieldPlan()
         objects = prepare_custom_objects(self.api(), self.mapping)  # before the fields that refer to them
-        report = prepare_schema(self.api(), self.mapping, plan.fields, names)
+        report = prepare_schema(self.api(), self.mapping, [*plan.fields, *tag_fields(self.mapping)], names)
         report["custom_objects"] = objects
         report["created"].extend(objects["created"])
         report["verified"].extend(objects["verified"])
@@ -213,6 +217,7 @@ class SalesforceDestination:
             except SalesforceDestinationError as exc:
                 report["failed"].append({"what": "default owner", "reason": str(exc)})
         report["knowledge"] = self._knowledge_report(stage)
+        report["entitlements"] = self._entitlements_report(stage)
         if report["knowledge"].get("finding"):
             report["needs_admin"].append({"what": "Salesforce Knowledge", "why": report["knowledge"]["finding"]})
         report["api_calls"] = self.api().calls.total
@@ -285,6 +290,17 @@ class SalesforceDestination:
             out["finding"] = (f"Knowledge__kav has no field {body} (mapping policy knowledge_body_field): article "
                               "bodies are not loaded; create a Rich Text Area field or set the policy")
         return out
+
+    def _entitlements_report(self, stage: Any) -> dict[str, Any]:
+        """SLA policies → Entitlement Processes: metadata for the admin, never created here (entitlements.py)."""
+        slas = []
+        if stage is not None:
+            for skey in stage.list("extract/sla_policy/"):
+                if skey.endswith(".jsonl.gz"):
+                    slas.extend(record_from_dict(d) for d in stage.read_records(skey))
+        enabled = self.has_object("SlaProcess")
+        existing = [r["Name"] for r in self.api().query("SELECT Name FROM SlaProcess")] if enabled else []
+        return entitlement_report(enabled, existing, slas)
 
     def _checker(self, obj: str) -> FieldChecker:
         with self._lock:

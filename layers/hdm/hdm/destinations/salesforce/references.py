@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-REFERENCE_TYPES = ("category", "sla_policy", "team", "agent", "kb_category")
+REFERENCE_TYPES = ("category", "sla_policy", "team", "agent", "kb_category", "tag")
 PATH_MAX_DEPTH = 50  # a category chain longer than this (or a cycle) is cut
 # picklist kinds (mapping ``picklist_from``) -> the key prefix of the records whose names are the values
 LEGACY_CATEGORY_PREFIX = "help_topic:"  # the v1 key of a category in option reference_names
-PICKLIST_KINDS = {"category": "category:", "sla_policy": "sla_policy:", "queue": "team:"}
+PICKLIST_KINDS = {"category": "category:", "sla_policy": "sla_policy:", "queue": "team:", "tag": "tag:"}
 
 
 class ReferenceNames:

@@ -23,6 +23,7 @@ from hdm.destinations.salesforce.file_safety import blocked_extension, safe_file
 from hdm.destinations.salesforce.legacy_ids import legacy_id, namespaced_merge_key, queue_developer_name
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.references import ReferenceNames
+from hdm.destinations.salesforce.tags import tag_policy, tag_value
 from hdm.mapping.engine import CustomTarget, MappingEngine
 from hdm.mapping.model import Mapping, ObjectMap
 from hdm.model import (
@@ -99,6 +100,7 @@ class SalesforceTransformer:
         self.catalog = catalog
         self.engine = MappingEngine(mapping, self._salesforce_transforms())
         same_name_policy(mapping)  # an unknown policy fails here, before any row is made
+        self.tag_policy = tag_policy(mapping)  # likewise
 
     # -- entry point ----------------------------------------------------------------------------
     def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
@@ -218,6 +220,10 @@ class SalesforceTransformer:
         if rec.organization:
             row["_lookups"]["AccountId"] = rec.organization
         row["_owner"] = {"agent": rec.assignee, "queue": rec.queue}
+        tag_field, tag_text, tag_flags = tag_value(rec.key, rec.tags, self.tag_policy, self.names.get)
+        if tag_field and (tag_text is not None or rec.tags):
+            row[tag_field] = tag_text
+        flags.extend(tag_flags)
         if rec.kind == "task":
             carry.mark_task(row, rec, flags)
         row["_flags"] = flags
