@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataset import load_all, rollback_all, transform_all
 from hdm.crosswalk.base import State
-from hdm.model import ArticleState, KbArticle, KbCategory, Provenance
+from hdm.model import ArticleState, Attachment, KbArticle, KbCategory, Provenance
 
 MIG = "mig-kb"
 
@@ -16,7 +16,7 @@ def prov(obj: str, i: int) -> Provenance:
     return Provenance("export", obj, str(i))
 
 
-def kb_data() -> dict[str, list]:
+def kb_data(stage=None) -> dict[str, list]:
     cats = [KbCategory(prov("section", 1), name="Billing"),
             KbCategory(prov("section", 2), name="Refunds", parent="kb_category:1", description="<p>Money back</p>"),
             KbCategory(prov("section", 3), name="  BILLING ", parent="kb_category:2"),  # folds onto "Billing"
@@ -28,11 +28,16 @@ def kb_data() -> dict[str, list]:
                       state=ArticleState.DRAFT, locale="en-US"),
             KbArticle(prov("article", 3), title="Reset password", body_html="<p>two</p>", category="kb_category:4",
                       state=ArticleState.ARCHIVED, locale="xx", attachments=["attachment:77"])]
-    return {"kb_category": cats, "kb_article": arts}
+    data = {"kb_category": cats, "kb_article": arts}
+    if stage is not None:  # the archived article's file, staged
+        blob, sha, size = stage.put_blob([b"%PDF-1.4 refund form"])
+        data["attachment"] = [Attachment(prov("file", 77), file_name="form.pdf", size=size, sha256=sha, blob=blob)]
+    return data
 
 
 def _run(dest, crosswalk, run="run-1"):
-    chunks = transform_all(dest, kb_data(), chunk_rows=2)  # two chunks of articles: the slug clash spans them
+    # two chunks of articles: the slug clash spans them
+    chunks = transform_all(dest, kb_data(dest.options.stage), chunk_rows=2)
     return load_all(dest, chunks, crosswalk, MIG, run)
 
 
@@ -66,7 +71,9 @@ def test_categories_become_topics_and_articles_knowledge_published_by_state(make
     assert (a2["UrlName"], a2["PublishStatus"], a2["Language"]) == ("Reset-password", "Draft", "en_US")
     assert (a3["UrlName"], a3["PublishStatus"]) == ("Reset-password-3", "Archived")  # de-duplicated with the id
     assert any(f["source_key"] == "kb_article:3" and f["code"] == "language_not_active" for f in flags)
-    assert any(f["source_key"] == "kb_article:3" and f["code"] == "article_files_not_attached" for f in flags)
+    # the article's file is published onto its version
+    doc = sf.query(f"SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = '{a3['Id']}'")
+    assert out["attachment:77"].status == "created" and doc["totalSize"] == 1
     links = sf.query(f"SELECT TopicId, EntityId FROM TopicAssignment WHERE EntityId = '{a1['Id']}'")["records"]
     assert [lk["TopicId"] for lk in links] == [topics["Refunds"]["Id"]]
     assert sf_admin.counts()["TopicAssignment"] == 3
@@ -80,7 +87,8 @@ def test_categories_become_topics_and_articles_knowledge_published_by_state(make
     # rollback: links, articles (the Online one archived first, the archived and draft deleted), topics
     rollback_all(dest, crosswalk, MIG, "rb-1")
     counts = sf_admin.counts()
-    assert (counts.get("Topic", 0), counts.get("Knowledge__kav", 0), counts.get("TopicAssignment", 0)) == (0, 0, 0)
+    assert (counts.get("Topic", 0), counts.get("Knowledge__kav", 0), counts.get("TopicAssignment", 0),
+            counts.get("ContentDocument", 0)) == (0, 0, 0, 0)
     proof = dest.rollback_proof(list(crosswalk.iter_migration(MIG)))
     assert proof["remaining_by_id"] == {}
 
@@ -89,6 +97,7 @@ def test_a_rerun_from_a_fresh_state_folder_finds_its_articles(make_dest, crosswa
     from hdm.crosswalk.sqlite import SqliteCrosswalk
 
     dest = make_dest()
+    dest.prepare({})
     _run(dest, crosswalk)
     fresh = SqliteCrosswalk(tmp_path / "fresh.sqlite")
     out = _by_key(_run(make_dest(), fresh, "run-2"))
@@ -112,6 +121,7 @@ def test_knowledge_disabled_holds_every_article_and_prepare_says_so(make_dest, c
         assert "Knowledge disabled" in out[f"kb_article:{i}"].message
         assert crosswalk.get(MIG, f"kb_article:{i}", "Knowledge__kav").state == State.HELD
     assert out["kb_article:1#topic"].status == "skipped"  # its article is not there: accounted, not dropped
+    assert out["attachment:77"].status == "skipped"  # the held article's file likewise
     assert out["kb_category:1"].status == "created"  # topics still load
 
 

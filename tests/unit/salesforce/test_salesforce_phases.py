@@ -7,8 +7,8 @@ from hdm.destinations.salesforce import SalesforceDestination
 from hdm.destinations.salesforce import destination as D
 from hdm.destinations.salesforce import phases as P
 
-TODAY = ["users", "queues", "accounts", "contacts", "cases", "case_parents", "comments", "files", "case_contacts",
-         "case_events", "topics", "knowledge", "topic_assignments"]
+TODAY = ["users", "queues", "accounts", "contacts", "cases", "case_parents", "comments", "topics", "knowledge", "files",
+         "case_contacts", "case_events", "topic_assignments"]
 
 
 def test_the_declaration_yields_exactly_the_load_order_of_before():
@@ -31,7 +31,7 @@ def test_every_phase_has_one_loader_and_every_output_one_phase():
 
 def test_topic_assignments_wait_for_topics_and_articles():
     assert P.GRAPH.dependants("topics") == ["topic_assignments"]
-    assert P.GRAPH.dependants("knowledge") == ["topic_assignments"]
+    assert P.GRAPH.dependants("knowledge") == ["files", "topic_assignments"]  # an article's files
 
 
 def test_dependants_of_a_phase_come_from_after():

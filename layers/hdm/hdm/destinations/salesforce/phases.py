@@ -31,12 +31,14 @@ PHASES: tuple[LoadPhase, ...] = (
     LoadPhase(CASES, ("Case",), ("ticket",), max_concurrency=2, after=(USERS, QUEUES, ACCOUNTS, CONTACTS)),
     LoadPhase(CASE_PARENTS, ("Case",), ("ticket",), max_concurrency=2, after=(CASES,)),
     LoadPhase(COMMENTS, ("CaseComment",), ("message",), max_concurrency=2, after=(CASES, USERS)),
-    LoadPhase(FILES, ("ContentVersion", "ContentDocumentLink"), ("attachment",), max_concurrency=2, after=(CASES,)),
-    LoadPhase(CASE_CONTACTS, ("CaseContactRole",), ("ticket",), max_concurrency=2, after=(CASES, CONTACTS)),
-    LoadPhase(CASE_EVENTS, ("hdm_Case_Event__c",), ("event",), max_concurrency=2, after=(CASES, USERS)),
     # knowledge (knowledge.py): no rows when the source has no knowledge base, so nothing is loaded then
     LoadPhase(TOPICS, ("Topic",), ("kb_category",), max_concurrency=1, verified=False),
     LoadPhase(KNOWLEDGE, ("Knowledge__kav",), ("kb_article",), max_concurrency=2, verified=False),
+    # files go onto Cases, and onto article versions (an article's files)
+    LoadPhase(FILES, ("ContentVersion", "ContentDocumentLink"), ("attachment",), max_concurrency=2,
+              after=(CASES, KNOWLEDGE)),
+    LoadPhase(CASE_CONTACTS, ("CaseContactRole",), ("ticket",), max_concurrency=2, after=(CASES, CONTACTS)),
+    LoadPhase(CASE_EVENTS, ("hdm_Case_Event__c",), ("event",), max_concurrency=2, after=(CASES, USERS)),
     LoadPhase(TOPIC_ASSIGNMENTS, ("TopicAssignment",), ("kb_article",), max_concurrency=2,
               after=(TOPICS, KNOWLEDGE), verified=False),
 )

@@ -29,6 +29,26 @@ class ReferenceNames:
         self._lock = threading.Lock()
         self._not_queues: set[str] = set()  # team keys of groups (not queues)
         self._parents: dict[str, str] = {}  # hierarchical records (kb categories): key -> parent key
+        self._article_files: dict[str, str] = {}  # attachment key -> the knowledge-base article it belongs to
+        self._articles_loaded = stage is None
+
+    def add_article_files(self, article: str, attachments: list[str]) -> None:
+        for a in attachments:
+            self._article_files.setdefault(a, article)
+
+    def article_of(self, attachment: str) -> Optional[str]:
+        """The knowledge-base article an attachment belongs to (from the staged articles), if any."""
+        if attachment not in self._article_files and not self._articles_loaded:
+            with self._lock:
+                if not self._articles_loaded:
+                    for skey in self._stage.list("extract/kb_article/"):
+                        if skey.endswith(".jsonl.gz"):
+                            for row in self._stage.read_records(skey):
+                                ref = f"{row.get('_type', 'kb_article')}:{row['provenance']['id']}"
+                                for a in row.get("attachments") or []:
+                                    self._article_files.setdefault(a, ref)
+                    self._articles_loaded = True
+        return self._article_files.get(attachment)
 
     def add(self, key: str, name: str, parent: Optional[str] = None) -> None:
         self._names[key] = name

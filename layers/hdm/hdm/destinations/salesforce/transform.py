@@ -338,8 +338,12 @@ class SalesforceTransformer:
         row["_size"] = rec.size
         row["_sha256"] = rec.sha256
         row["_internal"] = rec.visibility != Visibility.PUBLIC
+        article = None if rec.ticket else self.names.article_of(rec.key)
         if rec.ticket:
             row["_lookups"]["LinkedEntityId"] = rec.ticket
+        elif article:  # a knowledge-base article's file: published onto the article version (Knowledge__kav)
+            row["_lookups"]["LinkedEntityId"] = article
+            row["_internal"] = False
         hold = None
         if ext:
             hold = f"file type .{ext} is not allowed as a Salesforce file (name {rec.file_name!r})"
@@ -348,7 +352,7 @@ class SalesforceTransformer:
         elif not rec.blob:
             why = next((f.reason for f in rec.flags if f.field == "blob" and f.severity == "error"), None)
             hold = f"file bytes were not staged: {why}" if why else "file bytes were not staged (missing in the source)"
-        elif not rec.ticket:
+        elif not rec.ticket and not article:
             hold = "attachment belongs to no ticket"
         if hold:
             row["_hold"] = hold
@@ -403,10 +407,7 @@ class SalesforceTransformer:
         if body_field:
             row[body_field] = rec.body_html
             row["_body_field"] = body_field
-        if rec.attachments:
-            flags.append({"source_key": rec.key, "code": "article_files_not_attached", "field": "attachments",
-                          "severity": "warning", "reason": f"{len(rec.attachments)} file(s) of the article are not "
-                          "attached: how Lightning Knowledge takes files is unverified (salesforce-next.md §2.7)"})
+        self.names.add_article_files(rec.key, rec.attachments)  # files: ContentVersion published onto the version
         row["_flags"] = flags
         yield P.KNOWLEDGE, row
         if rec.category:
