@@ -109,3 +109,17 @@ def test_entitlement_objects_exist_only_when_enabled_and_sla_process_is_read_onl
     with pytest.raises(SalesforceMalformedRequest):
         sf.Entitlement.update(ent, {"AccountId": acct})
     assert sf.query("SELECT Id FROM SlaProcess")["totalSize"] == 0
+
+
+def test_a_multiselect_value_over_255_characters_is_refused(sf):
+    body = {"FullName": "Case.Tags__c", "Metadata": {"type": "MultiselectPicklist", "label": "Tags", "visibleLines": 4,
+                                                     "valueSet": {"valueSetDefinition": {"value": [
+                                                         {"fullName": "vip", "label": "vip"}]}}}}
+    sf.restful("tooling/sobjects/CustomField", method="POST", json=body)
+    assert sf.Case.create({"Subject": "a", "Tags__c": "vip;other"})["success"]  # unrestricted: other values kept
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.Case.create({"Subject": "b", "Tags__c": "vip;" + "x" * 256})
+    assert err.value.content[0]["errorCode"] == "STRING_TOO_LONG"
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.Case.create({"Subject": "c", "Tags__c": ";".join(f"v{i}" for i in range(101))})
+    assert err.value.content[0]["errorCode"] == "TOO_MANY_ENUM_VALUE"

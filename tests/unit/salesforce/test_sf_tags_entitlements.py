@@ -33,6 +33,11 @@ def test_the_joined_value_stays_within_4099_and_the_rest_is_flagged():
     assert len(over) == 1 and len(over[0]["original"]) == 20
 
 
+def test_at_most_100_values_are_selected():
+    _, value, flags = tag_value("ticket:1", [f"t{i}" for i in range(130)], MULTI, names)
+    assert value.count(";") + 1 == 100 and len(flags[0]["original"]) == 30
+
+
 def test_text_mode_joins_with_a_separator_and_respects_its_length():
     policy = {"field": "Tags__c", "as": "text", "length": 12}
     _, value, flags = tag_value("ticket:1", ["alpha", "beta", "gamma"], policy, names)

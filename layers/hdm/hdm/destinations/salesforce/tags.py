@@ -22,6 +22,7 @@ from hdm.mapping import Mapping
 MODES = ("multipicklist", "text")
 VALUE_MAX = 255  # §9: per value
 MULTI_TOTAL_MAX = 4099  # §9: the stored ";"-joined value
+MULTI_SELECTED_MAX = 100  # §9: the cap on selected values is [unverified]; 100 is the old documented one (and sfemu's)
 TEXT_LENGTH = 32768  # the long text field made for mode "text"
 TEXT_SEPARATOR = "; "
 
@@ -92,7 +93,7 @@ def tag_value(source_key: str, tags: list[str], policy: Optional[dict[str, Any]]
     size = 0
     for n in kept:
         extra = len(n) + (len(sep) if fits else 0)
-        if size + extra > total_max:
+        if size + extra > total_max or (policy["as"] == "multipicklist" and len(fits) >= MULTI_SELECTED_MAX):
             left.append(n)
             continue
         fits.append(n)
@@ -101,6 +102,7 @@ def tag_value(source_key: str, tags: list[str], policy: Optional[dict[str, Any]]
     if over:
         flags.append({"source_key": source_key, "code": "tags_overflow", "field": policy["field"],
                       "severity": "warning", "original": over[:50],
-                      "reason": f"{len(over)} tag(s) left out: the field holds {total_max} characters "
-                                f"({len(fits)} loaded)"})
+                      "reason": f"{len(over)} tag(s) left out: the field holds {total_max} characters"
+                                + (f" and {MULTI_SELECTED_MAX} values" if policy["as"] == "multipicklist" else "")
+                                + f" ({len(fits)} loaded)"})
     return policy["field"], sep.join(fits) or None, flags
