@@ -161,3 +161,29 @@ def test_tags_as_a_multiselect_made_from_the_staged_tags_and_slas_reported(sf_fa
     flags = [f for r in results for f in r.flags]
     assert any(f["source_key"] == "ticket:1" and f["code"] == "tag_too_long" for f in flags)
     assert not any(c.get("EntitlementId") for c in sf.query("SELECT Id FROM Case")["records"])
+
+
+def test_policy_case_topics_gives_each_case_its_category_topic(sf_factory, stage, crosswalk, sf_admin):
+    from hdm.destinations.salesforce import SalesforceDestination, SalesforceOptions
+    from hdm.mapping import load_mapping
+    from hdm.model import Category, Ticket
+
+    mapping = load_mapping("osticket", "salesforce", override={"policies": {"case_topics": True}})
+    dest = SalesforceDestination(sf_factory, mapping, SalesforceOptions(
+        stage=stage, default_owner_email="owner@helpdesk.test", retry_base_seconds=0.01, retry_max_seconds=0.05))
+    dest.prepare({})
+    data = {"category": [Category(prov("topic", 1), name="Hardware"),
+                         Category(prov("topic", 2), name="Printers", parent="category:1")],
+            "ticket": [Ticket(prov("ticket", 1), subject="jam", category="category:2", status="open"),
+                       Ticket(prov("ticket", 2), subject="none", status="open")]}
+    out = _by_key(load_all(dest, transform_all(dest, data), crosswalk, MIG, "run-1",
+                           phases=["topics", "cases", "topic_assignments"]))
+    sf = sf_factory()
+    topic = sf.query("SELECT Id, Description FROM Topic WHERE Name = 'Printers'")["records"][0]
+    assert topic["Description"] == "Path: Hardware / Printers"
+    links = sf.query(f"SELECT EntityId FROM TopicAssignment WHERE TopicId = '{topic['Id']}'")["records"]
+    assert [lk["EntityId"] for lk in links] == [out["ticket:1"].dest_id]
+    assert "ticket:2#topic" not in out and sf_admin.counts()["TopicAssignment"] == 1
+    # without the policy, categories stay inventory only
+    plain = SalesforceDestination(sf_factory, load_mapping("osticket", "salesforce"), SalesforceOptions(stage=stage))
+    assert set(plain.transform("category", data["category"])) == {"_skipped"}

@@ -36,10 +36,10 @@ def test_topic_assignments_wait_for_topics_and_articles():
 
 def test_dependants_of_a_phase_come_from_after():
     assert P.GRAPH.dependants("accounts") == ["contacts", "cases", "case_parents", "comments", "files",
-                                              "case_contacts", "case_events"]
+                                              "case_contacts", "case_events", "topic_assignments"]
     assert P.GRAPH.dependants("case_parents") == []
     assert P.GRAPH.dependants("contacts") == ["cases", "case_parents", "comments", "files", "case_contacts",
-                                              "case_events"]
+                                              "case_events", "topic_assignments"]
 
 
 def test_the_transform_fingerprint_follows_the_transform_codes_version(monkeypatch):

@@ -60,7 +60,8 @@ LEDGER_TARGETS = {
     "agent": "matched to a User by email (never created)",
     "team": "queues (osTicket departments) migrated as Queue; groups (osTicket teams) skipped (no Salesforce target)",
     "custom_field": "migrated as custom field definitions (created by prepare)",
-    "category": "names kept in the Case picklist case_help_topic__c; the record itself is inventory only",
+    "category": "names kept in the Case category picklist; with the mapping policy case_topics also a Topic per "
+                "category, each Case assigned its category's Topic (else the record itself is inventory only)",
     "sla_policy": "names kept in the Case SLA picklist; Entitlement Process metadata in the prepare report "
                   "(entitlements: deploy by Metadata API; no Case gets an entitlement)",
     "tag": "names are the values of the Case tags field (mapping policy ticket_tags); else flagged on the tickets",

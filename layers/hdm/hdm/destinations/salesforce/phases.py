@@ -14,7 +14,8 @@ COMMENTS = "comments"  # thread entries -> CaseComment (split at 4,000 bytes)
 FILES = "files"  # attachments -> ContentVersion + ContentDocumentLink
 CASE_CONTACTS = "case_contacts"  # ticket collaborators (CCs) -> CaseContactRole
 CASE_EVENTS = "case_events"  # ticket events -> hdm_Case_Event__c (custom object, Case lookup)
-TOPICS = "topics"  # knowledge-base categories -> Topic (flat; the parent chain in Description)
+TOPICS = "topics"  # knowledge-base categories (and ticket categories: policy case_topics) -> Topic (flat; the parent
+# chain in Description)
 KNOWLEDGE = "knowledge"  # knowledge-base articles -> Knowledge__kav (drafts, then published/archived by action)
 TOPIC_ASSIGNMENTS = "topic_assignments"  # article -> its category's Topic (TopicAssignment)
 
@@ -32,15 +33,16 @@ PHASES: tuple[LoadPhase, ...] = (
     LoadPhase(CASE_PARENTS, ("Case",), ("ticket",), max_concurrency=2, after=(CASES,)),
     LoadPhase(COMMENTS, ("CaseComment",), ("message",), max_concurrency=2, after=(CASES, USERS)),
     # knowledge (knowledge.py): no rows when the source has no knowledge base, so nothing is loaded then
-    LoadPhase(TOPICS, ("Topic",), ("kb_category",), max_concurrency=1, verified=False),
+    LoadPhase(TOPICS, ("Topic",), ("kb_category", "category"), max_concurrency=1, verified=False),
     LoadPhase(KNOWLEDGE, ("Knowledge__kav",), ("kb_article",), max_concurrency=2, verified=False),
     # files go onto Cases, and onto article versions (an article's files)
     LoadPhase(FILES, ("ContentVersion", "ContentDocumentLink"), ("attachment",), max_concurrency=2,
               after=(CASES, KNOWLEDGE)),
     LoadPhase(CASE_CONTACTS, ("CaseContactRole",), ("ticket",), max_concurrency=2, after=(CASES, CONTACTS)),
     LoadPhase(CASE_EVENTS, ("hdm_Case_Event__c",), ("event",), max_concurrency=2, after=(CASES, USERS)),
-    LoadPhase(TOPIC_ASSIGNMENTS, ("TopicAssignment",), ("kb_article",), max_concurrency=2,
-              after=(TOPICS, KNOWLEDGE), verified=False),
+    # articles (and, with the mapping policy case_topics, Cases) -> their category's Topic
+    LoadPhase(TOPIC_ASSIGNMENTS, ("TopicAssignment",), ("kb_article", "ticket"), max_concurrency=2,
+              after=(TOPICS, KNOWLEDGE, CASES), verified=False),
 )
 
 # what SalesforceTransformer.transform returns rows under (every one must be loaded by exactly one phase)

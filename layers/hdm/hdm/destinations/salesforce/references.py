@@ -83,7 +83,7 @@ class ReferenceNames:
                             self._not_queues.add(ref)
                         if name and ref not in self._names:
                             self._names[ref] = name
-                        if object_type == "kb_category" and row.get("parent"):
+                        if object_type in ("kb_category", "category") and row.get("parent"):
                             self._parents.setdefault(ref, row["parent"])
             self._loaded = True
 

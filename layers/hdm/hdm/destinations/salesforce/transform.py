@@ -29,6 +29,7 @@ from hdm.mapping.model import Mapping, ObjectMap
 from hdm.model import (
     Agent,
     Attachment,
+    Category,
     Contact,
     Event,
     Flag,
@@ -101,6 +102,8 @@ class SalesforceTransformer:
         self.engine = MappingEngine(mapping, self._salesforce_transforms())
         same_name_policy(mapping)  # an unknown policy fails here, before any row is made
         self.tag_policy = tag_policy(mapping)  # likewise
+        # mapping policy case_topics: ticket categories become Topics too, each Case assigned its category's Topic
+        self.case_topics = bool((mapping.policies or {}).get("case_topics"))
 
     # -- entry point ----------------------------------------------------------------------------
     def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
@@ -109,6 +112,7 @@ class SalesforceTransformer:
             "agent": self._agent, "team": self._team, "organization": self._organization, "contact": self._contact,
             "ticket": self._ticket, "message": self._message, "attachment": self._attachment,
             "event": self._event, "kb_category": self._kb_category, "kb_article": self._kb_article,
+            **({"category": self._kb_category} if self.case_topics else {}),
         }.get(object_type)
         for rec in records:
             if handler is None:
@@ -228,6 +232,9 @@ class SalesforceTransformer:
             carry.mark_task(row, rec, flags)
         row["_flags"] = flags
         yield P.CASES, row
+        if self.case_topics and rec.category:
+            yield P.TOPIC_ASSIGNMENTS, {"_source_key": f"{rec.key}#topic", "_object": "TopicAssignment",
+                                        "_lookups": {"TopicId": rec.category, "EntityId": rec.key}, "_flags": []}
         ext = self.mapping.object_map("ticket").external_id or "hdm_Legacy_Id__c"
         parent = carry.parent_row(rec, ext, self.options.legacy_namespace)
         if parent is not None:
@@ -363,7 +370,8 @@ class SalesforceTransformer:
 
 
     # -- knowledge (knowledge.py: Topics and Knowledge__kav) -------------------------------------------
-    def _kb_category(self, rec: KbCategory):
+    def _kb_category(self, rec: KbCategory | Category):
+        """A knowledge-base category (or, with policy case_topics, a ticket category) → one flat Topic."""
         flags = [flag_dict(rec.key, f) for f in rec.flags]
         raw = " ".join((rec.name or "").split())
         if not raw:
@@ -378,7 +386,7 @@ class SalesforceTransformer:
         self.names.add(rec.key, rec.name or raw, rec.parent)
         path = " / ".join(self.names.path(rec.key))
         desc = f"Path: {path}"
-        if rec.description:
+        if getattr(rec, "description", None):  # ticket categories have none
             desc += "\n" + to_plain_text(rec.description).strip()
         if len(desc) > kb.TOPIC_DESCRIPTION_MAX:
             flags.append({"source_key": rec.key, "code": "truncated", "field": "Description", "severity": "info",
