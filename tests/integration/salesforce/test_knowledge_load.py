@@ -35,10 +35,15 @@ def kb_data(stage=None) -> dict[str, list]:
     return data
 
 
-def _run(dest, crosswalk, run="run-1"):
+def _run(dest, crosswalk, run="run-1", verify=False):
     # two chunks of articles: the slug clash spans them
     chunks = transform_all(dest, kb_data(dest.options.stage), chunk_rows=2)
-    return load_all(dest, chunks, crosswalk, MIG, run)
+    results = load_all(dest, chunks, crosswalk, MIG, run)
+    if verify:  # every loaded record read back: no mismatch
+        for phase in ("topics", "knowledge", "topic_assignments", "files"):
+            for rows in chunks.get(phase, []):
+                assert dest.verify_chunk(phase, [dict(r) for r in rows], crosswalk, MIG) == [], phase
+    return results
 
 
 def _by_key(results):
@@ -50,13 +55,16 @@ def test_categories_become_topics_and_articles_knowledge_published_by_state(make
     dest = make_dest()
     report = dest.prepare({})
     assert report["knowledge"]["enabled"] is True and report["knowledge"]["body_field"] == "Body__c"
-    results = _run(dest, crosswalk)
+    results = _run(dest, crosswalk, verify=True)
     out = _by_key(results)
     flags = [f for r in results for f in r.flags]
     sf = sf_factory()
     topics = {t["Name"]: t for t in sf.query("SELECT Id, Name, Description FROM Topic")["records"]}
     assert set(topics) == {"Billing", "Refunds", "L" * 99}
     assert topics["Refunds"]["Description"].startswith("Path: Billing / Refunds\nMoney back")
+    sf.Topic.update(topics["Refunds"]["Id"], {"Description": "edited"})  # verification sees a change
+    rows = dest.transform("kb_category", kb_data()["kb_category"])["topics"]
+    assert [m["field"] for m in dest.verify_chunk("topics", rows, crosswalk, MIG)] == ["Description"]
     # "  BILLING " folds onto "Billing": one Topic, flagged with its own path
     assert out["kb_category:3"].dest_id == topics["Billing"]["Id"]
     assert any(f["source_key"] == "kb_category:3" and f["code"] == "topic_name_collision" for f in flags)

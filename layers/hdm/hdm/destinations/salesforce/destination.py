@@ -369,6 +369,11 @@ class SalesforceDestination:
         if declared is None or not declared.verified:  # users are matched, queues found by name: nothing to read
             return []
         obj = declared.primary_object
+        if phase == P.KNOWLEDGE:  # articles: only what the load wrote (kb.verifiable_rows)
+            if not self.has_object(kb.KAV):
+                return []
+            body = (self.mapping.policies or {}).get("knowledge_body_field", kb.DEFAULT_BODY_FIELD)
+            rows = kb.verifiable_rows(rows, body if body in self._checker(kb.KAV).fields else None)
         meta = self._checker(obj).fields if obj else None
         return verify_rows(self.api(), crosswalk, migration_id, phase, rows, meta)
 

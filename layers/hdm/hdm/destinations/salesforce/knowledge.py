@@ -352,6 +352,18 @@ def load_topic_assignments(run: ChunkRun, rows: list[dict[str, Any]]) -> None:
     run.crosswalk.put_many(entries)
 
 
+def verifiable_rows(rows: list[dict[str, Any]], body_field: Optional[str]) -> list[dict[str, Any]]:
+    """Article rows as verification reads them back: the UrlName the loader chose (it may carry the source id)
+    is not compared, nor a body field the org does not have."""
+    out = []
+    for row in rows:
+        r = {k: v for k, v in row.items() if k != "UrlName"}
+        if body_field is None and r.get("_body_field"):
+            r.pop(r["_body_field"], None)
+        out.append(r)
+    return out
+
+
 # -- rollback --------------------------------------------------------------------------------------------
 
 def rollback_articles(api: SalesforceApi, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:

@@ -33,8 +33,8 @@ PHASES: tuple[LoadPhase, ...] = (
     LoadPhase(CASE_PARENTS, ("Case",), ("ticket",), max_concurrency=2, after=(CASES,)),
     LoadPhase(COMMENTS, ("CaseComment",), ("message",), max_concurrency=2, after=(CASES, USERS)),
     # knowledge (knowledge.py): no rows when the source has no knowledge base, so nothing is loaded then
-    LoadPhase(TOPICS, ("Topic",), ("kb_category", "category"), max_concurrency=1, verified=False),
-    LoadPhase(KNOWLEDGE, ("Knowledge__kav",), ("kb_article",), max_concurrency=2, verified=False),
+    LoadPhase(TOPICS, ("Topic",), ("kb_category", "category"), max_concurrency=1),
+    LoadPhase(KNOWLEDGE, ("Knowledge__kav",), ("kb_article",), max_concurrency=2),
     # files go onto Cases, and onto article versions (an article's files)
     LoadPhase(FILES, ("ContentVersion", "ContentDocumentLink"), ("attachment",), max_concurrency=2,
               after=(CASES, KNOWLEDGE)),
@@ -42,7 +42,7 @@ PHASES: tuple[LoadPhase, ...] = (
     LoadPhase(CASE_EVENTS, ("hdm_Case_Event__c",), ("event",), max_concurrency=2, after=(CASES, USERS)),
     # articles (and, with the mapping policy case_topics, Cases) -> their category's Topic
     LoadPhase(TOPIC_ASSIGNMENTS, ("TopicAssignment",), ("kb_article", "ticket"), max_concurrency=2,
-              after=(TOPICS, KNOWLEDGE, CASES), verified=False),
+              after=(TOPICS, KNOWLEDGE, CASES)),
 )
 
 # what SalesforceTransformer.transform returns rows under (every one must be loaded by exactly one phase)
