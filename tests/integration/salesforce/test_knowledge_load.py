@@ -114,12 +114,14 @@ def test_a_rerun_from_a_fresh_state_folder_finds_its_articles(make_dest, crosswa
     assert out["kb_article:1"].status == "unchanged" and out["kb_article:2"].status in ("updated", "unchanged")
 
 
-def test_knowledge_disabled_holds_every_article_and_prepare_says_so(make_dest, crosswalk, sf_server):
+def test_knowledge_disabled_holds_every_article_and_prepare_says_so(make_dest, crosswalk, sf_server, stage):
     from dataset import USERS
     from hdm_infra.sfemu.client import AdminClient
 
     AdminClient(sf_server).reset(users=USERS, knobs={"knowledge_enabled": False})
     dest = make_dest()
+    assert not any(n["what"] == "Salesforce Knowledge" for n in dest.prepare({})["needs_admin"])  # nothing to load
+    stage.write_records("extract/kb_article/0001.jsonl.gz", [a.to_dict() for a in kb_data()["kb_article"]])
     report = dest.prepare({})
     assert report["knowledge"]["enabled"] is False
     assert any(n["what"] == "Salesforce Knowledge" for n in report["needs_admin"])

@@ -219,7 +219,7 @@ class SalesforceDestination:
                 report["failed"].append({"what": "default owner", "reason": str(exc)})
         report["knowledge"] = self._knowledge_report(stage)
         report["entitlements"] = self._entitlements_report(stage)
-        if report["knowledge"].get("finding"):
+        if report["knowledge"].get("finding") and report["knowledge"].get("article_chunks") != 0:  # articles to load
             report["needs_admin"].append({"what": "Salesforce Knowledge", "why": report["knowledge"]["finding"]})
         report["api_calls"] = self.api().calls.total
         if report["not_ready"]:
