@@ -1,0 +1,177 @@
+"""The Intercom destination's loaders against an in-memory Intercom (conftest.FakeIntercom): dependency order,
+matching admins/teams, 409 contacts, notes as notes, files on their part, and a run killed at several points
+then re-run ending exactly like a clean run (no duplicate part, contact, company or ticket)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Killed
+from hdm.crosswalk.base import State
+from hdm.crosswalk.sqlite import SqliteCrosswalk
+from hdm.destinations.intercom.destination import IntercomDestination
+from hdm.model import (
+    Agent,
+    Attachment,
+    Contact,
+    Message,
+    MessageKind,
+    Organization,
+    Provenance,
+    StatusState,
+    Team,
+    Ticket,
+    Visibility,
+)
+from hdm.stage.local import LocalStage
+
+
+def _prov(obj: str, i: int) -> Provenance:
+    return Provenance("osticket", obj, str(i))
+
+
+def _field(cls, v2: str, v1: str) -> str:
+    names = set(getattr(cls, "__struct_fields__", ())) | set(getattr(cls, "__dataclass_fields__", {}))
+    return v2 if v2 in names else v1
+
+
+def records(stage: LocalStage) -> dict[str, list]:
+    blob, sha, size = stage.put_blob([b"%PDF-1.4 tiny"])
+    big_blob, _, _ = stage.put_blob([b"x" * 64])
+    attachments = [
+        Attachment(_prov("attachment", 1), ticket="ticket:1", message="message:2", file_name="invoice.pdf",
+                   content_type="application/pdf", size=size, sha256=sha, blob=blob),
+        Attachment(_prov("attachment", 2), ticket="ticket:1", message="message:1", file_name="screen.png",
+                   content_type="image/png", size=size, sha256=sha, blob=blob),
+        Attachment(_prov("attachment", 3), ticket="ticket:2", message="message:5", file_name="huge.bin",
+                   content_type="application/octet-stream", size=10**9, blob=big_blob),
+    ]
+    stage.write_records("extract/attachment/c1.jsonl.gz", [a.to_dict() for a in attachments])
+    team = Team(_prov("team", 1), name="Support")
+    missing = Team(_prov("team", 2), name="Billing")
+    stage.write_records("extract/team/c1.jsonl.gz", [team.to_dict(), missing.to_dict()])
+    tickets = [
+        Ticket(_prov("ticket", 1), number="1001", subject="Printer on fire", requester="contact:1",
+               organization="organization:1", assignee="agent:1", status="Open", status_state=StatusState.OPEN,
+               created_at="2023-01-02T10:00:00Z", overdue=True, due_at="2023-01-03T10:00:00Z"),
+        Ticket(_prov("ticket", 2), number="1002", subject="Refund", requester="contact:2", assignee="agent:2",
+               status="Closed", status_state=StatusState.CLOSED, created_at="2023-02-02T10:00:00Z"),
+        Ticket(_prov("ticket", 3), number="1003", subject="Phone only", requester="contact:3",
+               status="Open", status_state=StatusState.OPEN, created_at="2023-03-02T10:00:00Z"),
+    ]
+    setattr(tickets[0], _field(Ticket, "queue", "department"), "team:1")
+    setattr(tickets[1], _field(Ticket, "queue", "department"), "team:2")
+
+    def msg(i, t, pos, kind, vis, author, body, atts=()):
+        return Message(_prov("thread_entry", i), ticket=t, position=pos, kind=kind, visibility=vis, author=author,
+                       author_name=author, created_at=f"2023-01-0{2 + pos}T1{pos}:00:00Z", body_html=body,
+                       attachments=list(atts))
+
+    C, A, P_, I_ = MessageKind.CUSTOMER, MessageKind.AGENT, Visibility.PUBLIC, Visibility.INTERNAL
+    messages = [
+        msg(1, "ticket:1", 0, C, P_, "contact:1", "<p>It is on fire</p>", ["attachment:2"]),
+        msg(2, "ticket:1", 1, A, P_, "agent:1", "<p>Unplug it</p>", ["attachment:1"]),
+        msg(3, "ticket:1", 2, A, I_, "agent:1", "<p>customer is rude, do not tell</p>"),
+        msg(4, "ticket:2", 0, C, P_, "contact:2", "<p>Money back</p>"),
+        msg(5, "ticket:2", 1, A, P_, "agent:2", "<p>Done</p>", ["attachment:3"]),
+        msg(6, "ticket:2", 2, A, I_, "agent:2", "<p>internal: refunded 10</p>"),
+        msg(7, "ticket:3", 0, C, P_, "contact:3", "<p>Call me</p>"),
+    ]
+    return {
+        "agent": [Agent(_prov("staff", 1), first_name="Alice", email="alice@agents.example.test"),
+                  Agent(_prov("staff", 2), first_name="Bob", email="bob@nowhere.example")],
+        "team": [team, missing],
+        "organization": [Organization(_prov("organization", 1), name="Acme", website="https://acme.example",
+                                      created_at="2020-05-01T00:00:00Z")],
+        "contact": [Contact(_prov("user", 1), name="Carol", email="carol@acme.example", organization="organization:1"),
+                    Contact(_prov("user", 2), name="Dan", email="dan@existing.example"),
+                    Contact(_prov("user", 3), name="Eve", phone="+15550001")],
+        "ticket": tickets, "message": messages, "attachment": attachments,
+    }
+
+
+def migrate(fake, stage, crosswalk, migration_id="m1", run_id="r1") -> dict[str, dict]:
+    dest = IntercomDestination(lambda: fake, options={"stage": stage, "legacy_namespace": migration_id})
+    recs = records(stage) if not stage.exists("extract/attachment/c1.jsonl.gz") else _records_cache[id(stage)]
+    _records_cache[id(stage)] = recs
+    rows: dict[str, list] = {}
+    for object_type, rs in recs.items():
+        for phase, out in dest.transform(object_type, rs).items():
+            rows.setdefault(phase, []).extend(out)
+    dest.prepare({"stage": stage})
+    results = {}
+    for phase in dest.phases():
+        res = dest.load_chunk(phase.name, "c1", rows.get(phase.name, []), crosswalk, migration_id, run_id)
+        res_dict = res.to_dict()
+        res_dict["mismatches"] = dest.verify_chunk(phase.name, rows.get(phase.name, []), crosswalk, migration_id)
+        results[phase.name] = res_dict
+    return results
+
+
+_records_cache: dict[int, dict] = {}
+
+
+@pytest.fixture
+def world(tmp_path, fake_intercom):
+    fake_intercom.contacts["9"] = {"id": "9", "email": "dan@existing.example", "external_id": None, "companies": []}
+    return fake_intercom, LocalStage(tmp_path / "stage"), SqliteCrosswalk(tmp_path / "cw.sqlite")
+
+
+def test_a_clean_run_loads_in_order_and_verifies(world):
+    fake, stage, cw = world
+    results = migrate(fake, stage, cw)
+    assert all(not r["mismatches"] for r in results.values()), {k: r["mismatches"] for k, r in results.items()}
+    assert results["admins"]["counts"] == {"matched": 1, "held": 1}
+    assert results["teams"]["counts"] == {"matched": 1, "held": 1}
+    assert results["contacts"]["counts"] == {"created": 2, "matched": 1}  # dan existed: 409 -> linked
+    assert fake.contacts["9"].get("external_id") is None, "a contact that existed before is never changed"
+    assert len(fake.tickets) == 3
+    by_number = {t["ticket_attributes"]["Original ticket number"]: t for t in fake.tickets.values()}
+    t1 = by_number["1001"]
+    assert t1["ticket_attributes"]["Overdue"] is True and t1["ticket_attributes"]["Due at"] == 1672740000
+    assert t1["assignment"] == {"admin_assignee_id": "2", "team_assignee_id": "77"}
+    assert by_number["1002"]["assignment"] == {"admin_assignee_id": "1"}  # unmatched agent -> default admin
+    assert by_number["1002"]["state"] == "s-resolved" and t1["state"] == "s-in_progress"
+    kinds = [(p["part_type"], p["author"]["type"], len(p["attachments"])) for p in t1["parts"]]
+    # the customer's file cannot ride on a contact reply: an internal note right after it carries it
+    assert kinds == [("comment", "user", 0), ("note", "admin", 1), ("comment", "admin", 1), ("note", "admin", 0)]
+    assert [p["created_at"] for p in t1["parts"]] == sorted(p["created_at"] for p in t1["parts"])
+    assert "rude" in t1["parts"][3]["body"]
+    t2 = by_number["1002"]["parts"]
+    assert [p["part_type"] for p in t2] == ["comment", "comment", "note"]
+    assert "Originally written by agent:2" in t2[1]["body"]  # the fallback author is named, flagged
+    assert any(f["code"] == "author_fallback" for f in results["parts"]["flags"])
+    att = results["attachments"]
+    assert att["counts"] == {"created": 2, "held": 1}, att
+    assert any("over the" in r["message"] for r in att["rejected"])
+    contacts_flags = {f["code"] for f in results["contacts"]["flags"]}
+    assert {"contact_without_email", "contact_exists"} <= contacts_flags
+
+
+@pytest.mark.parametrize("kill", [("company", 1), ("contact", 2), ("ticket", 1), ("ticket", 3), ("reply", 1),
+                                  ("reply", 2), ("reply", 5), ("reply", 8)])
+def test_a_killed_run_re_run_ends_like_a_clean_run(tmp_path, fake_intercom, kill):
+    from conftest import FakeIntercom
+
+    clean = FakeIntercom(fake_intercom.admins_, fake_intercom.teams_)
+    for f in (clean, fake_intercom):
+        f.contacts["9"] = {"id": "9", "email": "dan@existing.example", "external_id": None, "companies": []}
+    migrate(clean, LocalStage(tmp_path / "clean"), SqliteCrosswalk(tmp_path / "clean.sqlite"))
+
+    stage, cw = LocalStage(tmp_path / "stage"), SqliteCrosswalk(tmp_path / "cw.sqlite")
+    fake_intercom.kill_at = kill
+    with pytest.raises(Killed):
+        migrate(fake_intercom, stage, cw, run_id="r1")
+    results = migrate(fake_intercom, stage, cw, run_id="r2")
+    assert fake_intercom.state() == clean.state()
+    assert not [e for e in cw.iter_migration("m1") if e.state == State.PENDING]
+    assert all(not r["mismatches"] for r in results.values())
+
+
+def test_a_second_run_sends_nothing_again(world):
+    fake, stage, cw = world
+    migrate(fake, stage, cw)
+    before, calls = fake.state(), dict(fake.calls.by)
+    migrate(fake, stage, cw, run_id="r2")
+    assert fake.state() == before
+    writes = {"create_ticket", "reply", "create_contact", "upsert_company"}
+    assert {k: fake.calls.by.get(k, 0) - calls.get(k, 0) for k in writes} == dict.fromkeys(writes, 0)
