@@ -233,8 +233,9 @@ class FakeIntercom:
             raise Rejected("request rejected", status=400, vendor_message="a contact reply cannot be a note")
         if payload["type"] == "user" and payload.get("attachment_files"):
             raise Rejected("request rejected", status=400, vendor_message="contact replies take no files")
-        if payload["type"] == "user" and not payload.get("intercom_user_id"):
-            raise Rejected("request rejected", status=400, vendor_message="no user")
+        if payload["type"] == "user" and payload.get("intercom_user_id") not in [
+                c["id"] for c in self.tickets[tid]["contacts"]["contacts"]]:
+            raise Rejected("request rejected", status=400, vendor_message="not a participant")
         author = {"type": "user", "id": payload["intercom_user_id"]} if payload["type"] == "user" else \
             {"type": "admin", "id": str(payload["admin_id"])}
         p = {"id": self._id(), "part_type": payload["message_type"], "body": payload["body"],

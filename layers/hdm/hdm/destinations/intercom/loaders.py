@@ -226,6 +226,8 @@ def load_tickets(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]
                 run.flag(key, "tag_not_applied", f"the category tag {row['_tag']!r} was refused: {exc}", "tags")
         status = "created" if before is None or before.dest_id is None else "updated"
         run.outcome(key, P.TICKET, status, ticket_id)
+        # matched, not created: rollback never deletes the contact through this entry
+        run.put(key, P.TICKET_CONTACT, State.LOADED, Origin.MATCHED, contact_id)
         run.put(key, P.TICKET, State.LOADED, Origin.CREATED, ticket_id, row=row)
 
 
@@ -258,6 +260,7 @@ def load_parts(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) 
     tickets = run.resolve(by_ticket, P.TICKET)
     agents = run.resolve({r["_author"] for r in rows if r.get("_author") and r["_author_kind"] == "admin"}, P.ADMIN)
     people = run.resolve({r["_author"] for r in rows if r.get("_author")}, P.CONTACT)
+    requesters = run.resolve(by_ticket, P.TICKET_CONTACT)
     for ticket_key, group in by_ticket.items():
         group.sort(key=lambda r: (r.get("_position") or 0, r["_source_key"]))
         ticket_id = tickets.get(ticket_key)
@@ -266,7 +269,7 @@ def load_parts(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) 
                 run.hold(row["_source_key"], P.PART, f"its ticket {ticket_key} was not loaded", "TICKET_NOT_LOADED")
                 _hold_files(run, row, f"its message's ticket {ticket_key} was not loaded")
             continue
-        sender = _PartSender(dest, run, ticket_id, [r["_source_key"] for r in group])
+        sender = _PartSender(dest, run, ticket_id, [r["_source_key"] for r in group], requesters.get(ticket_key))
         for row in group:
             sender.send_row(row, agents, people)
 
@@ -275,11 +278,12 @@ class _PartSender:
     """Sends the parts of one ticket; ``keys`` are the source keys of its parts this chunk loads (the parts
     already linked to them are never taken for another one)."""
 
-    def __init__(self, dest: IntercomDestination, run: Run, ticket_id: str, keys: list[str]):
+    def __init__(self, dest: IntercomDestination, run: Run, ticket_id: str, keys: list[str],
+                 contact: Optional[str] = None):
         self.dest, self.run, self.ticket_id, self.keys = dest, run, ticket_id, keys
         self._parts: Optional[list[dict[str, Any]]] = None
         self._claimed: Optional[set[str]] = None
-        self._contact: Optional[str] = None
+        self._contact: Optional[str] = contact
 
     def _read_back(self) -> tuple[list[dict[str, Any]], set[str]]:
         if self._parts is None:
@@ -335,10 +339,13 @@ class _PartSender:
         on_note: list[dict[str, Any]] = []
         if row["_author_kind"] == "contact":
             contact_id = people.get(row.get("_author") or "")
-            if contact_id is None:
-                contact_id = self.ticket_contact()
+            ticket_contact = self.ticket_contact()
+            if contact_id is None or (ticket_contact is not None and contact_id != ticket_contact):
+                why = "has no Intercom contact" if contact_id is None else \
+                    "is not the ticket's contact (Intercom takes replies on a ticket from its contact only)"
+                contact_id = ticket_contact
                 run.flag(key, "author_fallback", f"the customer who wrote it ({row.get('_author') or 'unknown'}) "
-                         "has no Intercom contact: sent as the ticket's contact", "intercom_user_id")
+                         f"{why}: sent as the ticket's contact", "intercom_user_id")
             payload.update(type="user", intercom_user_id=contact_id)
             on_note = files  # a contact reply on a ticket takes image URLs only, never files
             files = []

@@ -20,6 +20,9 @@ ATTACHMENTS = "attachments"  # files: sent with their part; accounted here (a fi
 #                              goes on an internal note right after it, flagged)
 TICKET_STATES = "ticket_states"  # the ticket's state, set once its parts are in
 
+# the contact a ticket was created with (the only contact Intercom lets reply on it), kept beside the ticket
+TICKET_CONTACT = "ticket_contact"
+
 # the crosswalk object of each phase (its first dest object)
 ADMIN, TEAM, COMPANY, CONTACT, TICKET, PART, PART_ATTACHMENT, TICKET_STATE = (
     "admin", "team", "company", "contact", "ticket", "ticket_part", "part_attachment", "ticket_state")
