@@ -60,7 +60,9 @@ class AttributeDef:
         if self.owner == "ticket":
             dt = {"float": "decimal", "date": "datetime"}.get(dt, dt)
         else:
-            dt = {"decimal": "float", "list": "string"}.get(dt, dt)
+            # a data attribute of type datetime reads back as "date" (the 2.16 spec's data_attribute enum has no
+            # "datetime"; Intercom's dates are Unix times either way): ask for "date"
+            dt = {"decimal": "float", "list": "string", "datetime": "date"}.get(dt, dt)
         return AttributeDef(self.owner, self.name, dt, self.description, self.multiline, self.visible_to_contacts)
 
 

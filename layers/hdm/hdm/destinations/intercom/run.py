@@ -12,9 +12,9 @@ from hdm.destinations.intercom.api import IntercomApi
 
 
 def payload_of(row: dict[str, Any]) -> dict[str, Any]:
-    """The Intercom request fields of a row (meta keys starting with ``_`` removed, except the ticket's
-    built-in attribute names, which are inside ``ticket_attributes``)."""
-    return {k: v for k, v in row.items() if not k.startswith("_")}
+    """The Intercom request fields of a row: meta keys (starting with ``_``) and empty values removed (Intercom
+    refuses null for most fields; an empty source value leaves the field as it is)."""
+    return {k: v for k, v in row.items() if not k.startswith("_") and v is not None}
 
 
 @dataclass
