@@ -31,6 +31,11 @@ from hdm.model import Record
 
 TRANSFORM_VERSION = 1
 
+# one client per workspace and process: the engines build a destination per worker thread, and the workers must
+# share one rate limiter (and one set of call counters) for the quota share to hold
+_SHARED: dict[tuple, IntercomApi] = {}
+_SHARED_LOCK = threading.Lock()
+
 LEDGER_TARGETS = {
     "ticket": "migrated as an Intercom ticket of the migration's ticket type (state set after its parts)",
     "ticket.custom": "migrated as ticket attributes, contact and company data attributes",
@@ -67,6 +72,7 @@ class IntercomDestination:
         self._ticket_type: Optional[tuple[str, dict[str, dict[str, Any]]]] = None
         self._tags: Optional[dict[str, str]] = None
         self._states: Optional[dict[str, str]] = None
+        self._data_attributes: dict[str, frozenset[str]] = {}
 
     @classmethod
     def from_config(cls, cfg: Any, token: Callable[[], str], stage: Any, migration_id: Optional[str] = None,
@@ -74,8 +80,14 @@ class IntercomDestination:
         mapping = load_mapping(source_type or "osticket", cfg.type, override=cfg.mapping_overrides)
 
         def api() -> IntercomApi:
-            return IntercomApi(cfg.base_url, token, api_version=cfg.api_version, ca_bundle=cfg.ca_bundle,
-                               per_minute=cfg.rate_limit_per_minute, share=cfg.quota_share)
+            key = (cfg.base_url, cfg.access_token, cfg.api_version, cfg.ca_bundle, cfg.rate_limit_per_minute,
+                   cfg.quota_share)
+            with _SHARED_LOCK:
+                if key not in _SHARED:
+                    _SHARED[key] = IntercomApi(cfg.base_url, token, api_version=cfg.api_version,
+                                               ca_bundle=cfg.ca_bundle, per_minute=cfg.rate_limit_per_minute,
+                                               share=cfg.quota_share)
+                return _SHARED[key]
 
         return cls(api, mapping, IntercomOptions(
             stage=stage, legacy_namespace=migration_id, unmatched_agent_policy=cfg.unmatched_agent_policy,
@@ -147,6 +159,14 @@ class IntercomDestination:
                     for s in states:
                         self._states.setdefault(s.get("category"), str(s["id"]))
             return self._ticket_type
+
+    def data_attribute_names(self, model: str) -> frozenset[str]:
+        """The custom data attributes the workspace has for contacts or companies (read once per process)."""
+        with self._lock:
+            if model not in self._data_attributes:
+                self._data_attributes[model] = frozenset(
+                    a["name"] for a in self.api.data_attributes(model) if a.get("name") and not a.get("archived"))
+            return self._data_attributes[model]
 
     def state_id(self, category: str) -> Optional[str]:
         with self._lock:

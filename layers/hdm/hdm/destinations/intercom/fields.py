@@ -63,6 +63,8 @@ class AttributeDef:
             # a data attribute of type datetime reads back as "date" (the 2.16 spec's data_attribute enum has no
             # "datetime"; Intercom's dates are Unix times either way): ask for "date"
             dt = {"decimal": "float", "list": "string", "datetime": "date"}.get(dt, dt)
+            if self.owner == "company":
+                dt = "string"  # the 2.16 spec types company custom attribute values as strings
         return AttributeDef(self.owner, self.name, dt, self.description, self.multiline, self.visible_to_contacts)
 
 

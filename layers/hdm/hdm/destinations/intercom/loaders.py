@@ -59,6 +59,20 @@ def load_teams(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) 
         run.put(key, P.TEAM, State.LOADED, Origin.MATCHED, str(team["id"]))
 
 
+def _prepared_only(dest: IntercomDestination, run: Run, model: str, key: str, payload: dict[str, Any]) -> None:
+    """Custom attributes the workspace does not have are left out, flagged (one bad value never costs the record)."""
+    custom = payload.get("custom_attributes")
+    if not custom:
+        return
+    known = dest.data_attribute_names(model)
+    for name in [n for n in custom if n not in known]:
+        custom.pop(name)
+        run.flag(key, "attribute_not_prepared", f"{model} attribute {name!r} does not exist in Intercom (no "
+                 "definition in the source, or prepare could not create it): value not loaded", name)
+    if not custom:
+        payload.pop("custom_attributes")
+
+
 # -- companies: create-or-update by company_id -------------------------------------------------------------------
 def load_companies(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) -> None:
     prior = run.existing(r["_source_key"] for r in rows)
@@ -69,6 +83,7 @@ def load_companies(dest: IntercomDestination, run: Run, rows: list[dict[str, Any
         if _unchanged(before, row):
             run.outcome(key, P.COMPANY, "unchanged", before.dest_id)
             continue
+        _prepared_only(dest, run, "company", key, payload)
         try:
             company = dest.api.upsert_company(payload)
         except Rejected as exc:
@@ -90,6 +105,7 @@ def load_contacts(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]
             run.outcome(key, P.CONTACT, "unchanged", before.dest_id)
             continue
         payload = payload_of(row)
+        _prepared_only(dest, run, "contact", key, payload)
         origin = Origin.CREATED
         try:
             if before is not None and before.state == State.LOADED and before.dest_id:
@@ -431,10 +447,15 @@ def load_attachments(dest: IntercomDestination, run: Run, rows: list[dict[str, A
     for row in rows:
         key = row["_source_key"]
         e = entries.get(key)
+        # the parts phase wrote what happened to the file; recorded again under this phase, which accounts for it
         if e is not None and e.state == State.LOADED:
+            if e.phase != P.ATTACHMENTS:
+                run.put(key, P.PART_ATTACHMENT, State.LOADED, Origin.CREATED, e.dest_id)
             run.outcome(key, P.PART_ATTACHMENT, "created", e.dest_id, message="sent with its part")
             continue
         if e is not None and e.state in (State.HELD, State.REJECTED):
+            if e.phase != P.ATTACHMENTS:
+                run.put(key, P.PART_ATTACHMENT, e.state, Origin.CREATED, reason=e.reason)
             run.outcome(key, P.PART_ATTACHMENT, e.state.value if e.state == State.HELD else "rejected", None,
                         "FILE_NOT_SENT", e.reason)
             run.flag(key, "file_held", e.reason or "not sent", "attachment_files")

@@ -147,6 +147,8 @@ class IntercomTransformer:
     def _organization(self, rec: Any):
         row, flags = self._mapped(rec, "organization")
         nest(row)
+        if row.get("custom_attributes"):  # the 2.16 spec takes company custom attribute values as strings
+            row["custom_attributes"] = {k: as_text(v) for k, v in row["custom_attributes"].items()}
         row["_flags"] = flags
         yield P.COMPANIES, row
 
@@ -253,6 +255,12 @@ class IntercomTransformer:
             flags.append(_flag(rec.key, "file_held", row["_hold"], "attachment_files"))
         row["_blob"], row["_content_type"], row["_size"] = rec.blob, rec.content_type, rec.size
         yield P.ATTACHMENTS, row
+
+
+def as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def custom_value(value: Any) -> Any:
