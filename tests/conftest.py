@@ -6,4 +6,5 @@ pytest_plugins: list[str] = [
     "hdm_infra.testing.threads",
     "hdm_infra.testing.aws",
     "hdm_infra.testing.sfemu",
+    "hdm_infra.testing.intercomemu",
 ]
