@@ -5,7 +5,7 @@ then re-run ending exactly like a clean run (no duplicate part, contact, company
 from __future__ import annotations
 
 import pytest
-from conftest import Killed
+from fake_intercom import FakeIntercom, Killed
 from hdm.crosswalk.base import State
 from hdm.crosswalk.sqlite import SqliteCrosswalk
 from hdm.destinations.intercom.destination import IntercomDestination
@@ -150,8 +150,6 @@ def test_a_clean_run_loads_in_order_and_verifies(world):
 @pytest.mark.parametrize("kill", [("company", 1), ("contact", 2), ("ticket", 1), ("ticket", 3), ("reply", 1),
                                   ("reply", 2), ("reply", 5), ("reply", 8)])
 def test_a_killed_run_re_run_ends_like_a_clean_run(tmp_path, fake_intercom, kill):
-    from conftest import FakeIntercom
-
     clean = FakeIntercom(fake_intercom.admins_, fake_intercom.teams_)
     for f in (clean, fake_intercom):
         f.contacts["9"] = {"id": "9", "email": "dan@existing.example", "external_id": None, "companies": []}
