@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Optional
 
-from hdm.http import NotFound, Rejected
+from hdm.http import NotFound, Rejected, Transient
 
 
 class Killed(Exception):
@@ -37,6 +37,7 @@ class FakeIntercom:
         self.data_attrs: dict[str, list[dict[str, Any]]] = {"contact": [], "company": []}
         self.calls = _Calls()
         self.kill_at: Optional[tuple[str, int]] = None  # (operation, nth write): raise after that write landed
+        self.lost_answer_at: Optional[tuple[str, int]] = None  # (operation, nth write): a 5xx after it landed
         self._writes: dict[str, int] = {}
         self.limiter = type("L", (), {"snapshot": lambda self: {}})()
 
@@ -52,6 +53,9 @@ class FakeIntercom:
         if self.kill_at == (op, self._writes[op]):
             self.kill_at = None
             raise Killed(f"killed after {op} #{self._writes[op]}")
+        if self.lost_answer_at == (op, self._writes[op]):
+            self.lost_answer_at = None
+            raise Transient("server error", status=503)
 
     def state(self) -> dict[str, Any]:
         """What a person would see: everything but ids."""

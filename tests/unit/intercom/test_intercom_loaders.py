@@ -173,3 +173,15 @@ def test_a_second_run_sends_nothing_again(world):
     assert fake.state() == before
     writes = {"create_ticket", "reply", "create_contact", "upsert_company"}
     assert {k: fake.calls.by.get(k, 0) - calls.get(k, 0) for k in writes} == dict.fromkeys(writes, 0)
+
+
+@pytest.mark.parametrize("lost", [("ticket", 2), ("reply", 3), ("contact", 1)])
+def test_a_write_whose_answer_was_lost_is_found_not_sent_twice(tmp_path, fake_intercom, lost):
+    clean = FakeIntercom(fake_intercom.admins_, fake_intercom.teams_)
+    for f in (clean, fake_intercom):
+        f.contacts["9"] = {"id": "9", "email": "dan@existing.example", "external_id": None, "companies": []}
+    migrate(clean, LocalStage(tmp_path / "clean"), SqliteCrosswalk(tmp_path / "clean.sqlite"))
+    fake_intercom.lost_answer_at = lost  # the write happened, the answer was a 503: one run still ends clean
+    migrate(fake_intercom, LocalStage(tmp_path / "stage"), SqliteCrosswalk(tmp_path / "cw.sqlite"))
+    assert fake_intercom.lost_answer_at is None
+    assert fake_intercom.state() == clean.state()

@@ -15,12 +15,15 @@ from hdm.destinations.intercom.api import existing_contact_id
 from hdm.destinations.intercom.options import MAX_FILES_PER_PART, legacy_id
 from hdm.destinations.intercom.parts import find_sent, ticket_parts
 from hdm.destinations.intercom.run import Run, payload_of
-from hdm.http import NotFound, Rejected
+from hdm.http import NotFound, Rejected, Transient
 
 if TYPE_CHECKING:
     from hdm.destinations.intercom.destination import IntercomDestination
 
 LEGACY_ATTRIBUTE = "hdm legacy id"
+# a write that failed in a way that may have happened (5xx, reset connection) is looked for, then sent again, at
+# most this many times in one run; after that the Transient stops the chunk and the next run resumes it
+WRITE_ATTEMPTS = 3
 
 
 # -- admins and teams: matched, never created ------------------------------------------------------------------
@@ -138,12 +141,18 @@ def _create_contact(dest: IntercomDestination, run: Run, key: str, payload: dict
     """Create; on 409 find the contact that exists: ours (a killed run created it: same external_id) or one that
     was there before (matched, linked, flagged)."""
     ours = payload.get("external_id")
-    try:
-        return str(dest.api.create_contact(payload)["id"]), Origin.CREATED
-    except Rejected as exc:
-        if exc.status != 409:
-            raise
-        existing_id = existing_contact_id(exc)
+    existing_id = None
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            return str(dest.api.create_contact(payload)["id"]), Origin.CREATED
+        except Transient:  # it may have been created: sending again answers 409 naming it
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
+        except Rejected as exc:
+            if exc.status != 409:
+                raise
+            existing_id = existing_contact_id(exc)
+            break
     contact = None
     if existing_id:
         try:
@@ -259,8 +268,17 @@ def _find_or_create_ticket(dest: IntercomDestination, run: Run, key: str, before
             run.put(key, P.TICKET, State.PENDING, Origin.CREATED, found)
             return found
     run.put(key, P.TICKET, State.PENDING, Origin.CREATED)  # the marker: a re-run looks before sending again
-    ticket = dest.api.create_ticket(payload)
-    ticket_id = str(ticket["id"])
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            ticket_id = str(dest.api.create_ticket(payload)["id"])
+            break
+        except Transient:  # it may have been created: look for it before sending again
+            found = dest.find_ticket(contact_id, payload["ticket_attributes"].get(LEGACY_ATTRIBUTE))
+            if found:
+                ticket_id = found
+                break
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
     run.put(key, P.TICKET, State.PENDING, Origin.CREATED, ticket_id)
     return ticket_id
 
@@ -334,8 +352,19 @@ class _PartSender:
                               "interrupted: found by reading the ticket back, not sent again", "id", "info")
                 return found, False
         self.run.put(key, P.PART, State.PENDING, Origin.CREATED)
-        reply = self.dest.api.reply(self.ticket_id, payload)
-        part_id = str(reply.get("id"))
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                part_id = str(self.dest.api.reply(self.ticket_id, payload).get("id"))
+                break
+            except Transient:  # it may have landed: read the ticket back before sending again
+                self._parts = None
+                parts, claimed = self._read_back()
+                found = find_sent(parts, payload, claimed)
+                if found is not None:
+                    claimed.add(found)
+                    return found, False
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise
         if self._claimed is not None:
             self._claimed.add(part_id)
         return part_id, True

@@ -46,9 +46,9 @@ def prepare(dest: IntercomDestination, custom_defs: list[Any]) -> dict[str, Any]
     type_id, created = dest.ensure_ticket_type()
     (report["created"] if created else report["verified"]).append({"ticket_type": dest.options.ticket_type_name,
                                                                    "id": type_id})
-    have = set(dest.ticket_type(refresh=True)[1])
+    have = {n.casefold() for n in dest.ticket_type(refresh=True)[1]}
     for name, attr in sorted((plan.get("ticket") or {}).items()):
-        if name in have:
+        if name.casefold() in have:
             report["verified"].append({"ticket_attribute": name})
             continue
         body = {"name": name, "description": attr.description or name, "data_type": attr.data_type,
@@ -64,9 +64,9 @@ def prepare(dest: IntercomDestination, custom_defs: list[Any]) -> dict[str, Any]
     dest.ticket_type(refresh=True)
     # contact and company data attributes
     for owner in ("contact", "company"):
-        existing = {a.get("name") for a in api.data_attributes(owner)}
+        existing = {(a.get("name") or "").casefold() for a in api.data_attributes(owner)}
         for name, attr in sorted((plan.get(owner) or {}).items()):
-            if name in existing:
+            if name.casefold() in existing:
                 report["verified"].append({f"{owner}_attribute": name})
                 continue
             try:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any, Optional
 
 from hdm.destinations.intercom import phases as P
-from hdm.destinations.intercom.fields import attribute_name
+from hdm.destinations.intercom.fields import attribute_name, owner_of
 from hdm.destinations.intercom.options import IntercomOptions, legacy_id
 from hdm.destinations.intercom.staged import StagedLookups
 from hdm.mapping.engine import CustomTarget, MappingEngine
@@ -133,7 +133,13 @@ class IntercomTransformer:
         target = self.mapping.custom_field_name(owner, name)
         if target is None:
             return CustomTarget(None, "skipped by the mapping (custom_fields.fields)")
-        return CustomTarget(attribute_name("", target))
+        attr = attribute_name("", target)
+        # Intercom attribute names are unique without case: a source field named like one of the mapping's own
+        # attributes (osTicket's "priority" beside "Priority") gets a name of its own rather than clash
+        taken = {n.casefold() for n in (self.mapping.fields.attributes or {}).get(owner_of(owner) or "", {})}
+        if attr.casefold() in taken:
+            attr = f"{attr} (source field)"
+        return CustomTarget(attr)
 
     # -- per object ---------------------------------------------------------------------------------------------
     def _agent(self, rec: Any):
