@@ -37,6 +37,7 @@ class FakeIntercom:
         self.data_attrs: dict[str, list[dict[str, Any]]] = {"contact": [], "company": []}
         self.calls = _Calls()
         self.kill_at: Optional[tuple[str, int]] = None  # (operation, nth write): raise after that write landed
+        self.kill_with: type[Exception] = Killed
         self.lost_answer_at: Optional[tuple[str, int]] = None  # (operation, nth write): a 5xx after it landed
         self._writes: dict[str, int] = {}
         self.limiter = type("L", (), {"snapshot": lambda self: {}})()
@@ -52,7 +53,7 @@ class FakeIntercom:
         self._writes[op] = self._writes.get(op, 0) + 1
         if self.kill_at == (op, self._writes[op]):
             self.kill_at = None
-            raise Killed(f"killed after {op} #{self._writes[op]}")
+            raise self.kill_with(f"killed after {op} #{self._writes[op]}")
         if self.lost_answer_at == (op, self._writes[op]):
             self.lost_answer_at = None
             raise Transient("server error", status=503)

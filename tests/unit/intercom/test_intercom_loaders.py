@@ -185,3 +185,29 @@ def test_a_write_whose_answer_was_lost_is_found_not_sent_twice(tmp_path, fake_in
     migrate(fake_intercom, LocalStage(tmp_path / "stage"), SqliteCrosswalk(tmp_path / "cw.sqlite"))
     assert fake_intercom.lost_answer_at is None
     assert fake_intercom.state() == clean.state()
+
+
+def test_a_quota_stop_is_the_generic_one_and_the_next_run_resumes(tmp_path, fake_intercom):
+    """The API's QuotaExhausted (the kit's, raised past the wait the limiter allows) reaches the engines as the
+    generic connector_errors.QuotaExhausted they checkpoint on; the next run ends like a clean run."""
+    from hdm import connector_errors
+    from hdm.http import QuotaExhausted
+
+    clean = FakeIntercom(fake_intercom.admins_, fake_intercom.teams_)
+    migrate(clean, LocalStage(tmp_path / "clean"), SqliteCrosswalk(tmp_path / "clean.sqlite"))
+    stage, cw = LocalStage(tmp_path / "stage"), SqliteCrosswalk(tmp_path / "cw.sqlite")
+    fake_intercom.kill_at, fake_intercom.kill_with = ("reply", 4), QuotaExhausted
+    with pytest.raises(connector_errors.QuotaExhausted):
+        migrate(fake_intercom, stage, cw, run_id="r1")
+    migrate(fake_intercom, stage, cw, run_id="r2")
+    assert fake_intercom.state() == clean.state()
+
+
+def test_the_limiter_takes_the_configured_share_of_the_quota():
+    from hdm.destinations.intercom.api import IntercomApi
+
+    api = IntercomApi("https://127.0.0.1:1", lambda: "t", per_minute=10_000, share=0.5)
+    assert api.limiter.snapshot()["interval_seconds"] == pytest.approx(60 / 5_000)
+    api.limiter.observe({"X-RateLimit-Limit": "1667", "X-RateLimit-Remaining": "1500", "X-RateLimit-Reset": "1"})
+    assert api.limiter.snapshot()["server_limit"] == 1667
+    assert api.http.headers["Intercom-Version"] == "2.16"

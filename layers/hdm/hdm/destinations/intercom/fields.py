@@ -99,6 +99,10 @@ class IntercomVocabulary:
     def field_name(self, prefix: str, name: str) -> str:
         return attribute_name(prefix, name)
 
+    def transforms(self) -> tuple[str, ...]:
+        """The transforms Intercom's transform provides besides the generic ones (times as Unix seconds)."""
+        return ("datetime", "date", "reference_name")
+
     def definitions(self, document: dict[str, Any]) -> IntercomFields:
         out = IntercomFields()
         for owner, attrs in (document.get("schema") or {}).items():
