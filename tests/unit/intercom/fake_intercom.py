@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Optional
 
-from hdm.http import NotFound, Rejected, Transient
+from hdm.http import AuthFailed, NotFound, Rejected, Transient
 
 
 class Killed(Exception):
@@ -38,6 +38,7 @@ class FakeIntercom:
         self.calls = _Calls()
         self.kill_at: Optional[tuple[str, int]] = None  # (operation, nth write): raise after that write landed
         self.kill_with: type[Exception] = Killed
+        self.private_notes = True  # the plan: False refuses notes with 403
         self.lost_answer_at: Optional[tuple[str, int]] = None  # (operation, nth write): a 5xx after it landed
         self._writes: dict[str, int] = {}
         self.limiter = type("L", (), {"snapshot": lambda self: {}})()
@@ -240,6 +241,8 @@ class FakeIntercom:
         if payload["type"] == "user" and payload.get("intercom_user_id") not in [
                 c["id"] for c in self.tickets[tid]["contacts"]["contacts"]]:
             raise Rejected("request rejected", status=400, vendor_message="not a participant")
+        if payload["message_type"] == "note" and not self.private_notes:
+            raise AuthFailed("not authorised", status=403, vendor_message="Private notes are not available")
         author = {"type": "user", "id": payload["intercom_user_id"]} if payload["type"] == "user" else \
             {"type": "admin", "id": str(payload["admin_id"])}
         p = {"id": self._id(), "part_type": payload["message_type"], "body": payload["body"],

@@ -211,3 +211,14 @@ def test_the_limiter_takes_the_configured_share_of_the_quota():
     api.limiter.observe({"X-RateLimit-Limit": "1667", "X-RateLimit-Remaining": "1500", "X-RateLimit-Reset": "1"})
     assert api.limiter.snapshot()["server_limit"] == 1667
     assert api.http.headers["Intercom-Version"] == "2.16"
+
+
+def test_without_private_notes_internal_notes_are_held_never_replies(world):
+    fake, stage, cw = world
+    fake.private_notes = False
+    results = migrate(fake, stage, cw)
+    parts = [p for t in fake.tickets.values() for p in t["parts"]]
+    assert parts and all(p["part_type"] == "comment" for p in parts)
+    assert not any("rude" in p["body"] or "refunded" in p["body"] for p in parts), "no internal text went out"
+    held = [r for r in results["parts"]["rejected"] if r["error_code"] == "PRIVATE_NOTES_UNAVAILABLE"]
+    assert {r["source_key"] for r in held} == {"message:3", "message:6"}

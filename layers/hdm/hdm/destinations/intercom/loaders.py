@@ -15,7 +15,7 @@ from hdm.destinations.intercom.api import existing_contact_id
 from hdm.destinations.intercom.options import MAX_FILES_PER_PART, legacy_id
 from hdm.destinations.intercom.parts import find_sent, ticket_parts
 from hdm.destinations.intercom.run import Run, payload_of
-from hdm.http import NotFound, Rejected, Transient
+from hdm.http import AuthFailed, NotFound, Rejected, Transient
 
 if TYPE_CHECKING:
     from hdm.destinations.intercom.destination import IntercomDestination
@@ -413,6 +413,16 @@ class _PartSender:
             run.reject(key, P.PART, exc)
             _hold_files(run, row, f"its message was refused by Intercom: {exc}")
             return
+        except AuthFailed as exc:
+            if exc.status != 403 or payload["message_type"] != "note":
+                raise
+            # the workspace's plan has no private notes: the note waits for a person, never goes out as a reply
+            reason = ("the workspace refuses private notes (its plan has none): this internal note is held, never "
+                      "sent as a reply")
+            run.flag(key, "private_notes_unavailable", reason, "message_type", "error")
+            run.hold(key, P.PART, reason, "PRIVATE_NOTES_UNAVAILABLE")
+            _hold_files(run, row, reason)
+            return
         for f in files:
             run.put(f["key"], P.PART_ATTACHMENT, State.LOADED, Origin.CREATED, part_id)
         for held in row.get("_held_files") or []:
@@ -441,10 +451,14 @@ class _PartSender:
             else:
                 try:
                     note_id, _ = self.send(note_key, payload, prior)
-                except Rejected as exc:
+                except (Rejected, AuthFailed) as exc:
+                    if isinstance(exc, AuthFailed) and exc.status != 403:
+                        raise
+                    state = State.HELD if isinstance(exc, AuthFailed) else State.REJECTED
                     for f in batch:
-                        run.put(f["key"], P.PART_ATTACHMENT, State.REJECTED, Origin.CREATED,
-                                reason=f"the note carrying it was refused: {exc}")
+                        run.put(f["key"], P.PART_ATTACHMENT, state, Origin.CREATED,
+                                reason=f"the internal note that would carry it was refused: {exc}")
+                    run.put(note_key, P.PART, state, Origin.CREATED, reason=str(exc))
                     continue
                 run.put(note_key, P.PART, State.LOADED, Origin.CREATED, note_id)
             for f in batch:
@@ -511,6 +525,12 @@ def load_attachments(dest: IntercomDestination, run: Run, rows: list[dict[str, A
                                                                           f"{key}#note", P.PART))
         except Rejected as exc:
             run.reject(key, P.PART_ATTACHMENT, exc)
+            continue
+        except AuthFailed as exc:
+            if exc.status != 403:
+                raise
+            run.hold(key, P.PART_ATTACHMENT, f"the internal note that would carry it was refused: {exc}",
+                     "PRIVATE_NOTES_UNAVAILABLE")
             continue
         run.put(f"{key}#note", P.PART, State.LOADED, Origin.CREATED, note_id)
         run.flag(key, "attachment_on_note", "its message did not carry it: put on an internal note of its ticket",
