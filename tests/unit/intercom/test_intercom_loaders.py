@@ -222,3 +222,19 @@ def test_without_private_notes_internal_notes_are_held_never_replies(world):
     assert not any("rude" in p["body"] or "refunded" in p["body"] for p in parts), "no internal text went out"
     held = [r for r in results["parts"]["rejected"] if r["error_code"] == "PRIVATE_NOTES_UNAVAILABLE"]
     assert {r["source_key"] for r in held} == {"message:3", "message:6"}
+
+
+def test_verification_sees_a_note_turned_reply_a_wrong_author_and_parts_out_of_order(world):
+    fake, stage, cw = world
+    migrate(fake, stage, cw)
+    dest = IntercomDestination(lambda: fake, options={"stage": stage, "legacy_namespace": "m1"})
+    rows = dest.transform("message", _records_cache[id(stage)]["message"])["parts"]
+    assert dest.verify_chunk("parts", rows, cw, "m1") == []
+    t1 = next(t for t in fake.tickets.values() if t["ticket_attributes"]["Original ticket number"] == "1001")
+    t1["parts"][3]["part_type"] = "comment"  # the internal note, now public
+    t1["parts"][2]["author"] = {"type": "admin", "id": "1"}  # another admin
+    t2 = next(t for t in fake.tickets.values() if t["ticket_attributes"]["Original ticket number"] == "1002")
+    t2["parts"][0], t2["parts"][1] = t2["parts"][1], t2["parts"][0]
+    found = {(m["source_key"], m["field"]) for m in dest.verify_chunk("parts", rows, cw, "m1")}
+    assert {("message:3", "part_type"), ("message:2", "author.id")} <= found
+    assert any(f == "order" for _, f in found)

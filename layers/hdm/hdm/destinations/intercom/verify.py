@@ -126,6 +126,8 @@ def verify_parts(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]
     for key, (pid, row) in loaded.items():
         by_ticket.setdefault(row["_ticket"], []).append((key, pid, row))
     tickets = run.resolve(by_ticket, P.TICKET)
+    requesters = run.resolve(by_ticket, P.TICKET_CONTACT)
+    agents = run.resolve({r.get("_author") for _, r in loaded.values() if r.get("_author")}, P.ADMIN)
     for ticket_key, items in by_ticket.items():
         tid = tickets.get(ticket_key)
         if tid is None:
@@ -153,6 +155,13 @@ def verify_parts(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]
             want_author = "user" if row["_author_kind"] == "contact" else "admin"
             if author is not None and (author == "admin") != (want_author == "admin"):
                 out.append(_mismatch(key, pid, "author.type", want_author, author))
+            # the author: the ticket's contact for a customer's reply, the matched admin (or the default admin,
+            # flagged at load) for everything else
+            want_id = requesters.get(ticket_key) if want_author == "user" else \
+                agents.get(row.get("_author") or "") or dest.default_admin_id()
+            got_id = (part.get("author") or {}).get("id")
+            if want_id is not None and got_id is not None and str(got_id) != str(want_id):
+                out.append(_mismatch(key, pid, "author.id", want_id, got_id))
             if row.get("created_at") is not None and not _same(row["created_at"], part.get("created_at")):
                 out.append(_mismatch(key, pid, "created_at", row["created_at"], part.get("created_at")))
             want_text, got_text = body_text(row.get("body")), body_text(part.get("body"))
