@@ -79,6 +79,10 @@ def test_osticket_to_intercom_accounts_for_every_record(intercom_rehearsal, tmp_
     again = LocalEngine(make(), workdir=tmp_path / "work", progress=False).run()
     assert again.status == "succeeded", again.message
     assert _content(emu) == before
+    # and from a fresh state folder: what is there is found by legacy id and adopted, nothing is made twice
+    fresh = LocalEngine(make(), workdir=tmp_path / "fresh", progress=False).run(approve=True)
+    assert fresh.status == "succeeded", fresh.message
+    assert _content(emu) == before
 
     # rollback: tickets, contacts and companies it created are gone; what Intercom cannot delete is said
     result = LocalEngine(make(), workdir=tmp_path / "work", progress=False).rollback()

@@ -262,6 +262,9 @@ class FakeIntercom:
     def search_tickets(self, query, limit_pages=5):
         self._count("search_tickets")
         want = {q["field"]: q["value"] for q in query["value"]}
+        contacts = want.get("contact_ids")
+        contacts = set(contacts) if isinstance(contacts, list) else {contacts}
         for t in self.tickets.values():
-            if want.get("contact_ids") in [c["id"] for c in t["contacts"]["contacts"]]:
+            if contacts & {c["id"] for c in t["contacts"]["contacts"]} and \
+                    want.get("ticket_type_id") in (None, t["ticket_type"]["id"]):
                 yield {k: v for k, v in t.items() if k != "parts"}

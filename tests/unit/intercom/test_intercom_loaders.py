@@ -238,3 +238,14 @@ def test_verification_sees_a_note_turned_reply_a_wrong_author_and_parts_out_of_o
     found = {(m["source_key"], m["field"]) for m in dest.verify_chunk("parts", rows, cw, "m1")}
     assert {("message:3", "part_type"), ("message:2", "author.id")} <= found
     assert any(f == "order" for _, f in found)
+
+
+def test_a_fresh_state_folder_adopts_what_is_there_instead_of_duplicating(world, tmp_path):
+    fake, stage, cw = world
+    migrate(fake, stage, cw)
+    before, calls = fake.state(), dict(fake.calls.by)
+    results = migrate(fake, stage, SqliteCrosswalk(tmp_path / "fresh.sqlite"), run_id="r2")
+    assert fake.state() == before
+    assert fake.calls.by.get("create_ticket", 0) == calls.get("create_ticket", 0)
+    assert fake.calls.by.get("reply", 0) == calls.get("reply", 0)
+    assert all(not r["mismatches"] for r in results.values())

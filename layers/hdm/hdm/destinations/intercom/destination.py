@@ -200,6 +200,26 @@ class IntercomDestination:
                 return str(ticket["id"])
         return None
 
+    def tickets_by_legacy(self, contact_ids: Iterable[str], legacies: set[str]) -> dict[str, str]:
+        """Tickets of the migration's type that carry one of ``legacies`` (ticket id by legacy id), found with one
+        search per 50 contacts: a chunk loaded before from another state folder (or whose crosswalk was lost) is
+        adopted, not created twice. Search lags behind writes (minutes on Intercom): a ticket written moments
+        ago may not be found yet."""
+        if not legacies:
+            return {}
+        type_id, _ = self.ticket_type()
+        ids = sorted(set(contact_ids))
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 50):
+            query: dict[str, Any] = {"operator": "AND", "value": [
+                {"field": "ticket_type_id", "operator": "=", "value": type_id},
+                {"field": "contact_ids", "operator": "IN", "value": ids[start:start + 50]}]}
+            for ticket in self.api.search_tickets(query, limit_pages=1000):
+                legacy = (ticket.get("ticket_attributes") or {}).get("hdm legacy id")
+                if legacy in legacies:
+                    found.setdefault(legacy, str(ticket["id"]))
+        return found
+
     # -- Destination ----------------------------------------------------------------------------------------------
     def phases(self) -> list[LoadPhase]:
         return P.GRAPH.order()

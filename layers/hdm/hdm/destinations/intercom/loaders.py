@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from hdm.destinations.intercom.destination import IntercomDestination
 
 LEGACY_ATTRIBUTE = "hdm legacy id"
+ADOPTED = "adopted: found in Intercom by its legacy id"  # a ticket entry whose parts may be in Intercom already
 # a write that failed in a way that may have happened (5xx, reset connection) is looked for, then sent again, at
 # most this many times in one run; after that the Transient stops the chunk and the next run resumes it
 WRITE_ATTEMPTS = 3
@@ -182,10 +183,26 @@ def load_tickets(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]
     companies = run.resolve({x["company"] for x in looks if x.get("company")}, P.COMPANY)
     admins = run.resolve({x["admin"] for x in looks if x.get("admin")}, P.ADMIN)
     teams = run.resolve({x["team"] for x in looks if x.get("team")}, P.TEAM)
+    # tickets the crosswalk has never seen may exist all the same (a fresh state folder, a lost crosswalk): one
+    # search per chunk finds them by their legacy id, and they are adopted instead of created twice
+    unseen = [r for r in rows if not prior.get(r["_source_key"]) and not r.get("_hold")
+              and contacts.get((r.get("_lookups") or {}).get("contact"))]
+    adopted = dest.tickets_by_legacy(
+        [contacts[r["_lookups"]["contact"]] for r in unseen],
+        {(r.get("ticket_attributes") or {}).get(LEGACY_ATTRIBUTE) for r in unseen} - {None})
     for row in rows:
         key = row["_source_key"]
         look = row.get("_lookups") or {}
         before = run.entry_of(prior, key, P.TICKET)
+        legacy = (row.get("ticket_attributes") or {}).get(LEGACY_ATTRIBUTE)
+        if before is None and legacy in adopted and contacts.get(look.get("contact")):
+            ticket_id = adopted[legacy]
+            run.flag(key, "adopted", "the ticket was already in Intercom (loaded by an earlier run whose state this "
+                     "one does not have): found by its legacy id, not created again", "id", "info")
+            run.outcome(key, P.TICKET, "unchanged", ticket_id)
+            run.put(key, P.TICKET_CONTACT, State.LOADED, Origin.MATCHED, contacts[look["contact"]])
+            run.put(key, P.TICKET, State.LOADED, Origin.CREATED, ticket_id, reason=ADOPTED, row=row)
+            continue
         if before is not None and before.state == State.LOADED and before.dest_id:
             run.outcome(key, P.TICKET, "unchanged", before.dest_id)
             continue
@@ -291,7 +308,9 @@ def load_parts(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) 
             run.hold(row["_source_key"], P.PART, row["_hold"])
             continue
         by_ticket.setdefault(row["_ticket"], []).append(row)
-    tickets = run.resolve(by_ticket, P.TICKET)
+    ticket_entries = run.state_of(by_ticket, P.TICKET)
+    tickets = {k: e.dest_id for k, e in ticket_entries.items() if e.state == State.LOADED and e.dest_id}
+    adopted = {k for k, e in ticket_entries.items() if (e.reason or "").startswith(ADOPTED)}
     agents = run.resolve({r["_author"] for r in rows if r.get("_author") and r["_author_kind"] == "admin"}, P.ADMIN)
     people = run.resolve({r["_author"] for r in rows if r.get("_author")}, P.CONTACT)
     requesters = run.resolve(by_ticket, P.TICKET_CONTACT)
@@ -303,7 +322,8 @@ def load_parts(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) 
                 run.hold(row["_source_key"], P.PART, f"its ticket {ticket_key} was not loaded", "TICKET_NOT_LOADED")
                 _hold_files(run, row, f"its message's ticket {ticket_key} was not loaded")
             continue
-        sender = _PartSender(dest, run, ticket_id, [r["_source_key"] for r in group], requesters.get(ticket_key))
+        sender = _PartSender(dest, run, ticket_id, [r["_source_key"] for r in group], requesters.get(ticket_key),
+                             look_first=ticket_key in adopted)
         for row in group:
             sender.send_row(row, agents, people)
 
@@ -313,8 +333,9 @@ class _PartSender:
     already linked to them are never taken for another one)."""
 
     def __init__(self, dest: IntercomDestination, run: Run, ticket_id: str, keys: list[str],
-                 contact: Optional[str] = None):
+                 contact: Optional[str] = None, look_first: bool = False):
         self.dest, self.run, self.ticket_id, self.keys = dest, run, ticket_id, keys
+        self.look_first = look_first  # an adopted ticket: its parts may be there already, unknown to the crosswalk
         self._parts: Optional[list[dict[str, Any]]] = None
         self._claimed: Optional[set[str]] = None
         self._contact: Optional[str] = contact
@@ -341,8 +362,8 @@ class _PartSender:
     def send(self, key: str, payload: dict[str, Any], before: Optional[CrosswalkEntry]) -> tuple[str, bool]:
         """(part id, created now). A pending marker first; a pending marker found means: read the ticket's parts
         back and take the part that matches instead of sending again."""
-        if before is not None and before.state == State.PENDING:
-            if before.dest_id:
+        if (before is not None and before.state == State.PENDING) or (before is None and self.look_first):
+            if before is not None and before.dest_id:
                 return before.dest_id, False
             parts, claimed = self._read_back()
             found = find_sent(parts, payload, claimed)
