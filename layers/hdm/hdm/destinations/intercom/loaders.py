@@ -351,7 +351,7 @@ class _PartSender:
             extra = [f"{k}#files{i or ''}" for k in self.keys for i in range(3)] + [f"{k}#note" for k in self.keys]
             found = self.run.existing([*self.keys, *extra])
             self._claimed = {e.dest_id for es in found.values() for e in es
-                             if e.dest_id and e.state == State.LOADED and e.dest_object == P.PART}
+                             if e.dest_id and e.state == State.LOADED and e.dest_object in (P.PART, P.FILES_NOTE)}
         return self._parts, self._claimed  # type: ignore[return-value]
 
     def ticket_contact(self) -> Optional[str]:
@@ -372,7 +372,7 @@ class _PartSender:
                 self.run.flag(key, "found_after_interruption", "an earlier run sent this part before it was "
                               "interrupted: found by reading the ticket back, not sent again", "id", "info")
                 return found, False
-        self.run.put(key, P.PART, State.PENDING, Origin.CREATED)
+        self.run.put(key, P.FILES_NOTE if "#" in key else P.PART, State.PENDING, Origin.CREATED)
         for attempt in range(WRITE_ATTEMPTS):
             try:
                 part_id = str(self.dest.api.reply(self.ticket_id, payload).get("id"))
@@ -449,7 +449,7 @@ class _PartSender:
         for held in row.get("_held_files") or []:
             run.put(held["key"], P.PART_ATTACHMENT, State.HELD, Origin.CREATED, reason=held["reason"])
         if on_note:
-            self._files_note(key, row, on_note, run.entry_of(prior, f"{key}#files", P.PART))
+            self._files_note(key, row, on_note, run.entry_of(prior, f"{key}#files", P.FILES_NOTE))
         run.outcome(key, P.PART, "created" if created else "updated", part_id)
         run.put(key, P.PART, State.LOADED, Origin.CREATED, part_id, row=row)
 
@@ -466,7 +466,7 @@ class _PartSender:
                        "attachment_files": [self._file(f) for f in batch], "skip_notifications": True}
             if row.get("created_at") is not None:
                 payload["created_at"] = row["created_at"]
-            prior = before if i == 0 else run.entry_of(run.existing([note_key]), note_key, P.PART)
+            prior = before if i == 0 else run.entry_of(run.existing([note_key]), note_key, P.FILES_NOTE)
             if prior is not None and prior.state == State.LOADED and prior.dest_id:
                 note_id = prior.dest_id
             else:
@@ -479,9 +479,9 @@ class _PartSender:
                     for f in batch:
                         run.put(f["key"], P.PART_ATTACHMENT, state, Origin.CREATED,
                                 reason=f"the internal note that would carry it was refused: {exc}")
-                    run.put(note_key, P.PART, state, Origin.CREATED, reason=str(exc))
+                    run.put(note_key, P.FILES_NOTE, state, Origin.CREATED, reason=str(exc))
                     continue
-                run.put(note_key, P.PART, State.LOADED, Origin.CREATED, note_id)
+                run.put(note_key, P.FILES_NOTE, State.LOADED, Origin.CREATED, note_id)
             for f in batch:
                 run.put(f["key"], P.PART_ATTACHMENT, State.LOADED, Origin.CREATED, note_id)
             run.flag(key, "attachment_on_note", f"{len(batch)} file(s) could not go on the part itself (a contact "
@@ -543,7 +543,7 @@ def load_attachments(dest: IntercomDestination, run: Run, rows: list[dict[str, A
                    "skip_notifications": True}
         try:
             note_id, _ = sender.send(f"{key}#note", payload, run.entry_of(run.existing([f"{key}#note"]),
-                                                                          f"{key}#note", P.PART))
+                                                                          f"{key}#note", P.FILES_NOTE))
         except Rejected as exc:
             run.reject(key, P.PART_ATTACHMENT, exc)
             continue
@@ -553,7 +553,7 @@ def load_attachments(dest: IntercomDestination, run: Run, rows: list[dict[str, A
             run.hold(key, P.PART_ATTACHMENT, f"the internal note that would carry it was refused: {exc}",
                      "PRIVATE_NOTES_UNAVAILABLE")
             continue
-        run.put(f"{key}#note", P.PART, State.LOADED, Origin.CREATED, note_id)
+        run.put(f"{key}#note", P.FILES_NOTE, State.LOADED, Origin.CREATED, note_id)
         run.flag(key, "attachment_on_note", "its message did not carry it: put on an internal note of its ticket",
                  "attachment_files")
         run.outcome(key, P.PART_ATTACHMENT, "created", note_id)

@@ -20,6 +20,8 @@ ATTACHMENTS = "attachments"  # files: sent with their part; accounted here (a fi
 #                              goes on an internal note right after it, flagged)
 TICKET_STATES = "ticket_states"  # the ticket's state, set once its parts are in
 
+# an internal note hdm adds to carry files a part could not (a customer's reply takes no file; over 10 files)
+FILES_NOTE = "files_note"
 # the contact a ticket was created with (the only contact Intercom lets reply on it), kept beside the ticket
 TICKET_CONTACT = "ticket_contact"
 
