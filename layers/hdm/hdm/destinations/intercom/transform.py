@@ -219,9 +219,9 @@ class IntercomTransformer:
         if rec.kind == MessageKind.CUSTOMER and not public:
             flags.append(_flag(rec.key, "customer_message_as_note", "a customer message that is not public is "
                                "loaded as an internal note (never shown to the contact)", "message_type", "info"))
-        if rec.kind == MessageKind.SYSTEM:
-            flags.append(_flag(rec.key, "system_message_as_note", "a message of the helpdesk itself is loaded as an "
-                               "internal note", "message_type", "info"))
+        if rec.kind not in (MessageKind.CUSTOMER, MessageKind.AGENT):  # the helpdesk itself, a bot
+            flags.append(_flag(rec.key, "system_message_as_note", f"a {_enum(rec.kind)} message (not written by a "
+                               "person) is loaded as an internal note", "message_type", "info"))
         body = nm.html if nm.html.strip() else EMPTY_BODY
         files, held = [], []
         for key in rec.attachments:
