@@ -143,9 +143,11 @@ class FakeIntercom:
         self._count("contact_by_external_id")
         return next((dict(c) for c in self.contacts.values() if c.get("external_id") == ext), None)
 
-    def search_contacts(self, field, value, limit_pages=5):
+    def search_contacts(self, field, value, limit_pages=5, operator="="):
         self._count("search_contacts")
-        return [dict(c) for c in self.contacts.values() if c.get(field) == value]
+        hit = (lambda v: str(v or "").startswith(value)) if operator == "^" else (lambda v: v == value)
+        return [{**c, "companies": {"data": [{"id": x} for x in c["companies"]]}}
+                for c in self.contacts.values() if hit(c.get(field))]
 
     def attach_company(self, cid, company_id):
         self._count("attach_company")
@@ -261,10 +263,10 @@ class FakeIntercom:
 
     def search_tickets(self, query, limit_pages=5):
         self._count("search_tickets")
-        want = {q["field"]: q["value"] for q in query["value"]}
+        want = {q["field"]: q["value"] for q in (query["value"] if query.get("operator") == "AND" else [query])}
         contacts = want.get("contact_ids")
         contacts = set(contacts) if isinstance(contacts, list) else {contacts}
         for t in self.tickets.values():
-            if contacts & {c["id"] for c in t["contacts"]["contacts"]} and \
+            if (contacts == {None} or contacts & {c["id"] for c in t["contacts"]["contacts"]}) and \
                     want.get("ticket_type_id") in (None, t["ticket_type"]["id"]):
                 yield {k: v for k, v in t.items() if k != "parts"}

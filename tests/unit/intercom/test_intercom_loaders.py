@@ -249,3 +249,21 @@ def test_a_fresh_state_folder_adopts_what_is_there_instead_of_duplicating(world,
     assert fake.calls.by.get("create_ticket", 0) == calls.get("create_ticket", 0)
     assert fake.calls.by.get("reply", 0) == calls.get("reply", 0)
     assert all(not r["mismatches"] for r in results.values())
+
+
+def test_rollback_without_the_crosswalk_finds_this_migrations_records_by_legacy_id(world, tmp_path):
+    """A lost state folder: the sweep finds tickets, contacts and companies by this migration's legacy ids and
+    deletes them; what existed before (dan) and another migration's records stay."""
+    fake, stage, cw = world
+    migrate(fake, stage, cw)
+    other = LocalStage(tmp_path / "other")
+    migrate(fake, other, SqliteCrosswalk(tmp_path / "other.sqlite"), migration_id="m2")
+    assert len(fake.tickets) == 6
+    dest = IntercomDestination(lambda: fake, options={"stage": stage, "legacy_namespace": "m1"})
+    assert dest.rollback_proof([])["remaining_by_legacy_id"] == {"ticket": 3, "contact": 2, "company": 1}
+    assert dest.rollback_sweep() == {"ticket": 3, "contact": 2, "company": 1}
+    proof = dest.rollback_proof([])
+    assert proof["remaining"] == 0 and proof["not_deletable"]
+    assert len(fake.tickets) == 3 and "9" in fake.contacts
+    assert all(str(c.get("external_id") or "").startswith("hdm:m2:") or c["id"] == "9"
+               for c in fake.contacts.values())

@@ -94,8 +94,9 @@ class IntercomApi:
             return None
         return body if isinstance(body, dict) and body.get("id") else None
 
-    def search_contacts(self, field: str, value: str, limit_pages: int = 5) -> list[dict[str, Any]]:
-        body = {"query": {"field": field, "operator": "=", "value": value}, "pagination": {"per_page": 50}}
+    def search_contacts(self, field: str, value: str, limit_pages: int = 5,
+                        operator: str = "=") -> list[dict[str, Any]]:
+        body = {"query": {"field": field, "operator": operator, "value": value}, "pagination": {"per_page": 150}}
         out: list[dict[str, Any]] = []
         for page in cursor_pages(self.http, "/contacts/search", method="POST", json=body, max_pages=limit_pages,
                                  place=cursor_in_body("pagination", "starting_after")):

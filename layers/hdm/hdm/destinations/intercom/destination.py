@@ -20,7 +20,7 @@ from hdm.destinations.intercom.api import IntercomApi
 from hdm.destinations.intercom.loaders import LOADERS
 from hdm.destinations.intercom.options import IntercomOptions, legacy_id
 from hdm.destinations.intercom.prepare import prepare
-from hdm.destinations.intercom.rollback import prove_gone, rollback_entries
+from hdm.destinations.intercom.rollback import prove_gone, rollback_entries, sweep
 from hdm.destinations.intercom.run import Run
 from hdm.destinations.intercom.staged import StagedLookups
 from hdm.destinations.intercom.transform import IntercomTransformer
@@ -284,6 +284,10 @@ class IntercomDestination:
 
     def rollback(self, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
         return rollback_entries(self, entries)
+
+    def rollback_sweep(self) -> dict[str, int]:
+        """Delete the records carrying this migration's legacy ids that the crosswalk does not know."""
+        return sweep(self)
 
     def rollback_proof(self, entries: list[CrosswalkEntry]) -> dict[str, Any]:
         return prove_gone(self, entries)

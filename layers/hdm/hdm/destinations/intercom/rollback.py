@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from hdm.connector_errors import SchemaNotReady
 from hdm.crosswalk.base import CrosswalkEntry, Origin
 from hdm.destinations.intercom import phases as P
 from hdm.http import NotFound
@@ -26,7 +27,56 @@ NOT_DELETABLE = [
     {"what": "contact and company data attributes", "why": "Intercom can only archive them (no delete)"},
     {"what": "tags made for categories", "why": "left defined in the workspace (they tag nothing once the tickets "
      "are gone)"},
+    {"what": "a company no contact was ever attached to, unknown to the crosswalk", "why": "Intercom lists a "
+     "company only once a contact is attached: such a company cannot be found by its legacy id (it is not visible "
+     "in Intercom either)"},
 ]
+
+
+def own_records(dest: IntercomDestination) -> dict[str, list[str]]:
+    """Every record in the workspace carrying this migration's legacy id, found without the crosswalk (a lost
+    state folder): tickets of its ticket type by their ``hdm legacy id`` attribute, contacts by ``external_id``,
+    companies through those contacts by ``company_id``. Another migration's records (another namespace) never."""
+    if not dest.options.legacy_namespace:
+        return {}
+    prefix = dest.legacy("")
+    out: dict[str, list[str]] = {}
+    try:
+        type_id, _ = dest.ticket_type()
+    except SchemaNotReady:
+        type_id = None
+    if type_id:
+        query = {"field": "ticket_type_id", "operator": "=", "value": type_id}
+        out[P.TICKET] = [str(t["id"]) for t in dest.api.search_tickets(query, limit_pages=10_000)
+                         if str((t.get("ticket_attributes") or {}).get("hdm legacy id") or "").startswith(prefix)]
+    contacts = [c for c in dest.api.search_contacts("external_id", prefix, limit_pages=10_000, operator="^")
+                if str(c.get("external_id") or "").startswith(prefix)]
+    out[P.CONTACT] = [str(c["id"]) for c in contacts]
+    company_ids = {str(x["id"]) for c in contacts for x in ((c.get("companies") or {}).get("data") or [])}
+    mine = []
+    for cid in sorted(company_ids):
+        try:
+            if str(dest.api.get_company(cid).get("company_id") or "").startswith(prefix):
+                mine.append(cid)
+        except NotFound:
+            continue
+    out[P.COMPANY] = mine
+    return {k: v for k, v in out.items() if v}
+
+
+def sweep(dest: IntercomDestination) -> dict[str, int]:
+    """Delete what carries this migration's legacy ids and the crosswalk did not know (tickets first, then the
+    companies, found through contacts, then the contacts)."""
+    found = own_records(dest)
+    done: dict[str, int] = {}
+    for obj in (P.TICKET, P.COMPANY, P.CONTACT):
+        for i in found.get(obj, []):
+            try:
+                _deleter(dest, obj)(i)
+            except NotFound:
+                pass
+            done[obj] = done.get(obj, 0) + 1
+    return done
 
 
 def _getter(dest: IntercomDestination, obj: str):
@@ -86,11 +136,12 @@ def prove_gone(dest: IntercomDestination, entries: list[CrosswalkEntry]) -> dict
             except NotFound:
                 continue
             remaining.setdefault(obj, []).append(i)
+    by_legacy = {obj: len(ids) for obj, ids in own_records(dest).items()}
     return {"checked_by_id": sum(len(v) for v in by_obj.values()),
             "checked_by_id_per_object": {k: len(v) for k, v in sorted(by_obj.items())},
-            "checked_by_legacy_id": False,
+            "checked_by_legacy_id": bool(dest.options.legacy_namespace),
             "remaining_by_id": {k: len(v) for k, v in remaining.items()},
             "remaining_ids": {k: v[:20] for k, v in remaining.items()},
-            "remaining_by_legacy_id": {},
-            "remaining": sum(len(v) for v in remaining.values()),
+            "remaining_by_legacy_id": by_legacy,
+            "remaining": sum(len(v) for v in remaining.values()) + sum(by_legacy.values()),
             "not_deletable": NOT_DELETABLE}
