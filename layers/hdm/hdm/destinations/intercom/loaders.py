@@ -199,6 +199,8 @@ def load_tickets(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]
             ticket_id = adopted[legacy]
             run.flag(key, "adopted", "the ticket was already in Intercom (loaded by an earlier run whose state this "
                      "one does not have): found by its legacy id, not created again", "id", "info")
+            if row.get("_tag"):  # the run that made it may have stopped before tagging it (tagging is idempotent)
+                _tag(dest, run, key, ticket_id, row["_tag"])
             run.outcome(key, P.TICKET, "unchanged", ticket_id)
             run.put(key, P.TICKET_CONTACT, State.LOADED, Origin.MATCHED, contacts[look["contact"]])
             run.put(key, P.TICKET, State.LOADED, Origin.CREATED, ticket_id, reason=ADOPTED, row=row)
@@ -262,15 +264,20 @@ def load_tickets(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]
             run.reject(key, P.TICKET, exc)
             continue
         if row.get("_tag"):
-            try:
-                dest.api.tag_ticket(ticket_id, dest.tag_id(row["_tag"]), dest.default_admin_id())
-            except Rejected as exc:
-                run.flag(key, "tag_not_applied", f"the category tag {row['_tag']!r} was refused: {exc}", "tags")
+            _tag(dest, run, key, ticket_id, row["_tag"])
         status = "created" if before is None or before.dest_id is None else "updated"
         run.outcome(key, P.TICKET, status, ticket_id)
         # matched, not created: rollback never deletes the contact through this entry
         run.put(key, P.TICKET_CONTACT, State.LOADED, Origin.MATCHED, contact_id)
         run.put(key, P.TICKET, State.LOADED, Origin.CREATED, ticket_id, row=row)
+
+
+def _tag(dest: IntercomDestination, run: Run, key: str, ticket_id: str, tag: str) -> None:
+    """The category's tag on the ticket (Intercom needs an admin to tag: the default admin)."""
+    try:
+        dest.api.tag_ticket(ticket_id, dest.tag_id(tag), dest.default_admin_id())
+    except Rejected as exc:
+        run.flag(key, "tag_not_applied", f"the category tag {tag!r} was refused: {exc}", "tags")
 
 
 def _find_or_create_ticket(dest: IntercomDestination, run: Run, key: str, before: Optional[CrosswalkEntry],
