@@ -58,6 +58,12 @@ def records(stage: LocalStage) -> dict[str, list]:
         Ticket(_prov("ticket", 3), number="1003", subject="Phone only", requester="contact:3",
                status="Open", status_state=StatusState.OPEN, created_at="2023-03-02T10:00:00Z"),
     ]
+    import hdm.model as model
+
+    Category = getattr(model, "Category", None) or model.HelpTopic
+    category = Category(_prov("help_topic", 4), name="Hardware")
+    stage.write_records(f"extract/{category.key.split(':')[0]}/c1.jsonl.gz", [category.to_dict()])
+    setattr(tickets[0], _field(Ticket, "category", "help_topic"), category.key)
     setattr(tickets[0], _field(Ticket, "queue", "department"), "team:1")
     setattr(tickets[1], _field(Ticket, "queue", "department"), "team:2")
 
@@ -129,6 +135,7 @@ def test_a_clean_run_loads_in_order_and_verifies(world):
     t1 = by_number["1001"]
     assert t1["ticket_attributes"]["Overdue"] is True and t1["ticket_attributes"]["Due at"] == 1672740000
     assert t1["assignment"] == {"admin_assignee_id": "2", "team_assignee_id": "77"}
+    assert [fake.tags_[n]["id"] for n in ("hardware",)] == t1["tags"], "the category is a tag on its ticket"
     assert by_number["1002"]["assignment"] == {"admin_assignee_id": "1"}  # unmatched agent -> default admin
     assert by_number["1002"]["state"] == "s-resolved" and t1["state"] == "s-in_progress"
     kinds = [(p["part_type"], p["author"]["type"], len(p["attachments"])) for p in t1["parts"]]
