@@ -50,7 +50,7 @@ def dataset(n_tickets: int, per_ticket: int) -> dict[str, list]:
         data["ticket"].append(Ticket(p("ticket", t), number=str(100000 + t), subject=f"Ticket {t}", status="Open",
                                      status_state="open", priority="normal",
                                      requester=f"contact:{(t % n_contacts) + 1}", assignee="agent:1",
-                                     department="team:1", created_at="2023-05-01T10:00:00Z"))
+                                     queue="team:1", created_at="2023-05-01T10:00:00Z"))
         for m in range(per_ticket):
             data["message"].append(Message(
                 p("thread_entry", t * 100 + m), ticket=f"ticket:{t}", position=m,

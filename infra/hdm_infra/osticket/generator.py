@@ -262,7 +262,7 @@ class _Generator:
         self.add("help_topic_form", ("id", "topic_id", "form_id", "sort", "extra"), (1, 3, self.g_form, 1, None))
         self.add("help_topic_form", ("id", "topic_id", "form_id", "sort", "extra"),
                  (2, 3, idata.FORM_TICKET, 0, None))
-        self.m.objects["help_topic"] = len(self.topic_ids)
+        self.m.objects["category"] = len(self.topic_ids)
         self.m.objects["status"] = len(idata.TICKET_STATUSES)
         self.m.objects["priority"] = len(idata.TICKET_PRIORITIES)
         self._organizations(n, t)

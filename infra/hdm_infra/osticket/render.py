@@ -431,9 +431,9 @@ def _page(title: str, body: str, staff: bool) -> str:
 
 def _staff_chrome_top(ctx: _Ctx) -> str:
     t = ctx.ticket
-    rows = [("Status", t.status), ("Priority", t.priority), ("Department", t.department), ("Create Date", t.created_at),
+    rows = [("Status", t.status), ("Priority", t.priority), ("Department", t.queue), ("Create Date", t.created_at),
             ("Assigned To", t.assignee), ("SLA Plan", t.sla_policy), ("Due Date", t.due_at),
-            ("Help Topic", t.help_topic),
+            ("Help Topic", t.category),
             ("Source", t.channel), ("Last Message", t.updated_at), ("Last Response", t.updated_at)]
     cells = "\n".join(f'        <tr><th width="100">{_e(k)}:</th><td>{_e(str(v) if v is not None else "")}</td></tr>'
                       for k, v in rows)
@@ -664,7 +664,7 @@ def render_print_view(ticket: Ticket, messages: Sequence[Message], attachments: 
             out.append(_print_entry(ctx, item))  # type: ignore[arg-type]
     out.append('</div>\n')
     meta = "\n".join(f'    <tr><th>{k}:</th><td>{_e(str(v) if v is not None else "")}</td></tr>' for k, v in (
-        ("Status", t.status), ("Priority", t.priority), ("Department", t.department), ("Create Date", t.created_at)))
+        ("Status", t.status), ("Priority", t.priority), ("Department", t.queue), ("Create Date", t.created_at)))
     head = (f'<htmlpageheader name="def" style="display:none"><table width="100%"><tr><td class="flush-left">'
             f'<img src="logo.php"></td><td class="flush-right">Support Center</td></tr></table></htmlpageheader>\n'
             f'<h1>Ticket #{_e(t.number)}</h1>\n<table class="meta-data" cellpadding="0" cellspacing="0">\n{meta}\n'

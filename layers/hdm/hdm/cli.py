@@ -1,4 +1,4 @@
-"""`hdm`: discover, run, status, approve, report, rollback — on the local engine by default, or on a
+"""`hdm`: discover, stage-input, run, status, approve, report, rollback — on the local engine by default, or on a
 deployed stack (`--engine aws`) through its trigger API.
 
 Failures end in one line on stderr (no traceback; secret values and e-mail addresses never appear) and an
@@ -149,6 +149,58 @@ def _generic_scoping(source):
     lines = [f"# Discovery: {title}", "", "| object | records |", "| --- | ---: |"]
     lines += [f"| {name} | {count} |" for name, count in sorted(found.counts.items())]
     return registry.ScopingReport(data, "\n".join(lines) + "\n", title)
+
+
+@main.command("stage-input")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.argument("path", type=click.Path(exists=True))
+@click.option("--engine", type=click.Choice(["local", "aws"]), default="local", show_default=True)
+@click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, help="Local engine: migrations folder.")
+@click.option("--stage-bucket", envvar="HDM_STAGE_BUCKET", default=None,
+              help="AWS engine: the stack's stage bucket (its StageBucketName output; or HDM_STAGE_BUCKET).")
+def stage_input(config_path: str, path: str, engine: str, workdir: str, stage_bucket: str | None) -> None:
+    """Check an uploaded export (a file or folder the configured source reads) and copy it into the migration's
+    stage, where every worker reads it (locally, or the stack's stage bucket on AWS); prints where it is staged.
+    Only a source that reads an uploaded export takes one."""
+    from hdm.engines.factories import build_source
+    from hdm.sources.base import SourceBase
+
+    cfg = _load_config(config_path)
+    source = build_source(cfg.source)
+    try:
+        if getattr(type(source), "stage_input", None) is SourceBase.stage_input:
+            raise CliError(exitcodes.SOURCE, f"source: the {cfg.source.type} source reads its system directly; "
+                                             "it takes no uploaded export")
+        if engine == "aws":
+            click.get_current_context().meta["hdm.side"] = "aws"
+            if not stage_bucket:
+                raise CliError(exitcodes.CONFIG, "--engine aws needs --stage-bucket (the stack's StageBucketName "
+                                                 "output) or HDM_STAGE_BUCKET")
+            import boto3
+
+            from hdm.engines.aws import stage_prefix
+            from hdm.stage.s3 import S3Stage
+
+            stage = S3Stage(stage_bucket, prefix=stage_prefix(cfg.migration_id), client=boto3.client("s3"))
+            keys = source.stage_input(stage, path)
+        else:
+            from hdm.engines.local import migration_lock
+            from hdm.stage.local import LocalStage
+
+            folder = Path(workdir) / cfg.migration_id
+            private_dir(folder)
+            with migration_lock(folder, "stage-input"):  # not while a run of it reads the stage
+                stage = LocalStage(folder / "stage")
+                keys = source.stage_input(stage, path)
+    finally:
+        source.close()
+    common = keys[0].rsplit("/", 1)[0] + "/" if keys and all(k.startswith(keys[0].rsplit("/", 1)[0] + "/")
+                                                          for k in keys) else None
+    click.echo(f"staged {len(keys)} file(s) for {cfg.migration_id}" + (f" under {common}" if common else ""))
+    for key in keys[:20]:
+        click.echo(f"  {stage.uri(key)}")
+    if len(keys) > 20:
+        click.echo(f"  ... and {len(keys) - 20} more")
 
 
 @main.command()

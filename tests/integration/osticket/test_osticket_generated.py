@@ -44,7 +44,7 @@ def test_counts_agree_with_the_generator_manifest(extracted):
     db, _, records, skipped = extracted
     m = db.manifest.objects
     got = Counter({k: len(v) for k, v in records.items()})
-    for same in ("organization", "contact", "agent", "team", "sla_policy", "help_topic", "status", "priority"):
+    for same in ("organization", "contact", "agent", "team", "sla_policy", "category", "status", "priority"):
         assert got[same] == m[same], same
     assert got["ticket"] == m["ticket"] + m.get("task", 0)  # tasks are Ticket(kind="task")
     assert got["message"] == m["message"] + m.get("task_message", 0)

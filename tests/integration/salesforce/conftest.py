@@ -46,7 +46,7 @@ def make_dest(sf_factory, stage):
     def make(**opts):
         options = SalesforceOptions(stage=stage, bulk_poll_seconds=0.01, retry_base_seconds=0.01,
                                     retry_max_seconds=0.05, default_owner_email="owner@helpdesk.test",
-                                    reference_names={"help_topic:1": "Billing", "sla_policy:1": "Default SLA",
+                                    reference_names={"category:1": "Billing", "sla_policy:1": "Default SLA",
                                                      "team:1": "Support", "agent:1": "Ann Agent <ann@helpdesk.test>",
                                                      "agent:2": "Ghost Agent <ghost@nowhere.test>"},
                                     **opts)

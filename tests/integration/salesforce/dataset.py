@@ -33,9 +33,9 @@ def prov(obj: str, i: int) -> Provenance:
 def small_dataset(stage, tickets: int = 6) -> dict[str, list]:
     """Canonical records per object type; attachment bytes are put in ``stage``."""
     agents = [
-        Agent(prov("staff", 1), first_name="Ann", last_name="Agent", email="ann@helpdesk.test", department="team:1"),
+        Agent(prov("staff", 1), first_name="Ann", last_name="Agent", email="ann@helpdesk.test", queue="team:1"),
         Agent(prov("staff", 2), first_name="Ghost", last_name="Agent", email="ghost@nowhere.test",
-              department="team:1"),
+              queue="team:1"),
     ]
     teams = [Team(prov("department", 1), name="Support", members=["agent:1", "agent:2"])]
     orgs = [
@@ -55,7 +55,7 @@ def small_dataset(stage, tickets: int = 6) -> dict[str, list]:
         t = Ticket(prov("ticket", i), number=f"{100000 + i}", subject=f"Printer {i} on fire",
                    status=["Open", "Closed", "Archived"][i % 3], status_state=["open", "closed", "archived"][i % 3],
                    priority=["low", "normal", "high", "emergency"][i % 4], requester=f"contact:{(i % 4) + 1}",
-                   organization=None, assignee=assignee, department="team:1", help_topic="help_topic:1",
+                   organization=None, assignee=assignee, queue="team:1", category="category:1",
                    sla_policy="sla_policy:1", channel="email", created_at=f"2023-0{(i % 9) + 1}-1{i % 10}T08:00:00Z",
                    closed_at="2023-12-01T10:00:00Z" if i % 3 else None)
         if i == tickets:

@@ -26,7 +26,7 @@ def make(sf_factory, stage, **kw):
     stage.write_records("extract/custom_field/custom_field-1.jsonl.gz", [d.to_dict() for d in DEFS])
     opts = SalesforceOptions(stage=stage, bulk_poll_seconds=0.01, retry_base_seconds=0.01, retry_max_seconds=0.05,
                              default_owner_email="owner@helpdesk.test",
-                             reference_names={"help_topic:1": "Billing", "sla_policy:1": "Default SLA",
+                             reference_names={"category:1": "Billing", "sla_policy:1": "Default SLA",
                                               "team:1": "Support"}, legacy_namespace=MIG, **kw)
     dest = SalesforceDestination(sf_factory, options=opts)
     dest.prepare({})

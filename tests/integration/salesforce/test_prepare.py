@@ -32,7 +32,7 @@ DEFS = [
 def options(stage, **kw):
     return SalesforceOptions(stage=stage, bulk_poll_seconds=0.01, retry_base_seconds=0.01, retry_max_seconds=0.05,
                              default_owner_email="owner@helpdesk.test",
-                             reference_names={"help_topic:1": "Billing", "help_topic:2": "Report a Problem",
+                             reference_names={"category:1": "Billing", "category:2": "Report a Problem",
                                               "sla_policy:1": "Default SLA", "team:1": "Support"}, **kw)
 
 

@@ -17,7 +17,7 @@ from hdm.mapping import load_mapping
 from hdm.model import CustomFieldDef, Provenance
 
 GOLDEN = Path(__file__).parent / "golden"
-NAMES = ReferenceNames({"help_topic:1": "Billing", "team:1": "Support", "sla_policy:1": "Gold", "agent:1": "Ann"})
+NAMES = ReferenceNames({"category:1": "Billing", "team:1": "Support", "sla_policy:1": "Gold", "agent:1": "Ann"})
 
 
 class _Stage:

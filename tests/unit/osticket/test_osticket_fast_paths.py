@@ -121,11 +121,13 @@ def test_to_dict_shares_nothing_with_the_record_and_keeps_internal_notes_interna
     assert record_from_dict(m.to_dict()) == m
 
 
-def test_to_dict_leaves_out_attributes_that_are_not_fields():
+def test_a_record_takes_no_attribute_that_is_not_a_field_and_to_dict_converts_nested_values():
     t = Ticket(Provenance("osticket", "ticket", "1"), custom={"region": MessageKind.CUSTOMER, "n": [("a", 1)]})
-    t.scratch = "not a field"
+    with pytest.raises(AttributeError):
+        t.scratch = "not a field"  # a struct has its fields only: nothing unstaged can ride along
     d = t.to_dict()
-    assert "scratch" not in d and d["custom"] == {"region": "customer", "n": [["a", 1]]}
+    assert "scratch" not in d and d["custom"]["region"] == "customer" and type(d["custom"]["region"]) is str
+    assert json.loads(json.dumps(d["custom"])) == {"region": "customer", "n": [["a", 1]]}  # JSON-ready
 
 
 # -- background lookups ---------------------------------------------------------------------------------

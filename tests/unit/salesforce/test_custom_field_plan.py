@@ -82,7 +82,7 @@ def test_values_of_fields_not_created_are_flagged_not_sent():
 
 
 def test_help_topic_sla_and_department_become_unrestricted_picklists_of_the_source_names():
-    names = ReferenceNames({"help_topic:1": "Billing / Refunds", "help_topic:2": "Report a Problem",
+    names = ReferenceNames({"category:1": "Billing / Refunds", "category:2": "Report a Problem",
                             "sla_policy:1": "Default SLA", "team:dept-1": "Support"})
     fields, notes = resolve_picklists([f for f in load_mapping().schema_fields if f.picklist_from], names)
     by_name = {f.name: f for f in fields}
@@ -99,3 +99,9 @@ def test_a_picklist_without_values_is_created_as_text_with_a_note():
     fields, notes = resolve_picklists([FieldDef("Case", "case_sla_plan__c", "Picklist", picklist_from="sla_policy")],
                                       ReferenceNames({}))
     assert fields[0].type == "Text" and notes[0]["field"] == "Case.case_sla_plan__c"
+
+
+def test_reference_names_written_for_model_v1_still_name_categories():
+    names = ReferenceNames({"help_topic:1": "Billing", "category:2": "Report a Problem"})
+    assert names.get("category:1") == "Billing" and names.get("category:2") == "Report a Problem"
+    assert names.picklist_values("category") == ["Billing", "Report a Problem"]  # in the config's order

@@ -26,7 +26,7 @@ def P(obj, i):
 
 @pytest.fixture
 def tx():
-    names = ReferenceNames({"help_topic:1": "Billing", "team:1": "Support"})
+    names = ReferenceNames({"category:1": "Billing", "team:1": "Support"})
     return SalesforceTransformer(load_mapping(), SalesforceOptions(max_file_bytes=1000), names)
 
 
@@ -77,14 +77,14 @@ def test_an_internal_note_over_4000_bytes_stays_internal_in_every_part(tx):
 def test_ticket_rows_map_values_keep_lookups_as_keys_and_flag_lossy(tx):
     t = Ticket(P("ticket", 5), number="100005", subject="S", status="Archived", status_state="archived",
                priority="emergency", requester="contact:2", organization="organization:3", assignee="agent:4",
-               department="team:1", help_topic="help_topic:1", created_at="2023-01-02T03:04:05Z", parent="ticket:1",
+               queue="team:1", category="category:1", created_at="2023-01-02T03:04:05Z", parent="ticket:1",
                relation="merged")
     out = tx.transform("ticket", [t])
     row = out["cases"][0]
     assert (row["Status"], row["Priority"], row["hdm_Legacy_Id__c"]) == ("Closed", "High", "ticket:5")
     assert row["case_help_topic__c"] == "Billing" and row["case_department__c"] == "Support"
     assert row["_lookups"] == {"ContactId": "contact:2", "AccountId": "organization:3"}
-    assert row["_owner"] == {"agent": "agent:4", "department": "team:1"}
+    assert row["_owner"] == {"agent": "agent:4", "queue": "team:1"}
     assert row["hdm_Original_Created_At__c"] == "2023-01-02T03:04:05.000Z"
     assert row["_audit"]["CreatedDate"]["value"] == "2023-01-02T03:04:05.000Z"  # used only if the org allows
     assert {f["field"] for f in row["_flags"] if f["code"] == "lossy_value"} == {"Status", "Priority"}
@@ -131,7 +131,7 @@ def test_records_with_no_salesforce_target_are_skipped_with_a_reason(tx):
 def test_teams_that_are_not_departments_are_skipped_with_a_reason(tx):
     from hdm.model import TeamKind
 
-    out = tx.transform("team", [Team(P("team", 1), kind=TeamKind.TEAM, name="Tier 2")])
+    out = tx.transform("team", [Team(P("team", 1), kind=TeamKind.GROUP, name="Tier 2")])
     assert "queues" not in out and out["_skipped"][0]["_source_key"] == "team:1"
 
 
@@ -155,7 +155,7 @@ def test_an_empty_value_whose_map_defaults_to_nothing_stays_empty_and_unflagged(
 def test_a_namespaced_migration_writes_namespaced_legacy_ids_merge_keys_and_queue_names():
     import re
 
-    names = ReferenceNames({"help_topic:1": "Billing", "team:1": "Support"})
+    names = ReferenceNames({"category:1": "Billing", "team:1": "Support"})
     tx_a = SalesforceTransformer(load_mapping(), SalesforceOptions(legacy_namespace="mig--2024/a"), names)
     ticket = tx_a.transform("ticket", [Ticket(P("ticket", 42), subject="s")])["cases"][0]
     assert ticket["_source_key"] == "ticket:42" and ticket["hdm_Legacy_Id__c"] == "mig--2024/a/ticket:42"

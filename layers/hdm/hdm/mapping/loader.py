@@ -1,5 +1,8 @@
 """Loading a mapping: the pair's default YAML, validated by the JSON schema, with per-customer overrides.
 
+A pair may start from another pair (``extends: <source>-<destination>``, e.g. a source whose records need no
+mapping of their own): that pair's document, then this one merged over it, the same way as an override.
+
 Overrides are merged key by key over the default (dicts merge recursively, anything else replaces), and a
 ``null`` field mapping removes the default one. The merged document is validated again, so a bad override
 fails with a message naming the path that is wrong.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Optional
@@ -81,13 +85,34 @@ def _read_yaml(path: str | Path) -> Any:
         raise MappingError(f"{path}: cannot be read: {exc.strerror}") from exc
 
 
+_PAIR_NAME = re.compile(r"^[a-z0-9_]+-[a-z0-9_]+$")
+MAX_EXTENDS = 3
+
+
+def _read_pair(path: Path, depth: int = 0) -> Any:
+    """A pair's document with what it ``extends`` merged under it (bounded: no cycle can loop)."""
+    document = _read_yaml(path)
+    if not isinstance(document, dict) or "extends" not in document:
+        return document
+    parent = document["extends"]
+    if not isinstance(parent, str) or not _PAIR_NAME.match(parent):
+        raise MappingError(f"{path.name}: extends must name a pair as <source>-<destination>")
+    if depth >= MAX_EXTENDS:
+        raise MappingError(f"{path.name}: more than {MAX_EXTENDS} levels of extends")
+    source, _, destination = parent.partition("-")
+    base = _read_pair(default_mapping_path(source, destination), depth + 1)
+    if not isinstance(base, dict):
+        raise MappingError(f"{path.name}: the pair it extends ({parent}) is not a mapping document")
+    return merge(base, {k: v for k, v in document.items() if k != "extends"})
+
+
 def load_document(
     source: str = "osticket", destination: str = "salesforce",
     override: Optional[str | Path | dict[str, Any]] = None, base: Optional[str | Path] = None,
 ) -> dict[str, Any]:
     """The merged, validated mapping document (plain data)."""
     base_path = Path(base) if base else default_mapping_path(source, destination)
-    document = _read_yaml(base_path)
+    document = _read_pair(base_path)
     validate(document, str(base_path.name))
     if override is not None:
         extra = override if isinstance(override, dict) else _read_yaml(override)

@@ -19,7 +19,7 @@ from typing import Any
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, Origin, State, now_iso
 from hdm.destinations.base import Destination, phase_graph
-from hdm.model import Record, record_from_dict
+from hdm.model import SCHEMA_VERSION, Record, check_schema_version, decode_records
 from hdm.pipeline.config import MigrationConfig
 from hdm.pipeline.report import error_flag_counts
 from hdm.sources.base import ChunkSpec, CursorError, Source, attach_stage
@@ -101,6 +101,7 @@ def discover(ctx: Context) -> dict[str, Any]:
         "version": discovery.version,
         "counts": discovery.counts,
         "chunks": [c.to_dict() for c in chunks],
+        "schema_version": SCHEMA_VERSION,
         "created_at": now_iso(),
     }
     ctx.stage.put_json(PLAN_KEY, plan)
@@ -121,7 +122,9 @@ def extract_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     chunk = ChunkSpec.from_dict(item["chunk"])
     stats_key = extract_stats_key(chunk)
     if ctx.stage.exists(stats_key):  # done by an earlier (interrupted) run: the output is whole
-        return {"chunk_id": chunk.chunk_id, "skipped": True, **ctx.stage.get_json(stats_key)["summary"]}
+        earlier = ctx.stage.get_json(stats_key)
+        check_schema_version(earlier.get("schema_version"), extract_key(chunk))
+        return {"chunk_id": chunk.chunk_id, "skipped": True, **earlier["summary"]}
     source = ctx.source()
     attach_stage(source, ctx.stage)
     by_type: Counter = Counter()
@@ -135,7 +138,7 @@ def extract_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
                 flagged[f.code] += 1
                 if f.severity == "error":
                     errors[f.code] += 1
-            yield rec.to_dict()
+            yield rec  # the stage encodes the struct straight to JSON
 
     started = time.monotonic()
     n = ctx.stage.write_records(extract_key(chunk), records())
@@ -143,6 +146,7 @@ def extract_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     summary = {"records": n, "by_type": dict(by_type), "flags": dict(flagged), "error_flags": dict(errors)}
     ctx.stage.put_json(stats_key, {
         "chunk": chunk.to_dict(),
+        "schema_version": SCHEMA_VERSION,  # the canonical model the records are written with
         "summary": summary,
         "source_stats": _jsonable_stats(source_stats),
         "seconds": round(time.monotonic() - started, 3),
@@ -177,7 +181,7 @@ def transform_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
             ctx.stage.delete(transform_key(output, chunk.chunk_id))
             phase = consumer.get(output, output)
             ctx.stage.delete(result_key(phase, load_chunk_id(phase, transform_key(output, chunk.chunk_id))))
-    records: list[Record] = [record_from_dict(r) for r in ctx.stage.read_records(extract_key(chunk))]
+    records: list[Record] = read_extracted(ctx.stage, chunk)
     by_phase = dict(destination.transform(chunk.object_type, records))
     declared_skips = {s["_source_key"]: s.get("reason") or "skipped" for s in by_phase.pop(SKIPPED, [])}
     graph = phase_graph(destination)
@@ -204,6 +208,14 @@ def transform_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
     ctx.stage.put_json(stats_key, {"chunk": chunk.to_dict(), "summary": summary, "fingerprint": fingerprint,
                                    "skipped": [{"source_key": k, "reason": v} for k, v in skipped.items()]})
     return {"chunk_id": chunk.chunk_id, **summary}
+
+
+def read_extracted(stage: Any, chunk: ChunkSpec) -> list[Record]:
+    """The canonical records of an extracted chunk; a chunk staged with another schema version is refused."""
+    stats_key = extract_stats_key(chunk)
+    found = stage.get_json(stats_key).get("schema_version") if stage.exists(stats_key) else SCHEMA_VERSION
+    check_schema_version(found, extract_key(chunk))
+    return list(decode_records(stage.read_lines(extract_key(chunk))))
 
 
 SKIPPED = "_skipped"  # transform() may return {"_skipped": [{"_source_key", "reason"}]} besides its phases

@@ -20,6 +20,10 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
+import msgspec
+
+from hdm.model import encode_record
+
 try:  # a faster JSON encoder for staged records; the standard library is the fallback
     import orjson as _orjson
 
@@ -40,7 +44,14 @@ def _stdlib_line(row: Any) -> bytes:
 
 
 def encode_record_line(row: Any) -> bytes:
-    """One staged JSONL line (UTF-8, compact, newline-terminated); values JSON does not know become ``str``."""
+    """One staged JSONL line (UTF-8, compact, newline-terminated); values JSON does not know become ``str``.
+
+    A canonical record (a msgspec struct) is encoded straight from the struct, other rows (dicts) with orjson."""
+    if isinstance(row, msgspec.Struct):
+        try:
+            return encode_record(row)
+        except (TypeError, ValueError, msgspec.EncodeError):  # e.g. a lone surrogate: through its dict, the slow way
+            row = row.to_dict()
     if _orjson is None:
         return _stdlib_line(row)
     try:
@@ -120,6 +131,14 @@ class Stage(abc.ABC):
                 if pending:
                     gz.write(b"".join(pending))
         return n
+
+    def read_lines(self, key: str) -> Iterator[bytes]:
+        """The raw JSON lines of a gzip JSONL object, one at a time (blank lines skipped)."""
+        with self.open_read(key) as raw:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+                for line in gz:
+                    if line.strip():
+                        yield line
 
     def read_records(self, key: str) -> Iterator[dict[str, Any]]:
         """Rows of a gzip JSONL object, one at a time."""

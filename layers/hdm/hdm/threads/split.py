@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from hdm.model import Event, Message, MessageKind, Provenance, Visibility
+from hdm.model import Event, Message, MessageKind, Provenance, Visibility, direction_of
 from hdm.threads.confidence import Reason, score
 from hdm.threads.markup import (
     EVENT_ICONS,
@@ -249,6 +249,7 @@ def _read_entry(node: LexborNode, index: int, page_kind: str, markup: VersionMar
         position=index,
         kind=kind,
         visibility=visibility,
+        direction=direction_of(kind, visibility),
         author_name=author,
         created_at=created,
         title=title,

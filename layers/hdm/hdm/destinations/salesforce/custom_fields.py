@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from hdm.destinations.salesforce.fields import FieldDef
 from hdm.mapping.model import Mapping
-from hdm.model import CustomFieldDef, record_from_dict
+from hdm.model import CustomFieldDef, decode_records
 
 PRESENTATION_TYPES = frozenset({"break", "info", "thread", "section", "sectionbreak", "html"})
 TEXT_FALLBACK = {"type": "Text", "length": 255}
@@ -163,7 +163,7 @@ class CustomFieldCatalog:
                 return None
             found: list[CustomFieldDef] = []
             for key in keys:
-                found.extend(r for r in map(record_from_dict, self.stage.read_records(key))
+                found.extend(r for r in decode_records(self.stage.read_lines(key))
                              if isinstance(r, CustomFieldDef))
             self._defs = found
         return self._defs

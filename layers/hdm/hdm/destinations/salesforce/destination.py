@@ -55,9 +55,9 @@ LEDGER_TARGETS = {
     "organization": "migrated as Account (same names merged)",
     "contact": "migrated as Contact (same email merged)",
     "agent": "matched to a User by email (never created)",
-    "team": "departments migrated as Queue; teams skipped (no Salesforce target)",
+    "team": "queues (osTicket departments) migrated as Queue; groups (osTicket teams) skipped (no Salesforce target)",
     "custom_field": "migrated as custom field definitions (created by prepare)",
-    "help_topic": "names kept in the Case picklist case_help_topic__c; the record itself is inventory only",
+    "category": "names kept in the Case picklist case_help_topic__c; the record itself is inventory only",
     "sla_policy": "names kept in the Case picklist case_sla_plan__c; the record itself is inventory only",
     "status": "mapped to Case.Status (value map case_status); the record itself is inventory only",
     "priority": "mapped to Case.Priority (value map case_priority); the record itself is inventory only",
@@ -71,8 +71,9 @@ LEDGER_TARGETS = {
 
 # Bump when a code change makes the transform produce other rows for the same records and mapping, so that a
 # migration resumed across the upgrade transforms its chunks again instead of loading old and new rows side by
-# side. 2: a status name not in the value map falls back to its state (was: the map's default).
-TRANSFORM_VERSION = 2
+# side. 2: a status name not in the value map falls back to its state (was: the map's default). 3: canonical model
+# v2 (staged records name queues, groups and categories; a ticket row's owner carries "queue").
+TRANSFORM_VERSION = 3
 
 class SalesforceDestination:
     name = "salesforce"

@@ -34,7 +34,7 @@ class FieldDef:
     unique: bool = False
     description: Optional[str] = None
     picklist_values: tuple[str, ...] = ()
-    picklist_from: Optional[str] = None  # help_topic | sla_policy | department: values are those staged names
+    picklist_from: Optional[str] = None  # category | sla_policy | queue: values are those staged names
     restricted: bool = False  # a restricted picklist refuses values it does not list
     reference_to: Optional[str] = None  # Lookup: the parent object
     relationship_name: Optional[str] = None  # Lookup: the child relationship name on the parent

@@ -35,7 +35,7 @@ class SalesforceOptions:
     legacy_namespace: Optional[str] = None  # the migration id: legacy IDs "<namespace>/<key>" (see legacy_ids.py)
     timezone_label: str = "UTC"  # how comment header timestamps are labelled
     unprepared_fields: str = "stop"  # "stop": prepare raises SchemaNotReady | "drop": load without them, flagged
-    reference_names: dict[str, str] = field(default_factory=dict)  # "help_topic:3" -> "Billing" (else from stage)
+    reference_names: dict[str, str] = field(default_factory=dict)  # "category:3" -> "Billing" (else from stage)
     stage: Any = None  # hdm.stage.base.Stage: attachment bytes and reference names
 
     @classmethod

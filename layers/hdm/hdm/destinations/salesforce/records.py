@@ -332,7 +332,7 @@ def load_cases(run: ChunkRun, rows: list[dict[str, Any]], default_owner_id: Opti
             if row[fld] is None:
                 run.flag(key, "unresolved_lookup", f"{fld} source record was not loaded; left empty", fld)
         agent = (row.get("_owner") or {}).get("agent")
-        dept = (row.get("_owner") or {}).get("department")
+        dept = (row.get("_owner") or {}).get("queue")
         owner = resolved.get(agent) if agent else None
         if agent and owner is None:
             if run.options.unmatched_agent_policy == "block":

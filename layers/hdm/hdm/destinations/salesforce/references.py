@@ -1,6 +1,6 @@
-"""Display names of referenced records (help topics, SLA plans, departments, agents) for Case fields.
+"""Display names of referenced records (categories, SLA plans, queues, agents) for Case fields.
 
-A ticket chunk carries only keys ("help_topic:3"). The names come from the option
+A ticket chunk carries only keys ("category:3"). The names come from the option
 ``reference_names`` or, when a stage is given, from the staged extract chunks of those object types
 (``extract/<type>/*.jsonl.gz``), read once per process.
 """
@@ -10,18 +10,23 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-REFERENCE_TYPES = ("help_topic", "sla_policy", "team", "agent")
+REFERENCE_TYPES = ("category", "sla_policy", "team", "agent")
 # picklist kinds (mapping ``picklist_from``) -> the key prefix of the records whose names are the values
-PICKLIST_KINDS = {"help_topic": "help_topic:", "sla_policy": "sla_policy:", "department": "team:"}
+LEGACY_CATEGORY_PREFIX = "help_topic:"  # the v1 key of a category in option reference_names
+PICKLIST_KINDS = {"category": "category:", "sla_policy": "sla_policy:", "queue": "team:"}
 
 
 class ReferenceNames:
     def __init__(self, names: Optional[dict[str, str]] = None, stage: Any = None):
-        self._names = dict(names or {})
+        self._names: dict[str, str] = {}
+        for ref, name in (names or {}).items():  # a config written for model v1 named categories help topics
+            if ref.startswith(LEGACY_CATEGORY_PREFIX):
+                self._names.setdefault("category:" + ref.removeprefix(LEGACY_CATEGORY_PREFIX), name)
+            self._names[ref] = name
         self._stage = stage
         self._loaded = stage is None
         self._lock = threading.Lock()
-        self._not_departments: set[str] = set()  # team keys of osTicket teams (not departments)
+        self._not_queues: set[str] = set()  # team keys of groups (not queues)
 
     def add(self, key: str, name: str) -> None:
         self._names[key] = name
@@ -37,19 +42,19 @@ class ReferenceNames:
                     for row in self._stage.read_records(skey):
                         name = display_name(row)
                         ref = f"{row.get('_type', object_type)}:{row['provenance']['id']}"
-                        if object_type == "team" and row.get("kind", "department") != "department":
-                            self._not_departments.add(ref)
+                        if object_type == "team" and row.get("kind", "queue") != "queue":
+                            self._not_queues.add(ref)
                         if name and ref not in self._names:
                             self._names[ref] = name
             self._loaded = True
 
     def picklist_values(self, kind: str) -> list[str]:
-        """The distinct names of one kind of referenced record (help topics, SLA plans, departments), exactly as
+        """The distinct names of one kind of referenced record (categories, SLA plans, queues), exactly as
         the source spells them, in source order."""
         prefix = PICKLIST_KINDS[kind]
         if not self._loaded:
             self._load_from_stage()
-        names = (n for k, n in self._names.items() if k.startswith(prefix) and k not in self._not_departments)
+        names = (n for k, n in self._names.items() if k.startswith(prefix) and k not in self._not_queues)
         return list(dict.fromkeys(n for n in names if n))
 
     def get(self, key: Optional[str]) -> Optional[str]:

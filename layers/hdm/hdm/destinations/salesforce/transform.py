@@ -152,7 +152,7 @@ class SalesforceTransformer:
                         "_name": rec.name, "_flags": flags}
 
     def _team(self, rec: Team):
-        if rec.kind != TeamKind.DEPARTMENT:
+        if rec.kind != TeamKind.QUEUE:
             yield SKIPPED, {"_source_key": rec.key, "reason": "osTicket teams have no Salesforce target (departments "
                             "become Queues); listed in the inventory"}
             return
@@ -213,7 +213,7 @@ class SalesforceTransformer:
             row["_lookups"]["ContactId"] = rec.requester
         if rec.organization:
             row["_lookups"]["AccountId"] = rec.organization
-        row["_owner"] = {"agent": rec.assignee, "department": rec.department}
+        row["_owner"] = {"agent": rec.assignee, "queue": rec.queue}
         if rec.kind == "task":
             carry.mark_task(row, rec, flags)
         row["_flags"] = flags

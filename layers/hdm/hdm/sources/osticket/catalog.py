@@ -8,15 +8,17 @@ from collections.abc import Iterator
 from typing import Any
 
 from hdm.model import (
+    ArticleState,
     AutomationRule,
+    Category,
     CustomFieldDef,
-    HelpTopic,
     KbArticle,
     KbCategory,
     Priority,
     ResponseTemplate,
     SlaPolicy,
     Status,
+    TeamKind,
     key,
 )
 from hdm.sources.osticket import lookups
@@ -56,7 +58,8 @@ def sla_policies(ctx: Context, lo: int, hi: int) -> Iterator[SlaPolicy]:
         yield ctx.emit(sla)
 
 
-def help_topics(ctx: Context, lo: int, hi: int) -> Iterator[HelpTopic]:
+def categories(ctx: Context, lo: int, hi: int) -> Iterator[Category]:
+    """Help topics (hierarchical via topic_pid) as categories."""
     flags = ctx.col("help_topic", "h", "flags", default="NULL")
     active = ctx.col("help_topic", "h", "isactive", default="NULL")
     pri = lookups.priorities(ctx)
@@ -69,14 +72,14 @@ def help_topics(ctx: Context, lo: int, hi: int) -> Iterator[HelpTopic]:
         f = r["flags"]
         is_active = bool(int(f) & TopicFlag.ACTIVE) if f is not None else bool(r["isactive"] if r["isactive"]
                                                                                is not None else 1)
-        ht = HelpTopic(provenance=ctx.prov("help_topic", r["topic_id"]), name=r["topic"] or "",
-                       public=bool(r["ispublic"]), active=is_active)
+        ht = Category(provenance=ctx.prov("help_topic", r["topic_id"]), name=r["topic"] or "",
+                      public=bool(r["ispublic"]), active=is_active)
         if r["topic_pid"]:
-            ht.parent = key("help_topic", int(r["topic_pid"]))
-        _link(ht, "department", "team", int(r["dept_id"] or 0), depts, "dept-")
+            ht.parent = key("category", int(r["topic_pid"]))
+        _link(ht, "queue", "team", int(r["dept_id"] or 0), depts, "dept-")
         _link(ht, "sla_policy", "sla_policy", int(r["sla_id"] or 0), slas)
         _link(ht, "assignee", "agent", int(r["staff_id"] or 0), staff)
-        _link(ht, "assignee_team", "team", int(r["team_id"] or 0), teams, "team-")
+        _link(ht, "assignee_group", "team", int(r["team_id"] or 0), teams, "team-")
         pid = int(r["priority_id"] or 0)
         if pid:
             if pid in pri:
@@ -158,7 +161,7 @@ def response_templates(ctx: Context, lo: int, hi: int) -> Iterator[ResponseTempl
             rt = ResponseTemplate(provenance=ctx.prov("canned_response", f"canned-{r['canned_id']}"),
                                   title=r["title"] or "", body_html=r["response"], active=bool(r["isenabled"]),
                                   kind="canned_response", attachments=att.get(int(r["canned_id"]), []))
-            _link(rt, "department", "team", int(r["dept_id"] or 0), depts, "dept-")
+            _link(rt, "queue", "team", int(r["dept_id"] or 0), depts, "dept-")
             ctx.text_flags(rt, r)
             yield ctx.emit(rt)
     if ctx.has_table("email_template"):
@@ -209,19 +212,19 @@ def automation_rules(ctx: Context, lo: int, hi: int) -> Iterator[AutomationRule]
                                       name=sla.name, active=sla.active,
                                       definition={"grace_period_hours": sla.grace_period_hours,
                                                   "schedule": sla.schedule, "notes": sla.notes}))
-    for ht in help_topics(ctx, lo, hi):
-        ctx.stats.yielded["help_topic"] -= 1
+    for ht in categories(ctx, lo, hi):
+        ctx.stats.yielded["category"] -= 1
         yield ctx.emit(AutomationRule(provenance=ctx.prov("help_topic", f"help_topic-{ht.provenance.id}"),
                                       kind="help_topic_routing", name=ht.name, active=ht.active,
-                                      definition={"department": ht.department, "sla_policy": ht.sla_policy,
+                                      definition={"queue": ht.queue, "sla_policy": ht.sla_policy,
                                                   "priority": ht.priority, "assignee": ht.assignee,
-                                                  "assignee_team": ht.assignee_team, "public": ht.public,
+                                                  "assignee_group": ht.assignee_group, "public": ht.public,
                                                   "parent": ht.parent}))
     from hdm.sources.osticket.people import teams as team_records  # local: people imports lookups only
 
     for team in team_records(ctx, lo, hi):
         ctx.stats.yielded["team"] -= 1
-        if team.kind.value != "department":
+        if team.kind != TeamKind.QUEUE:
             continue
         yield ctx.emit(AutomationRule(
             provenance=ctx.prov("department", f"department-{team.provenance.id.removeprefix('dept-')}"),
@@ -255,7 +258,8 @@ def kb_articles(ctx: Context, lo: int, hi: int) -> Iterator[KbArticle]:
                           f"FROM {ctx.t('faq')} WHERE faq_id BETWEEN %s AND %s ORDER BY faq_id", (lo, hi)):
         ctx.stats.read("faq")
         a = KbArticle(provenance=ctx.prov("faq", r["faq_id"]), title=r["question"] or "", body_html=r["answer"],
-                      published=bool(r["ispublished"]), attachments=att.get(int(r["faq_id"]), []))
+                      state=ArticleState.PUBLISHED if r["ispublished"] else ArticleState.DRAFT,
+                      attachments=att.get(int(r["faq_id"]), []))
         a.keywords = [k.strip() for k in (r["keywords"] or "").replace(";", ",").split(",") if k.strip()]
         cid = int(r["category_id"] or 0)
         _link(a, "category", "kb_category", cid, cats)

@@ -31,7 +31,7 @@ def canonical_counts(source: OsTicketSource, tables: dict[str, int]) -> dict[str
         "agent": tables.get("staff", 0),
         "team": tables.get("department", 0) + tables.get("team", 0),
         "sla_policy": tables.get("sla", 0),
-        "help_topic": tables.get("help_topic", 0),
+        "category": tables.get("help_topic", 0),
         "status": tables.get("ticket_status", 0),
         "priority": tables.get("ticket_priority", 0),
         "response_template": tables.get("canned_response", 0) + tables.get("email_template", 0),

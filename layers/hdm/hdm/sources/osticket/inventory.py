@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from hdm.model import AutomationRule, Record, ResponseTemplate, SlaPolicy, Team
+from hdm.model import AutomationRule, Record, ResponseTemplate, SlaPolicy, Team, TeamKind
 from hdm.sources.osticket import lookups
 
 if TYPE_CHECKING:
@@ -112,8 +112,8 @@ def _topics(topics: list[AutomationRule], names: dict) -> list[str]:
            "| --- | --- | --- | --- | --- | --- | --- |"]
     for t in topics:
         d = t.definition
-        assignee = _name(names, d.get("assignee")) if d.get("assignee") else _name(names, d.get("assignee_team"))
-        out.append(f"| {_cell(t.name)} | {_cell(_name(names, d.get('department')))} | "
+        assignee = _name(names, d.get("assignee")) if d.get("assignee") else _name(names, d.get("assignee_group"))
+        out.append(f"| {_cell(t.name)} | {_cell(_name(names, d.get('queue')))} | "
                    f"{_cell(_name(names, d.get('sla_policy')))} | {_cell(d.get('priority'))} | {_cell(assignee)} | "
                    f"{'yes' if d.get('public') else 'no'} | {'yes' if t.active else 'no'} |")
     out += ["", "**Salesforce:** a picklist value per topic in `case_help_topic__c` (or one Case Record Type per "
@@ -126,8 +126,8 @@ def _topics(topics: list[AutomationRule], names: dict) -> list[str]:
 
 
 def _departments(teams: list[Team], names: dict) -> list[str]:
-    depts = [t for t in teams if t.kind.value == "department"]
-    groups = [t for t in teams if t.kind.value == "team"]
+    depts = [t for t in teams if t.kind == TeamKind.QUEUE]
+    groups = [t for t in teams if t.kind == TeamKind.GROUP]
     out = ["## Departments", "", "| department | parent | SLA plan | manager | members | public | active |",
            "| --- | --- | --- | --- | ---: | --- | --- |"]
     for d in depts:
@@ -212,7 +212,7 @@ def _canned(canned: list[ResponseTemplate], names: dict) -> list[str]:
     out = ["## Canned responses", "", "| canned response | department | enabled | attachments |",
            "| --- | --- | --- | ---: |"]
     for t in canned:
-        out.append(f"| {_cell(t.title)} | {_cell(_name(names, t.department) if t.department else 'all')} | "
+        out.append(f"| {_cell(t.title)} | {_cell(_name(names, t.queue) if t.queue else 'all')} | "
                    f"{'yes' if t.active else 'no'} | {len(t.attachments)} |")
     out += ["", "**Salesforce:** Quick Text (or Macros for multi-step replies), folders per department. "
             "**Intercom:** Macros (saved replies), shared with the department's team.", ""]

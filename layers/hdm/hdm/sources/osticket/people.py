@@ -85,6 +85,7 @@ def contacts(ctx: Context, lo: int, hi: int) -> Iterator[Contact]:
         org_id = int(r["org_id"] or 0)
         if org_id and r["org_found"] is not None:
             c.organization = key("organization", org_id)
+            c.organizations = [c.organization]  # osTicket links a user to one organization
         elif org_id:
             c.flag("dangling_fk", f"org_id {org_id} names no organization; contact left without one",
                    field="organization")
@@ -127,15 +128,15 @@ def agents(ctx: Context, lo: int, hi: int) -> Iterator[Agent]:
                   active=bool(r["isactive"]), admin=bool(r["isadmin"]))
         dept_id = int(r["dept_id"] or 0)
         if dept_id in depts:
-            a.department = key("team", f"dept-{dept_id}")
+            a.queue = key("team", f"dept-{dept_id}")
         elif dept_id:
-            a.flag("dangling_fk", f"primary dept_id {dept_id} names no department", field="department")
+            a.flag("dangling_fk", f"primary dept_id {dept_id} names no department", field="queue")
         all_depts = ([dept_id] if dept_id in depts else []) + [d for d in access.get(sid, []) if d != dept_id]
         missing = [d for d in all_depts if d not in depts]
-        a.departments = [key("team", f"dept-{d}") for d in all_depts if d in depts]
+        a.queues = [key("team", f"dept-{d}") for d in all_depts if d in depts]
         if missing:
-            a.flag("dangling_fk", f"{len(missing)} department access rows name no department", field="departments")
-        a.teams = [key("team", f"team-{t}") for t in team_of.get(sid, []) if t in team_names]
+            a.flag("dangling_fk", f"{len(missing)} department access rows name no department", field="queues")
+        a.groups = [key("team", f"team-{t}") for t in team_of.get(sid, []) if t in team_names]
         if not a.email:
             a.flag("missing_email", "agent has no email address; cannot be matched to a destination user",
                    field="email")
@@ -145,7 +146,7 @@ def agents(ctx: Context, lo: int, hi: int) -> Iterator[Agent]:
 
 
 def teams(ctx: Context, lo: int, hi: int) -> Iterator[Team]:
-    """Departments (kind department) and teams (kind team) whose own id is in [lo, hi]."""
+    """Departments (kind queue) and teams (kind group) whose own id is in [lo, hi]."""
     staff = lookups.staff(ctx)
     members: dict[int, set[int]] = defaultdict(set)
     for r in ctx.aux.rows(f"SELECT staff_id, dept_id FROM {ctx.t('staff')}"):
@@ -164,7 +165,7 @@ def teams(ctx: Context, lo: int, hi: int) -> Iterator[Team]:
         ctx.stats.read("department")
         did = int(r["id"])
         f = int(r["flags"] if r["flags"] is not None else DeptFlag.ACTIVE)
-        team = Team(provenance=ctx.prov("department", f"dept-{did}"), kind=TeamKind.DEPARTMENT, name=r["name"] or "",
+        team = Team(provenance=ctx.prov("department", f"dept-{did}"), kind=TeamKind.QUEUE, name=r["name"] or "",
                     public=bool(r["ispublic"]), active=bool(f & DeptFlag.ACTIVE), archived=bool(f & DeptFlag.ARCHIVED))
         if r["pid"]:
             team.parent = key("team", f"dept-{int(r['pid'])}")
@@ -184,7 +185,7 @@ def teams(ctx: Context, lo: int, hi: int) -> Iterator[Team]:
                           f"WHERE t.team_id BETWEEN %s AND %s ORDER BY t.team_id", (lo, hi)):
         ctx.stats.read("team")
         tid = int(r["team_id"])
-        team = Team(provenance=ctx.prov("team", f"team-{tid}"), kind=TeamKind.TEAM, name=r["name"] or "",
+        team = Team(provenance=ctx.prov("team", f"team-{tid}"), kind=TeamKind.GROUP, name=r["name"] or "",
                     active=bool(int(r["flags"] or 0) & TeamFlag.ENABLED))
         listed = team_members.get(tid, [])
         team.members = [key("agent", s) for s in listed if s in staff]

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from hdm.model import Event, Message, MessageKind, Visibility, key
+from hdm.model import Event, Message, MessageKind, Visibility, direction_of, key
 from hdm.sources.osticket import lookups, names
 from hdm.sources.osticket.context import Context
 from hdm.sources.osticket.flags import EntryFlag
@@ -171,7 +171,8 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
         if r["object_type"] == "A":
             vis = Visibility.INTERNAL  # tasks are an agent-only feature: end users never see their threads
         m = Message(provenance=ctx.prov(table, eid), ticket=owner_key(*this_owner), position=position, kind=kind,
-                    visibility=vis, title=stored_title(r["title"]), edited=bool(flags & _EDITED))
+                    visibility=vis, direction=direction_of(kind, vis) if known else None,
+                    title=stored_title(r["title"]), edited=bool(flags & _EDITED))
         position += 1
         if not known:
             m.flag("unknown_entry_type", f"entry type {r['type']!r} is not M/R/N; kept internal", field="kind")
@@ -349,7 +350,7 @@ def events(ctx: Context, lo: int, hi: int) -> Iterator[Event]:
             ev.actor = key("contact", uid)
         ev.at = ctx.date(ev, r, "timestamp", "at")
         data: dict[str, Any] = {}
-        for col, obj in (("staff_id", "agent"), ("team_id", "team"), ("dept_id", "team"), ("topic_id", "help_topic")):
+        for col, obj in (("staff_id", "agent"), ("team_id", "team"), ("dept_id", "team"), ("topic_id", "category")):
             v = int(r[col] or 0)
             if v:
                 ident_v: Any = f"team-{v}" if col == "team_id" else f"dept-{v}" if col == "dept_id" else v

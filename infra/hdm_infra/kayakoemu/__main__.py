@@ -1,0 +1,67 @@
+"""`python -m hdm_infra.kayakoemu serve|seed --state-dir DIR ...`."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import click
+
+from hdm_infra.emulators.kit import serve_foreground
+
+from .generator import generate
+from .server import RunningKayako, build_server, start_subprocess
+from .store import Store
+
+
+@click.group()
+def cli() -> None:
+    """Local Kayako API v1 emulator for hdm (HTTPS on 127.0.0.1, state in a folder)."""
+
+
+@cli.command()
+@click.option("--state-dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", default=0, show_default=True, help="0 picks a free port")
+@click.option("--background", is_flag=True, help="start a detached server process, print its banner, return")
+def serve(state_dir: Path, port: int, background: bool) -> None:
+    """Serve over TLS on 127.0.0.1; prints one JSON line (url, api_url, cert, credentials_file, admin_url, pid)."""
+    if background:
+        running = start_subprocess(state_dir, port)
+        click.echo(json.dumps({**running.describe(), "note": "stop it with kill <pid>; log in <state_dir>/server.log"}))
+        return
+    server, emulator, cert = build_server(state_dir, port)
+    banner = RunningKayako(url=emulator.base_url, cert_path=cert, state_dir=Path(state_dir), pid=os.getpid())
+    serve_foreground(server, emulator, banner.describe())
+
+
+@cli.command()
+@click.option("--state-dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--cases", default=50, show_default=True, type=click.IntRange(min=0))
+@click.option("--seed", default=0, show_default=True)
+@click.option("--huge-post-bytes", default=200_000, show_default=True, type=click.IntRange(min=0))
+@click.option("--huge-attachment-bytes", default=0, show_default=True, type=click.IntRange(min=0),
+              help="0: none; else one attachment of this size on the huge-post case")
+def seed(state_dir: Path, cases: int, seed: int, huge_post_bytes: int, huge_attachment_bytes: int) -> None:
+    """Fill the state folder with a generated help desk (replaces what is there); prints the plan and counts.
+
+    Safe while no server runs on the folder; with a server running use the admin API's POST /__admin/seed.
+    """
+    from hdm_infra.emulators.kit.state import private_state_dir
+
+    from .app import CREDENTIALS_FILE
+
+    state_dir = private_state_dir(state_dir)
+    creds_path = state_dir / CREDENTIALS_FILE
+    admin_email = json.loads(creds_path.read_text())["email"] if creds_path.exists() else "admin@acme.example"
+    store = Store(state_dir)
+    try:
+        plan = generate(store, cases, seed, huge_post_bytes, admin_email=admin_email,
+                        huge_attachment_bytes=huge_attachment_bytes)
+        click.echo(json.dumps({"plan": plan, "counts": store.counts()}, ensure_ascii=False))
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    cli()
