@@ -69,6 +69,10 @@ def test_osticket_to_intercom_accounts_for_every_record(intercom_rehearsal, tmp_
     parts = {e.source_key: e.dest_id for e in engine.crosswalk.iter_migration("e2e-intercom", phase=P.PARTS)
              if e.state == State.LOADED and e.dest_object == P.PART}
     dump = emu.admin.dump()
+    # the queue (department) and category (help topic) names are attributes; the category a tag as well
+    assert any(t["ticket_attributes"].get("Queue") for t in dump["ticket"])
+    assert any(t["ticket_attributes"].get("Category") and t.get("tags") for t in dump["ticket"])
+    assert any(t["ticket_attributes"].get("Original ticket number") for t in dump["ticket"])
     part_type = {p["id"]: p["part_type"] for t in dump["ticket"] for p in t["parts"]}
     assert {part_type[parts[k]] for k in internal if k in parts} == {"note"}
     assert not [d for d in emu.admin.deliveries() if d["part_type"] == "note"]

@@ -12,6 +12,7 @@ from hdm.destinations.intercom.destination import IntercomDestination
 from hdm.model import (
     Agent,
     Attachment,
+    Category,
     Contact,
     Message,
     MessageKind,
@@ -27,11 +28,6 @@ from hdm.stage.local import LocalStage
 
 def _prov(obj: str, i: int) -> Provenance:
     return Provenance("osticket", obj, str(i))
-
-
-def _field(cls, v2: str, v1: str) -> str:
-    names = set(getattr(cls, "__struct_fields__", ())) | set(getattr(cls, "__dataclass_fields__", {}))
-    return v2 if v2 in names else v1
 
 
 def records(stage: LocalStage) -> dict[str, list]:
@@ -58,14 +54,9 @@ def records(stage: LocalStage) -> dict[str, list]:
         Ticket(_prov("ticket", 3), number="1003", subject="Phone only", requester="contact:3",
                status="Open", status_state=StatusState.OPEN, created_at="2023-03-02T10:00:00Z"),
     ]
-    import hdm.model as model
-
-    Category = getattr(model, "Category", None) or model.HelpTopic
     category = Category(_prov("help_topic", 4), name="Hardware")
-    stage.write_records(f"extract/{category.key.split(':')[0]}/c1.jsonl.gz", [category.to_dict()])
-    setattr(tickets[0], _field(Ticket, "category", "help_topic"), category.key)
-    setattr(tickets[0], _field(Ticket, "queue", "department"), "team:1")
-    setattr(tickets[1], _field(Ticket, "queue", "department"), "team:2")
+    stage.write_records("extract/category/c1.jsonl.gz", [category.to_dict()])
+    tickets[0].category, tickets[0].queue, tickets[1].queue = category.key, "team:1", "team:2"
 
     def msg(i, t, pos, kind, vis, author, body, atts=()):
         return Message(_prov("thread_entry", i), ticket=t, position=pos, kind=kind, visibility=vis, author=author,

@@ -47,7 +47,6 @@ LEDGER_TARGETS = {
     "agent": "matched to an admin by email (never created)",
     "team": "matched to a team by name (never created)",
     "category": "kept as a tag on its tickets; the record itself is inventory only",
-    "help_topic": "kept as a tag on its tickets; the record itself is inventory only",
     "sla_policy": "kept as the ticket attribute 'SLA plan'; the record itself is inventory only",
     "custom_field": "migrated as attribute definitions (created by prepare)",
 }

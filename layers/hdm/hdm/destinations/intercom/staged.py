@@ -8,8 +8,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-# model v2 names first; v1 names (help_topic) still read, for a stage written before the rename
-REFERENCE_TYPES = ("category", "help_topic", "sla_policy", "team", "agent")
+REFERENCE_TYPES = ("category", "sla_policy", "team", "agent")
 
 
 def display_name(row: dict[str, Any]) -> Optional[str]:
@@ -46,8 +45,6 @@ class StagedLookups:
                             found = display_name(row)
                             if found:
                                 self._names.setdefault(ref, found)
-                                if object_type == "help_topic":  # v1 stage: a category by its v2 key too
-                                    self._names.setdefault(f"category:{row['provenance']['id']}", found)
                     self._names_loaded = True
         return self._names.get(key)
 

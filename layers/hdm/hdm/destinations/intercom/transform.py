@@ -53,14 +53,6 @@ def _flag(source_key: str, code: str, reason: str, field: Optional[str] = None,
     return {"source_key": source_key, "code": code, "reason": reason, "field": field, "severity": severity}
 
 
-def _v(rec: Any, name: str, old: Optional[str] = None) -> Any:
-    """A model v2 attribute, or its v1 name on a record staged before the rename."""
-    value = getattr(rec, name, None)
-    if value is None and old is not None:
-        value = getattr(rec, old, None)
-    return value
-
-
 def _enum(value: Any) -> Any:
     return getattr(value, "value", value)
 
@@ -161,9 +153,8 @@ class IntercomTransformer:
     def _contact(self, rec: Any):
         row, flags = self._mapped(rec, "contact")
         nest(row)
-        role = _enum(getattr(rec, "role", None)) or ("lead" if getattr(rec, "is_lead", False) else "user")
-        row["role"] = "lead" if role == "lead" else "user"
-        companies = list(getattr(rec, "organizations", None) or [])
+        row["role"] = "lead" if _enum(rec.role) == "lead" else "user"
+        companies = list(rec.organizations or [])
         if rec.organization and rec.organization not in companies:
             companies.insert(0, rec.organization)
         row["_companies"] = companies
@@ -188,10 +179,10 @@ class IntercomTransformer:
         out: dict[str, Any] = {"_source_key": rec.key, "ticket_attributes": {
             k: v for k, v in attributes.items() if v is not None}, "created_at": unix(rec.created_at),
             "_lookups": {"contact": rec.requester, "company": rec.organization, "admin": rec.assignee,
-                         "team": _v(rec, "queue", "department") or _v(rec, "assignee_group", "assignee_team")}}
-        category = _v(rec, "category", "help_topic")
+                         "team": rec.queue or rec.assignee_group}}
+        category = rec.category
         if category:
-            name = self.lookups.name(category) or self.lookups.name(category.replace("help_topic:", "category:"))
+            name = self.lookups.name(category)
             if name:
                 out["_tag"] = f"{self.mapping.policies.get('category_tag_prefix', '')}{name}"[:190]
             else:
