@@ -18,4 +18,14 @@ def build(cfg: IntercomDestinationConfig, secrets: Mapping[str, Optional[str]],
                                            context.migration_id, source_type=context.source_type)
 
 
-registry.register_destination("intercom", IntercomDestinationConfig, build)
+def field_vocabulary() -> Any:
+    """The mapping's field definitions and transforms for Intercom (hdm.mapping.fields)."""
+    from hdm.destinations.intercom.fields import VOCABULARY
+
+    return VOCABULARY
+
+
+# "field_vocabulary" is the capability hdm.mapping.fields looks a destination's vocabulary up by
+# (hdm.registry.FIELD_VOCABULARY once the platform fixes land; until then the fields module is found by folder)
+registry.register_destination("intercom", IntercomDestinationConfig, build,
+                              capabilities={"field_vocabulary": field_vocabulary})
