@@ -209,7 +209,7 @@ def load_tickets(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]
             run.outcome(key, P.TICKET, "unchanged", before.dest_id)
             continue
         if row.get("_hold"):
-            run.hold(key, P.TICKET, row["_hold"])
+            run.hold(key, P.TICKET, row["_hold"], "NO_REQUESTER")
             continue
         contact_id = contacts.get(look.get("contact"))
         if contact_id is None:
@@ -312,7 +312,7 @@ def load_parts(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) 
     by_ticket: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         if row.get("_hold"):
-            run.hold(row["_source_key"], P.PART, row["_hold"])
+            run.hold(row["_source_key"], P.PART, row["_hold"], "NO_TICKET")
             continue
         by_ticket.setdefault(row["_ticket"], []).append(row)
     ticket_entries = run.state_of(by_ticket, P.TICKET)
