@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import secrets
 import threading
 import time
@@ -26,7 +27,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from hdm_infra.emulators.kit import EmulatorApp, json_response, merge_knobs, write_private
+from hdm_infra.emulators.kit import ConnectionReset, EmulatorApp, json_response, merge_knobs, write_private
 from hdm_infra.emulators.kit.app import read_json
 
 from . import openapi
@@ -38,8 +39,13 @@ log = logging.getLogger("hdm_infra.intercomemu")
 
 ADMIN_TOKEN_HEADER = "X-Intercom-Emulator-Admin-Token"
 CREDENTIALS_FILE = "credentials.json"
-WINDOW_SECONDS = 10
 JSON = "application/json; charset=utf-8"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
+
+
+def mask(text: str) -> str:
+    """``text`` for the log: e-mail addresses (a validation message may quote a value) replaced."""
+    return EMAIL.sub("<email>", text)
 
 
 def _rule_path(template: str) -> str:
@@ -86,21 +92,28 @@ class IntercomEmulator(EmulatorApp):
 
     # ----- rate limit --------------------------------------------------------------------------------------------
     def window_limit(self) -> int:
-        return max(1, math.ceil(self.knobs.rate_per_minute / 6))
+        """This app's calls per 10-second window (what ``X-RateLimit-Limit`` says)."""
+        return max(1, math.ceil(self.knobs.rate_per_minute * self.knobs.window_seconds / 60))
 
-    def _take_rate(self, now: float) -> tuple[bool, int, int]:
-        """(allowed, remaining, reset) for one call now; a refused call is not charged."""
-        start = int(now // WINDOW_SECONDS) * WINDOW_SECONDS
+    def workspace_window_limit(self) -> int:
+        """The workspace's calls per 10-second window, shared with its other private apps."""
+        return max(1, math.ceil(self.knobs.workspace_rate_per_minute * self.knobs.window_seconds / 60))
+
+    def _take_rate(self, now: float) -> tuple[bool, int, int, int]:
+        """(allowed, remaining, reset, the limit that refused) for one call now; a refused call is not charged."""
+        window = self.knobs.window_seconds
+        start = int(now // window) * window
         with self.lock:
             window_start, used = self._window
             if window_start != start:
                 used = 0
             limit = self.window_limit()
-            allowed = used < limit
-            if allowed:
+            shared = self.workspace_window_limit() - max(0, self.knobs.other_apps_per_window)
+            refused_by = limit if used >= limit else (self.workspace_window_limit() if used >= shared else 0)
+            if not refused_by:
                 used += 1
             self._window = (start, used)
-        return allowed, max(0, limit - used), start + WINDOW_SECONDS
+        return not refused_by, max(0, min(limit, shared) - used), start + window, refused_by
 
     # ----- request flow ------------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -114,14 +127,15 @@ class IntercomEmulator(EmulatorApp):
                                                             f"the Intercom API 2.16"}]))
         if not self._authorised(request):
             self.calls.count("unauthorized")
-            return self._json(401, error_list([{"code": "unauthorized", "message": "Access Token Invalid"}]))
+            return self._finish_response(request, template, method, 401, error_list(
+                [{"code": "unauthorized", "message": "Access Token Invalid"}]))
         request.environ["intercomemu.authenticated"] = True
         now = time.time()
-        allowed, remaining, reset = self._take_rate(now)
+        allowed, remaining, reset, refused_by = self._take_rate(now)
         request.environ["intercomemu.rate"] = (remaining, reset)
         if not allowed:
             self.calls.count("rate_limited")
-            return self._finish_response(request, template, method, 429, self._rate_error())
+            return self._finish_response(request, template, method, 429, self._rate_error(refused_by))
         problems, disagreements = self.validator.check_request(
             template, method, dict(args), request.args, request.headers, request.get_data(),
             request.content_type or "", cross_check=self.knobs.cross_check, path=request.path)
@@ -131,11 +145,15 @@ class IntercomEmulator(EmulatorApp):
             self.calls.count("invalid_request")
             return self._finish_response(request, template, method, 400, error_list(
                 [{"code": "parameter_invalid", "message": p} for p in problems]))
-        return self.call(op_id, lambda: self._dispatch(request, template, method, op_id, args, now))
+        response = self.call(op_id, lambda: self._dispatch(request, template, method, op_id, args, now))
+        if not request.environ.get("intercomemu.validated"):  # an injected fault's answer: checked like the rest
+            response = self._finish_response(request, template, method, response.status_code, response.get_json())
+        return response
 
-    def _rate_error(self) -> dict[str, Any]:
+    def _rate_error(self, limit: int | None = None) -> dict[str, Any]:
         return error_list([{"code": "rate_limit_exceeded",
-                            "message": f"Exceeded rate limit of {self.window_limit()} in 10_seconds"}])
+                            "message": f"Exceeded rate limit of {limit or self.window_limit()} in "
+                                       f"{self.knobs.window_seconds}_seconds"}])
 
     def _dispatch(self, request: Request, template: str, method: str, op_id: str, args: dict[str, str],
                   now: float) -> Response:
@@ -163,6 +181,7 @@ class IntercomEmulator(EmulatorApp):
 
     def _finish_response(self, request: Request, template: str, method: str, status: int, payload: Any) -> Response:
         """Serialise ``payload`` and validate it against the spec; an invalid response becomes a 500."""
+        request.environ["intercomemu.validated"] = True
         response = self._json(status, payload)
         problems = self.validator.check_response(template, method, status, response.get_data(),
                                                  cross_check=self.knobs.cross_check, path=request.path,
@@ -181,7 +200,7 @@ class IntercomEmulator(EmulatorApp):
         with self.lock:
             self.validation_failures.append(failure)
         log.error("%s failed OpenAPI validation: %s %s -> %s: %s", what, request.method, request.path, status,
-                  "; ".join(problems))
+                  mask("; ".join(problems)))
 
     def fault_response(self, kind: str) -> Response:
         if kind == "429":
@@ -207,11 +226,20 @@ class IntercomEmulator(EmulatorApp):
 
     # ----- knobs -------------------------------------------------------------------------------------------------
     def call(self, family: str, handler: Callable[[], Response]) -> Response:
-        """The kit's count-then-fault flow, plus the ``rate_500`` fault (a 500 instead of the handler)."""
+        """The kit's count-then-fault flow, plus ``rate_500`` (a 500 instead of the handler) and ``rate_reset_after``
+        (the handler runs, then the connection is dropped)."""
         def run() -> Response:
             if self._dice.server_error(family):
+                if family == "scrollOverAllCompanies":
+                    self.workspace.end_scroll()
+                    return self._json(500, error_list([{
+                        "code": "server_error", "message": "Request failed due to an internal network error. "
+                                                           "Please restart the scroll operation."}]))
                 return self.fault_response("500")
-            return handler()
+            response = handler()
+            if self._dice.reset_after(family):
+                raise ConnectionReset()  # the work is done; its answer is lost
+            return response
 
         return super().call(family, run)
 
@@ -223,8 +251,9 @@ class IntercomEmulator(EmulatorApp):
 
     def set_knobs_json(self, data: dict[str, Any], replace: bool) -> None:
         knobs = merge_knobs(IntercomKnobs, data, None if replace else self.knobs)
-        if knobs.rate_per_minute < 1:
-            raise ValueError("rate_per_minute must be at least 1")
+        if min(knobs.rate_per_minute, knobs.workspace_rate_per_minute) < 1 or knobs.window_seconds not in (1, 2, 5, 10):
+            raise ValueError("rate_per_minute and workspace_rate_per_minute must be at least 1; window_seconds one of "
+                             "1, 2, 5, 10")
         self.knobs = knobs
         self._dice = IntercomFaultDice(knobs.faults)
 
@@ -242,6 +271,7 @@ class IntercomEmulator(EmulatorApp):
                 self._dice = IntercomFaultDice(self.knobs.faults)
                 self._window = (0, 0)
                 self.validation_failures.clear()
+                self.workspace.end_scroll()
                 if body.get("admins") or body.get("teams"):
                     seeded = self.workspace.seed(body.get("admins"), body.get("teams"))
                 else:
@@ -273,6 +303,7 @@ class IntercomEmulator(EmulatorApp):
             failures = list(self.validation_failures)
             if request.method == "DELETE":
                 self.validation_failures.clear()
+                self.workspace.end_scroll()
         return json_response({"failures": failures, "spec_sha256": openapi.SPEC_SHA256,
                               "load_seconds": openapi.LOAD_SECONDS})
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,9 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 import yaml
-from jsonschema.exceptions import ValidationError, best_match
-from openapi_core import Config, OpenAPI
-from openapi_core.datatypes import RequestParameters
+from jsonschema.exceptions import ValidationError, relevance
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
@@ -44,6 +43,32 @@ HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 LOAD_SECONDS: dict[str, float] = {}  # measured once per process: {"parse": s, "build": s}
 
 
+def _cache_file() -> Path:
+    root = os.environ.get("HDM_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "hdm")
+    return Path(root) / f"intercom-openapi-2.16-{SPEC_SHA256[:16]}.json"
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    """The YAML parsed (~1 s), or the JSON copy of an earlier parse of the same bytes (~30 ms) when one is cached."""
+    cache = _cache_file()
+    try:
+        cached = json.loads(cache.read_text(encoding="utf-8"))
+        if cached.get("sha256") == SPEC_SHA256:
+            return cached["spec"]
+    except (OSError, ValueError, AttributeError):
+        pass
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    spec = yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"sha256": SPEC_SHA256, "spec": spec}), encoding="utf-8")
+        os.replace(partial, cache)
+    except OSError:
+        pass  # a cache is an optimisation only
+    return spec
+
+
 @functools.cache
 def load_spec() -> dict[str, Any]:
     """The spec as a dict (parsed once per process; the file's sha256 is checked so an edited copy is refused), with
@@ -54,8 +79,7 @@ def load_spec() -> dict[str, Any]:
     if digest != SPEC_SHA256:
         raise RuntimeError(f"{SPEC_FILE} is not the vendored Intercom OpenAPI 2.16 file (sha256 {digest}); "
                            f"restore it from spec/README.md's source")
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    spec = yaml.load(raw, Loader=loader)  # noqa: S506 - a safe loader
+    spec = _parse(raw)
     _apply_errata(spec)
     LOAD_SECONDS["parse"] = time.perf_counter() - started
     return spec
@@ -72,7 +96,7 @@ def operations() -> dict[tuple[str, str], str]:
     return out
 
 
-# Errata: the two places where the 2.16 document contradicts itself about an id a real client must send. They are
+# Errata: the places where the 2.16 document contradicts itself so that a documented call cannot be made. They are
 # applied to the parsed copy in memory (the vendored file stays byte-for-byte upstream's) and listed in README.md.
 ERRATA: list[tuple[str, str]] = [
     ("paths./contacts/{contact_id}/notes.post: path parameter contact_id is `type: integer`",
@@ -81,6 +105,10 @@ ERRATA: list[tuple[str, str]] = [
     ("components.schemas.create_conversation_request.properties.from.properties.id: `format: uuid`",
      "the same schema says minLength 24, maxLength 24 and gives 536e564f316c83104c000020 as the example (a contact "
      "id; a UUID has 36 characters): the format is dropped, the length limits stay"),
+    ("paths./tags.post: the request body is `oneOf` create_or_update_tag / tag_company / untag_company / "
+     "tag_multiple_users",
+     "none of the four forbids other properties, so every company or user body also matches create_or_update_tag "
+     "(only `name` required) and no company or bulk-user tagging body can ever be valid: read as `anyOf`"),
 ]
 
 
@@ -90,6 +118,9 @@ def _apply_errata(spec: dict[str, Any]) -> None:
             param["schema"] = {**param["schema"], "type": "string"}
     sender = spec["components"]["schemas"]["create_conversation_request"]["properties"]["from"]["properties"]["id"]
     sender.pop("format", None)
+    tags = spec["paths"]["/tags"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    if "oneOf" in tags:
+        tags["anyOf"] = tags.pop("oneOf")
 
 
 
@@ -110,7 +141,7 @@ class _Request:
     path: str
     body: bytes | None
     content_type: str
-    parameters: RequestParameters = field(default_factory=RequestParameters)
+    parameters: Any = None  # openapi_core.datatypes.RequestParameters
     host_url: str = SPEC_HOST
 
     @property
@@ -131,10 +162,19 @@ def _where(error: ValidationError) -> str:
 
 
 def _best(errors: list[ValidationError]) -> ValidationError:
-    best = best_match(errors)
-    while best.context:  # descend into oneOf/anyOf to the most relevant branch's error
-        best = best_match(best.context)
+    """The error to report: jsonschema's best match, descending into oneOf/anyOf through the branch that failed on
+    the fewest points (the branch the document was most likely meant to be)."""
+    best = max(errors, key=relevance)
+    while best.context:
+        branches: dict[Any, list[ValidationError]] = {}
+        for error in best.context:
+            branches.setdefault(error.relative_schema_path[0], []).append(error)
+        best = max(min(branches.values(), key=lambda branch: sum(_weight(e) for e in branch)), key=relevance)
     return best
+
+
+def _weight(error: ValidationError) -> int:
+    return 1 + sum(_weight(e) for e in error.context)
 
 
 def _describe(exc: BaseException) -> str:
@@ -229,7 +269,7 @@ class Validator:
                                                                                   default_specification=DRAFT4))
         self.error_validator = self.read_validator({"$ref": _pointer("components", "schemas", "error")})
         self._operations: dict[tuple[str, str], _Operation] = {}
-        self._core: OpenAPI | None = None
+        self._core: Any = None  # openapi_core.OpenAPI, imported and built on first use (~1 s)
         LOAD_SECONDS["build"] = time.perf_counter() - started
 
     # ----- the compiled path ---------------------------------------------------------------------------------------
@@ -337,8 +377,11 @@ class Validator:
         return problems
 
     # ----- openapi-core, the cross-check -----------------------------------------------------------------------
-    def core(self) -> OpenAPI:
+    def core(self) -> Any:
+        """openapi-core's ``OpenAPI`` over the same parsed document (imported and built on first use)."""
         if self._core is None:
+            from openapi_core import Config, OpenAPI
+
             # the spec document is fixed (sha256-checked): checking the document itself on every start costs seconds
             self._core = OpenAPI.from_dict(self.spec, config=Config(spec_validator_cls=None))
         return self._core
@@ -346,6 +389,8 @@ class Validator:
     @staticmethod
     def _core_request(method: str, path: str, query: ImmutableMultiDict, headers: Headers, body: bytes | None,
                       content_type: str) -> _Request:
+        from openapi_core.datatypes import RequestParameters
+
         params = RequestParameters(query=query, header=headers, cookie=ImmutableMultiDict(), path={})
         return _Request(method=method.lower(), path=path, body=body or None,
                         content_type=content_type or "application/json", parameters=params)

@@ -3,7 +3,9 @@
 
 Records are plain JSON-able dicts (the emulator's own shape, rendered to the API's shapes by ``render``), one
 dict per kind: admin, team, contact, company, tag, ticket_type, ticket, conversation, note, job, data_attribute.
-``next_id(sequence)`` hands out increasing integers per sequence (persisted too).
+``next_id(sequence)`` hands out increasing integers per sequence (persisted too). ``add_index(kind, name, keys)``
+keeps a secondary index (``keys(doc)`` → the doc's keys) up to date on every put and delete; ``lookup(name, key)``
+returns the docs under a key, in insertion order.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,35 @@ class Store:
         for kind, id_, doc in self.db.execute("SELECT kind, id, doc FROM docs ORDER BY rowid"):
             self.docs.setdefault(kind, {})[id_] = json.loads(doc)
         self.seqs: dict[str, int] = dict(self.db.execute("SELECT name, value FROM seqs"))
+        self.indexes: dict[str, tuple[str, Callable[[dict[str, Any]], Iterable[str]]]] = {}
+        self._index: dict[str, dict[str, dict[str, None]]] = {}  # name -> key -> ids (an ordered set)
+        self._indexed: dict[str, dict[str, list[str]]] = {}  # name -> id -> keys it is filed under
+
+    def add_index(self, kind: str, name: str, keys: Callable[[dict[str, Any]], Iterable[str]]) -> None:
+        with self.lock:
+            self.indexes[name] = (kind, keys)
+            self._index[name], self._indexed[name] = {}, {}
+            for doc in self.docs[kind].values():
+                self._file(name, doc)
+
+    def lookup(self, name: str, key: str) -> list[dict[str, Any]]:
+        kind = self.indexes[name][0]
+        return [self.docs[kind][i] for i in self._index[name].get(key, {})]
+
+    def _unfile(self, name: str, id_: str) -> None:
+        for key in self._indexed[name].pop(id_, []):
+            ids = self._index[name].get(key, {})
+            ids.pop(id_, None)
+            if not ids:
+                self._index[name].pop(key, None)
+
+    def _file(self, name: str, doc: dict[str, Any]) -> None:
+        id_ = str(doc["id"])
+        self._unfile(name, id_)
+        keys = [k for k in dict.fromkeys(self.indexes[name][1](doc)) if k is not None]
+        self._indexed[name][id_] = keys
+        for key in keys:
+            self._index[name].setdefault(key, {})[id_] = None
 
     def next_id(self, sequence: str, start: int = 1) -> int:
         with self.lock:
@@ -56,6 +87,9 @@ class Store:
         with self.lock:
             id_ = str(doc["id"])
             self.docs[kind][id_] = doc
+            for name, (indexed_kind, _) in self.indexes.items():
+                if indexed_kind == kind:
+                    self._file(name, doc)
             self.db.execute("INSERT INTO docs (kind, id, doc) VALUES (?, ?, ?) "
                             "ON CONFLICT (kind, id) DO UPDATE SET doc = excluded.doc", (kind, id_, json.dumps(doc)))
             return doc
@@ -63,12 +97,17 @@ class Store:
     def delete(self, kind: str, id_: str) -> None:
         with self.lock:
             self.docs[kind].pop(str(id_), None)
+            for name, (indexed_kind, _) in self.indexes.items():
+                if indexed_kind == kind:
+                    self._unfile(name, str(id_))
             self.db.execute("DELETE FROM docs WHERE kind = ? AND id = ?", (kind, str(id_)))
 
     def clear(self) -> None:
         with self.lock:
             self.docs = {k: {} for k in KINDS}
             self.seqs = {}
+            for name in self.indexes:
+                self._index[name], self._indexed[name] = {}, {}
             self.db.execute("DELETE FROM docs")
             self.db.execute("DELETE FROM seqs")
 

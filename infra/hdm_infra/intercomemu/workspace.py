@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import mimetypes
 import secrets
 import time
 import uuid
@@ -30,6 +31,10 @@ TICKET_STATES = [  # (id, category, internal label, external label)
 ]
 CONVERSATION_ID_START = 100_000  # tickets and conversations share this sequence (a ticket is a conversation)
 TICKET_NUMBER_START = 1  # ticket_id: the inbox number, a separate sequence ("Do not use ticket_id for API queries")
+CONTACT_FIELDS = ("role", "external_id", "email", "phone", "name", "avatar", "signed_up_at", "last_seen_at",
+                  "owner_id", "unsubscribed_from_emails", "email_verified")  # what create/update may set
+ATTRIBUTE_FIELDS = ("name", "description", "required_to_create", "required_to_create_for_contacts",
+                    "visible_on_create", "visible_to_contacts", "multiline", "allow_multiple_values", "archived")
 TICKET_SEARCH_CATEGORIES = {"request": "Customer", "task": "Back-office", "tracker": "Tracker"}
 
 
@@ -92,6 +97,12 @@ class Workspace:
         self.knobs = knobs
         self.usage = usage
         self.base_url = base_url
+        self.scroll: dict[str, Any] | None = None  # the app's one open company scroll (in memory)
+        store.add_index("contact", "contact_external_id", lambda c: [c.get("external_id")])
+        store.add_index("contact", "contact_email", lambda c: [(c.get("email") or "").lower() or None])
+        store.add_index("contact", "contact_company", lambda c: c.get("company_ids", []))
+        store.add_index("company", "company_company_id", lambda co: [co.get("company_id")])
+        store.add_index("note", "note_contact", lambda n: [n.get("contact_id")])
         if not self.store.values("admin") and not self.store.seqs.get("seeded"):
             self.seed(DEFAULT_ADMINS, DEFAULT_TEAMS)
 
@@ -297,7 +308,10 @@ class Workspace:
     def render_data_attribute(self, a: dict[str, Any]) -> dict[str, Any]:
         out = {"type": "data_attribute", "id": a["id"], "model": a["model"], "name": a["name"],
                "full_name": f"custom_attributes.{a['name']}", "label": a["name"],
-               "description": a.get("description") or "", "data_type": a["data_type"],
+               "description": a.get("description") or "",
+               # what the spec's data_attribute can say: a list attribute reads back as a string with options, a
+               # datetime one as a date
+               "data_type": {"options": "string", "datetime": "date"}.get(a["data_type"], a["data_type"]),
                "api_writable": True, "messenger_writable": a.get("messenger_writable", False),
                "ui_writable": True, "custom": True, "archived": a["archived"],
                "created_at": a["created_at"], "updated_at": a["updated_at"]}
@@ -347,7 +361,7 @@ class Workspace:
     def render_contact(self, c: dict[str, Any]) -> dict[str, Any]:
         url = f"/contacts/{c['id']}"
         company_ids = c.get("company_ids", [])
-        notes = [n for n in self.store.values("note") if n.get("contact_id") == c["id"]]
+        notes = self.store.lookup("note_contact", c["id"])
         return {
             "type": "contact", "id": c["id"], "workspace_id": WORKSPACE_ID, "external_id": c.get("external_id"),
             "role": c["role"], "email": c.get("email") or "",
@@ -372,14 +386,15 @@ class Workspace:
 
     def _duplicate(self, email: str | None, external_id: str | None, role: str,
                    exclude: str | None = None) -> dict[str, Any] | None:
-        for c in self.store.values("contact"):
-            if c["id"] == exclude:
-                continue
-            if external_id and c.get("external_id") == external_id:
-                return c
-            # users are unique by email; leads may share an email (notes §1.4, UNVERIFIED as a rule)
-            if email and role == "user" and c["role"] == "user" and (c.get("email") or "").lower() == email.lower():
-                return c
+        if external_id:
+            for c in self.store.lookup("contact_external_id", external_id):
+                if c["id"] != exclude:
+                    return c
+        # users are unique by email; leads may share an email (notes §1.4, UNVERIFIED as a rule)
+        if email and role == "user":
+            for c in self.store.lookup("contact_email", email.lower()):
+                if c["id"] != exclude and c["role"] == "user":
+                    return c
         return None
 
     def _conflict(self, existing: dict[str, Any]) -> IntercomError:
@@ -403,8 +418,7 @@ class Workspace:
         self._check_custom_attributes("contact", b.get("custom_attributes"))
         now = int(call.now)
         rec = {"id": hex_id(), "role": role, "created_at": now, "updated_at": now, "company_ids": [], "tags": {}}
-        for key in ("external_id", "email", "phone", "name", "avatar", "signed_up_at", "last_seen_at", "owner_id",
-                    "unsubscribed_from_emails", "custom_attributes", "email_verified"):
+        for key in (*CONTACT_FIELDS, "custom_attributes"):
             if b.get(key) is not None:
                 rec[key] = b[key]
         self._stamp_index(rec, call)
@@ -417,6 +431,8 @@ class Workspace:
         rec = self._contact(call.args["contact_id"])
         b = call.body or {}
         role = b.get("role") or rec["role"]
+        if role not in ("user", "lead"):
+            raise bad(f"role must be user or lead, not {role!r}", field_name="role")
         existing = self._duplicate(b.get("email"), b.get("external_id"), role, exclude=rec["id"])
         if existing is not None:
             raise self._conflict(existing)
@@ -426,7 +442,7 @@ class Workspace:
         for key, value in b.items():
             if key == "custom_attributes":
                 rec["custom_attributes"] = {**rec.get("custom_attributes", {}), **(value or {})}
-            else:
+            elif key in CONTACT_FIELDS:  # other properties (the spec does not forbid them) are ignored
                 rec[key] = value
         rec["updated_at"] = int(call.now)
         return 200, self.render_contact(self.store.put("contact", rec))
@@ -435,9 +451,8 @@ class Workspace:
         return 200, self.render_contact(self._contact(call.args["contact_id"]))
 
     def op_ShowContactByExternalId(self, call: Call) -> tuple[int, Any]:
-        for c in self.store.values("contact"):
-            if c.get("external_id") == call.args["external_id"]:
-                return 200, self.render_contact(c)
+        for c in self.store.lookup("contact_external_id", call.args["external_id"]):
+            return 200, self.render_contact(c)
         raise IntercomError(404, "not_found", "User Not Found")
 
     def op_DeleteContact(self, call: Call) -> tuple[int, Any]:
@@ -539,7 +554,7 @@ class Workspace:
 
     def op_listNotes(self, call: Call) -> tuple[int, Any]:
         contact = self._contact(call.args["contact_id"])
-        notes = [self.render_note(n) for n in self.store.values("note") if n["contact_id"] == contact["id"]]
+        notes = [self.render_note(n) for n in self.store.lookup("note_contact", contact["id"])]
         return 200, {"type": "list", "data": notes, "total_count": len(notes),
                      "pages": {"type": "pages", "page": 1, "per_page": max(1, len(notes)), "total_pages": 1}}
 
@@ -551,7 +566,7 @@ class Workspace:
 
     # ----- companies ---------------------------------------------------------------------------------------------
     def _user_count(self, company_id: str) -> int:
-        return sum(1 for c in self.store.values("contact") if company_id in c.get("company_ids", []))
+        return len(self.store.lookup("contact_company", company_id))
 
     def render_company(self, co: dict[str, Any]) -> dict[str, Any]:
         out = {"type": "company", "id": co["id"], "name": co.get("name") or "", "app_id": WORKSPACE_ID,
@@ -569,10 +584,8 @@ class Workspace:
         return out
 
     def _company_by_company_id(self, company_id: str) -> dict[str, Any] | None:
-        for co in self.store.values("company"):
-            if co["company_id"] == company_id:
-                return co
-        return None
+        found = self.store.lookup("company_company_id", company_id)
+        return found[0] if found else None
 
     def _company_fields(self, rec: dict[str, Any], b: dict[str, Any]) -> None:
         self._check_custom_attributes("company", b.get("custom_attributes"))
@@ -615,10 +628,9 @@ class Workspace:
     def op_deleteCompany(self, call: Call) -> tuple[int, Any]:
         rec = self._company(call.args["company_id"])
         self.store.delete("company", rec["id"])
-        for c in self.store.values("contact"):
-            if rec["id"] in c.get("company_ids", []):
-                c["company_ids"].remove(rec["id"])
-                self.store.put("contact", c)
+        for c in self.store.lookup("contact_company", rec["id"]):
+            c["company_ids"].remove(rec["id"])
+            self.store.put("contact", c)
         return 200, {"id": rec["id"], "object": "company", "deleted": True}
 
     def _visible_companies(self) -> list[dict[str, Any]]:
@@ -660,23 +672,37 @@ class Workspace:
         return 200, self._company_list(items, call, 15)
 
     def op_scrollOverAllCompanies(self, call: Call) -> tuple[int, Any]:
-        items = self._visible_companies()
+        """One scroll open per app; it expires after ``scroll_idle_seconds`` unused and once its end is reached
+        (spec GET /companies/scroll). Pages of 15."""
+        scroll = self.scroll
+        idle = self.knobs().scroll_idle_seconds
+        if scroll and (scroll["done"] or call.now - scroll["used"] > idle):
+            self.scroll = scroll = None
         param = call.query.get("scroll_param")
-        start = 0
         if param:
-            try:
-                start = int(param.rsplit("-", 1)[1])
-            except (IndexError, ValueError) as exc:
-                raise bad("scroll_param is not one this API returned", field_name="scroll_param") from exc
-        chunk = items[start:start + 15]
+            if scroll is None or scroll["param"] != param:
+                raise IntercomError(404, "scroll_param_not_found",
+                                    "scroll_param is unknown or has expired: restart the scroll")
+        else:
+            if scroll is not None:
+                raise IntercomError(400, "scroll_exists", "An app can have only one scroll open at a time")
+            scroll = self.scroll = {"param": str(uuid.uuid4()), "position": 0, "done": False}
+        items = self._visible_companies()
+        chunk = items[scroll["position"]:scroll["position"] + 15]
+        scroll["position"] += len(chunk)
+        scroll["used"] = call.now
+        scroll["done"] = not chunk
         return 200, {"type": "list", "data": [self.render_company(c) for c in chunk], "total_count": len(items),
-                     "scroll_param": f"{uuid.uuid4()}-{start + len(chunk)}",
+                     "scroll_param": scroll["param"],
                      "pages": {"type": "pages", "page": 1, "per_page": 15, "total_pages": 1}}
+
+    def end_scroll(self) -> None:
+        """A scroll that met a network error must be restarted (spec: "Please restart the scroll operation")."""
+        self.scroll = None
 
     def op_ListAttachedContacts(self, call: Call) -> tuple[int, Any]:
         company = self._company(call.args["company_id"])
-        contacts = [self.render_contact(c) for c in self.store.values("contact")
-                    if company["id"] in c.get("company_ids", [])]
+        contacts = [self.render_contact(c) for c in self.store.lookup("contact_company", company["id"])]
         return 200, {"type": "list", "data": contacts, "total_count": len(contacts),
                      "pages": {"type": "pages", "page": 1, "per_page": 50, "total_pages": 1}}
 
@@ -799,7 +825,7 @@ class Workspace:
                 if a["data_type"] != "list":
                     raise bad("list_items is only for list attributes", field_name="list_items")
                 a["list_options"] = self._list_options(value, a["list_options"])
-            else:
+            elif key in ATTRIBUTE_FIELDS:
                 a[key] = value
         a["updated_at"] = int(call.now)
         self.store.put("ticket_type", t)
@@ -831,9 +857,13 @@ class Workspace:
         if len(files) > k.attachment_max_count:
             raise bad(f"at most {k.attachment_max_count} attachment_files per part", field_name="attachment_files")
         out = []
-        for url in urls:
-            out.append({"type": "upload", "name": url.rstrip("/").rsplit("/", 1)[-1] or "attachment", "url": url,
-                        "content_type": "application/octet-stream", "filesize": 0})
+        for i, url in enumerate(urls):
+            name = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or "attachment"
+            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            if k.attachment_urls_images_only and not content_type.startswith("image/"):
+                raise bad(f"attachment_urls[{i}] is not an image ({content_type}): send files as attachment_files",
+                          field_name="attachment_urls")
+            out.append({"type": "upload", "name": name, "url": url, "content_type": content_type, "filesize": 0})
         for i, f in enumerate(files):
             for key in ("name", "content_type", "data"):
                 if not f.get(key):
@@ -868,15 +898,22 @@ class Workspace:
         if b.get("intercom_user_id"):
             contact = self.store.get("contact", b["intercom_user_id"])
         elif b.get("user_id"):
-            contact = next((c for c in self.store.values("contact") if c.get("external_id") == b["user_id"]), None)
+            contact = next(iter(self.store.lookup("contact_external_id", b["user_id"])), None)
         elif b.get("email"):
-            contact = next((c for c in self.store.values("contact")
-                            if (c.get("email") or "").lower() == b["email"].lower()), None)
+            # several contacts may share an email (a lead and a user): the conversation's participant wins
+            same = self.store.lookup("contact_email", b["email"].lower())
+            contact = next((c for c in same if c["id"] in participants), same[0] if same else None)
         if contact is None:
             raise IntercomError(404, "not_found", "User Not Found")
         if contact["id"] not in participants:
             raise IntercomError(400, "parameter_invalid", "The contact is not a participant of this conversation")
         return {"type": "contact", "id": contact["id"]}, "comment"
+
+    def _last_parts(self, rec: dict[str, Any]) -> list[dict[str, Any]]:
+        """The parts an API read returns: "The maximum number of conversation parts that can be returned via the API
+        is 500. If you have more than that we will return the 500 most recent" (spec GET /conversations/{id})."""
+        limit = max(0, self.knobs().max_parts_returned)
+        return rec["parts"][-limit:] if limit else []
 
     def _deliver(self, kind: str, rec: dict[str, Any], part: dict[str, Any], skip: bool) -> None:
         """Record what the contact would receive (admin comments, unless notifications are skipped; never notes)."""
@@ -899,13 +936,12 @@ class Workspace:
         if ref.get("id"):
             return self._contact(ref["id"])
         if ref.get("external_id"):
-            found = next((c for c in self.store.values("contact") if c.get("external_id") == ref["external_id"]),
-                         None)
+            found = next(iter(self.store.lookup("contact_external_id", ref["external_id"])), None)
             if found is None:
                 raise IntercomError(404, "not_found", "User Not Found")
             return found
-        found = next((c for c in self.store.values("contact")
-                      if c["role"] == "user" and (c.get("email") or "").lower() == ref["email"].lower()), None)
+        found = next((c for c in self.store.lookup("contact_email", ref["email"].lower()) if c["role"] == "user"),
+                     None)
         # "If a contact with this email does not exist, one will be created" (spec create_ticket_request)
         return found or self._create_contact({"email": ref["email"], "role": "user"}, call)
 
@@ -969,8 +1005,8 @@ class Workspace:
         if t.get("snoozed_until"):
             out["snoozed_until"] = t["snoozed_until"]
         if with_parts:
-            parts = [self.render_ticket_part(p) for p in t["parts"]]
-            out["ticket_parts"] = {"type": "ticket_part.list", "ticket_parts": parts, "total_count": len(parts)}
+            parts = [self.render_ticket_part(p) for p in self._last_parts(t)]
+            out["ticket_parts"] = {"type": "ticket_part.list", "ticket_parts": parts, "total_count": len(t["parts"])}
         return out
 
     def render_ticket_part(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -1003,7 +1039,14 @@ class Workspace:
              "created_at": created, "updated_at": now, "parts": [], "tags": {},
              "skip_notifications": bool(b.get("skip_notifications"))}
         self._stamp_index(t, call)
-        return self.store.put("ticket", t)
+        self.store.put("ticket", t)
+        if t_type["category"] == "Customer" and not b.get("skip_notifications"):
+            # a customer ticket is announced to its contact unless notifications are skipped (spec: skip_notifications
+            # "Option to disable notifications when a Ticket is created")
+            self.store.put("delivery", {"id": str(self.store.next_id("delivery")), "object": "ticket",
+                                        "object_id": t["id"], "part_id": None, "part_type": "ticket_created",
+                                        "contact_ids": list(t["contact_ids"]), "body": attrs.get("_default_title_")})
+        return t
 
     def op_createTicket(self, call: Call) -> tuple[int, Any]:
         return 200, self.render_ticket(self._create_ticket(call.body, call))
@@ -1041,6 +1084,8 @@ class Workspace:
                 raise bad(f"Ticket state {b['ticket_state_id']} does not exist", field_name="ticket_state_id")
             t["previous_state_id"] = t["state_id"]
             t["state_id"] = b["ticket_state_id"]
+            if "open" not in b:  # a resolved ticket is closed, any other state is open
+                t["open"] = b["ticket_state_id"] != next(s[0] for s in TICKET_STATES if s[1] == "resolved")
         if "open" in b:
             t["open"] = bool(b["open"])
         if "is_shared" in b:
@@ -1077,7 +1122,7 @@ class Workspace:
         b = call.body
         author, part_type = self._reply_author(b, t["contact_ids"])
         part = self._new_part(b, author, call, part_type)
-        self._deliver("ticket", t, part, bool(b.get("skip_notifications")) or t.get("skip_notifications", False))
+        self._deliver("ticket", t, part, bool(b.get("skip_notifications")))
         t["parts"].append(part)
         t["updated_at"] = int(call.now)
         self.store.put("ticket", t)
@@ -1155,9 +1200,9 @@ class Workspace:
         if c.get("team_assignee_id"):
             out["team_assignee_id"] = int(c["team_assignee_id"])
         if with_parts:
-            parts = [self.render_conversation_part(p) for p in c["parts"]]
+            parts = [self.render_conversation_part(p) for p in self._last_parts(c)]
             out["conversation_parts"] = {"type": "conversation_part.list", "conversation_parts": parts,
-                                         "total_count": len(parts)}
+                                         "total_count": len(c["parts"])}
         return out
 
     def op_createConversation(self, call: Call) -> tuple[int, Any]:

@@ -112,6 +112,19 @@ def test_duplicate_contact_by_email_or_external_id_is_409_naming_the_existing_id
     assert post(intercomemu, "/contacts", {"role": "lead", "email": "ann@customer.example"})["role"] == "lead"
 
 
+def test_contact_updates_change_only_contact_fields(intercomemu):
+    ann = contact(intercomemu, external_id="ost-1")
+    updated = put(intercomemu, f"/contacts/{ann['id']}", {"id": "forged", "created_at": 1, "name": "Ann B",
+                                                          "role": "lead"})
+    assert (updated["id"], updated["created_at"], updated["name"], updated["role"]) == (
+        ann["id"], ann["created_at"], "Ann B", "lead")
+    assert errors(put(intercomemu, f"/contacts/{ann['id']}", {"role": "admin"}, status=400))[0][0] == \
+        "parameter_invalid"
+    bob = contact(intercomemu, email="bob@customer.example")
+    taken = put(intercomemu, f"/contacts/{bob['id']}", {"external_id": "ost-1"}, status=409)
+    assert ann["id"] in errors(taken)[0][1]
+
+
 def test_contacts_are_found_by_id_external_id_and_listed_with_cursor_paging(intercomemu):
     made = [contact(intercomemu, email=f"c{i}@x.example", external_id=f"e{i}") for i in range(5)]
     assert get(intercomemu, f"/contacts/{made[2]['id']}")["email"] == "c2@x.example"
@@ -196,8 +209,7 @@ def test_ticket_parts_keep_created_at_order_author_and_notes_are_never_delivered
     assert [(p["part_type"], p["created_at"]) for p in parts] == [
         ("comment", 1_400_000_100), ("comment", 1_400_000_200), ("note", 1_400_000_300)]
     delivered = intercomemu.admin.deliveries()
-    assert [d["part_id"] for d in delivered] == [agent["id"]]
-    assert all(d["part_type"] != "note" for d in delivered)
+    assert [(d["part_type"], d["part_id"]) for d in delivered] == [("ticket_created", None), ("comment", agent["id"])]
     # the reply's admin must exist
     missing = post(intercomemu, f"/tickets/{tid}/reply", {"message_type": "note", "type": "admin",
                                                          "admin_id": "1", "body": "x"}, status=404)
@@ -246,4 +258,39 @@ def test_conversation_with_history_times_replies_notes_and_attachments(intercome
         ("comment", "admin", 1_300_000_050), ("note", "admin", 1_300_000_060), ("comment", "user", 1_300_000_070)]
     attachment = parts[0]["attachments"][0]
     assert (attachment["name"], attachment["content_type"], attachment["filesize"]) == ("log.txt", "text/plain", 9)
-    assert [d["part_id"] for d in intercomemu.admin.deliveries()] == [parts[0]["id"]]
+    assert [d["part_id"] for d in intercomemu.admin.deliveries()] == [parts[0]["id"]]  # not the note
+
+
+def test_skip_notifications_and_state_changes(intercomemu):
+    tt, _ = ticket_type_with_priority(intercomemu)
+    ann = contact(intercomemu)
+    quiet = post(intercomemu, "/tickets", {"ticket_type_id": tt["id"], "contacts": [{"id": ann["id"]}],
+                                           "skip_notifications": True})
+    post(intercomemu, f"/tickets/{quiet['id']}/reply", {"message_type": "comment", "type": "admin", "admin_id": ADA,
+                                                        "body": "history", "skip_notifications": True})
+    assert intercomemu.admin.deliveries() == []  # a migration can load history without mailing anyone
+    resolved = put(intercomemu, f"/tickets/{quiet['id']}", {"ticket_state_id": "4"})
+    assert resolved["ticket_state"]["category"] == "resolved" and resolved["open"] is False
+    assert resolved["previous_ticket_state_id"] == "1"
+    reopened = put(intercomemu, f"/tickets/{quiet['id']}", {"ticket_state_id": "2"})
+    assert reopened["open"] is True
+    assigned = put(intercomemu, f"/tickets/{quiet['id']}", {"admin_id": int(ADA), "assignee_id": BEN})
+    assert assigned["admin_assignee_id"] == int(BEN)
+    refused = emu_put_status(intercomemu, f"/tickets/{quiet['id']}", {"assignee_id": BEN})
+    assert refused == 400  # assigning needs the acting admin_id
+
+
+def emu_put_status(emu, path, body):
+    return emu.api.put(emu.url + path, json=body).status_code
+
+
+def test_reads_return_only_the_most_recent_parts(intercomemu):
+    intercomemu.admin.knobs(max_parts_returned=3)  # Intercom's hard limit is 500
+    tt, _ = ticket_type_with_priority(intercomemu)
+    ann = contact(intercomemu)
+    ticket = post(intercomemu, "/tickets", {"ticket_type_id": tt["id"], "contacts": [{"id": ann["id"]}]})
+    for i in range(5):
+        post(intercomemu, f"/tickets/{ticket['id']}/reply", {"message_type": "note", "type": "admin",
+                                                             "admin_id": ADA, "body": f"n{i}"})
+    parts = get(intercomemu, f"/tickets/{ticket['id']}")["ticket_parts"]
+    assert [p["body"] for p in parts["ticket_parts"]] == ["n2", "n3", "n4"] and parts["total_count"] == 5

@@ -56,6 +56,20 @@ def test_calls_over_the_10_second_window_get_429_with_the_headers(intercomemu):
     assert intercomemu.admin.counters()["families"].get("rate_limited", 0) == 1
 
 
+def test_other_apps_share_the_workspace_quota(intercomemu):
+    # this app may make 10 a window, the workspace 20, and the other private apps already make 15 of them
+    intercomemu.admin.knobs(rate_per_minute=60, workspace_rate_per_minute=120, other_apps_per_window=15)
+    seen = []
+    for _ in range(11):  # two windows hold at most 10 calls
+        seen.append(call(intercomemu, "GET", "/tags"))
+        if seen[-1].status_code == 429:
+            break
+    assert seen[-1].status_code == 429 and len(seen) <= 11
+    assert seen[-1].json()["errors"][0]["message"] == "Exceeded rate limit of 20 in 10_seconds"
+    assert seen[-1].headers["X-RateLimit-Limit"] == "10"  # the app's own allowance
+    assert all(int(r.headers["X-RateLimit-Remaining"]) <= 4 for r in seen[:-1])
+
+
 # ----- faults -----------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("knob", "status", "code"), [("rate_500", 500, "server_error"),
                                                        ("rate_503", 503, "service_unavailable"),
@@ -78,6 +92,38 @@ def test_injected_connection_resets_and_seeded_fault_rates(intercomemu):
     intercomemu.admin.knobs(faults={"rate_500": 0.5, "seed": 7})  # same seed: same sequence
     again = [call(intercomemu, "GET", "/tags").status_code for _ in range(12)]
     assert first == again and set(first) == {200, 500}
+
+
+def test_a_write_whose_answer_is_lost_has_happened(intercomemu):
+    intercomemu.admin.knobs(faults={"rate_reset_after": 1.0, "families": ["CreateContact"]})
+    with pytest.raises(requests.ConnectionError):
+        call(intercomemu, "POST", "/contacts", {"email": "lost@x.example"})
+    assert intercomemu.admin.counts()["contact"] == 1  # done, though the client never heard
+    intercomemu.admin.knobs(faults={"rate_reset_after": 0.0})
+    again = call(intercomemu, "POST", "/contacts", {"email": "lost@x.example"})
+    assert again.status_code == 409 and intercomemu.admin.dump()["contact"][0]["id"] in again.text
+
+
+def test_company_scroll_is_one_per_app_expires_and_restarts_after_a_500(intercomemu):
+    ann = a_contact(intercomemu)
+    for i in range(17):
+        company = ok(call(intercomemu, "POST", "/companies", {"company_id": f"c-{i}", "name": f"C{i}"}))
+        ok(call(intercomemu, "POST", f"/contacts/{ann['id']}/companies", {"id": company["id"]}))
+    first = ok(call(intercomemu, "GET", "/companies/scroll"))
+    assert len(first["data"]) == 15
+    assert codes(call(intercomemu, "GET", "/companies/scroll")) == ["scroll_exists"]  # one open scroll per app
+    second = ok(call(intercomemu, "GET", "/companies/scroll", scroll_param=first["scroll_param"]))
+    end = ok(call(intercomemu, "GET", "/companies/scroll", scroll_param=first["scroll_param"]))
+    assert len(second["data"]) == 2 and end["data"] == []
+    assert call(intercomemu, "GET", "/companies/scroll", scroll_param=first["scroll_param"]).status_code == 404
+    ok(call(intercomemu, "GET", "/companies/scroll"))  # the finished scroll is gone: a new one may start
+    intercomemu.admin.knobs(faults={"rate_500": 1.0, "families": ["scrollOverAllCompanies"]})
+    failed = call(intercomemu, "GET", "/companies/scroll")
+    assert failed.status_code == 500 and "restart the scroll" in failed.text
+    intercomemu.admin.knobs(faults={"rate_500": 0.0}, scroll_idle_seconds=0.0)
+    again = ok(call(intercomemu, "GET", "/companies/scroll"))  # the failed scroll was closed
+    assert len(again["data"]) == 15
+    assert call(intercomemu, "GET", "/companies/scroll", scroll_param=again["scroll_param"]).status_code == 404
 
 
 # ----- search -----------------------------------------------------------------------------------------------------
@@ -148,7 +194,11 @@ def test_attachment_count_size_and_encoding_limits(intercomemu):
     too_many = call(intercomemu, "POST", f"/tickets/{ticket['id']}/reply", {**reply, "attachment_urls": urls})
     assert too_many.status_code == 400 and "is too long" in too_many.text  # the spec's maxItems: 10
     part = ok(call(intercomemu, "POST", f"/tickets/{ticket['id']}/reply", {**reply, "attachment_urls": urls[:2]}))
-    assert [a["url"] for a in part["attachments"]] == urls[:2]
+    assert [(a["url"], a["content_type"]) for a in part["attachments"]] == [(u, "image/png") for u in urls[:2]]
+    intercomemu.admin.knobs(attachment_urls_images_only=True)
+    pdf = call(intercomemu, "POST", f"/tickets/{ticket['id']}/reply",
+               {**reply, "attachment_urls": ["https://files.example/report.pdf"]})
+    assert pdf.status_code == 400 and "not an image (application/pdf)" in pdf.text
     intercomemu.admin.knobs(attachment_max_bytes=8)
     big = {"name": "big.bin", "content_type": "application/octet-stream", "data": base64.b64encode(b"x" * 9).decode()}
     refused = call(intercomemu, "POST", f"/tickets/{ticket['id']}/reply", {**reply, "attachment_files": [big]})
@@ -203,3 +253,31 @@ def test_admin_api_dump_counts_counters_and_reset(intercomemu):
     assert unauthorised.status_code == 401
     intercomemu.admin.reset(knobs={"cross_check": True})
     assert intercomemu.admin.counts()["contact"] == 0 and intercomemu.admin.counters()["api_usage"] == 0
+
+
+def test_seed_adds_admins_and_teams_without_touching_the_workspace(intercomemu):
+    ann = a_contact(intercomemu)
+    intercomemu.admin.seed(admins=[{"id": "42", "email": "cy@support.example", "name": "Cy", "team_ids": [6]}],
+                           teams=[{"id": "6", "name": "Billing", "admin_ids": [42]}])
+    assert [a["id"] for a in ok(call(intercomemu, "GET", "/admins"))["admins"]] == ["991267001", "991267002", "42"]
+    assert ok(call(intercomemu, "GET", "/teams/6"))["admin_ids"] == [42]
+    assert ok(call(intercomemu, "GET", f"/contacts/{ann['id']}"))["id"] == ann["id"]
+    with pytest.raises(RuntimeError, match="needs an email"):
+        intercomemu.admin.seed(admins=[{"name": "No Email"}])
+
+
+def test_conversations_are_listed_with_cursor_paging(intercomemu):
+    ann = a_contact(intercomemu)
+    made = [ok(call(intercomemu, "POST", "/conversations", {"from": {"type": "user", "id": ann["id"]},
+                                                            "body": f"m{i}"}))["conversation_id"] for i in range(5)]
+    seen, params = [], {"per_page": 2}
+    for _ in range(5):
+        page = ok(call(intercomemu, "GET", "/conversations", **params))
+        seen += [c["id"] for c in page["conversations"]]
+        nxt = page["pages"].get("next")
+        if not nxt:
+            break
+        params = {"per_page": 2, "starting_after": nxt["starting_after"]}
+    assert seen == made and page["total_count"] == 5
+    bad_cursor = call(intercomemu, "GET", "/conversations", starting_after="zzz")
+    assert bad_cursor.status_code == 400 and "starting_after" in bad_cursor.text

@@ -16,7 +16,7 @@ def test_requests_that_break_the_spec_are_refused_with_the_reason(intercomemu):
         ("POST", "/ticket_types/1/attributes", {"name": "x", "description": "d", "data_type": "colour"},
          "data_type"),  # not in the enum
         ("POST", "/conversations/1/reply", {"message_type": "note", "type": "user", "body": "x",
-                                            "intercom_user_id": "a"}, "is not one of"),  # contacts cannot write notes
+                                            "intercom_user_id": "a"}, "is a required property"),  # no contact notes
     ]
     for method, path, body, word in cases:
         response = api.request(method, url + path, json=body)
