@@ -132,18 +132,26 @@ class _KillAfter:
 
 
 def test_with_five_percent_faults_nothing_is_lost_or_duplicated(intercom_rehearsal, tmp_path):
-    """5% of the calls answered 429 (the limiter then waits for the window's reset: kept to 1% for the test's
+    """5% of the calls answered 429 (the limiter then waits for the window's reset: kept to 0.5% for the test's
     time), 503 or a reset connection (writes included): the limiter and retries absorb
     them, a write whose answer was lost is looked for before it is sent again, and a chunk that still fails is
     resumed by the next run (bounded). Every record ends accounted for, none twice."""
     make, reset, db, emu = intercom_rehearsal
-    emu.admin.knobs(faults={"seed": 3, "rate_429": 0.01, "rate_503": 0.02, "rate_reset": 0.02})
+    emu.admin.knobs(faults={"seed": 3, "rate_429": 0.005, "rate_503": 0.025, "rate_reset": 0.02})
     cfg = make("faults")
     for _ in range(5):
         outcome = LocalEngine(cfg, workdir=tmp_path / "work", progress=False).run(approve=True)
         if outcome.status == "succeeded":
             break
     assert outcome.status == "succeeded", outcome.message
+    from hdm.destinations.intercom.destination import _SHARED
+
+    statuses: dict[str, int] = {}
+    for api in _SHARED.values():
+        for family in api.calls.snapshot().values():
+            for status, n in family["statuses"].items():
+                statuses[status] = statuses.get(status, 0) + n
+    assert statuses.get("503", 0) and statuses.get("connection-error", 0), statuses  # the faults did happen
     emu.admin.knobs(faults={"rate_429": 0.0, "rate_503": 0.0, "rate_reset": 0.0})
     phases = {p["phase"]: p for p in outcome.report["phases"]}
     assert all(p["unexplained_count"] == 0 for p in phases.values())
