@@ -93,6 +93,11 @@ def prepare(dest: IntercomDestination, custom_defs: list[Any]) -> dict[str, Any]
     if categories:
         report["needs_admin"].append({"what": "categories (help topics)", "names": categories, "why": "kept as tags on "
                                       "the tickets; rebuild their routing as Intercom workflows"})
+    from hdm.destinations.intercom.rollback import NOT_DELETABLE
+
+    report["needs_admin"].append({"what": "what a rollback cannot delete", "items": NOT_DELETABLE,
+                                  "why": "Intercom's API deletes tickets, contacts and companies only; know this "
+                                         "before the first write"})
     if report["failed"]:  # the load drops the values of an attribute that is missing, flagged per record
         report["needs_admin"].append({"what": "attributes not prepared", "failed": report["failed"],
                                       "why": "their values are not loaded (flagged attribute_not_prepared)"})
