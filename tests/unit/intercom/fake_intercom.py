@@ -227,6 +227,7 @@ class FakeIntercom:
     def update_ticket(self, tid, payload):
         self._count("update_ticket")
         self.tickets[tid]["state"] = payload.get("ticket_state_id") or self.tickets[tid]["state"]
+        self.tickets[tid]["ticket_attributes"].update(payload.get("ticket_attributes") or {})
         return {}
 
     def delete_ticket(self, tid):

@@ -265,3 +265,13 @@ def test_rollback_without_the_crosswalk_finds_this_migrations_records_by_legacy_
     assert len(fake.tickets) == 3 and "9" in fake.contacts
     assert all(str(c.get("external_id") or "").startswith("hdm:m2:") or c["id"] == "9"
                for c in fake.contacts.values())
+
+
+def test_a_delta_run_updates_a_changed_ticket_in_place(world):
+    fake, stage, cw = world
+    migrate(fake, stage, cw)
+    _records_cache[id(stage)]["ticket"][0].subject = "Printer on fire (again)"
+    results = migrate(fake, stage, cw, run_id="r2")
+    assert results["tickets"]["counts"] == {"updated": 1, "unchanged": 2}
+    assert len(fake.tickets) == 3
+    assert "Printer on fire (again)" in {t["ticket_attributes"]["_default_title_"] for t in fake.tickets.values()}

@@ -206,7 +206,19 @@ def load_tickets(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]
             run.put(key, P.TICKET, State.LOADED, Origin.CREATED, ticket_id, reason=ADOPTED, row=row)
             continue
         if before is not None and before.state == State.LOADED and before.dest_id:
-            run.outcome(key, P.TICKET, "unchanged", before.dest_id)
+            if _unchanged(before, row):
+                run.outcome(key, P.TICKET, "unchanged", before.dest_id)
+                continue
+            # a delta run: the source ticket changed since it was loaded; its attributes are updated in place
+            attrs = {n: v for n, v in (row.get("ticket_attributes") or {}).items()
+                     if n in attributes or n.startswith("_default_")}
+            try:
+                dest.api.update_ticket(before.dest_id, {"ticket_attributes": attrs, "skip_notifications": True})
+            except Rejected as exc:
+                run.reject(key, P.TICKET, exc, before.dest_id)
+                continue
+            run.outcome(key, P.TICKET, "updated", before.dest_id)
+            run.put(key, P.TICKET, State.LOADED, before.origin, before.dest_id, row=row)
             continue
         if row.get("_hold"):
             run.hold(key, P.TICKET, row["_hold"], "NO_REQUESTER")
