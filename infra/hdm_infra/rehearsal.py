@@ -1,5 +1,11 @@
-"""A local rehearsal: a generated osTicket database on the private MariaDB, the Salesforce emulator,
-and the migration config that points hdm at both. Used by the demo, the e2e tests and the benchmarks.
+"""A local rehearsal: a source fixture × a destination emulator, and the migration config that points hdm at
+both. Used by the demo, the e2e tests, the destination contract suite and the benchmarks.
+
+The matrix comes from the providers (:mod:`hdm_infra.providers`, one file per connector): every source
+provider × every destination provider whose pair has a default mapping is a row (:func:`pairs`), built by
+:func:`rehearsal`. Adding a provider adds rows; no code here names a connector except the osTicket ×
+Salesforce shorthands kept for the scripts and tests written before the matrix (:func:`config_document`,
+:func:`migration_config`, :func:`destination_users`, :func:`agent_emails`, :func:`prepare_org`).
 
 Secrets go to files (mode 600) and the config holds only ``file:`` references to them.
 """
@@ -14,13 +20,78 @@ from typing import Any
 from hdm.localfiles import private_dir, write_private
 from hdm.pipeline.config import MigrationConfig
 
-from hdm_infra.sfemu.client import AdminClient, login_domain
-from hdm_infra.sfemu.server import RunningEmulator
+from hdm_infra import providers
+from hdm_infra.providers import DestinationEmulator, Resources, SecretRef, SourceFixture
+from hdm_infra.providers.osticket import MATCHED_AGENT_DOMAIN, OsTicketFixture
+from hdm_infra.providers.salesforce import DEFAULT_OWNER, SalesforceEmulator, org_users
 
-MATCHED_AGENT_DOMAIN = "@agents.example.test"  # the generator's agents that exist in the destination org
-DEFAULT_OWNER = {"Username": "migration.owner@hdm.example", "Email": "migration.owner@hdm.example",
-                 "FirstName": "Migration", "LastName": "Owner"}
+__all__ = ["DEFAULT_OWNER", "MATCHED_AGENT_DOMAIN", "Rehearsal", "SourceDb", "agent_emails", "config_document",
+           "destination_users", "file_secrets", "migration_config", "pairs", "prepare_org", "rehearsal",
+           "write_secret"]
 
+
+def write_secret(folder: Path, name: str, value: str) -> str:
+    """Write a secret to ``folder/name`` (mode 600); returns its ``file:`` reference."""
+    private_dir(folder)
+    path = folder / name
+    write_private(path, value)  # also tightens a file an earlier run left with a wider mode
+    return f"file:{path}"
+
+
+def file_secrets(folder: Path) -> Callable[[str, str], str]:
+    """A ``secret_ref`` that writes each secret to a mode-600 file and returns its ``file:`` reference."""
+    return lambda name, value: write_secret(folder, name, value)
+
+
+# -- the matrix -------------------------------------------------------------------------------------
+
+def pairs() -> list[tuple[str, str]]:
+    """The matrix's rows: (source type, destination type), see :func:`hdm_infra.providers.pairs`."""
+    return providers.pairs()
+
+
+@dataclass
+class Rehearsal:
+    """One row of the matrix: a source fixture and a destination emulator."""
+
+    source: SourceFixture
+    destination: DestinationEmulator
+
+    @property
+    def label(self) -> str:
+        return f"{self.source.label}->{self.destination.destination_type}"
+
+    def prepare(self, **kw: Any) -> None:
+        """The destination reset to a customer's starting point: its users (the source's agents that match)."""
+        self.destination.reset(self.source.people_in_destination(), **kw)
+
+    def document(self, migration_id: str, secret_ref: SecretRef, destination: dict[str, Any] | None = None,
+                 **options: Any) -> dict[str, Any]:
+        """The migration config as data; ``secret_ref(name, value)`` turns each credential into a reference
+        (:func:`file_secrets` for the local engine, a Secrets Manager ARN for the AWS engine)."""
+        return {
+            "migration_id": migration_id,
+            "source": self.source.config_section(secret_ref),
+            "destination": self.destination.config_section(secret_ref, **(destination or {})),
+            **options,
+        }
+
+    def config(self, migration_id: str, secrets_dir: Path, **overrides: Any) -> MigrationConfig:
+        """The rehearsal's config: secrets in files, the destination's rehearsal options (who owns what no
+        matched agent owns), approval required unless overridden."""
+        destination = {**self.destination.rehearsal_overrides(), **overrides.pop("destination", {})}
+        overrides.setdefault("require_approval", True)
+        return MigrationConfig.model_validate(
+            self.document(migration_id, file_secrets(secrets_dir), destination, **overrides))
+
+
+def rehearsal(source_type: str, destination_type: str, resources: Resources, size: str = "rehearsal") -> Rehearsal:
+    """The matrix row for a pair, its fixture and emulator obtained through ``resources``."""
+    source = providers.sources()[source_type].fixture(resources, size)
+    return Rehearsal(source, providers.destinations()[destination_type].emulator(resources))
+
+
+# -- osTicket × Salesforce shorthands (scripts and tests written before the matrix) ----------------
 
 @dataclass(frozen=True)
 class SourceDb:
@@ -34,23 +105,9 @@ class SourceDb:
     tls_ca: Path | None = None  # when set, the config reaches the database over TLS verified by this CA
 
 
-def write_secret(folder: Path, name: str, value: str) -> str:
-    """Write a secret to ``folder/name`` (mode 600); returns its ``file:`` reference."""
-    private_dir(folder)
-    path = folder / name
-    write_private(path, value)  # also tightens a file an earlier run left with a wider mode
-    return f"file:{path}"
-
-
 def destination_users(agent_emails: list[str]) -> list[dict[str, Any]]:
     """Users the destination org already has: the agents that will match, plus the default owner."""
-    users = [DEFAULT_OWNER]
-    for email in sorted(set(agent_emails)):
-        if email and email.endswith(MATCHED_AGENT_DOMAIN):
-            local = email.split("@", 1)[0]
-            users.append({"Username": f"{local}@hdm.example", "Email": email, "FirstName": local.title(),
-                          "LastName": "Agent"})
-    return users
+    return org_users([e for e in agent_emails if e and e.endswith(MATCHED_AGENT_DOMAIN)])
 
 
 def agent_emails(conn: Any, prefix: str) -> list[str]:
@@ -60,56 +117,33 @@ def agent_emails(conn: Any, prefix: str) -> list[str]:
         return [row[0] for row in cur.fetchall() if row[0]]
 
 
-def prepare_org(emulator: RunningEmulator, users: list[dict[str, Any]], knobs: dict[str, Any] | None = None) -> None:
-    """Reset the emulator's org to a customer's starting point: its users, nothing else."""
+def prepare_org(emulator: Any, users: list[dict[str, Any]], knobs: dict[str, Any] | None = None) -> None:
+    """Reset the Salesforce emulator's org to a customer's starting point: its users, nothing else."""
+    from hdm_infra.sfemu.client import AdminClient
+
     admin = AdminClient(emulator)
     admin.reset(knobs=knobs or {})
     admin.seed(users=users)
 
 
+def _osticket_salesforce(db: Any, emulator: Any) -> Rehearsal:
+    return Rehearsal(OsTicketFixture(db, label=getattr(db, "database", "osticket")), SalesforceEmulator(emulator))
+
+
 def config_document(
-    migration_id: str, db: Any, emulator: RunningEmulator, secret_ref: Callable[[str, str], str],
+    migration_id: str, db: Any, emulator: Any, secret_ref: Callable[[str, str], str],
     destination: dict[str, Any] | None = None, **options: Any,
 ) -> dict[str, Any]:
-    """The migration config (as data) for an osTicket database and a running emulator.
+    """The migration config (as data) for an osTicket database and a running Salesforce emulator.
 
     ``db`` is anything with host, port, user, password, database, prefix and files_dir (a :class:`SourceDb`
-    or the test fixture's database). ``secret_ref(name, value)`` turns each credential into a reference:
-    :func:`file_secrets` for the local engine, a Secrets Manager ARN for the AWS engine.
+    or the test fixture's database).
     """
-    creds = emulator.credentials
-    return {
-        "migration_id": migration_id,
-        "source": {
-            "type": "osticket", "host": db.host, "port": db.port, "database": db.database, "user": db.user,
-            "password": secret_ref("osticket-password", db.password), "prefix": db.prefix,
-            "attachments_dir": str(db.files_dir) if db.files_dir else None,
-            **({"ssl": {"ca_bundle": str(db.tls_ca)}} if getattr(db, "tls_ca", None) else {}),
-        },
-        "destination": {
-            "type": "salesforce",
-            "login_domain": login_domain(emulator),
-            "username": creds["username"],
-            "password": secret_ref("salesforce-password", creds["password"]),
-            "security_token": secret_ref("salesforce-token", creds["security_token"]),
-            "ca_bundle": str(emulator.cert_path),
-            **(destination or {}),
-        },
-        **options,
-    }
-
-
-def file_secrets(folder: Path) -> Callable[[str, str], str]:
-    """A ``secret_ref`` that writes each secret to a mode-600 file and returns its ``file:`` reference."""
-    return lambda name, value: write_secret(folder, name, value)
+    return _osticket_salesforce(db, emulator).document(migration_id, secret_ref, destination, **options)
 
 
 def migration_config(
-    migration_id: str, db: Any, emulator: RunningEmulator, secrets_dir: Path, **overrides: Any
+    migration_id: str, db: Any, emulator: Any, secrets_dir: Path, **overrides: Any
 ) -> MigrationConfig:
-    """The rehearsal's config: secrets in files, the default owner for cases of unmatched agents."""
-    destination = {"default_owner_email": DEFAULT_OWNER["Email"], "unmatched_agent_policy": "default_owner",
-                   **overrides.pop("destination", {})}
-    overrides.setdefault("require_approval", True)
-    return MigrationConfig.model_validate(
-        config_document(migration_id, db, emulator, file_secrets(secrets_dir), destination, **overrides))
+    """The rehearsal's config for an osTicket database and the Salesforce emulator (see :meth:`Rehearsal.config`)."""
+    return _osticket_salesforce(db, emulator).config(migration_id, secrets_dir, **overrides)

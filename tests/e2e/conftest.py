@@ -1,20 +1,28 @@
-"""e2e fixtures: a generated osTicket database and a prepared emulator org, wired into a config."""
+"""e2e fixtures: rows of the rehearsal matrix (source fixture x destination emulator, hdm_infra.rehearsal)."""
 
 from __future__ import annotations
 
 import pytest
-from hdm_infra.rehearsal import agent_emails, destination_users, migration_config, prepare_org
+from hdm_infra import rehearsal as matrix
+from hdm_infra.providers import PytestResources
+
+
+@pytest.fixture(params=matrix.pairs(), ids="-".join)
+def rehearsal_row(request, tmp_path_factory) -> matrix.Rehearsal:
+    """One row of the matrix per pair with a mapping, its destination reset to the customer's starting point."""
+    row = matrix.rehearsal(*request.param, PytestResources(request, tmp_path_factory))
+    row.prepare()
+    return row
 
 
 @pytest.fixture
-def rehearsal(osticket_db, mariadb, sfemu, tmp_path):
-    """(config factory, generated db, emulator handle) for a 1.18 database of 60 tickets."""
-    db = osticket_db(version="1.18", tickets=60, seed=11)
-    with mariadb.connect(database=db.database) as conn:
-        users = destination_users(agent_emails(conn, db.prefix))
-    prepare_org(sfemu.running, users)
+def rehearsal(request, tmp_path_factory, sfemu, tmp_path):
+    """(config factory, generated db, emulator handle): the osTicket x Salesforce row (a 1.18 database of 60
+    tickets), for the tests that read Salesforce itself."""
+    row = matrix.rehearsal("osticket", "salesforce", PytestResources(request, tmp_path_factory))
+    row.prepare()
 
     def make(migration_id: str = "e2e-local", **overrides):
-        return migration_config(migration_id, db, sfemu.running, tmp_path / "secrets", **overrides)
+        return row.config(migration_id, tmp_path / "secrets", **overrides)
 
-    return make, db, sfemu
+    return make, row.source.db, sfemu

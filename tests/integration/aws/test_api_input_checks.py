@@ -246,6 +246,7 @@ def test_validation_errors_never_echo_the_value(sam_stack):
 PLAIN_TEXT_FIELDS = {  # text fields that name no host, path or secret (what the stack policy need not check)
     "migration_id", "source.database", "source.user", "source.prefix", "destination.username",
     "destination.consumer_key", "destination.api_version", "destination.default_owner_email",
+    "source.staged",  # a stage key held to ^inputs/bundle-<16 hex>/$ by its pattern: no host, path or secret
     "destination.default_admin_email", "destination.ticket_type_name",  # Intercom: an admin's e-mail, a type's name
 }
 

@@ -26,5 +26,5 @@ class BundleInvalid(ExportBundleError):
         total = len(self.problems) + more
         shown = "; ".join(self.problems[: self.SHOWN])
         rest = total - min(total, self.SHOWN)
-        super().__init__(f"the export bundle is not valid ({total} problem(s)): {shown}"
+        super().__init__(f"the bundle is not valid ({total} problem(s)): {shown}"
                          + (f"; and {rest} more" if rest else ""))
