@@ -275,3 +275,17 @@ def test_a_delta_run_updates_a_changed_ticket_in_place(world):
     assert results["tickets"]["counts"] == {"updated": 1, "unchanged": 2}
     assert len(fake.tickets) == 3
     assert "Printer on fire (again)" in {t["ticket_attributes"]["_default_title_"] for t in fake.tickets.values()}
+
+
+def test_a_refused_token_is_the_generic_destination_failure(world):
+    from hdm import connector_errors
+    from hdm.http import AuthFailed
+
+    fake, stage, cw = world
+
+    def refused():
+        raise AuthFailed("not authorised", family="GET /admins", status=401, vendor_message="Access Token Invalid")
+
+    fake.admins = refused
+    with pytest.raises(connector_errors.DestinationFailure, match="Intercom: not authorised"):
+        migrate(fake, stage, cw)

@@ -25,7 +25,5 @@ def field_vocabulary() -> Any:
     return VOCABULARY
 
 
-# "field_vocabulary" is the capability hdm.mapping.fields looks a destination's vocabulary up by
-# (hdm.registry.FIELD_VOCABULARY once the platform fixes land; until then the fields module is found by folder)
 registry.register_destination("intercom", IntercomDestinationConfig, build,
-                              capabilities={"field_vocabulary": field_vocabulary})
+                              capabilities={registry.FIELD_VOCABULARY: field_vocabulary})

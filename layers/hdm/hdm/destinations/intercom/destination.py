@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
-from hdm.connector_errors import SchemaNotReady
+from hdm.connector_errors import DestinationFailure, SchemaNotReady
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry
 from hdm.destinations.base import ChunkLoadResult, LoadPhase, PhaseGraph, PhaseGraphError
 from hdm.destinations.intercom import phases as P
@@ -25,11 +25,25 @@ from hdm.destinations.intercom.run import Run
 from hdm.destinations.intercom.staged import StagedLookups
 from hdm.destinations.intercom.transform import IntercomTransformer
 from hdm.destinations.intercom.verify import VERIFIERS
-from hdm.http import Rejected
+from hdm.http import HttpKitError, QuotaExhausted, Rejected, Transient
 from hdm.mapping import Mapping, load_mapping
 from hdm.model import Record
 
 TRANSFORM_VERSION = 1
+
+
+class boundary:
+    """The destination's edge: the REST kit's Transient and QuotaExhausted pass as they are (they are the generic
+    failures the engines act on); any other failure of the kit (token refused, request refused, paging) becomes
+    the generic DestinationFailure, so the CLI says "destination" and exits with the destination's status."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if isinstance(exc, HttpKitError) and not isinstance(exc, (Transient, QuotaExhausted)):
+            raise DestinationFailure(f"Intercom: {exc}") from exc
+        return False
 
 # one client per workspace and process: the engines build a destination per worker thread, and the workers must
 # share one rate limiter (and one set of call counters) for the quota share to hold
@@ -248,7 +262,8 @@ class IntercomDestination:
 
             defs = [record_from_dict(r) for k in stage.list("extract/custom_field/") if k.endswith(".jsonl.gz")
                     for r in stage.read_records(k)]
-        report = prepare(self, list(defs or []))
+        with boundary():
+            report = prepare(self, list(defs or []))
         if report["not_ready"]:
             exc = SchemaNotReady("; ".join(f"{n['field']}: {n['reason']}" for n in report["not_ready"]))
             exc.report = report
@@ -268,7 +283,8 @@ class IntercomDestination:
         run = Run(api, crosswalk, migration_id, run_id, phase, result)
         run.flags(rows)
         try:
-            LOADERS[phase](self, run, rows)
+            with boundary():
+                LOADERS[phase](self, run, rows)
         finally:
             result.api_calls = api.calls.total - start
         return result
@@ -279,17 +295,21 @@ class IntercomDestination:
         if verifier is None or not self.options.verify_after_load:
             return []
         run = Run(self.api, crosswalk, migration_id, "verify", phase, ChunkLoadResult(phase, "verify"))
-        return verifier(self, run, rows)
+        with boundary():
+            return verifier(self, run, rows)
 
     def rollback(self, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
-        return rollback_entries(self, entries)
+        with boundary():
+            return rollback_entries(self, entries)
 
     def rollback_sweep(self) -> dict[str, int]:
         """Delete the records carrying this migration's legacy ids that the crosswalk does not know."""
-        return sweep(self)
+        with boundary():
+            return sweep(self)
 
     def rollback_proof(self, entries: list[CrosswalkEntry]) -> dict[str, Any]:
-        return prove_gone(self, entries)
+        with boundary():
+            return prove_gone(self, entries)
 
     def rate_report(self) -> dict[str, Any]:
         """Calls per family and the limiter's waits (benchmarks, the closing note)."""
