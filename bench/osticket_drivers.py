@@ -21,6 +21,18 @@ A candidate whose package is not installed is reported as missing. "Workers": wi
 two halves (key-range chunks) and two processes replay one half each at the same time (the mysql baseline too);
 rate = all rows / wall time. Each side runs ``--repeat`` times, interleaved, and keeps its best time.
 
+Measured 2026-12-03 (10k tickets, repeat 3, a 2-core machine shared with other work: expect +-40% between runs),
+ratio to the mysql client, tickets / messages: one worker: extractor 0.37 / 0.26, extractor-no-socket 0.32 / 0.35,
+extractor-public 0.27 / 0.27, pymysql-ss 0.74 / 0.43, pymysql-ss-text 0.51 / 0.47, mysql-connector-c 0.94 / 0.81,
+mysqlclient-ss 1.74 / 0.76, asyncmy-ss 1.41 / 1.09; two workers: pymysql-ss 0.43 / 0.63, mysql-connector-c
+1.37 / 1.39, mysqlclient-ss 1.33 / 1.34, asyncmy-ss 1.54 / 1.35. The extractor's own work beyond reading rows caps
+it at <= 0.74 / 0.64 even with a driver that cost nothing. Deployability in the Lambda layer (scripts/check-layer.py
+installs with ``--platform manylinux2014_x86_64 --only-binary=:all:``): mysqlclient has no Linux wheels at all (sdist
+only, needs libmariadb-dev to build): not deployable; mariadb (Connector/Python 1.1) likewise, its 2.0 is a
+pre-release; mysql-connector-python's C extension is in manylinux_2_28 wheels only (manylinux2014 gets the pure
+Python wheel), and it needs its bundled OpenSSL 3.2, which clashes with the system OpenSSL 3.0 once Python's ssl is
+imported first (it then fails to load); asyncmy ships manylinux2014 wheels and installs with those flags.
+
 Run: ``.venv/bin/python bench/osticket_drivers.py [--tickets N] [--repeat N] [--workers 1,2]``.
 Uses a private MariaDB (``HDM_BENCH_MARIADB_DIR`` to reuse one). Ends with one line of JSON.
 """
