@@ -360,5 +360,13 @@ def rollback(config_path: str, workdir: str, api_url: str | None) -> None:
         sys.exit(exitcodes.FAILED)
 
 
+def _mapping_commands() -> None:
+    from hdm.mapping.propose.cli import mapping_group
+
+    main.add_command(mapping_group)
+
+
+_mapping_commands()
+
 if __name__ == "__main__":
     main()
