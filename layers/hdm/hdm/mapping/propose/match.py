@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 import yaml
 
+from hdm.mapping.fields import vocabulary_for
 from hdm.mapping.propose.assign import assign
 from hdm.mapping.propose.names import name_similarity, value_key
 from hdm.mapping.propose.profile import Profile, profile_values
@@ -76,7 +77,7 @@ def match_value(value: str, hint: Optional[str], target: Target, pair_values: di
         if probe and value_key(probe, pair) in keyed:
             return keyed[value_key(probe, pair)], "synonym" if probe == value else "synonym of its state"
     words = set(value_key(value, pair).split())
-    inside = [p for p in target.picklist if set(value_key(p, pair).split()) and set(value_key(p, pair).split()) <= words]
+    inside = [p for p in target.picklist if (pw := set(value_key(p, pair).split())) and pw <= words]
     if len(inside) == 1:
         return inside[0], "contained in the value"
     best = max(target.picklist, key=lambda p: (SequenceMatcher(None, value.casefold(), p.casefold()).ratio(), p),
@@ -171,6 +172,7 @@ def propose(profiles: dict[str, Any], targets: dict[str, Any], pair_document: di
     value_maps = pair_document.get("value_maps") or {}
     custom = pair_document.get("custom_fields") or {}
     custom_targets = custom.get("targets") or {}
+    vocabulary = vocabulary_for(dst_name)
     prefix = custom.get("prefix", "")
     objects_out: dict[str, Any] = {}
     overrides: dict[str, Any] = {}
@@ -216,8 +218,9 @@ def propose(profiles: dict[str, Any], targets: dict[str, Any], pair_document: di
         fields_out = []
         taken = used.setdefault(target_obj, set())
         for s, cands, col in zip(sources, scored, chosen, strict=True):
+            new_name = vocabulary.field_name(prefix, s.name)
             entry = _field_entry(obj, s, cands, writable[col] if col is not None else None, priors, described_names,
-                                 prefix, obj in custom_targets, value_maps, prior_maps, pair, decisions, overrides)
+                                 new_name, obj in custom_targets, value_maps, prior_maps, pair, decisions, overrides)
             if entry["target"]:
                 taken.add(entry["target"])
             fields_out.append(entry)
@@ -236,7 +239,7 @@ def propose(profiles: dict[str, Any], targets: dict[str, Any], pair_document: di
 
 
 def _field_entry(obj: str, s: SourceField, cands: list[dict], chosen: Optional[Target], priors: dict[str, str],
-                 described: set[str], prefix: str, custom_owner: bool, value_maps: dict[str, Any],
+                 described: set[str], new_name: str, custom_owner: bool, value_maps: dict[str, Any],
                  prior_maps: dict[str, str], pair: str, decisions: list[str], overrides: dict[str, Any]) -> dict:
     top = cands[:TOP_K]
     prior = priors.get(s.name)
@@ -274,7 +277,7 @@ def _field_entry(obj: str, s: SourceField, cands: list[dict], chosen: Optional[T
                 "from": s.name}
     elif s.custom and custom_owner:
         best = cands[0]["score"] if cands else 0.0
-        entry.update(target=f"{prefix}{s.name}", kind="new", confidence=round(1 - best, 4), pre_accepted=False,
+        entry.update(target=new_name, kind="new", confidence=round(1 - best, 4), pre_accepted=False,
                      reasons=[f"no existing field reaches {THRESHOLD} (best {best:.2f}): a new field is created"])
         decide.append("a new destination field will be created (or skip it)")
     else:
