@@ -51,7 +51,10 @@ def propose_command(source_type: str, destination_type: str, profiles: str, desc
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "proposal.yaml").write_text(proposal.to_yaml(), encoding="utf-8")
     (folder / "proposal.json").write_text(proposal.to_json(), encoding="utf-8")
+    from hdm.mapping.propose.review import build_mapping_review
+
+    (folder / "review.html").write_text(build_mapping_review(proposal.data), encoding="utf-8")
     rows = [f for o in proposal.data["objects"].values() for f in o["fields"]]
     accepted = sum(1 for f in rows if f.get("pre_accepted"))
     click.echo(f"{len(rows)} fields: {accepted} pre-accepted, {len(proposal.data['decisions'])} decision(s) for a "
-               f"person; wrote {folder / 'proposal.yaml'} and {folder / 'proposal.json'}")
+               f"person; wrote proposal.yaml (edit), proposal.json (scores) and review.html in {folder}")
