@@ -165,3 +165,38 @@ def test_the_labelled_benchmark_meets_its_targets():
     assert mine["right_overall"] >= 0.9 and mine["pre_accepted_precision"] >= 0.98
     assert mine["decoys_unmapped"] == "11/11"
     assert mine["coverage"] > base["coverage"] and mine["value_map_accuracy"] > base["value_map_accuracy"]
+
+
+def test_profiles_from_staged_records_work_for_any_source_and_feed_the_cli(tmp_path):
+    from hdm.cli import main
+    from hdm.mapping.propose.stage_profiles import profiles_from_stage
+    from hdm.model import Category, CustomFieldDef, Provenance, StatusState, Ticket
+    from hdm.stage.local import LocalStage
+
+    stage = LocalStage(tmp_path / "work" / "mig-1" / "stage")
+    prov = lambda t, i: Provenance("any", t, str(i))  # noqa: E731
+    stage.write_records("extract/category/c.jsonl.gz", [Category(prov("category", 1), name="Printers").to_dict()])
+    stage.write_records("extract/custom_field/f.jsonl.gz", [
+        CustomFieldDef(prov("custom_field", 1), target="ticket", name="steps", label="Steps to reproduce",
+                       type="memo").to_dict()])
+    stage.write_records("extract/ticket/t.jsonl.gz", [
+        Ticket(prov("ticket", i), subject=f"S {i}", status="Solved" if i % 2 else "Open",
+               status_state=StatusState.CLOSED if i % 2 else StatusState.OPEN, priority="Normal",
+               category="category:1", custom={"steps": f"step {i}"}).to_dict() for i in range(6)])
+    found = profiles_from_stage(stage)
+    fields = {f["name"]: f for f in found["objects"]["ticket"]["fields"]}
+    assert fields["status"]["hints"] == {"Open": "open", "Solved": "closed"}
+    assert set(fields["category"]["values"]) == {"Printers"}
+    assert fields["steps"]["custom"] and fields["steps"]["type"] == "memo"
+    config = tmp_path / "m1.yaml"
+    config.write_text("migration_id: mig-1\nsource: {type: osticket, database: x, user: u, password: 'env:NOPE'}\n"
+                      "destination: {type: salesforce, username: u}\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["mapping", "propose", "--config", str(config), "--workdir",
+                                       str(tmp_path / "work"), "--describes", str(DATA / "org_acme.json"),
+                                       "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "proposal.json").read_text())
+    rows = {f["source"]: f for f in data["objects"]["ticket"]["fields"]}
+    assert rows["steps"]["target"] == "Repro_Steps__c"
+    assert {r["value"]: r["to"] for r in rows["status"]["value_map"]["values"]} == {"Open": "New", "Solved": "Closed"}

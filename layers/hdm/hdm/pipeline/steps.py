@@ -253,8 +253,8 @@ def plan_load(ctx: Context) -> dict[str, Any]:
     ctx.stage.put_json(LOAD_PLAN_KEY, phases)
     from hdm.mapping import approval
 
-    approval.record_review(ctx.stage, ctx.destination())  # the mapping the person reviews at the approval pause
-    return {"phases": phases}
+    mapping_hash = approval.record_review(ctx.stage, ctx.destination())  # what the person reviews at the pause
+    return {"phases": phases, "mapping_hash": mapping_hash}
 
 
 # -- load -----------------------------------------------------------------------------------------

@@ -18,34 +18,74 @@ def _read_json(path: str) -> dict:
     return data
 
 
+def _profiles_for(cfg, workdir: str) -> dict:
+    """The source's own field profiles when it offers them, else profiles of the records staged for this
+    migration (every source stages the canonical model)."""
+    from hdm import registry
+    from hdm.mapping.propose import FIELD_PROFILES
+    from hdm.mapping.propose.stage_profiles import profiles_from_stage
+    from hdm.stage.local import LocalStage
+
+    offer = registry.source(cfg.source.type).capability(FIELD_PROFILES)
+    if offer is not None:
+        from hdm.engines.factories import build_source
+
+        source = build_source(cfg.source)
+        try:
+            return offer(source)
+        finally:
+            getattr(source, "close", lambda: None)()
+    folder = Path(workdir) / cfg.migration_id / "stage"
+    found = profiles_from_stage(LocalStage(folder)) if folder.is_dir() else {"objects": {}}
+    if not found["objects"]:
+        raise click.ClickException(f"no staged records for {cfg.migration_id} in {workdir}: run `hdm run --config "
+                                   "...` first (it stops before loading while approval is required)")
+    return found
+
+
 @click.group("mapping")
 def mapping_group() -> None:
     """Propose, inspect and hash the mapping a person confirms."""
 
 
 @mapping_group.command("propose")
-@click.option("--source", "source_type", required=True, help="Source type (e.g. the pair's left side).")
-@click.option("--destination", "destination_type", required=True, help="Destination type.")
-@click.option("--profiles", required=True, type=click.Path(dir_okay=False),
-              help="Field profiles of the source (JSON; what the source's field_profiles capability gives).")
+@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
+              help="The migration's config: source/destination types; profiles from the source's field_profiles "
+                   "capability, else from the records `hdm run` staged (it pauses before loading).")
+@click.option("--workdir", default="var/migrations", show_default=True)
+@click.option("--source", "source_type", default=None, help="Source type (without --config).")
+@click.option("--destination", "destination_type", default=None, help="Destination type (without --config).")
+@click.option("--profiles", default=None, type=click.Path(dir_okay=False),
+              help="Field profiles of the source as JSON (instead of reading them through --config).")
 @click.option("--describes", required=True, type=click.Path(dir_okay=False),
               help="The destination's object descriptions (JSON object name -> describe), read offline.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Folder for proposal.yaml/.json.")
 @click.option("--threshold", default=None, type=float, help="Minimum confidence to propose an existing field.")
-def propose_command(source_type: str, destination_type: str, profiles: str, describes: str, out: str,
-                    threshold: float | None) -> None:
+def propose_command(config_path: str | None, workdir: str, source_type: str | None, destination_type: str | None,
+                    profiles: str | None, describes: str, out: str, threshold: float | None) -> None:
     """Propose a destination target for every source field and value, with confidence and reasons (offline)."""
     from hdm import registry
     from hdm.mapping.loader import load_document
     from hdm.mapping.propose import PROPOSAL_FIELDS, propose
     from hdm.mapping.propose.match import THRESHOLD
 
+    profile_doc = _read_json(profiles) if profiles else None
+    if config_path:
+        from hdm.pipeline.config import read_config
+
+        cfg = read_config(config_path)
+        source_type, destination_type = cfg.source.type, cfg.destination.type
+        if profile_doc is None:
+            profile_doc = _profiles_for(cfg, workdir)
+    if not (source_type and destination_type and profile_doc is not None):
+        raise click.UsageError("give --config, or --source, --destination and --profiles")
+
     dest = registry.destination(destination_type)
     fields_of = dest.capability(PROPOSAL_FIELDS)
     if fields_of is None:
         raise click.ClickException(f"the destination {destination_type!r} offers no {PROPOSAL_FIELDS} capability")
     document = load_document(source_type, destination_type)
-    proposal = propose(_read_json(profiles), fields_of(_read_json(describes)), document,
+    proposal = propose(profile_doc, fields_of(_read_json(describes)), document,
                        threshold if threshold is not None else THRESHOLD)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
