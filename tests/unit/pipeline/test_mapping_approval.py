@@ -66,3 +66,32 @@ def test_cli_approve_records_the_mapping_hash(tmp_path):
     assert state["approved_mapping_hash"] == "cccc" and state["approved_by"] == "ops"
     record = json.loads((tmp_path / "unit-test" / "stage" / "reports" / "mapping-approval.json").read_text())
     assert record["by"] == "ops" and record["mapping_hash"] == "cccc"
+
+
+class MappedDestination(HashedDestination):
+    def __init__(self, store, holder):
+        super().__init__(store, holder)
+        self.mapping = type("M", (), {"document": holder["document"]})()
+
+
+def test_approval_is_refused_while_a_required_destination_field_is_unresolved(tmp_path):
+    from hdm.mapping.approval import PROPOSAL_KEY, MappingNotApprovable
+
+    store = {}
+    holder = {"hash": "dddd", "document": {"objects": {"ticket": {"target": "Case", "fields": {}}}, "policies": {}}}
+    engine = LocalEngine(_config(), workdir=tmp_path, progress=False, source_factory=lambda: ListSource(2, 3),
+                         destination_factory=lambda: MappedDestination(store, holder))
+    engine.stage.put_json(PROPOSAL_KEY, {"objects": {"ticket": {"target": "Case",
+                                                                "required_unmapped": ["Region_Code__c"]}}})
+    engine.run()
+    try:
+        engine.approve(by="dana")
+        raise AssertionError("approval must be refused")
+    except MappingNotApprovable as exc:
+        assert "Case.Region_Code__c" in str(exc) and classify(exc)[0] == exitcodes.CONFIG
+    assert not engine.status().get("approved")
+    # mapping it (or waiving it) makes approval possible
+    holder["document"]["policies"]["waived_required"] = ["Case.Region_Code__c"]
+    engine.run()
+    engine.approve(by="dana")
+    assert engine.status()["approved"] and engine.run().status == "succeeded"

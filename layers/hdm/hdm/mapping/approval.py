@@ -16,6 +16,18 @@ from hdm.pipeline.config import ConfigError
 
 REVIEW_KEY = "reports/mapping-review.json"
 APPROVAL_KEY = "reports/mapping-approval.json"
+PROPOSAL_KEY = "reports/mapping-proposal.json"  # written by `hdm mapping propose --config`
+WAIVED = "waived_required"  # policies.waived_required: ["<Object>.<Field>", ...] a person waived
+
+
+class MappingNotApprovable(ConfigError):
+    """Required destination fields are neither mapped, defaulted nor waived: approval is refused."""
+
+    def __init__(self, fields: list[str]):
+        super().__init__("mapping", [
+            "required destination field(s) not mapped: " + ", ".join(fields) + " — map them in the overrides, "
+            f"give a default, or waive them (policies.{WAIVED})"])
+        self.fields = fields
 
 
 class MappingNotApproved(ConfigError):
@@ -35,16 +47,42 @@ def mapping_hash(destination: Any) -> Optional[str]:
     return fingerprint() if callable(fingerprint) else None
 
 
+def unresolved_required(stage: Any, document: Optional[dict[str, Any]]) -> list[str]:
+    """Required destination fields the staged proposal found unmapped that the effective mapping still neither
+    maps nor waives."""
+    if not document or not stage.exists(PROPOSAL_KEY):
+        return []
+    proposal = stage.get_json(PROPOSAL_KEY)
+    waived = set((document.get("policies") or {}).get(WAIVED) or [])
+    mapped = {(spec.get("target"), to) for spec in (document.get("objects") or {}).values()
+              for to, f in (spec.get("fields") or {}).items() if f}
+    custom = document.get("custom_fields") or {}
+    for key, override in (custom.get("fields") or {}).items():
+        if (override or {}).get("to"):
+            mapped.add(((custom.get("targets") or {}).get(key.split(".")[0]), override["to"]))
+    out = []
+    for obj in (proposal.get("objects") or {}).values():
+        for name in obj.get("required_unmapped") or []:
+            if (obj.get("target"), name) not in mapped and f"{obj.get('target')}.{name}" not in waived:
+                out.append(f"{obj.get('target')}.{name}")
+    return sorted(set(out))
+
+
 def record_review(stage: Any, destination: Any) -> Optional[str]:
     current = mapping_hash(destination)
+    document = getattr(getattr(destination, "mapping", None), "document", None)
     if current is not None:
-        stage.put_json(REVIEW_KEY, {"mapping_hash": current, "at": int(time.time())})
+        stage.put_json(REVIEW_KEY, {"mapping_hash": current, "at": int(time.time()),
+                                    "unresolved_required": unresolved_required(stage, document)})
     return current
 
 
 def approve(stage: Any, by: str, at: Optional[int] = None) -> dict[str, Any]:
-    """Record the approval of the mapping last reviewed on this stage."""
+    """Record the approval of the mapping last reviewed on this stage (refused while required destination fields
+    are unresolved)."""
     reviewed = stage.get_json(REVIEW_KEY) if stage.exists(REVIEW_KEY) else {}
+    if reviewed.get("unresolved_required"):
+        raise MappingNotApprovable(reviewed["unresolved_required"])
     record = {"by": by, "at": int(time.time()) if at is None else at, "mapping_hash": reviewed.get("mapping_hash")}
     stage.put_json(APPROVAL_KEY, record)
     return record

@@ -94,6 +94,13 @@ def propose_command(config_path: str | None, workdir: str, source_type: str | No
     from hdm.mapping.propose.review import build_mapping_review
 
     (folder / "review.html").write_text(build_mapping_review(proposal.data), encoding="utf-8")
+    if config_path:  # kept with the migration: approval checks its required fields against the final mapping
+        from hdm.mapping.approval import PROPOSAL_KEY
+        from hdm.stage.local import LocalStage
+
+        stage_dir = Path(workdir) / cfg.migration_id / "stage"
+        if stage_dir.is_dir():
+            LocalStage(stage_dir).put_json(PROPOSAL_KEY, proposal.data)
     rows = [f for o in proposal.data["objects"].values() for f in o["fields"]]
     accepted = sum(1 for f in rows if f.get("pre_accepted"))
     click.echo(f"{len(rows)} fields: {accepted} pre-accepted, {len(proposal.data['decisions'])} decision(s) for a "
