@@ -8,13 +8,20 @@ from pathlib import Path
 import click
 
 
+class InputError(click.ClickException):
+    exit_code = 2  # hdm.exitcodes.CONFIG: an input that cannot be used
+
+    def __init__(self, message: str):
+        super().__init__(message)
+
+
 def _read_json(path: str) -> dict:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise click.ClickException(f"{path}: cannot be read as JSON ({type(exc).__name__})") from None
+        raise InputError(f"{path}: cannot be read as JSON ({type(exc).__name__})") from None
     if not isinstance(data, dict):
-        raise click.ClickException(f"{path}: must hold a JSON object")
+        raise InputError(f"{path}: must hold a JSON object")
     return data
 
 
@@ -38,14 +45,14 @@ def _profiles_for(cfg, workdir: str) -> dict:
     folder = Path(workdir) / cfg.migration_id / "stage"
     found = profiles_from_stage(LocalStage(folder)) if folder.is_dir() else {"objects": {}}
     if not found["objects"]:
-        raise click.ClickException(f"no staged records for {cfg.migration_id} in {workdir}: run `hdm run --config "
+        raise InputError(f"no staged records for {cfg.migration_id} in {workdir}: run `hdm run --config "
                                    "...` first (it stops before loading while approval is required)")
     return found
 
 
 @click.group("mapping")
 def mapping_group() -> None:
-    """Propose, inspect and hash the mapping a person confirms."""
+    """Propose the mapping a person reviews, edits (YAML overrides) and approves."""
 
 
 @mapping_group.command("propose")
@@ -83,7 +90,7 @@ def propose_command(config_path: str | None, workdir: str, source_type: str | No
     dest = registry.destination(destination_type)
     fields_of = dest.capability(PROPOSAL_FIELDS)
     if fields_of is None:
-        raise click.ClickException(f"the destination {destination_type!r} offers no {PROPOSAL_FIELDS} capability")
+        raise InputError(f"the destination {destination_type!r} offers no {PROPOSAL_FIELDS} capability")
     document = load_document(source_type, destination_type)
     proposal = propose(profile_doc, fields_of(_read_json(describes)), document,
                        threshold if threshold is not None else THRESHOLD)
