@@ -103,6 +103,7 @@ def rates(c: dict) -> dict:
             "value_map_accuracy": r(c["values_correct"], c["values"]),
             "pre_accepted_precision": r(c["pre_accepted_correct"], c["pre_accepted"]),
             "decoys_unmapped": f"{c['decoys_unmapped']}/{c['decoys']}",
+            "counts": {k: c[k] for k in ("fields", "proposed", "pre_accepted", "values")},
             "right_overall": r(c["top_correct"] + c["abstained"] + c["values_correct"],
                                c["fields"] + c["values"])}
 
