@@ -200,3 +200,35 @@ def test_profiles_from_staged_records_work_for_any_source_and_feed_the_cli(tmp_p
     rows = {f["source"]: f for f in data["objects"]["ticket"]["fields"]}
     assert rows["steps"]["target"] == "Repro_Steps__c"
     assert {r["value"]: r["to"] for r in rows["status"]["value_map"]["values"]} == {"Open": "New", "Solved": "Closed"}
+
+
+def test_the_sample_hits_every_stratum_with_few_tickets_and_closes_over_dependencies(tmp_path):
+    from hdm.mapping.propose.sample import choose_sample
+    from hdm.model import Attachment, Message, Provenance, Ticket, Visibility
+    from hdm.stage.local import LocalStage
+
+    stage = LocalStage(tmp_path / "stage")
+    prov = lambda t, i: Provenance("any", t, str(i))  # noqa: E731
+    tickets = [Ticket(prov("ticket", i), subject=f"plain {i}", status="Open", priority="Normal",
+                      requester=f"contact:{i}", created_at=f"2025-01-{i + 1:02d}") for i in range(30)]
+    tickets[7] = Ticket(prov("ticket", 7), subject="Grüße", status="Closed", priority="High",
+                        requester="contact:7", organization="organization:1", custom={"impact": "High"},
+                        created_at="2025-01-08")
+    tickets[11] = Ticket(prov("ticket", 11), subject="x", status="Open", priority="Normal", relation="merged",
+                         parent="ticket:3", requester="contact:11", created_at="2025-01-12")
+    stage.write_records("extract/ticket/t.jsonl.gz", [t.to_dict() for t in tickets])
+    stage.write_records("extract/message/m.jsonl.gz", [
+        Message(prov("message", 1), ticket="ticket:20", visibility=Visibility.INTERNAL, author="agent:2").to_dict(),
+        *[Message(prov("message", 10 + i), ticket="ticket:25").to_dict() for i in range(5)]])
+    stage.write_records("extract/attachment/a.jsonl.gz", [
+        Attachment(prov("attachment", 1), ticket="ticket:4", file_name="a.pdf").to_dict(),
+        Attachment(prov("attachment", 2), ticket="ticket:5", file_name="i.png", inline=True).to_dict()])
+    plan = choose_sample(stage, 10)
+    assert len(plan["tickets"]) == 10 and not plan["not_covered"]
+    for stratum in ("status:Closed", "priority:High", "custom:impact", "non_ascii", "merged_or_linked",
+                    "internal_notes", "attachments", "inline_images", "longest_thread", "oldest", "newest"):
+        assert plan["strata"][stratum], stratum
+    assert {"contact:7", "organization:1", "agent:2"} <= set(plan["dependencies"])
+    assert choose_sample(stage, 10) == plan  # deterministic
+    small = choose_sample(stage, 3)
+    assert len(small["tickets"]) == 3 and small["not_covered"]  # too small: what is missing is said

@@ -112,3 +112,28 @@ def propose_command(config_path: str | None, workdir: str, source_type: str | No
     accepted = sum(1 for f in rows if f.get("pre_accepted"))
     click.echo(f"{len(rows)} fields: {accepted} pre-accepted, {len(proposal.data['decisions'])} decision(s) for a "
                f"person; wrote proposal.yaml (edit), proposal.json (scores) and review.html in {folder}")
+
+
+@mapping_group.command("sample")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--workdir", default="var/migrations", show_default=True)
+@click.option("-n", "--size", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Where the sample plan (JSON) goes.")
+def sample_command(config_path: str, workdir: str, size: int, out: str) -> None:
+    """Choose a stratified sample of staged tickets (every status, priority, custom field, attachments, inline
+    images, internal notes, longest thread, merged/linked, non-ASCII, oldest/newest) with its dependencies."""
+    import json as _json
+
+    from hdm.mapping.propose.sample import choose_sample
+    from hdm.pipeline.config import read_config
+    from hdm.stage.local import LocalStage
+
+    cfg = read_config(config_path)
+    folder = Path(workdir) / cfg.migration_id / "stage"
+    if not folder.is_dir():
+        raise InputError(f"no staged records for {cfg.migration_id} in {workdir}: run `hdm run` first")
+    plan = choose_sample(LocalStage(folder), size)
+    Path(out).write_text(_json.dumps(plan, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    click.echo(f"{len(plan['tickets'])} tickets, {len(plan['dependencies'])} dependencies, "
+               f"{len(plan['strata'])} strata covered" + (f"; not covered: {', '.join(plan['not_covered'])}"
+                                                          if plan["not_covered"] else "") + f"; wrote {out}")
