@@ -29,7 +29,9 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     failure = {"workflow": workflow, "run_id": event.get("run_id"), "error": error.get("Error", "Unknown"),
                "cause": aws.mask_pii(str(cause))[:4000], "at": now_iso()}
     aws.stage_for(migration_id).put_json(f"reports/failure-{workflow}.json", failure)
-    aws.runs().update(migration_id, status=f"{workflow}_failed", failure=failure)
+    # a spent allowance (QuotaExhausted) is a stop, not a failure: starting the migration again resumes it
+    status = "stopped" if failure["error"] == "QuotaExhausted" else f"{workflow}_failed"
+    aws.runs().update(migration_id, status=status, failure=failure)
     metrics.add_metric(name=f"{workflow.capitalize()}Failed", unit=MetricUnit.Count, value=1)
     logger.error("workflow failed", extra={"migration_id": migration_id, "error": failure["error"]})
     return {"recorded": True, "error": failure["error"]}

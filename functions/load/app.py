@@ -3,7 +3,6 @@
 from aws_lambda_powertools import Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from hdm.engines import aws
-from hdm.pipeline import steps
 
 logger = aws.logger()
 tracer = Tracer()
@@ -15,4 +14,4 @@ metrics = Metrics()
 @logger.inject_lambda_context(clear_state=True)
 @aws.masked_errors
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    return aws.run_chunk_step(steps.load_chunk, event, logger, metrics)
+    return aws.run_chunk_step(aws.load_chunk_step, event, logger, metrics)

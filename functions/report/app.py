@@ -20,5 +20,8 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     report = steps.final_report(ctx)
     summary = {k: v for k, v in (report or {}).items() if isinstance(v, (int, float, str, bool))}
     summary["attention"] = (report or {}).get("attention") or {}  # with outcome and exit_status: the verdict
-    aws.runs().record_progress(ctx.migration_id, "report", summary, status="succeeded")
+    stop = (report or {}).get("stopped")
+    if stop:  # a phase passed reject_threshold: the workflow records the failure next (resumable once fixed)
+        summary["stopped"] = str(stop.get("message") or "a load phase passed reject_threshold")
+    aws.runs().record_progress(ctx.migration_id, "report", summary, status=None if stop else "succeeded")
     return summary

@@ -3,7 +3,8 @@ the real osTicket 1.16.4 / 1.18.1 through its installer, API, mail parser and st
 extractor, and compare every ticket's entries with what osTicket's own staff page shows for that ticket: count,
 order, visibility, kind, author, time, title, text.
 
-The staff page is read with ``hdm.threads.split_rendered`` (confidence checked). Every author is the name the page
+The staff page is read with ``split_rendered`` (hdm.sources.osticket.rendered; confidence checked). Every
+author is the name the page
 prints (the linked user's, else the agent's, else ``poster``: a reply piped from a bare address shows the user's name,
 not the address), and every title reads decoded once ('&' stored as '&amp;' shows as '&').
 """
@@ -15,7 +16,7 @@ from collections import defaultdict
 
 import pytest
 from hdm.sources.osticket import OsTicketSource
-from hdm.threads import split_rendered
+from hdm.sources.osticket.rendered import split_rendered
 from hdm_infra.testing.osticket_real import recorded_versions, recording_dir
 from hdm_infra.testing.threads import comparable
 

@@ -20,7 +20,7 @@ from hdm.destinations.salesforce.comment_body import display_title
 from hdm.engines.local import LocalEngine
 from hdm.pipeline.report import exit_status
 from hdm.sources.osticket import OsTicketSource
-from hdm.threads import split_rendered
+from hdm.sources.osticket.rendered import split_rendered
 from hdm_infra.rehearsal import DEFAULT_OWNER, agent_emails, destination_users, migration_config, prepare_org
 from hdm_infra.testing.aws import migration_config as aws_migration_config
 from hdm_infra.testing.aws import store_secret

@@ -1,6 +1,6 @@
 """Render canonical records as osTicket renders a ticket: staff page, client portal page, print view.
 
-Test fixtures for the rendered-HTML thread splitter (``hdm.threads.split``): the same Ticket, Message,
+Test fixtures for the rendered-HTML thread splitter (``hdm.sources.osticket.rendered.split``): the same Ticket, Message,
 Attachment and Event records the database path produces, written out with the markup of a given
 osTicket version (reference/notes/osticket.md §3):
 

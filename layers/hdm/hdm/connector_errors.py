@@ -8,6 +8,14 @@ steps and the Lambda handlers catch only these, never a connector's class names 
 - :class:`Transient`: worth trying again later (the connector's own retries ran out).
 - :class:`SchemaNotReady`: the destination's prepare step could not make the schema the load writes; no record
   is sent. ``report`` carries what prepare found.
+- :class:`SourceFailure` / :class:`DestinationFailure`: the source (destination) cannot be used as configured:
+  unreachable, credentials refused, not the system the config says, the work refused. The CLI answers them
+  with one line and exit status :data:`hdm.exitcodes.SOURCE` (:data:`~hdm.exitcodes.DESTINATION`).
+
+How the CLI classifies an error (:mod:`hdm.errors`) never depends on a connector's module or class names: it
+goes by these classes, then asks each registered connector's ``classify_error`` capability
+(:data:`hdm.registry.CLASSIFY_ERROR`), which returns a line for an exception that is its own (a driver's
+exception it lets through, say) or None; a source's line exits with SOURCE, a destination's with DESTINATION.
 """
 
 from __future__ import annotations
@@ -31,6 +39,14 @@ class SchemaNotReady(ConnectorError):
     """Prepare is incomplete: the load must not start. ``report`` is the prepare report (may be empty)."""
 
     report: Optional[dict[str, Any]] = None
+
+
+class SourceFailure(ConnectorError):
+    """The source cannot be used as configured (unreachable, login refused, not what the config says)."""
+
+
+class DestinationFailure(ConnectorError):
+    """The destination cannot be used as configured (unreachable, login refused, the work refused)."""
 
 
 def chain(exc: BaseException) -> list[BaseException]:

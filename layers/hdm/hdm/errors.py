@@ -1,5 +1,9 @@
 """Turning an exception into one clear line and an exit status (:mod:`hdm.exitcodes`) for the CLI.
 
+Connector failures are classified by the generic classes of :mod:`hdm.connector_errors` (quota → exit 12,
+source → 3, destination → 4) and by the ``classify_error`` hook a connector declares in the registry
+(:data:`hdm.registry.CLASSIFY_ERROR`), never by a connector's module or class names.
+
 Every line is scrubbed: secret values this process resolved become ``***`` and e-mail addresses are
 masked (error texts from servers can quote record values). Nothing here prints a traceback.
 """
@@ -7,13 +11,14 @@ masked (error texts from servers can quote record values). Nothing here prints a
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Optional
 from urllib.parse import urlsplit
 
-from hdm import exitcodes
+from hdm import connector_errors, exitcodes, registry
 from hdm.connector_errors import chain
 from hdm.logging import mask_pii
 from hdm.pipeline.secrets import redact
+from hdm.registry import UnknownConnector
 
 Side = Literal["local", "aws"]
 MAX_LINE = 400
@@ -24,6 +29,30 @@ def one_line(text: str) -> str:
     text = " ".join(redact(str(text)).split())
     text = mask_pii(text)
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
+
+
+_STATUS_OF_KIND = {"source": exitcodes.SOURCE, "destination": exitcodes.DESTINATION}
+
+
+def _connector_line(e: BaseException) -> Optional[tuple[int, str]]:
+    """Ask every registered connector's ``classify_error`` hook whether ``e`` is its own: (status by the
+    connector's kind, "<kind>: <its line>"), or None. A hook that fails is skipped (it must not hide the error)."""
+    for kind in registry.KINDS:
+        try:
+            found = registry.connectors(kind)
+        except Exception:  # noqa: BLE001 - the registry itself failing must not hide the error being reported
+            continue
+        for _, connector in sorted(found.items()):
+            hook = connector.capability(registry.CLASSIFY_ERROR)
+            if hook is None:
+                continue
+            try:
+                line = hook(e)
+            except Exception:  # noqa: BLE001 - a broken hook must not hide the error being reported
+                continue
+            if line:
+                return _STATUS_OF_KIND[kind], f"{kind}: {line}"
+    return None
 
 
 def _module(exc: BaseException) -> str:
@@ -86,8 +115,17 @@ def _classify(exc: BaseException, side: Side) -> tuple[int, str]:  # noqa: C901 
             return exitcodes.AWS, f"AWS: cannot read a secret: {e}"  # a Secrets Manager ARN that cannot be read
         if module.startswith(("botocore", "boto3")) or name == "AwsEngineError":
             return exitcodes.AWS, _aws_line(e)
-        if module.startswith("hdm.sources") or module.startswith("pymysql"):
-            return exitcodes.SOURCE, f"source: {_pymysql_line(e) if module.startswith('pymysql') else e}"
+        if isinstance(e, connector_errors.QuotaExhausted):
+            return exitcodes.DAILY_LIMIT, f"stopped on a quota: {e} (run the same command later to continue)"
+        if isinstance(e, connector_errors.SourceFailure):
+            return exitcodes.SOURCE, f"source: {e}"
+        if isinstance(e, (connector_errors.DestinationFailure, connector_errors.SchemaNotReady)):
+            return exitcodes.DESTINATION, f"destination: {e}"
+        if isinstance(e, UnknownConnector):
+            return exitcodes.CONFIG, str(e)
+        claimed = _connector_line(e)
+        if claimed is not None:
+            return claimed
         if module.startswith(("requests", "urllib3")):
             target = _request_target(e)
             if name in ("MissingSchema", "InvalidSchema", "InvalidURL", "LocationParseError"):
@@ -96,12 +134,6 @@ def _classify(exc: BaseException, side: Side) -> tuple[int, str]:  # noqa: C901 
             if side == "aws":
                 return exitcodes.AWS, f"cannot reach the trigger API at {target} ({_network_reason(e)})"
             return exitcodes.DESTINATION, f"destination: cannot reach {target} ({_network_reason(e)})"
-        if module.startswith("simple_salesforce"):
-            if name == "SalesforceAuthenticationFailed":
-                return exitcodes.DESTINATION, f"destination: login refused: {e}"
-            return exitcodes.DESTINATION, f"destination: {name}: {e}"
-        if module.startswith("hdm.destinations"):
-            return exitcodes.DESTINATION, f"destination: {e}"
     first = chain(exc)[0]
     if isinstance(first, OSError) and not isinstance(first, (ConnectionError, TimeoutError)):
         where = f" {first.filename}" if getattr(first, "filename", None) else ""
@@ -124,15 +156,3 @@ def _aws_line(e: BaseException) -> str:
     if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
         return f"AWS: cannot reach the endpoint: {e}"
     return f"AWS: {e}"
-
-
-def _pymysql_line(e: BaseException) -> str:
-    args = getattr(e, "args", ())
-    if len(args) >= 2 and isinstance(args[0], int):
-        code, message = args[0], str(args[1])
-        if code in (2003, 2005, 2013):
-            return f"cannot reach the database ({message.split('(')[0].strip()})"
-        if code in (1044, 1045):
-            return f"the database refused the login: {message}"
-        return f"database error {code}: {message}"
-    return str(e)

@@ -16,13 +16,14 @@ A registration names:
 - ``factory``: builds the Source (``factory(cfg, secrets)``) or the Destination
   (``factory(cfg, secrets, context)``) from the config and its resolved secrets (:class:`Secrets`);
 - ``capabilities``: optional extras the CLI discovers by name (``scoping_report``, ``inventory``, ``commands``,
-  ``login_url``).
+  ``login_url``, ``classify_error``, ``field_vocabulary``).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import pkgutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +39,11 @@ SCOPING_REPORT = "scoping_report"  # fn(source) -> ScopingReport: the discovery 
 INVENTORY = "inventory"  # fn(source) -> str: Markdown for the customer's admin (automations to rebuild, …)
 COMMANDS = "commands"  # fn() -> list of click commands/groups attached to `hdm` (e.g. thread review)
 LOGIN_URL = "login_url"  # fn(login domain) -> the URL it logs in at (the stack policy checks that URL's host)
+# fn(exception) -> one line, or None when the exception is not the connector's own: how the CLI classifies what
+# the generic classes of hdm.connector_errors do not cover (a driver's exception, say); exit status by kind
+CLASSIFY_ERROR = "classify_error"
+# fn() -> the destination's field vocabulary for mappings: field definitions and transforms (hdm.mapping.fields)
+FIELD_VOCABULARY = "field_vocabulary"
 
 
 class UnknownConnector(LookupError):
@@ -46,6 +52,28 @@ class UnknownConnector(LookupError):
 
 class RegistryError(ValueError):
     """A registration that cannot be used (wrong config model, clash of names)."""
+
+
+class ConnectorUnavailable(UnknownConnector):
+    """The connector of that name is installed but its registration module failed to import: ``failure`` says
+    which module and why. The other connectors are registered as usual."""
+
+    def __init__(self, failure: LoadFailure):
+        self.failure = failure
+        super().__init__(f"{failure.kind} connector {failure.name!r} could not be loaded: {failure.describe()}")
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A connector module (folder or entry point) whose import raised: the others still load."""
+
+    kind: Kind
+    name: str  # the folder's (or the entry point's) name: the type a config would give
+    module: str  # the module that failed to import
+    error: str  # the exception's class and text
+
+    def describe(self) -> str:
+        return f"module {self.module} failed to import ({self.error})"
 
 
 @dataclass(frozen=True)
@@ -83,6 +111,9 @@ class BuildContext:
 _REGISTRY: dict[Kind, dict[str, Connector]] = {"source": {}, "destination": {}}
 _LOCK = threading.RLock()
 _LOADED = False
+_LOADING = False
+_FAILURES: dict[Kind, dict[str, LoadFailure]] = {"source": {}, "destination": {}}
+log = logging.getLogger(__name__)
 PACKAGES: dict[Kind, str] = {"source": "hdm.sources", "destination": "hdm.destinations"}
 ENTRY_POINT_GROUPS: dict[Kind, str] = {"source": "hdm.sources", "destination": "hdm.destinations"}
 MODULE = "connector"  # the module of a connector folder that registers it
@@ -141,24 +172,56 @@ def _changed() -> None:
 
 
 def load() -> None:
-    """Import every connector folder's registration module, then the entry points' (once per process)."""
-    global _LOADED
+    """Import every connector folder's registration module, then the entry points' (once per process).
+
+    A module whose import raises is recorded (:func:`failures`) and logged with its module and reason; the
+    other connectors still register, and looking the broken one up raises :class:`ConnectorUnavailable`."""
+    global _LOADED, _LOADING
     with _LOCK:
-        if _LOADED:
+        if _LOADED or _LOADING:  # _LOADING: a connector module that looks itself up while importing
             return
-        _LOADED = True  # set first: a connector module that looks itself up does not recurse
-        for kind in KINDS:
-            for module in _folder_modules(PACKAGES[kind]):
-                importlib.import_module(module)
-            for ep in _entry_points(ENTRY_POINT_GROUPS[kind]):
-                ep.load()
+        _LOADING = True
+        try:
+            for kind in KINDS:
+                for name, module in _folder_modules(PACKAGES[kind]):
+                    _import(kind, name, module, lambda m=module: importlib.import_module(m))
+                for ep in _entry_points(ENTRY_POINT_GROUPS[kind]):
+                    _import(kind, ep.name, getattr(ep, "value", ep.name), ep.load)
+            _LOADED = True
+        finally:
+            _LOADING = False
 
 
-def _folder_modules(package: str) -> Iterator[str]:
+def _import(kind: Kind, name: str, module: str, do: Callable[[], Any]) -> None:
+    try:
+        do()
+    except Exception as exc:  # noqa: BLE001 - one broken plug-in must not hide the others
+        failure = LoadFailure(kind, name, module, f"{type(exc).__name__}: {exc}")
+        _FAILURES[kind][name] = failure
+        log.warning("%s connector %r is unavailable: %s", kind, name, failure.describe())
+    else:
+        _FAILURES[kind].pop(name, None)
+
+
+def failures(kind: Optional[Kind] = None) -> list[LoadFailure]:
+    """The connector modules that failed to import (of ``kind``, or of both kinds), in name order."""
+    load()
+    with _LOCK:
+        kinds = (kind,) if kind else KINDS
+        return [f for k in kinds for _, f in sorted(_FAILURES[k].items())]
+
+
+def _folder_modules(package: str) -> Iterator[tuple[str, str]]:
     pkg = importlib.import_module(package)
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda i: i.name):
-        if info.ispkg and importlib.util.find_spec(f"{package}.{info.name}.{MODULE}") is not None:
-            yield f"{package}.{info.name}.{MODULE}"
+        if not info.ispkg:
+            continue
+        try:
+            spec = importlib.util.find_spec(f"{package}.{info.name}.{MODULE}")
+        except Exception:  # noqa: BLE001 - the package's own __init__ failed: importing it says why
+            spec = True
+        if spec is not None:
+            yield info.name, f"{package}.{info.name}.{MODULE}"
 
 
 def _entry_points(group: str) -> list[Any]:
@@ -177,8 +240,13 @@ def connectors(kind: Kind) -> dict[str, Connector]:
 def get(kind: Kind, name: str) -> Connector:
     found = connectors(kind).get(name)
     if found is None:
+        with _LOCK:
+            broken = _FAILURES[kind].get(name)
+        if broken is not None:
+            raise ConnectorUnavailable(broken)
         known = ", ".join(sorted(connectors(kind))) or "none"
-        raise UnknownConnector(f"unknown {kind} type {name!r} (registered: {known})")
+        unavailable = "".join(f"; {f.name!r} could not be loaded: {f.describe()}" for f in failures(kind))
+        raise UnknownConnector(f"unknown {kind} type {name!r} (registered: {known}{unavailable})")
     return found
 
 

@@ -11,7 +11,7 @@ import json
 import re
 
 import pytest
-from hdm.threads import split_rendered
+from hdm.sources.osticket.rendered import split_rendered
 from hdm_infra.osticket.render import RenderOptions, render
 from hdm_infra.testing.osticket_real import recorded_versions, recording_dir, recording_manifest
 from hdm_infra.testing.threads import comparable

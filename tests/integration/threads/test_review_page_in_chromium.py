@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from hdm.model import Visibility
-from hdm.threads import split_rendered
+from hdm.sources.osticket.rendered import split_rendered
 from hdm.threads.review import INTERNAL_LABEL, TicketThread, build_review_page, select_sample
 from hdm_infra.osticket.render import RenderOptions, render
 from hdm_infra.testing.threads import make_thread

@@ -11,7 +11,8 @@ from collections import defaultdict
 import pytest
 from hdm.model import Attachment, Event, Message, MessageKind, Ticket, Visibility
 from hdm.sources.osticket import OsTicketSource
-from hdm.threads import normalize_message, split_rendered
+from hdm.sources.osticket.rendered import split_rendered
+from hdm.threads import normalize_message
 from hdm_infra.osticket.render import RenderOptions, portal_entries, render, version_tuple
 from hdm_infra.testing.threads import attachment_ref, comparable
 

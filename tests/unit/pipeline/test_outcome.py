@@ -22,7 +22,7 @@ class Tickets(MemoryDestination):
     def phases(self):
         from hdm.destinations.base import LoadPhase
 
-        return [*super().phases(), LoadPhase("comments", ("CaseComment",), ("contact",))]
+        return [*super().phases(), LoadPhase("comments", ("CaseComment",), ("contact",), after=("contacts",))]
 
     def transform(self, object_type, records):
         records = list(records)

@@ -12,7 +12,8 @@ import re
 
 import pytest
 from hdm.model import Visibility
-from hdm.threads import normalize_message, split_rendered
+from hdm.sources.osticket.rendered import split_rendered
+from hdm.threads import normalize_message
 from hdm_infra.osticket.render import VERSIONS, RenderOptions, render
 from hdm_infra.testing.threads import TIMEZONES, attachment_ref, make_thread
 

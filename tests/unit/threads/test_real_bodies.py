@@ -12,8 +12,9 @@ from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.mapping import load_mapping
 from hdm.model import Attachment, Message, MessageKind, Provenance, Visibility
 from hdm.sources.osticket.inline import file_keys, match_inline_images
+from hdm.sources.osticket.rendered import split_rendered
 from hdm.sources.osticket.threads import stored_title
-from hdm.threads import normalize_message, split_rendered
+from hdm.threads import normalize_message
 from hdm.threads.body import decode_stored_text
 
 KEY = "Xy9_aBcD-EfGhIjKlMnOpQrStUvWxYz0"  # 32 chars, like file.key

@@ -9,7 +9,7 @@ import pytest
 from hdm.model import Attachment, Flag, Message, MessageKind, Provenance, Ticket, Visibility
 from hdm.threads.confidence import Reason
 from hdm.threads.review import INTERNAL_LABEL, SampleItem, TicketThread, build_review_page
-from hdm.threads.split import Segment, SplitResult
+from hdm.threads.segments import Segment, SplitResult
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'

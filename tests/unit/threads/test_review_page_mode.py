@@ -6,7 +6,7 @@ import os
 import stat
 
 from click.testing import CliRunner
-from hdm.threads.cli import threads
+from hdm.sources.osticket.rendered.cli import threads
 from test_review_sample import _pool, _stage
 
 

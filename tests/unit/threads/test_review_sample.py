@@ -8,7 +8,7 @@ import random
 
 from click.testing import CliRunner
 from hdm.model import StatusState, Visibility
-from hdm.threads.cli import threads
+from hdm.sources.osticket.rendered.cli import threads
 from hdm.threads.review import (
     CATEGORIES,
     INTERNAL_LABEL,
@@ -78,7 +78,7 @@ def test_low_confidence_tickets_show_as_held_unless_approved() -> None:
     fx = make_thread(random.Random(4), 4, entries=5)
     html = render("staff", fx.ticket, fx.messages, fx.attachments, fx.events, RenderOptions())
     html = html.replace('class="thread-entry message', 'class="thread-entry odd-skin', 1)
-    from hdm.threads import split_rendered
+    from hdm.sources.osticket.rendered import split_rendered
     thread = TicketThread(fx.ticket, fx.messages, rendered_html=html,
                           split=split_rendered(html, "staff", "1.18", ticket=fx.ticket.key))
     assert thread.confidence < 0.8

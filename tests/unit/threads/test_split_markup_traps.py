@@ -6,7 +6,7 @@ import random
 
 import pytest
 from hdm.model import MessageKind, Visibility
-from hdm.threads import split_rendered
+from hdm.sources.osticket.rendered import split_rendered
 from hdm_infra.osticket.render import RenderOptions, render
 from hdm_infra.testing.threads import make_thread
 

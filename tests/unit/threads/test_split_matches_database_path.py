@@ -6,7 +6,7 @@ import random
 
 import pytest
 from hdm.model import MessageKind, Visibility
-from hdm.threads import split_rendered
+from hdm.sources.osticket.rendered import split_rendered
 from hdm_infra.osticket.render import VERSIONS, RenderOptions, portal_entries, render, version_tuple
 from hdm_infra.testing.threads import TIMEZONES, comparable, make_thread
 

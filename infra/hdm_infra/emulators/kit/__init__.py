@@ -6,6 +6,7 @@
 - `counters`: per-family call counters with a usage total, persisted by the emulator;
 - `app`: `EmulatorApp`, the WSGI base with the token-protected admin API (werkzeug routing);
 - `server`: a threaded TLS werkzeug server on 127.0.0.1, in a thread or as a subprocess with a ready check;
+- `http11`: its persistent HTTP/1.1 connections, capped in number and idle time;
 - `client`: `trusted_session` and the `AdminClient` base.
 """
 

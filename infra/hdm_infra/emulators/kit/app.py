@@ -24,6 +24,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .counters import CallCounters
+from .http11 import RESET_KEY
 from .knobs import FaultDice, Faults, merge_knobs
 from .state import ADMIN_TOKEN_FILE, load_admin_token, private_state_dir, write_private
 
@@ -178,6 +179,7 @@ class EmulatorApp:
 
     @staticmethod
     def _reset_connection(environ: dict[str, Any]) -> None:
+        environ[RESET_KEY] = True  # the server sends nothing more and closes the connection
         sock = environ.get("werkzeug.socket")
         if sock is None:
             return

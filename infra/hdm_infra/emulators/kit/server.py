@@ -1,4 +1,4 @@
-"""Serve an `EmulatorApp` over TLS on 127.0.0.1 (threaded werkzeug): in a thread (tests) or a subprocess (demo)."""
+"""Serve an `EmulatorApp` over TLS on 127.0.0.1 (threaded werkzeug, keep-alive): in a thread (tests) or a subprocess."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import ADMIN_PREFIX, EmulatorApp
+from .http11 import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS, KeepAliveServer
 from .state import ADMIN_TOKEN_FILE, private_state_dir
 from .tls import ensure_certificate
 
@@ -38,6 +38,7 @@ class RunningServer:
     state_dir: Path
     app: EmulatorApp | None = None  # set when it runs in this process
     pid: int | None = None  # set when it runs as a subprocess
+    server: KeepAliveServer | None = field(default=None, repr=False)  # set when it runs in this process
     _stop: Any = field(default=None, repr=False)
 
     @property
@@ -60,20 +61,27 @@ class RunningServer:
             self._stop = None
 
 
-def build_server(factory: AppFactory, state_dir: Path, port: int = 0) -> tuple[BaseWSGIServer, EmulatorApp, Path]:
-    """A threaded TLS werkzeug server on 127.0.0.1:port (0: a free port) around ``factory(state_dir)``."""
+def build_server(factory: AppFactory, state_dir: Path, port: int = 0, idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS) -> tuple[KeepAliveServer, EmulatorApp, Path]:
+    """A threaded TLS werkzeug server on 127.0.0.1:port (0: a free port) around ``factory(state_dir)``.
+
+    Connections persist (HTTP/1.1 keep-alive) until the client closes them or they stay idle ``idle_timeout``
+    seconds; at most ``max_connections`` are served at once (one thread each). See `http11`.
+    """
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     state_dir = private_state_dir(state_dir)
     cert, key = ensure_certificate(state_dir / "tls")
     app = factory(state_dir)
-    server = make_server(HOST, port, app, threaded=True, ssl_context=(str(cert), str(key)))
+    server = KeepAliveServer(HOST, port, app, ssl_context=(str(cert), str(key)), idle_timeout=idle_timeout,
+                             max_connections=max_connections)
     app.base_url = f"https://{HOST}:{server.server_port}"
     return server, app, cert
 
 
 def serve_in_thread[R: RunningServer](factory: AppFactory, state_dir: Path, port: int = 0, cls: type[R] = RunningServer,
-                    thread_name: str = "emulator-http") -> R:
-    server, app, cert = build_server(factory, state_dir, port)
+                    thread_name: str = "emulator-http", idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+                    max_connections: int = DEFAULT_MAX_CONNECTIONS) -> R:
+    server, app, cert = build_server(factory, state_dir, port, idle_timeout, max_connections)
     thread = threading.Thread(target=server.serve_forever, name=thread_name, daemon=True)
     thread.start()
 
@@ -83,10 +91,10 @@ def serve_in_thread[R: RunningServer](factory: AppFactory, state_dir: Path, port
         app.flush()
         thread.join(timeout=10)
 
-    return cls(url=app.base_url, cert_path=cert, state_dir=Path(state_dir), app=app, _stop=stop)
+    return cls(url=app.base_url, cert_path=cert, state_dir=Path(state_dir), app=app, server=server, _stop=stop)
 
 
-def serve_foreground(server: BaseWSGIServer, app: EmulatorApp, banner: dict[str, Any]) -> None:
+def serve_foreground(server: KeepAliveServer, app: EmulatorApp, banner: dict[str, Any]) -> None:
     """Print ``banner`` as one JSON line (the ready signal subprocess starters read), serve until SIGTERM."""
     print(json.dumps(banner), flush=True)
 

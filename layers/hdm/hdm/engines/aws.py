@@ -24,9 +24,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Optional
 
+from hdm.connector_errors import QuotaExhausted, is_quota_exhausted
+from hdm.crosswalk.base import now_iso
 from hdm.crosswalk.dynamodb import DynamoDBCrosswalk
 from hdm.pipeline import steps
 from hdm.pipeline.config import MigrationConfig
+from hdm.pipeline.secrets import redact
 from hdm.stage.s3 import S3Stage
 
 RUNS_TTL_DAYS = 400  # a run's record outlives its staged data: rollback needs the config for months
@@ -450,6 +453,46 @@ def run_chunk_step(step: Any, event: dict[str, Any], logger: Any, metrics: Any) 
     add_chunk_metrics(metrics, result)
     logger.info("chunk done", extra={"chunk_id": result.get("chunk_id"), "counts": result.get("counts")})
     return result
+
+
+QUOTA_STOP_KEY = "reports/quota-stop.json"
+
+
+def load_chunk_step(ctx: steps.Context, item: dict[str, Any]) -> dict[str, Any]:
+    """:func:`hdm.pipeline.steps.load_chunk` as a Distributed Map child. A spent allowance (a generic
+    :class:`~hdm.connector_errors.QuotaExhausted` from any connector) does not fail the child: it is recorded for
+    the run (:data:`QUOTA_STOP_KEY`), the children after it do not call the destination, and the phase's
+    reconciliation then stops the workflow as a resumable stop (:func:`raise_if_quota_stopped`)."""
+    phase = str(item["phase"])
+    chunk_id = steps.load_chunk_id(phase, item["key"])
+    stop = quota_stop(ctx)
+    if stop is not None:
+        return {"phase": phase, "chunk_id": chunk_id, "quota_exhausted": stop["message"], "not_started": True}
+    try:
+        return steps.load_chunk(ctx, item)
+    except Exception as exc:
+        if not is_quota_exhausted(exc):
+            raise
+        message = mask_pii(redact(f"{type(exc).__name__}: {exc}"))
+        ctx.stage.put_json(QUOTA_STOP_KEY, {"run_id": ctx.run_id, "phase": phase, "chunk_id": chunk_id,
+                                            "message": message, "at": now_iso()})
+        return {"phase": phase, "chunk_id": chunk_id, "quota_exhausted": message}
+
+
+def quota_stop(ctx: steps.Context) -> Optional[dict[str, Any]]:
+    """The quota stop recorded by this run, if any (an earlier run's is ignored: the allowance may be back)."""
+    if not ctx.stage.exists(QUOTA_STOP_KEY):
+        return None
+    stop = ctx.stage.get_json(QUOTA_STOP_KEY)
+    return stop if isinstance(stop, dict) and stop.get("run_id") == ctx.run_id else None
+
+
+def raise_if_quota_stopped(ctx: steps.Context) -> None:
+    """Raise the generic QuotaExhausted (the workflow records a resumable stop) when this run hit a quota."""
+    stop = quota_stop(ctx)
+    if stop is not None:
+        raise QuotaExhausted(f"{stop['message']} (phase {stop.get('phase')}) — the run checkpointed; start the "
+                             "same migration again when the allocation resets: finished chunks are not redone")
 
 
 def add_chunk_metrics(metrics: Any, result: dict[str, Any]) -> None:

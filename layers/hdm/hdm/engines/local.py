@@ -257,6 +257,9 @@ class LocalEngine:
         steps.prepare_destination(ctx)
         phase_reports = []
         for phase in load_plan:
+            if steps.held_back_by(ctx, phase["name"]):  # a phase it depends on stopped over its rejected share
+                phase_reports.append(steps.reconcile_phase(ctx, phase["name"]))  # reported as not loaded
+                continue
             items = self.stage.get_json(phase["manifest_key"])
             done_keys = set(self.stage.list(f"results/{phase['name']}/"))
             todo = [it for it in items if self._result_key(it) not in done_keys or self._retry(it)]
@@ -266,6 +269,12 @@ class LocalEngine:
             phase_reports.append(steps.reconcile_phase(ctx, phase["name"], results))
             self._save_state(last_phase=phase["name"])
         report = steps.final_report(ctx)
+        stop = steps.threshold_stop(report)
+        if stop is not None:  # every phase that could load did; the ones depending on the stopped phase did not
+            msg = mask_pii(redact(str(stop)))
+            self._save_state(status="failed", error=msg)
+            return RunOutcome(cfg.migration_id, ctx.run_id, "failed", str(self.folder), msg, phase_reports, report,
+                              error=stop)
         self._save_state(status="succeeded", error=None)
         return RunOutcome(cfg.migration_id, ctx.run_id, "succeeded", str(self.folder), "", phase_reports, report)
 

@@ -92,17 +92,17 @@ class RateLimiter:
                 reserved = gate <= now
                 if reserved:
                     tau = (self.burst - 1) * self._interval
-                    at = max(now, self._tat - tau)
-                    self._tat = max(self._tat, now) + self._interval
-                    if self._remaining is not None:
-                        self._remaining -= 1
-                    self._in_flight += 1
-                    wait = at - now
+                    wait = max(now, self._tat - tau) - now
+                    # a booking is made only when it is kept: a refused one changes nothing (no undo needed,
+                    # and no other worker's booking made in between is undone)
+                    if now + wait - started <= self.max_wait:
+                        self._tat = max(self._tat, now) + self._interval
+                        if self._remaining is not None:
+                            self._remaining -= 1
+                        self._in_flight += 1
                 else:
                     wait = gate - now
             if now + wait - started > self.max_wait:
-                if reserved:
-                    self.observe({})  # give the reservation back
                 raise QuotaExhausted("rate limit would need a wait longer than allowed",
                                      retry_after=now + wait - started)
             if wait > 0:

@@ -20,7 +20,8 @@ from typing import Any, Optional
 import jsonschema
 import yaml
 
-from hdm.mapping.fields import vocabulary_for
+from hdm.mapping.engine import GENERIC_TRANSFORMS
+from hdm.mapping.fields import transform_names, vocabulary_for
 from hdm.mapping.model import Mapping
 
 
@@ -51,18 +52,30 @@ def merge(base: Any, override: Any) -> Any:
 
 
 def validate(document: Any, origin: str = "mapping") -> None:
-    """The generic format (``mapping.schema.json``) and the destination's field definitions (its vocabulary's
-    schema), reported together, ordered by path."""
+    """The generic format (``mapping.schema.json``), the destination's field definitions (its vocabulary's
+    schema) and the transforms field maps name (generic or the vocabulary's), reported together, ordered by
+    path."""
     errors = list(jsonschema.Draft202012Validator(_schema()).iter_errors(document))
     destination = ((document.get("pair") or {}).get("destination") if isinstance(document, dict) else None)
+    transforms = set(GENERIC_TRANSFORMS)
     if isinstance(destination, str):
         vocabulary = vocabulary_for(destination)
         errors += jsonschema.Draft202012Validator(vocabulary.schema()).iter_errors(document)
+        transforms |= set(transform_names(vocabulary))
+    errors += jsonschema.Draft202012Validator(_transforms_schema(sorted(transforms))).iter_errors(document)
     errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = [f"{origin}: {'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors[:10]]
         raise MappingError("invalid mapping:\n  " + "\n  ".join(lines))
     _check_references(document, origin)
+
+
+def _transforms_schema(names: list[str]) -> dict[str, Any]:
+    """A field map's ``transform`` is a generic one or one the destination's vocabulary declares."""
+    field_map = {"if": {"type": "object"}, "then": {"properties": {"transform": {"enum": names}}}}
+    fields = {"type": "object", "additionalProperties": field_map}
+    return {"properties": {"objects": {"type": "object", "additionalProperties": {
+        "if": {"type": "object"}, "then": {"properties": {"fields": fields}}}}}}
 
 
 def _check_references(document: dict[str, Any], origin: str) -> None:

@@ -206,6 +206,10 @@ def validation_problems(exc: Any) -> list[dict[str, Any]]:
         if len(loc) > 1 and str(loc[0]) in ("source", "destination") and loc[1] in _union_tags(str(loc[0])):
             del loc[1]  # the discriminator's tag pydantic adds to the path
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if err.get("type") == "union_tag_invalid" and loc and str(loc[0]) in registry.KINDS:
+            # a connector installed but broken: say which module failed and why, not only "not expected"
+            msg += "".join(f"; {f.kind} {f.name!r} could not be loaded: {f.describe()}"
+                           for f in registry.failures(str(loc[0])))  # type: ignore[arg-type]
         out.append({"loc": loc, "msg": msg})
     return out
 

@@ -279,6 +279,7 @@ def _phase_view(p: dict[str, Any]) -> dict[str, Any]:
         "name": str(p["phase"]),
         "ok": bool(p.get("ok")),
         "stopped": stop["message"] if stop else None,
+        "held_back": (p.get("held_back") or {}).get("message"),
         "chart": _bar_chart(p),
         "figures": [p.get(key, 0) for _, key in PHASE_FIGURES],
         "unexplained": [{"source_key": u["source_key"], "why": u["why"]} for u in (p.get("unexplained") or [])[:50]],

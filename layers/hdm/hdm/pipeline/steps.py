@@ -19,11 +19,14 @@ from typing import Any
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, Origin, State, now_iso
 from hdm.destinations.base import Destination, phase_graph
+from hdm.logging import get_logger
 from hdm.model import SCHEMA_VERSION, Record, check_schema_version, decode_records
 from hdm.pipeline.config import MigrationConfig
 from hdm.pipeline.report import error_flag_counts
 from hdm.sources.base import ChunkSpec, CursorError, Source, attach_stage
 from hdm.stage.base import Stage
+
+log = get_logger(__name__)
 
 
 class PhaseNotReconciled(RuntimeError):
@@ -31,8 +34,9 @@ class PhaseNotReconciled(RuntimeError):
 
 
 class RejectThresholdExceeded(PhaseNotReconciled):
-    """A load phase rejected more than the configured share of its records: the run stops before the phases
-    that depend on it, and says which fields or rules caused it."""
+    """A load phase rejected more than the configured share of its records: the phases that depend on it (its
+    dependants in the phase graph) are not loaded, the others still are, and the run ends failed (exit status
+    11) saying which fields or rules caused it. The engines raise it (or report it) once every phase is done."""
 
     def __init__(self, message: str, stop: dict[str, Any]):
         super().__init__(message)
@@ -277,9 +281,16 @@ def prepare_destination(ctx: Context) -> dict[str, Any]:
 
 
 def load_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
+    """Load one chunk. A chunk an earlier run finished (its result is staged) and that left no write of unknown
+    fate (no pending crosswalk entry) is not loaded again: a resumed run continues where the last one stopped."""
     phase, key = item["phase"], item["key"]
     chunk_id = load_chunk_id(phase, key)
     rows = list(ctx.stage.read_records(key))
+    done_key = result_key(phase, chunk_id)
+    if ctx.stage.exists(done_key) and not _pending(ctx, rows):
+        done = ctx.stage.get_json(done_key)
+        return {"phase": phase, "chunk_id": chunk_id, "rows": len(rows), "counts": done.get("counts", {}),
+                "api_calls": 0, "mismatches": len(done.get("mismatches") or []), "skipped": True}
     destination = ctx.destination()
     started = time.monotonic()
     result = destination.load_chunk(phase, chunk_id, rows, ctx.crosswalk, ctx.migration_id, ctx.run_id)
@@ -296,7 +307,61 @@ def load_chunk(ctx: Context, item: dict[str, Any]) -> dict[str, Any]:
             "api_calls": out["api_calls"], "mismatches": len(out.get("mismatches") or [])}
 
 
+def _pending(ctx: Context, rows: list[dict[str, Any]]) -> bool:
+    keys = [row["_source_key"] for row in rows]
+    return any(e.state == State.PENDING for entries in ctx.crosswalk.get_many(ctx.migration_id, keys).values()
+               for e in entries)
+
+
 # -- reconcile ------------------------------------------------------------------------------------
+
+def held_back_by(ctx: Context, phase: str) -> list[str]:
+    """The phases ``phase`` comes after (its ``after``) that, in this run, stopped over their rejected share or
+    were themselves held back: ``phase`` must not load. Empty when it may."""
+    plan = ctx.stage.get_json(LOAD_PLAN_KEY) if ctx.stage.exists(LOAD_PLAN_KEY) else []
+    after = next((p.get("after") or [] for p in plan if p.get("name") == phase), [])
+    out = []
+    for prerequisite in after:
+        key = phase_report_key(prerequisite)
+        report = ctx.stage.get_json(key) if ctx.stage.exists(key) else {}
+        if report.get("run_id") == ctx.run_id and (report.get("stopped") or report.get("held_back")):
+            out.append(prerequisite)
+    return out
+
+
+def held_back_phases(ctx: Context) -> list[str]:
+    """Every phase this run holds back: the dependants of each phase that stopped over its rejected share."""
+    plan = ctx.stage.get_json(LOAD_PLAN_KEY) if ctx.stage.exists(LOAD_PLAN_KEY) else []
+    out: list[str] = []
+    for p in plan:
+        key = phase_report_key(p["name"])
+        report = ctx.stage.get_json(key) if ctx.stage.exists(key) else {}
+        if report.get("run_id") == ctx.run_id and report.get("stopped"):
+            out += [d for d in report["stopped"].get("dependants") or [] if d not in out]
+    return out
+
+
+def phase_report_key(phase: str) -> str:
+    return f"reports/phases/{phase}.json"
+
+
+def _hold_back(ctx: Context, phase: str, because: list[str]) -> dict[str, Any]:
+    """The report of a phase not loaded because a phase it depends on stopped: its records are counted (they
+    stay staged; the next run loads them once the cause is fixed), none is loaded."""
+    manifest = ctx.stage.get_json(load_manifest_key(phase)) if ctx.stage.exists(load_manifest_key(phase)) else []
+    keys = {row["_source_key"] for item in manifest for row in ctx.stage.read_records(item["key"])}
+    message = (f"phase {phase}: not loaded, it depends on {', '.join(because)}, which stopped over its rejected "
+               "share (or was held back itself); the next run loads it once the cause is fixed")
+    report = {"phase": phase, "run_id": ctx.run_id, "source": len(keys), "loaded": 0, "created": 0, "updated": 0,
+              "matched": 0, "merged": 0, "rejected": 0, "held": 0, "skipped": 0, "rolled_back": 0, "flagged": 0,
+              "api_calls": 0, "load_seconds": 0, "verify_seconds": 0, "chunks": len(manifest),
+              "missing_chunk_results": 0, "failed_chunks": 0, "unexplained": [], "unexplained_count": 0,
+              "field_mismatches": 0, "rejections": [], "flags": [], "mismatches": [], "flag_counts": {},
+              "error_flag_counts": {}, "ok": False, "held_back": {"because": because, "message": message}}
+    ctx.stage.put_json(phase_report_key(phase), report)
+    log.info("%s", message)
+    return {k: v for k, v in report.items() if not isinstance(v, list)}
+
 
 def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = None) -> dict[str, Any]:
     """Every row the transform produced for this phase is loaded, matched, rejected, skipped or held,
@@ -304,7 +369,15 @@ def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = 
 
     ``chunk_results`` are the fan-out's outputs when the engine has them: a missing (null) or failed
     child output is itself a failure (Step Functions on moto does not enforce failure tolerance).
+
+    A phase whose prerequisite stopped over its rejected share in this run (:func:`held_back_by`) is not
+    reconciled but reported as held back. A phase passing the reject threshold does not raise: its report
+    carries ``stopped`` (its dependants are then held back, the other phases still load) and the engine ends the
+    run failed with :class:`RejectThresholdExceeded` once every phase is done.
     """
+    because = held_back_by(ctx, phase)
+    if because:
+        return _hold_back(ctx, phase, because)
     failed_children = [r for r in (chunk_results or []) if not r or (isinstance(r, dict) and r.get("error"))]
     manifest = ctx.stage.get_json(load_manifest_key(phase)) if ctx.stage.exists(load_manifest_key(phase)) else []
     expected_keys: set[str] = set()
@@ -359,6 +432,7 @@ def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = 
 
     report = {
         "phase": phase,
+        "run_id": ctx.run_id,
         "source": len(expected_keys),
         "loaded": counts["loaded"],
         "created": outcome_counts.get("created", 0),
@@ -390,18 +464,15 @@ def reconcile_phase(ctx: Context, phase: str, chunk_results: list[Any] | None = 
     if stop:
         report["ok"] = False
         report["stopped"] = stop
-    ctx.stage.put_json(f"reports/phases/{phase}.json", report)
+    ctx.stage.put_json(phase_report_key(phase), report)
     if stop:
         # the rejected rows' chunks are loaded again by the next run (loading is idempotent), once the cause
-        # is fixed; the final report tells the outcome now
+        # is fixed; the phases that depend on this one are held back, the others still load
         for res in results:
             if any(r.get("status") == "rejected" for r in res.get("rejected", [])):
                 ctx.stage.delete(result_key(phase, res["chunk_id"]))
-        from hdm.pipeline.report import build_final_report
-
-        build_final_report(ctx)
-        raise RejectThresholdExceeded(stop["message"], stop)
-    if not report["ok"]:
+        log.warning("%s", stop["message"])
+    elif not report["ok"]:
         raise PhaseNotReconciled(
             f"phase {phase}: {len(unexplained)} record(s) unaccounted for, "
             f"{max(missing_results, 0)} chunk(s) without results, {len(failed_children)} failed chunk(s); "
@@ -435,9 +506,10 @@ def _reject_threshold_stop(ctx: Context, phase: str, report: dict[str, Any], rej
                       + (f": {t['message']}" if t["message"] else "") + f" ({t['count']})" for t in top)
     share = report["rejected"] / total
     dependants = phase_graph(ctx.destination()).dependants(phase)
-    held_back = f" ({', '.join(dependants)})" if dependants else ""
+    held_back = (f"the phases that depend on it ({', '.join(dependants)}) were not loaded, the others were"
+                 if dependants else "no phase depends on it")
     message = (f"phase {phase}: {report['rejected']} of {total} records rejected ({share:.1%}, over the "
-               f"{threshold:.1%} threshold): the run stopped before the phases that depend on it{held_back}. "
+               f"{threshold:.1%} threshold): {held_back}. "
                f"Top causes: {shown}. Fix the cause (a field value, a validation rule) and run again: the rejected "
                "records are loaded again.")
     return {"reason": "reject_threshold", "phase": phase, "threshold": threshold, "rejected": report["rejected"],
@@ -448,6 +520,12 @@ def final_report(ctx: Context) -> dict[str, Any]:
     from hdm.pipeline.report import build_final_report
 
     return build_final_report(ctx)
+
+
+def threshold_stop(report: dict[str, Any]) -> RejectThresholdExceeded | None:
+    """The reject-threshold stop a final report records (the run's outcome is then failed, exit status 11)."""
+    stop = report.get("stopped") if isinstance(report, dict) else None
+    return RejectThresholdExceeded(stop["message"], stop) if isinstance(stop, dict) else None
 
 
 # -- rollback -------------------------------------------------------------------------------------

@@ -215,7 +215,8 @@ class BlobSink(Protocol):
 
 
 class StagedFiles(Protocol):
-    """The part of the stage a source reads and writes staged input files through."""
+    """The part of the stage a source reads and writes staged input files through (a stage may also offer
+    ``open_range(key, offset, length)``, which :func:`read_lines` uses to read a slice's bytes only)."""
 
     def open_read(self, key: str) -> AbstractContextManager[IO[bytes]]: ...
 
@@ -352,13 +353,26 @@ def plan_line_slices(stage: StagedFiles, key: str, lines_per_slice: int) -> list
 
 
 def read_lines(stage: StagedFiles, cut: FileSlice) -> Iterator[tuple[int, bytes]]:
-    """The lines of a slice with their byte offsets in the file."""
+    """The lines of a slice with their byte offsets in the file.
+
+    A stage that reads ranges (``open_range``: S3 asks for those bytes only) is read from the slice's offset to
+    one byte past its end (that byte shows whether the slice ends at a line end); another is read from the
+    start, past the bytes before."""
     end = cut.offset + cut.length
     pos = cut.offset
-    with stage.open_read(cut.stage_key) as f:
-        lines = _lines(f, cut.offset)
+    if cut.length == 0:
+        return
+    open_range = getattr(stage, "open_range", None)
+    if callable(open_range):
+        opened, skip = open_range(cut.stage_key, cut.offset, cut.length + 1), 0
+    else:
+        opened, skip = stage.open_read(cut.stage_key), cut.offset
+    with opened as f:
+        lines = _lines(f, skip)
         while pos < end:
             line = next(lines, b"")
+            if not line and pos == cut.offset:
+                raise CursorError(f"{cut.stage_key}: the staged file is shorter than the offset {cut.offset}")
             if not line:
                 raise CursorError(f"{cut.stage_key} ends at {pos}, inside the slice ending at {end}")
             if pos + len(line) > end:

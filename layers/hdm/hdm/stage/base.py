@@ -60,6 +60,24 @@ def encode_record_line(row: Any) -> bytes:
         return _stdlib_line(row)
 
 
+class LimitedReader(io.RawIOBase):
+    """At most ``limit`` bytes of ``stream`` (read-only, forward)."""
+
+    def __init__(self, stream: IO[bytes], limit: int):
+        self._stream, self._left = stream, max(0, limit)
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""
+        want = self._left if size is None or size < 0 else min(size, self._left)
+        data = self._stream.read(want)
+        self._left -= len(data)
+        return data
+
+
 class StageKeyMissing(KeyError):
     """A key that should be in the stage is not."""
 
@@ -91,6 +109,19 @@ class Stage(abc.ABC):
     @abc.abstractmethod
     def uri(self, key: str) -> str:
         """Where a person (or Step Functions) finds ``key``: a path or an s3:// URI."""
+
+    @contextmanager
+    def open_range(self, key: str, offset: int, length: int) -> Iterator[IO[bytes]]:
+        """A binary stream of at most ``length`` bytes of ``key`` from ``offset`` (fewer where the object ends).
+        This default reads past the bytes before; a stage that can read a range directly overrides it."""
+        with self.open_read(key) as f:
+            skip = offset
+            while skip > 0:
+                got = f.read(min(skip, 1 << 20))
+                if not got:
+                    break
+                skip -= len(got)
+            yield LimitedReader(f, length if skip == 0 else 0)
 
     # -- shared on top of those ----------------------------------------------------------------
     def put_bytes(self, key: str, data: bytes) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import IO
 
 from hdm.localfiles import FILE_MODE, private_dir
-from hdm.stage.base import Stage, StageKeyMissing
+from hdm.stage.base import LimitedReader, Stage, StageKeyMissing
 
 
 class LocalStage(Stage):
@@ -47,6 +47,12 @@ class LocalStage(Stage):
             raise StageKeyMissing(key) from exc
         with f:
             yield f
+
+    @contextmanager
+    def open_range(self, key: str, offset: int, length: int) -> Iterator[IO[bytes]]:
+        with self.open_read(key) as f:
+            f.seek(offset)
+            yield LimitedReader(f, length)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

@@ -2,7 +2,8 @@
 
 Writes stream into a spooled temporary file (memory first, disk past ``spool_bytes``) and are uploaded
 with ``upload_fileobj`` (multipart for large objects) only when the write block exits cleanly, so a
-failed write never leaves half an object. Reads stream the ``get_object`` body.
+failed write never leaves half an object. Reads stream the ``get_object`` body; ``open_range`` asks S3 for the
+bytes of a range only.
 
 Chunk data (``extract/``, ``transform/``, ``results/`` …) is spread over 16 hash prefixes inside its
 folder, e.g. ``<root>/extract/7/ticket/ticket-…jsonl.gz``, because S3 scales request rates per
@@ -84,6 +85,32 @@ class S3Stage(Stage):
             response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key))
         except self.client.exceptions.NoSuchKey as exc:
             raise StageKeyMissing(key) from exc
+        body = response["Body"]
+        try:
+            yield body
+        finally:
+            body.close()
+
+    @contextmanager
+    def open_range(self, key: str, offset: int, length: int) -> Iterator[IO[bytes]]:
+        """Only the bytes ``[offset, offset + length)`` travel (an HTTP Range GET), not the whole object."""
+        import io
+
+        from botocore.exceptions import ClientError
+
+        if length <= 0:
+            yield io.BytesIO(b"")
+            return
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self.object_key(key),
+                                              Range=f"bytes={offset}-{offset + length - 1}")
+        except self.client.exceptions.NoSuchKey as exc:
+            raise StageKeyMissing(key) from exc
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "InvalidRange":  # the object ends before offset
+                raise
+            yield io.BytesIO(b"")
+            return
         body = response["Body"]
         try:
             yield body

@@ -1,7 +1,8 @@
 """The sample review page: a person signs off thread splitting before the full run.
 
 * :func:`load_staged_threads` reads staged canonical records (gzip JSONL chunks of an extract);
-* :func:`load_rendered_threads` reads rendered osTicket pages (one file per ticket) and splits them;
+* a source that reads rendered pages gives :class:`TicketThread` objects with its split (osTicket:
+  :func:`hdm.sources.osticket.rendered.load_rendered_threads`);
 * :func:`select_sample` picks a sample mixing open, closed, high-priority, multi-participant and long
   threads;
 * :func:`build_review_page` writes one self-contained HTML page: each ticket's original (the rendered
@@ -20,15 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from selectolax.lexbor import LexborHTMLParser
-
 from hdm import templates
 from hdm.model import (
     Attachment,
     Event,
     Message,
     MessageKind,
-    Provenance,
     StatusState,
     Ticket,
     Visibility,
@@ -37,7 +35,7 @@ from hdm.model import (
 from hdm.threads.body import display_title
 from hdm.threads.confidence import DEFAULT_THRESHOLD, Reason, should_hold
 from hdm.threads.normalize import normalize_message
-from hdm.threads.split import SplitResult, detect_page_kind, split_rendered
+from hdm.threads.segments import SplitResult
 
 INTERNAL_LABEL = "INTERNAL NOTE — not visible to customer"
 PUBLIC_LABEL = "PUBLIC — visible to customer"
@@ -127,45 +125,6 @@ def load_staged_threads(root: str | Path) -> list[TicketThread]:
 def _num(ticket_key: str) -> tuple[int, str]:
     ident = ticket_key.partition(":")[2]
     return (int(ident), "") if ident.isdigit() else (1 << 62, ident)
-
-
-def expected_entry_count(messages: Sequence[Message], page_kind: str) -> Optional[int]:
-    """How many entries a page of this kind shows for these records (None: cannot tell)."""
-    if page_kind == "staff":
-        return len(messages)
-    if page_kind == "portal":  # messages and responses; a customer cannot post notes
-        return sum(1 for m in messages if m.visibility is Visibility.PUBLIC)
-    return None  # the print view includes notes only when asked to
-
-
-def load_rendered_threads(html_dir: str | Path, page_kind: str = "auto", version: str = "1.18",
-                          display_tz: Optional[str] = None,
-                          records: Sequence[TicketThread] = ()) -> list[TicketThread]:
-    """Split every rendered page in ``html_dir`` (``<ticket id>.html``) into a :class:`TicketThread`.
-
-    When staged ``records`` of the same tickets are given, they supply the ticket fields and the
-    expected entry count (checked by the splitter).
-    """
-    folder = Path(html_dir)
-    if not folder.is_dir():
-        raise ValueError(f"not a directory: {folder}")
-    known = {t.ticket.provenance.id: t for t in records}
-    numbers = {t.ticket.number: t.ticket.key for t in records if t.ticket.number}
-    out: list[TicketThread] = []
-    for path in sorted(folder.glob("*.html"), key=lambda p: _num(f"x:{p.stem}")):
-        ident = path.stem.removeprefix("ticket-")
-        page = path.read_text(encoding="utf-8", errors="replace")
-        base = known.get(ident)
-        ticket = base.ticket if base else Ticket(provenance=Provenance("osticket", "ticket", ident))
-        kind = page_kind if page_kind != "auto" else (detect_page_kind(LexborHTMLParser(page)) or "staff")
-        expected = expected_entry_count(base.messages, kind) if base is not None and base.messages else None
-        result = split_rendered(page, kind, version, ticket=ticket.key, expected_count=expected,
-                                display_tz=display_tz, resolve_ticket_number=numbers.get)
-        thread = TicketThread(ticket=ticket, messages=base.messages if base else [],
-                              attachments=base.attachments if base else [], events=base.events if base else [],
-                              rendered_html=page, split=result)
-        out.append(thread)
-    return out
 
 
 # -- sampling ------------------------------------------------------------------------------------
@@ -258,12 +217,11 @@ def _segment_view(message: Message, attachments: Iterable[Attachment], names: Se
     }
 
 
-def original_thread_html(page: str) -> str:
-    """The thread part of a rendered page (the whole page when no thread container is found), as a document
-    for the review page's sandboxed frame."""
-    tree = LexborHTMLParser(page)
-    node = tree.css_first("#thread-items") or tree.css_first("#ticketThread") or tree.css_first("#ticket_thread")
-    fragment = node.html if node is not None else page
+def original_thread_html(thread: TicketThread) -> str:
+    """The original of a rendered thread, as a document for the review page's sandboxed frame: the thread part
+    the source's reader kept (``SplitResult.original_html``), else the whole page."""
+    kept = thread.split.original_html if thread.split is not None else None
+    fragment = kept if kept is not None else (thread.rendered_html or "")
     return templates.render("review_original.html.j2", fragment=fragment)
 
 
@@ -306,7 +264,7 @@ def build_review_page(sample: Sequence[SampleItem], threshold: float = DEFAULT_T
             "hold": bool(decision.hold), "why": _s(decision.why),
             "reasons": [{"code": _s(r.code), "detail": _s(r.detail), "entry": _s(r.entry)}
                         for r in thread.reasons if r.penalty > 0],
-            "original": original_thread_html(thread.rendered_html) if thread.rendered_html is not None else None,
+            "original": original_thread_html(thread) if thread.rendered_html is not None else None,
             "stored": _stored_views(thread) if thread.rendered_html is None else [],
             "segments": segments,
         })

@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from hdm import registry
 from hdm.destinations.salesforce.config import SalesforceDestinationConfig
+from hdm.destinations.salesforce.errors import classify_error
 
 
 def client_factory(cfg: SalesforceDestinationConfig, secrets: Mapping[str, Optional[str]]) -> Callable[[], Any]:
@@ -43,6 +44,13 @@ def build(cfg: SalesforceDestinationConfig, secrets: Mapping[str, Optional[str]]
                                              source_type=context.source_type)
 
 
+def field_vocabulary() -> Any:
+    """The mapping's field definitions and transforms for Salesforce (hdm.mapping.fields)."""
+    from hdm.destinations.salesforce.fields import VOCABULARY
+
+    return VOCABULARY
+
+
 def login_url(domain: str) -> str:
     """simple-salesforce logs in at https://{domain}.salesforce.com/… (the stack policy checks this host)."""
     return f"https://{domain}.salesforce.com/services/Soap/u/62.0"
@@ -55,4 +63,7 @@ def proposal_fields(describes):  # the mapping proposer's view of the org (hdm m
 
 
 registry.register_destination("salesforce", SalesforceDestinationConfig, build,
-                              capabilities={registry.LOGIN_URL: login_url, "proposal_fields": proposal_fields})
+                              capabilities={registry.LOGIN_URL: login_url,
+                                            registry.CLASSIFY_ERROR: classify_error,
+                                            registry.FIELD_VOCABULARY: field_vocabulary,
+                                            "proposal_fields": proposal_fields})

@@ -3,12 +3,12 @@ failures of :mod:`hdm.connector_errors` (the engines never name these classes)."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from hdm import connector_errors
 
 
-class SalesforceDestinationError(RuntimeError):
+class SalesforceDestinationError(connector_errors.DestinationFailure, RuntimeError):
     """A load cannot continue (bad configuration, a job the org refused as a whole …)."""
 
 
@@ -44,3 +44,17 @@ class SchemaNotReady(SalesforceDestinationError, connector_errors.SchemaNotReady
                          "unprepared_fields='drop' to load without them (each record flagged).")
         self.fields = fields
         self.report = report or {}
+
+
+def classify_error(exc: BaseException) -> Optional[str]:
+    """The registry's ``classify_error`` hook: a line for simple_salesforce's exceptions and anything else this
+    package raised (the CLI exits with the destination's status), None for the rest."""
+    name, module = type(exc).__name__, type(exc).__module__ or ""
+    if module.startswith("simple_salesforce"):
+        if name == "SalesforceAuthenticationFailed":
+            return f"login refused: {exc}"
+        return f"{name}: {exc}"
+    package = __name__.rsplit(".", 1)[0]
+    if module == package or module.startswith(package + "."):
+        return str(exc)
+    return None

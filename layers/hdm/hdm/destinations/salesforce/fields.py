@@ -2,8 +2,9 @@
 prepare creates, custom objects, the Salesforce types of source custom fields), their JSON schema
 (``fields.schema.json``) and custom field API names (``__c``).
 
-The generic mapping format (:mod:`hdm.mapping`) carries these parts without knowing them; it finds this module
-by the destination's name (``hdm.destinations.salesforce.fields``, see :mod:`hdm.mapping.fields`).
+The generic mapping format (:mod:`hdm.mapping`) carries these parts without knowing them; the destination's
+registration declares this vocabulary (``field_vocabulary`` in ``connector.py``, see :mod:`hdm.mapping.fields`),
+with the transforms Salesforce provides besides the generic ones (:data:`TRANSFORMS`).
 """
 
 from __future__ import annotations
@@ -137,5 +138,10 @@ class SalesforceVocabulary:
     def definitions(self, document: dict[str, Any]) -> SalesforceFields:
         return SalesforceFields.from_document(document)
 
+    def transforms(self) -> tuple[str, ...]:
+        """How Salesforce writes dates and a record's reference by name (transform.py provides them)."""
+        return TRANSFORMS
 
+
+TRANSFORMS = ("datetime", "date", "reference_name")
 VOCABULARY = SalesforceVocabulary()

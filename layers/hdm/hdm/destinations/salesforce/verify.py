@@ -97,8 +97,9 @@ def verify_rows(api: SalesforceApi, crosswalk: Crosswalk, migration_id: str, pha
                 ) -> list[dict[str, Any]]:
     """Read the loaded records back and list the real mismatches (``fields_meta``: the object's describe
     fields by name, for the org's semantics; see :func:`same_value`)."""
-    obj = P.PRIMARY_OBJECT.get(phase)
-    if phase in (P.USERS, P.QUEUES) or obj is None:
+    declared = P.PHASE_BY_NAME.get(phase)
+    obj = declared.primary_object if declared is not None else None
+    if declared is None or not declared.verified or obj is None:  # the declaration says what is read back
         return []
     dest_object = "Case.ParentId" if phase == P.CASE_PARENTS else obj
     entries = crosswalk.get_many(migration_id, [r["_source_key"] for r in rows])

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
@@ -38,6 +38,37 @@ BLOB_PATH = re.compile(r"^files/[0-9a-f]{64}$")
 @functools.cache
 def manifest_schema() -> dict[str, Any]:
     return json.loads(resources.files("hdm.sources.export").joinpath("manifest.schema.json").read_text("utf-8"))
+
+
+def _canonical_line(raw: bytes, object_type: str) -> tuple[str, bool, Any]:
+    rec = parse_line(raw, object_type)
+    return rec.provenance.id, bool(rec.flags), rec
+
+
+@dataclass(frozen=True)
+class BundleProfile:
+    """What distinguishes one bundle format built on this machinery from another (the export bundle, the Thread
+    bundle ...): the manifest's ``format`` and versions, its JSON Schema, whether its records are canonical ones of
+    this hdm's model version, and how one line is checked: ``check_line(raw, object_type)`` returns (the line's
+    identity, whether it was flagged, the parsed line) or raises :class:`LineRefused`."""
+
+    format: str
+    versions: tuple[int, ...]
+    schema: Callable[[], dict[str, Any]]
+    check_line: Callable[[bytes, str], tuple[str, bool, Any]]
+    canonical_records: bool = True
+    object_types: Optional[frozenset[str]] = None  # the file object types the format knows (None: any)
+
+
+EXPORT = BundleProfile(FORMAT, FORMAT_VERSIONS, manifest_schema, _canonical_line)
+
+
+class LineObserver(Protocol):
+    """Sees every valid line while a bundle is validated (cross-file checks); ``finish`` adds its problems."""
+
+    def line(self, entry: FileEntry, line_no: int, parsed: Any) -> None: ...
+
+    def finish(self, problems: _Problems) -> None: ...
 
 
 # -- where the bundle's files are ----------------------------------------------------------------
@@ -163,7 +194,7 @@ class Manifest:
         return out
 
 
-def read_manifest(files: BundleFiles) -> Manifest:
+def read_manifest(files: BundleFiles, profile: BundleProfile = EXPORT) -> Manifest:
     """The manifest, checked against its JSON Schema and this reader's versions (:class:`BundleInvalid`)."""
     with files.open(MANIFEST) as f:
         raw = f.read(MAX_MANIFEST_BYTES + 1)
@@ -176,14 +207,14 @@ def read_manifest(files: BundleFiles) -> Manifest:
         raise ExportBundleError(f"not JSON ({getattr(exc, 'msg', type(exc).__name__)})", file=MANIFEST,
                                 line=line) from None
     problems = [f"{MANIFEST}: {'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message[:200]}"
-                for e in sorted(jsonschema.Draft202012Validator(manifest_schema()).iter_errors(data),
+                for e in sorted(jsonschema.Draft202012Validator(profile.schema()).iter_errors(data),
                                 key=lambda e: [str(p) for p in e.absolute_path])]
     if problems:
         raise BundleInvalid(problems)
-    if data["format_version"] not in FORMAT_VERSIONS:
+    if data["format_version"] not in profile.versions:
         raise ExportBundleError(f"format_version {data['format_version']} is not one this hdm reads "
-                                f"({', '.join(map(str, FORMAT_VERSIONS))}); use a newer hdm", file=MANIFEST)
-    if data["model_schema_version"] != model_schema_version():
+                                f"({', '.join(map(str, profile.versions))}); use a newer hdm", file=MANIFEST)
+    if profile.canonical_records and data["model_schema_version"] != model_schema_version():
         raise ExportBundleError(f"its records are of canonical model schema {data['model_schema_version']}; this hdm "
                                 f"reads schema {model_schema_version()}: write the bundle again with this hdm",
                                 file=MANIFEST)
@@ -196,6 +227,9 @@ def read_manifest(files: BundleFiles) -> Manifest:
         if not FILE_PATH.match(e.path) or e.path.rsplit(".", 1)[0].split("-")[0] != e.object_type:
             problems.append(f"{MANIFEST}: {e.path} must be named after its object type ({e.object_type}.jsonl, or "
                             f"{e.object_type}-<n>.jsonl for one part of several)")
+        if profile.object_types is not None and e.object_type not in profile.object_types:
+            problems.append(f"{MANIFEST}: {e.path}: {e.object_type!r} is not an object type of {profile.format} "
+                            f"({', '.join(sorted(profile.object_types))})")
     attachments = {}
     for a in data.get("attachments", []):
         if a["path"] != f"files/{a['sha256']}":
@@ -224,6 +258,9 @@ class _Problems:
             raise BundleInvalid(self.items, self.more)
 
 
+Problems = _Problems  # what a LineObserver adds its problems to
+
+
 def _lines(f: IO[bytes]) -> Iterator[bytes]:
     rest = b""
     while block := f.read(BLOCK):
@@ -235,7 +272,8 @@ def _lines(f: IO[bytes]) -> Iterator[bytes]:
         yield rest
 
 
-def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: bool = True) -> dict[str, int]:
+def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: bool = True,
+               profile: BundleProfile = EXPORT, observer: Optional[LineObserver] = None) -> dict[str, int]:
     """Bytes, sha256 and line count of one JSONL file against the manifest; in full mode every line parsed.
     Returns {"records": valid lines, "flagged": records with a flag from reading}."""
     digest = hashlib.sha256()
@@ -255,16 +293,18 @@ def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: 
             lines += 1
             if full:
                 try:
-                    rec = parse_line(raw, entry.object_type)
+                    ident_text, was_flagged, parsed = profile.check_line(raw, entry.object_type)
                 except LineRefused as exc:
                     problems.add(f"{entry.path}:{line_no}: {exc}")
                     continue
-                flagged += bool(rec.flags)
-                ident = int.from_bytes(hashlib.blake2b(rec.provenance.id.encode(), digest_size=8).digest())
+                flagged += was_flagged
+                if observer is not None:
+                    observer.line(entry, line_no, parsed)
+                ident = int.from_bytes(hashlib.blake2b(ident_text.encode(), digest_size=8).digest())
                 first = seen.setdefault(ident, line_no)  # 8-byte digests: memory stays small per record
                 if first != line_no:
-                    problems.add(f"{entry.path}:{line_no}: the same provenance.id as line {first} (one key, two "
-                                 "records)")
+                    what = "provenance.id" if profile.canonical_records else "id"
+                    problems.add(f"{entry.path}:{line_no}: the same {what} as line {first} (one key, two records)")
     if size != entry.bytes:
         problems.add(f"{entry.path}: {size} bytes, the manifest says {entry.bytes}"
                      + (" (truncated)" if size < entry.bytes else ""))
@@ -291,26 +331,30 @@ def check_blob(files: BundleFiles, path: str, want: dict[str, Any], problems: _P
         problems.add(f"{path}: {size} bytes / sha256 differ from the manifest (changed or damaged)")
 
 
-def validate(files: BundleFiles, full: bool = True) -> tuple[Manifest, dict[str, Any]]:
-    """The manifest and what the check found, or :class:`BundleInvalid` naming every problem's file and line."""
-    manifest = read_manifest(files)
+def validate(files: BundleFiles, full: bool = True, profile: BundleProfile = EXPORT,
+             observer: Optional[LineObserver] = None) -> tuple[Manifest, dict[str, Any]]:
+    """The manifest and what the check found, or :class:`BundleInvalid` naming every problem's file and line.
+    ``observer`` (full mode) sees every valid line and adds the cross-file problems at the end."""
+    manifest = read_manifest(files, profile)
     problems = _Problems()
     found: dict[str, Any] = {}
     for entry in manifest.files:
         if not files.exists(entry.path):
             problems.add(f"{entry.path}: listed in the manifest but missing")
             continue
-        found[entry.path] = check_file(files, entry, problems, full)
+        found[entry.path] = check_file(files, entry, problems, full, profile, observer if full else None)
     for path, want in manifest.attachments.items():
         check_blob(files, path, want, problems)
+    if observer is not None and full:
+        observer.finish(problems)
     problems.raise_any()
     return manifest, found
 
 
-def copy_to_stage(files: BundleFiles, stage: Any, prefix: str) -> list[str]:
+def copy_to_stage(files: BundleFiles, stage: Any, prefix: str, profile: BundleProfile = EXPORT) -> list[str]:
     """Copy a (checked) bundle's files under ``prefix`` of the stage, the manifest last (its presence means
     the rest is whole); returns the stage keys."""
-    manifest = read_manifest(files)
+    manifest = read_manifest(files, profile)
     staged = StagedBundle(stage, prefix)
     names = [e.path for e in manifest.files] + list(manifest.attachments)
     keys = []

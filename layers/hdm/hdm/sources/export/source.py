@@ -18,8 +18,9 @@ from hdm.model import Attachment, Record
 from hdm.sources.base import BlobSink, ChunkSpec, Discovery, FileSlice, SourceBase, plan_line_slices, read_lines
 from hdm.sources.export.bundle import (
     BLOCK,
-    FORMAT,
+    EXPORT,
     MANIFEST,
+    BundleProfile,
     FolderBundle,
     Manifest,
     StagedBundle,
@@ -39,7 +40,11 @@ SYSTEM = "export"
 
 
 class ExportSource(SourceBase):
+    """A subclass reads another bundle format on the same machinery: its own ``system`` and ``profile``
+    (:class:`BundleProfile`), and :meth:`records` (one line to its canonical records)."""
+
     system = SYSTEM
+    profile: BundleProfile = EXPORT
 
     def __init__(self, path: Optional[str] = None, staged: Optional[str] = None):
         self.path = path
@@ -54,8 +59,8 @@ class ExportSource(SourceBase):
         """Check the bundle at ``path`` in full, then copy it under ``inputs/bundle-<id>/``; the stage keys (the
         manifest's first). A bundle with any problem is refused before anything is copied."""
         with _opened(path) as local:
-            manifest, found = validate(local, full=True)  # refused before anything is copied
-            keys = copy_to_stage(local, stage, staged_prefix(manifest))
+            manifest, found = self._validate(local)  # refused before anything is copied
+            keys = copy_to_stage(local, stage, staged_prefix(manifest), self.profile)
         self._checked[staged_prefix(manifest)] = (manifest, found)
         return keys
 
@@ -76,17 +81,21 @@ class ExportSource(SourceBase):
             return self._discovery(self._check_local(), "(not staged)")
         bundle = self._bundle()
         if bundle.prefix not in self._checked:  # staged earlier (or elsewhere): check the staged copy as a whole
-            self._checked[bundle.prefix] = validate(bundle, full=True)
+            self._checked[bundle.prefix] = self._validate(bundle)
         return self._discovery(self._checked[bundle.prefix], bundle.prefix)
 
     def _check_local(self) -> tuple[Manifest, dict[str, Any]]:
         with _opened(self.path or "") as local:
-            return validate(local, full=True)
+            return self._validate(local)
+
+    def _validate(self, files: Any) -> tuple[Manifest, dict[str, Any]]:
+        """The whole check of a bundle (a subclass adds its cross-file checks here)."""
+        return validate(files, full=True, profile=self.profile)
 
     def _discovery(self, checked: tuple[Manifest, dict[str, Any]], where: str) -> Discovery:
         manifest, found = checked
         counts = manifest.counts
-        return Discovery(SYSTEM, f"{FORMAT}/{manifest.data['format_version']}", counts, {
+        return Discovery(self.system, f"{self.profile.format}/{manifest.data['format_version']}", counts, {
             "bundle_id": manifest.bundle_id, "staged": where, "producer": manifest.data["producer"],
             "created_at": manifest.data["created_at"], "model_schema_version": manifest.data["model_schema_version"],
             "files": {e.path: {"object_type": e.object_type, "lines": e.lines, "bytes": e.bytes}
@@ -101,7 +110,7 @@ class ExportSource(SourceBase):
             raise ValueError("chunk_rows must be at least 1")
         bundle = self._bundle()
         checked = self._checked.get(bundle.prefix)
-        manifest = checked[0] if checked else read_manifest(bundle)
+        manifest = checked[0] if checked else read_manifest(bundle, self.profile)
         specs: list[ChunkSpec] = []
         for entry in manifest.files:
             if entry.lines == 0:
@@ -118,7 +127,7 @@ class ExportSource(SourceBase):
         if self.staged is None and self.path:
             if self._path_prefix is None:
                 with _opened(self.path) as local:
-                    self._path_prefix = staged_prefix(read_manifest(local))
+                    self._path_prefix = staged_prefix(read_manifest(local, self.profile))
             return self._path_prefix
         return self.staged
 
@@ -128,6 +137,7 @@ class ExportSource(SourceBase):
         prefix, _, name = cut.stage_key.rpartition("/")
         configured = self._configured_prefix()
         if configured is not None and configured != prefix + "/":  # a resumed run never mixes two bundles
+            self._changed_bundle(stage, prefix + "/", configured)
             raise ExportBundleError(f"this migration was planned on the bundle staged under {prefix}/, but the config "
                                     f"now names {'the bundle at its path' if self.path else configured}, another one: "
                                     "restore that bundle, or migrate the new one under a new migration id")
@@ -140,14 +150,23 @@ class ExportSource(SourceBase):
             if not raw.strip():
                 continue
             try:
-                rec = parse_line(raw, chunk.object_type)
+                recs = self.records(raw, chunk, bundle)
             except LineRefused as exc:  # validated at discover: the staged file changed since
                 raise ExportBundleError(str(exc), file=name, line=here) from None
-            if isinstance(rec, Attachment):
-                self._stage_bytes(bundle, rec, blobs, stats)
-            stats["records"] += 1
-            stats["flagged"] += bool(rec.flags)
-            yield rec
+            for rec in recs:
+                if isinstance(rec, Attachment):
+                    self._stage_bytes(bundle, rec, blobs, stats)
+                stats["records"] += 1
+                stats["flagged"] += bool(rec.flags)
+                yield rec
+
+    def records(self, raw: bytes, chunk: ChunkSpec, bundle: StagedBundle) -> list[Record]:
+        """The canonical records of one line of the chunk's file (:class:`LineRefused` if none)."""
+        return [parse_line(raw, chunk.object_type)]
+
+    def _changed_bundle(self, stage: Any, planned: str, configured: str) -> None:
+        """Called when the config names another bundle than the one the chunks were cut from, before the refusal
+        (a subclass explains a declared delta bundle here)."""
 
     def _stage_bytes(self, bundle: StagedBundle, att: Attachment, blobs: BlobSink | None,
                      stats: dict[str, Any]) -> None:

@@ -22,8 +22,13 @@ from hdm.stage.base import encode_record_line
 class BundleWriter:
     """Writes a bundle folder; also a BlobSink (``put_blob``), so a source's attachments stream into ``files/``."""
 
-    def __init__(self, folder: str | Path, producer: dict[str, Any], description: Optional[str] = None):
+    def __init__(self, folder: str | Path, producer: dict[str, Any], description: Optional[str] = None,
+                 format: str = FORMAT, manifest_extra: Optional[dict[str, Any]] = None):
+        """``format``/``manifest_extra``: another bundle format on this layout (the Thread bundle) and the
+        manifest fields of its own (``kind``, ``base``)."""
         self.folder = Path(folder)
+        self.format = format
+        self.manifest_extra = dict(manifest_extra or {})
         (self.folder / "files").mkdir(parents=True, exist_ok=True)
         self.producer = dict(producer)
         self.description = description
@@ -49,6 +54,10 @@ class BundleWriter:
 
     def add(self, record: Record) -> None:
         self.write_line(record.OBJECT.value, encode_record_line(record.to_dict()))
+
+    def add_object(self, object_type: str, obj: dict[str, Any]) -> None:
+        """One JSON object as a line (a format whose lines are not canonical records)."""
+        self.write_line(object_type, json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
 
     def add_all(self, records: Iterable[Record]) -> int:
         n = 0
@@ -76,9 +85,10 @@ class BundleWriter:
         """Close the files and write ``manifest.json``; returns the manifest."""
         for f in self._out.values():
             f.close()
-        manifest = {
-            "format": FORMAT, "format_version": 1, "model_schema_version": model_schema_version(),
-            "producer": self.producer, "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        manifest: dict[str, Any] = {
+            "format": self.format, "format_version": 1, **self.manifest_extra,
+            "model_schema_version": model_schema_version(), "producer": self.producer,
+            "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "files": [{"path": f"{t}.jsonl", "object_type": t, "lines": s["lines"], "bytes": s["bytes"],
                        "sha256": s["sha"].hexdigest()} for t, s in sorted(self._stats.items())],
             "attachments": [{"path": f"files/{sha}", "bytes": n, "sha256": sha}

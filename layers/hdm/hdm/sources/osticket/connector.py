@@ -7,6 +7,7 @@ from typing import Any, Optional
 
 from hdm import registry
 from hdm.sources.osticket.config import OsTicketSourceConfig
+from hdm.sources.osticket.errors import classify_error
 
 
 def build(cfg: OsTicketSourceConfig, secrets: Mapping[str, Optional[str]]) -> Any:
@@ -44,11 +45,12 @@ def inventory(source: Any) -> str:
 
 
 def commands() -> list[Any]:
-    from hdm.threads.cli import threads  # thread review: the sample page for sign-off (staged or rendered pages)
+    from hdm.sources.osticket.rendered.cli import threads  # thread review: the sample page for sign-off
 
     return [threads]
 
 
 registry.register_source("osticket", OsTicketSourceConfig, build, capabilities={
     registry.SCOPING_REPORT: scoping_report, registry.INVENTORY: inventory, registry.COMMANDS: commands,
+    registry.CLASSIFY_ERROR: classify_error,
 })

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Optional
 
-class OsTicketError(Exception):
-    """Base of every error the osTicket source raises on purpose."""
+from hdm import connector_errors
+
+
+class OsTicketError(connector_errors.SourceFailure):
+    """Base of every error the osTicket source raises on purpose (a generic source failure: exit status 3)."""
 
 
 class OsTicketConnectionError(OsTicketError):
@@ -29,3 +33,27 @@ class WritableAccountError(OsTicketError):
 
 class WriteRefusedError(OsTicketError):
     """The read-only guard stopped a statement that is not SELECT/SHOW."""
+
+
+def classify_error(exc: BaseException) -> Optional[str]:
+    """The registry's ``classify_error`` hook: a line for the database driver's own exceptions and anything else
+    this package raised (the CLI exits with the source's status), None for the rest."""
+    module = type(exc).__module__ or ""
+    if module.startswith("pymysql"):
+        return _pymysql_line(exc)
+    package = __name__.rsplit(".", 1)[0]
+    if module == package or module.startswith(package + "."):
+        return str(exc)
+    return None
+
+
+def _pymysql_line(e: BaseException) -> str:
+    args = getattr(e, "args", ())
+    if len(args) >= 2 and isinstance(args[0], int):
+        code, message = args[0], str(args[1])
+        if code in (2003, 2005, 2013):
+            return f"cannot reach the database ({message.split('(')[0].strip()})"
+        if code in (1044, 1045):
+            return f"the database refused the login: {message}"
+        return f"database error {code}: {message}"
+    return str(e)

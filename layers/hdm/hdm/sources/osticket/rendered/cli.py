@@ -13,14 +13,9 @@ from pathlib import Path
 import click
 
 from hdm.localfiles import write_private
+from hdm.sources.osticket.rendered.pages import load_rendered_threads
 from hdm.threads.confidence import DEFAULT_THRESHOLD, should_hold
-from hdm.threads.review import (
-    build_review_page,
-    load_approvals,
-    load_rendered_threads,
-    load_staged_threads,
-    select_sample,
-)
+from hdm.threads.review import build_review_page, load_approvals, load_staged_threads, select_sample
 
 
 @click.group()

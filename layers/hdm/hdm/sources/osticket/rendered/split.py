@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import html as html_lib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Optional
 from urllib.parse import parse_qs, urlsplit
@@ -25,8 +24,7 @@ from zoneinfo import ZoneInfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from hdm.model import Event, Message, MessageKind, Provenance, Visibility, direction_of
-from hdm.threads.confidence import Reason, score
-from hdm.threads.markup import (
+from hdm.sources.osticket.rendered.markup import (
     EVENT_ICONS,
     KIND_CLASSES,
     KNOWN_EXTRA_CLASSES,
@@ -34,6 +32,8 @@ from hdm.threads.markup import (
     PRINT_DATETIME_FORMATS,
     VersionMarkup,
 )
+from hdm.threads.confidence import Reason, score
+from hdm.threads.segments import Segment, SplitResult
 
 TicketResolver = Callable[[str], Optional[str]]
 """Maps a ticket *number* (from a merge badge) to its canonical ticket key, or None."""
@@ -53,34 +53,6 @@ _LEGACY_STAFF = ("#ticket_thread > table.thread-entry", "#ticket_thread > div.th
 _WRAPPERS = {"staff": '#thread-items > div[id^="thread-entry-"]', "portal": '#ticketThread > div[id^="thread-entry-"]'}
 _EMPTY_DISPLAY = "(empty)"
 _SYSTEM_POSTER = "SYSTEM"
-
-
-@dataclass
-class Segment:
-    """One split entry: the canonical message plus what the page said about it."""
-
-    message: Message
-    entry_id: Optional[str]
-    classes: list[str]
-    attachment_names: list[str] = field(default_factory=list)
-    attachment_ids: list[str] = field(default_factory=list)  # osTicket attachment ids from download links
-    merged_from_number: Optional[str] = None
-    source_html: str = ""  # the entry as rendered (for the review page)
-
-
-@dataclass
-class SplitResult:
-    ticket: Optional[str]
-    page_kind: str
-    version: str
-    segments: list[Segment]
-    events: list[Event]
-    confidence: float
-    reasons: list[Reason]
-
-    @property
-    def messages(self) -> list[Message]:
-        return [s.message for s in self.segments]
 
 
 def detect_page_kind(tree: LexborHTMLParser) -> Optional[str]:
@@ -116,6 +88,7 @@ def split_rendered(
     """
     reasons: list[Reason] = []
     tree = LexborHTMLParser(html or "")
+    original = original_fragment(tree, html or "")  # before reading the entries changes the tree
     if page_kind == "auto":
         page_kind = detect_page_kind(tree) or "staff"
     if page_kind not in PAGE_KINDS:
@@ -159,7 +132,15 @@ def split_rendered(
         events=events,
         confidence=score(reasons),
         reasons=reasons,
+        original_html=original,
     )
+
+
+def original_fragment(tree: LexborHTMLParser, page: str) -> str:
+    """The thread part of a rendered page (the whole page when no thread container is found): what the review
+    page shows as the original."""
+    node = tree.css_first("#thread-items") or tree.css_first("#ticketThread") or tree.css_first("#ticket_thread")
+    return node.html if node is not None else page
 
 
 # -- entries -------------------------------------------------------------------------------------
