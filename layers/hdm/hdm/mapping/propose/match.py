@@ -265,7 +265,9 @@ def _field_entry(obj: str, s: SourceField, cands: list[dict], chosen: Optional[T
         if vm:
             entry["value_map"] = vm
             for row in vm["values"]:
-                if row["to"] is None:
+                if row["to"] is None and row["how"].startswith("pair value map"):
+                    lossy.append(f"value {row['value']!r} ({row['count']}×) is left empty (the pair's value map)")
+                elif row["to"] is None:
                     lossy.append(f"value {row['value']!r} ({row['count']}×) has no destination equivalent")
                     decide.append(f"choose a destination value for {row['value']!r}")
             if s.profile.multi and chosen.type == "choice":

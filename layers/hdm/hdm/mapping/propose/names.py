@@ -44,7 +44,7 @@ def tokens(name: str, pair: str | None = "") -> tuple[str, ...]:
 
 
 def _token_match(a: str, b: str) -> bool:
-    return a == b or (min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.85)
+    return a == b or (min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.9)  # "manager" is not "managed"
 
 
 def token_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
