@@ -44,7 +44,8 @@ def tokens(name: str, pair: str | None = "") -> tuple[str, ...]:
 
 
 def _token_match(a: str, b: str) -> bool:
-    return a == b or (min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.9)  # "manager" is not "managed"
+    # 0.9: a typo matches, "manager" and "managed" do not
+    return a == b or (min(len(a), len(b)) >= 4 and SequenceMatcher(None, a, b).ratio() >= 0.9)
 
 
 def token_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
