@@ -51,3 +51,15 @@ def test_the_transform_fingerprint_follows_the_transform_codes_version(monkeypat
     assert dest.fingerprint() == before  # stable for the same code, mapping and options
     monkeypatch.setattr(d, "TRANSFORM_VERSION", d.TRANSFORM_VERSION + 1)
     assert dest.fingerprint() != before
+
+
+def test_from_config_without_a_source_type_is_refused_not_given_the_osticket_mapping():
+    import pytest
+    from hdm.destinations.salesforce.config import SalesforceDestinationConfig
+    from hdm.destinations.salesforce.destination import SalesforceDestination
+
+    cfg = SalesforceDestinationConfig.model_validate({"type": "salesforce", "username": "u@example.com"})
+    with pytest.raises(ValueError, match="source type"):
+        SalesforceDestination.from_config(cfg, lambda: None, stage=None)
+    assert SalesforceDestination.from_config(cfg, lambda: None, stage=None, source_type="kayako").mapping.source \
+        == "kayako"

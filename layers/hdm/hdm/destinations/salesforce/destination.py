@@ -110,8 +110,11 @@ class SalesforceDestination:
                     migration_id: Optional[str] = None, source_type: Optional[str] = None) -> SalesforceDestination:
         """From a SalesforceDestinationConfig (hdm.destinations.salesforce.config); the migration id namespaces the
         legacy IDs, so another migration into the same org never touches this one's records. The mapping is the
-        (source type, destination type) pair's, with the config's overrides."""
-        mapping = load_mapping(source_type or "osticket", cfg.type, override=getattr(cfg, "mapping_overrides", None))
+        (source type, destination type) pair's, with the config's overrides: a missing source type is an error,
+        never a silent fall-back to another source's mapping."""
+        if not source_type:
+            raise ValueError("the Salesforce destination needs the source type to choose its mapping pair")
+        mapping = load_mapping(source_type, cfg.type, override=getattr(cfg, "mapping_overrides", None))
         return cls(client_factory, mapping, SalesforceOptions(
             bulk_threshold=cfg.bulk_threshold, unmatched_agent_policy=cfg.unmatched_agent_policy,
             default_owner_email=cfg.default_owner_email, unprepared_fields=cfg.unprepared_fields, stage=stage,
