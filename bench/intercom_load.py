@@ -29,7 +29,7 @@ from pathlib import Path
 import psutil
 from hdm.engines.local import LocalEngine
 from hdm_infra.intercom_rehearsal import intercom_config, workspace_for
-from hdm_infra.intercomemu.client import AdminClient
+from hdm_infra.intercomemu.client import AdminClient, api_session
 from hdm_infra.intercomemu.server import start_subprocess
 from hdm_infra.mariadb import MariaDB
 from hdm_infra.osticket.generator import GeneratorOptions, generate
@@ -94,6 +94,7 @@ def one_rate(server, db: SourceDb, emulator, admins, teams, rate: int, share: fl
     load_seconds = load_end - prepared
     load_calls = sampler.usage_at(load_end + sampler.every) - sampler.usage_at(prepared)
     counters = admin.counters()
+    latency = _latency(emulator)
     phases = {}
     for p in outcome.report.get("phase_details") or outcome.phases:
         name = p.get("phase") or p.get("name")
@@ -103,7 +104,8 @@ def one_rate(server, db: SourceDb, emulator, admins, teams, rate: int, share: fl
     return {"rate": rate, "share": share, "wall": wall, "load_seconds": load_seconds, "load_calls": load_calls,
             "floor_seconds": load_calls / (rate / 60), "used": (load_calls / load_seconds) / (rate / 60),
             "rate_limited": counters["families"].get("rate_limited", 0), "api_usage": counters["api_usage"],
-            "phases": phases, "cpu_emulator": cpu_emu, "cpu_client": cpu_me,
+            "phases": phases, "families": counters["families"], "latency": latency,
+            "cpu_emulator": cpu_emu, "cpu_client": cpu_me,
             "ok": outcome.report.get("ok"), "outcome": outcome.report.get("outcome")}
 
 
@@ -148,11 +150,18 @@ def main() -> int:
             fl = p["floor"] / p["records"] if p["records"] else 0.0
             print(f"   {name:14} {p['records']:6} records {p['calls']:6} calls: {per:5.2f}/record | floor "
                   f"{p['floor']:6} calls: {fl:4.2f}/record")
-        print(f"   all load phases: {total_calls} calls | floor {total_floor} (x{total_calls / max(total_floor, 1):.2f})")
+        print(f"   all load phases: {total_calls} calls | floor {total_floor} "
+              f"(x{total_calls / max(total_floor, 1):.2f})")
         print(f"   load window {r['load_seconds']:.1f} s for {r['load_calls']} calls | floor at the rate limit "
               f"{r['floor_seconds']:.1f} s -> {r['used']:.0%} of the limit used (target >= 90% where it binds)")
         print(f"   429s received: {r['rate_limited']} (target 0); migration wall {r['wall']:.1f} s; CPU in that "
               f"time: client {r['cpu_client']:.1f} s, emulator {r['cpu_emulator']:.1f} s")
+        fams = sorted(r["families"].items(), key=lambda kv: -kv[1])
+        print("   emulator calls by family: " + ", ".join(f"{k} {v}" for k, v in fams))
+        bound = 2 / r["latency"]  # the load phases run at most 2 chunks at once (phases.py max_concurrency)
+        print(f"   one call's round trip (sequential GET /me x50, same client stack): {1000 * r['latency']:.1f} ms -> "
+              f"2 workers can make at most {bound:.0f} calls/s | the limit x share is "
+              f"{r['rate'] / 60 * r['share']:.0f} calls/s")
         out += [
             {"name": f"intercom_calls_per_floor_{r['rate']}", "value": total_calls, "baseline": total_floor,
              "ratio": round(total_calls / max(total_floor, 1), 3)},
@@ -162,6 +171,16 @@ def main() -> int:
         ]
     print(json.dumps(out))
     return 0
+
+
+def _latency(emulator, n: int = 50) -> float:
+    """Mean seconds of one sequential API call (GET /me) on a keep-alive session: what one worker waits per call."""
+    with api_session(emulator) as session:
+        session.get(f"{emulator.url}/me", timeout=10).raise_for_status()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            session.get(f"{emulator.url}/me", timeout=10).raise_for_status()
+        return (time.perf_counter() - t0) / n
 
 
 def _emulator_pid(emulator) -> int:
