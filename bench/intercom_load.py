@@ -95,6 +95,7 @@ def one_rate(server, db: SourceDb, emulator, admins, teams, rate: int, share: fl
     load_calls = sampler.usage_at(load_end + sampler.every) - sampler.usage_at(prepared)
     counters = admin.counters()
     latency = _latency(emulator)
+    in_requests = _client_request_seconds(rate)
     phases = {}
     for p in outcome.report.get("phase_details") or outcome.phases:
         name = p.get("phase") or p.get("name")
@@ -104,7 +105,7 @@ def one_rate(server, db: SourceDb, emulator, admins, teams, rate: int, share: fl
     return {"rate": rate, "share": share, "wall": wall, "load_seconds": load_seconds, "load_calls": load_calls,
             "floor_seconds": load_calls / (rate / 60), "used": (load_calls / load_seconds) / (rate / 60),
             "rate_limited": counters["families"].get("rate_limited", 0), "api_usage": counters["api_usage"],
-            "phases": phases, "families": counters["families"], "latency": latency,
+            "phases": phases, "families": counters["families"], "latency": latency, "in_requests": in_requests,
             "cpu_emulator": cpu_emu, "cpu_client": cpu_me,
             "ok": outcome.report.get("ok"), "outcome": outcome.report.get("outcome")}
 
@@ -162,6 +163,12 @@ def main() -> int:
         print(f"   one call's round trip (sequential GET /me x50, same client stack): {1000 * r['latency']:.1f} ms -> "
               f"2 workers can make at most {bound:.0f} calls/s | the limit x share is "
               f"{r['rate'] / 60 * r['share']:.0f} calls/s")
+        if r["in_requests"] is not None:
+            seconds, calls = r["in_requests"]
+            print(f"   hdm's client spent {seconds:.1f} s inside requests for {calls} calls "
+                  f"({1000 * seconds / calls:.1f} ms each, limiter waits excluded): with at most 2 chunks at "
+                  f"once that alone needs "
+                  f"{seconds / 2:.1f} s of the {r['load_seconds']:.1f} s load window")
         out += [
             {"name": f"intercom_calls_per_floor_{r['rate']}", "value": total_calls, "baseline": total_floor,
              "ratio": round(total_calls / max(total_floor, 1), 3)},
@@ -181,6 +188,18 @@ def _latency(emulator, n: int = 50) -> float:
         for _ in range(n):
             session.get(f"{emulator.url}/me", timeout=10).raise_for_status()
         return (time.perf_counter() - t0) / n
+
+
+def _client_request_seconds(rate: int):
+    """(seconds spent inside requests, calls) from the destination client's own counters for this rate: the
+    destination keeps one client per config in its module (a benchmark-only look; None when it is not there)."""
+    from hdm.destinations.intercom import destination
+
+    clients = [(k, api) for k, api in getattr(destination, "_SHARED", {}).items() if rate in k]
+    if not clients:
+        return None
+    snap = clients[-1][1].calls.snapshot()
+    return sum(f["seconds"] for f in snap.values()), sum(f["calls"] for f in snap.values())
 
 
 def _emulator_pid(emulator) -> int:
