@@ -28,3 +28,8 @@ class IntercomDestinationConfig(ConnectorConfig):
     max_attachment_bytes: int = Field(20 * 1024 * 1024, ge=1)  # larger files are held and flagged, never dropped
     mapping_overrides: Optional[LocalPath] = None  # a customer mapping YAML merged over the default
     verify_after_load: bool = True
+    # whether the workspace's plan has private notes (message_type "note"). No Intercom API tells (GET /me's app
+    # names no plan), and a probe note would write to the customer's workspace, so the admin says so here. False:
+    # prepare warns when the source has internal notes, and the load holds them (never sends one as a reply); the
+    # run ends "needs attention". True (the default) and the workspace refuses a note (403): that note is held too.
+    private_notes_available: bool = True

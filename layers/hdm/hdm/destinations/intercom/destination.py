@@ -105,7 +105,8 @@ class IntercomDestination:
         return cls(api, mapping, IntercomOptions(
             stage=stage, legacy_namespace=migration_id, unmatched_agent_policy=cfg.unmatched_agent_policy,
             default_admin_email=cfg.default_admin_email, ticket_type_name=cfg.ticket_type_name,
-            max_attachment_bytes=cfg.max_attachment_bytes, verify_after_load=cfg.verify_after_load))
+            max_attachment_bytes=cfg.max_attachment_bytes, verify_after_load=cfg.verify_after_load,
+            private_notes_available=cfg.private_notes_available))
 
     # -- plumbing -------------------------------------------------------------------------------------------------
     @property

@@ -416,6 +416,13 @@ class _PartSender:
         if before is not None and before.state == State.LOADED and before.dest_id:
             run.outcome(key, P.PART, "unchanged", before.dest_id)
             return
+        if row["message_type"] == "note" and not self.dest.options.private_notes_available:
+            reason = ("the workspace's plan has no private notes (config private_notes_available: false): this "
+                      "internal note is held, never sent as a reply")
+            run.flag(key, "private_notes_unavailable", reason, "message_type", "error")
+            run.hold(key, P.PART, reason, "PRIVATE_NOTES_UNAVAILABLE")
+            _hold_files(run, row, reason)
+            return
         payload: dict[str, Any] = {"message_type": row["message_type"], "body": row["body"],
                                    "skip_notifications": True}
         if row.get("created_at") is not None:
@@ -488,6 +495,13 @@ class _PartSender:
             prior = before if i == 0 else run.entry_of(run.existing([note_key]), note_key, P.FILES_NOTE)
             if prior is not None and prior.state == State.LOADED and prior.dest_id:
                 note_id = prior.dest_id
+            elif not self.dest.options.private_notes_available:  # no note can carry them: held, not sent
+                reason = ("the internal note that would carry it cannot be written: the workspace's plan has no "
+                          "private notes (config private_notes_available: false)")
+                for f in batch:
+                    run.put(f["key"], P.PART_ATTACHMENT, State.HELD, Origin.CREATED, reason=reason)
+                run.put(note_key, P.FILES_NOTE, State.HELD, Origin.CREATED, reason=reason)
+                continue
             else:
                 try:
                     note_id, _ = self.send(note_key, payload, prior)

@@ -17,6 +17,7 @@ class IntercomOptions:
     ticket_type_name: str = "Migrated ticket"
     max_attachment_bytes: int = 20 * 1024 * 1024
     verify_after_load: bool = True
+    private_notes_available: bool = True  # the workspace's plan has private notes (config; no API tells)
     names: dict[str, str] = field(default_factory=dict)  # reference names given directly (tests)
 
     @classmethod

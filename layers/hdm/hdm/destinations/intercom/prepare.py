@@ -33,6 +33,16 @@ def planned_attributes(dest: IntercomDestination, custom_defs: list[Any]) -> dic
     return plan
 
 
+def internal_notes(stage: Any) -> int:
+    """How many conversation parts the transform made internal notes (0 without a stage)."""
+    from hdm.destinations.intercom.phases import PARTS
+
+    if stage is None:
+        return 0
+    return sum(1 for k in stage.list(f"transform/{PARTS}/") if k.endswith(".jsonl.gz")
+               for row in stage.read_records(k) if row.get("message_type") == "note" and not row.get("_hold"))
+
+
 def prepare(dest: IntercomDestination, custom_defs: list[Any]) -> dict[str, Any]:
     api = dest.api
     report: dict[str, Any] = {"created": [], "verified": [], "failed": [], "needs_admin": [], "not_ready": []}
@@ -93,6 +103,16 @@ def prepare(dest: IntercomDestination, custom_defs: list[Any]) -> dict[str, Any]
     if categories:
         report["needs_admin"].append({"what": "categories (help topics)", "names": categories, "why": "kept as tags on "
                                       "the tickets; rebuild their routing as Intercom workflows"})
+    if not dest.options.private_notes_available:
+        notes = internal_notes(dest.options.stage)
+        if notes:
+            warning = {"what": "internal notes without private notes", "count": notes,
+                       "why": f"the source has {notes} internal note(s) and the workspace's plan has no private notes "
+                              "(config private_notes_available: false): they are held, never sent as replies, and "
+                              "the run ends needing attention; upgrade the plan (then set it true and run again) or "
+                              "accept them as held"}
+            report.setdefault("warnings", []).append(warning)
+            report["needs_admin"].append(warning)
     from hdm.destinations.intercom.rollback import NOT_DELETABLE
 
     report["needs_admin"].append({"what": "what a rollback cannot delete", "items": NOT_DELETABLE,
