@@ -20,7 +20,8 @@ from hdm.localfiles import private_dir, private_umask, write_private
 from hdm.pipeline.config import MigrationConfig, read_config
 
 DEFAULT_WORKDIR = "var/migrations"
-ENVIRONMENT_ERRORS = (exitcodes.CONFIG, exitcodes.SOURCE, exitcodes.DESTINATION, exitcodes.AWS, exitcodes.LOCKED)
+ENVIRONMENT_ERRORS = (exitcodes.CONFIG, exitcodes.SOURCE, exitcodes.DESTINATION, exitcodes.AWS, exitcodes.LOCKED,
+                      exitcodes.TRANSIENT)
 
 
 class CliError(click.ClickException):

@@ -17,6 +17,7 @@ SOURCE = 3  # the source: unreachable, credentials refused, not an osTicket data
 DESTINATION = 4  # the destination: unreachable, TLS failure, login refused, the org refused the work
 AWS = 5  # AWS: no or bad credentials, an AWS API error, the trigger API unreachable or refusing the request
 LOCKED = 6  # another hdm is running, approving or rolling back this migration (one at a time)
+TRANSIENT = 7  # a service kept failing temporarily (5xx, 429, dropped connections) after every retry: try later
 INTERNAL = 9  # an unexpected error: a bug in hdm (run with -v for the traceback, and report it)
 
 ERROR_STATUSES = {
@@ -25,6 +26,7 @@ ERROR_STATUSES = {
     DESTINATION: "destination unreachable, TLS or login refused, or the org refused the work",
     AWS: "AWS credentials or API error, trigger API unreachable or refusing",
     LOCKED: "the migration is locked by another hdm run (one at a time)",
+    TRANSIENT: "a service kept failing temporarily after every retry; try again later (the same command continues)",
     INTERNAL: "unexpected internal error (a bug; -v shows the traceback)",
 }
 

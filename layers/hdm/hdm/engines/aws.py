@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Optional
 
-from hdm.connector_errors import QuotaExhausted, is_quota_exhausted
+from hdm.connector_errors import TRANSIENT_ERROR_NAME, QuotaExhausted, is_quota_exhausted, is_transient
 from hdm.crosswalk.base import now_iso
 from hdm.crosswalk.dynamodb import DynamoDBCrosswalk
 from hdm.pipeline import steps
@@ -413,7 +413,9 @@ def masked_errors(handler: Any) -> Any:
     """Re-raise a handler's exception with PII masked out of its message, under the same class name.
 
     The message becomes the task's ``Cause`` in the execution history and appears in the runtime's and the
-    tracer's logs; the class name stays, so the state machine's Retry/Catch still match on it.
+    tracer's logs; the class name stays, so the state machine's Retry/Catch still match on it. Every generic
+    :class:`~hdm.connector_errors.Transient` (a connector's subclass too) is raised under the error name
+    ``"Transient"``, which the chunk states of the ASL retry with backoff.
     """
 
     @functools.wraps(handler)
@@ -423,9 +425,11 @@ def masked_errors(handler: Any) -> Any:
         except Exception as exc:
             message = str(exc)
             masked = mask_pii(message)
-            if masked == message:
+            # every Transient (a connector's subclass, or one raised from it) under one error name: the ASL retries it
+            transient = is_transient(exc) and type(exc).__name__ != TRANSIENT_ERROR_NAME
+            if masked == message and not transient:
                 raise
-            name = type(exc).__name__
+            name = TRANSIENT_ERROR_NAME if transient else type(exc).__name__
         # raised outside the except block, so the original (unmasked) exception is not kept as its context
         cls = _MASKED_ERROR_TYPES.setdefault(name, type(name, (RuntimeError,), {"__module__": "hdm.masked"}))
         raise cls(masked)
