@@ -28,7 +28,7 @@ def _text_msg(stored: str, **kw) -> Message:
 
 @pytest.fixture
 def tx():
-    return SalesforceTransformer(load_mapping(), SalesforceOptions(), ReferenceNames({}))
+    return SalesforceTransformer(load_mapping("osticket", "salesforce"), SalesforceOptions(), ReferenceNames({}))
 
 
 # -- plain text --------------------------------------------------------------------------------------

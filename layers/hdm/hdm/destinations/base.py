@@ -21,7 +21,7 @@ class LoadPhase:
     they load first, and when one of them stops over its rejected share this one does not load."""
 
     name: str
-    dest_objects: tuple[str, ...]  # what it writes, e.g. ("Case",); the first is its crosswalk object
+    dest_objects: tuple[str, ...]  # the destination object types it writes; the first is its crosswalk object
     inputs: tuple[str, ...]  # canonical object types it is made from, e.g. ("ticket",)
     max_concurrency: int = 2  # chunks loaded at once (from the destination's limits)
     after: tuple[str, ...] = ()  # phases that must be loaded first
