@@ -72,7 +72,8 @@ def _current() -> dict:
     overridden = load_mapping("osticket", "salesforce", override={"custom_fields": {"fields": {
         "ticket.p": {"to": "Plan__c", "type": {"type": "Number", "precision": 5, "scale": 1}},
         "ticket.secret": {"skip": True}}}})
-    return {"default": dump(load_mapping("osticket", "salesforce")), "overridden": dump(overridden), "errors": _errors()}
+    return {"default": dump(load_mapping("osticket", "salesforce")), "overridden": dump(overridden),
+            "errors": _errors()}
 
 
 def test_the_pair_yaml_loads_to_the_same_mapping_and_errors_as_before_the_split():

@@ -63,7 +63,8 @@ def test_override_from_a_yaml_file(tmp_path):
 
 def test_a_bad_override_fails_with_the_path_that_is_wrong():
     with pytest.raises(MappingError, match="objects/ticket/fields/Status"):
-        load_document("osticket", "salesforce", override={"objects": {"ticket": {"target": "Case", "fields": {"Status": {"to": "x"}}}}})
+        load_document("osticket", "salesforce",
+                      override={"objects": {"ticket": {"target": "Case", "fields": {"Status": {"to": "x"}}}}})
 
 
 def test_a_field_naming_an_undefined_value_map_is_refused():
