@@ -393,9 +393,22 @@ _PII_FIELDS = frozenset({"body", "html", "text", "description", "subject", "emai
                          "password", "token", "task_token", "secret"})
 
 
+@functools.cache
+def _secret_fields() -> frozenset[str]:
+    """Names of the fields typed as secret references (``SecretRef``) in any registered connector's config."""
+    try:
+        from hdm.pipeline.config import SECRET, field_names_of_kind
+
+        return frozenset(n.lower() for n in field_names_of_kind(SECRET))
+    except Exception:  # noqa: BLE001 - masking must never fail a log line; the fixed names still apply
+        return frozenset()
+
+
 def mask_pii(value: Any, field: Optional[str] = None) -> Any:
-    """Bodies, names, contact data and tokens become ``***``; emails inside any string are masked."""
-    if field and field.lower() in _PII_FIELDS and value not in (None, "", [], {}):
+    """Bodies, names, contact data and tokens become ``***``, and so does every field typed as a secret
+    reference in a connector's config; emails inside any string are masked."""
+    if field and (field.lower() in _PII_FIELDS or field.lower() in _secret_fields()) and value not in (
+            None, "", [], {}):
         return "***"
     if isinstance(value, dict):
         return {k: mask_pii(v, str(k)) for k, v in value.items()}
