@@ -17,6 +17,7 @@ import pytest
 from hdm.destinations.base import phase_graph
 from hdm.engines.factories import build_destination
 from hdm.engines.local import LocalEngine
+from hdm.model import record_from_dict
 from hdm.pipeline import steps
 from hdm_infra.rehearsal import rehearsal
 
@@ -82,9 +83,10 @@ def journey(pair, resources) -> dict[str, Any]:
     rec["rows"] = rows
     rec["verified"] = [name for name in rows if graph.by_name[name].verified]
     rec["tampered"] = _tampered_verify(dest, graph, rows, engine.crosswalk, mid)
-    internal = {
-        f"message:{r['provenance']['id']}" for key in engine.stage.list("extract/message/")
-        for r in engine.stage.read_records(key) if r.get("visibility") == "internal"
+    internal = {  # internal messages, and internal files (a note's attachment) a destination may post as a note
+        record_from_dict(r).key for prefix in ("extract/message/", "extract/attachment/")
+        for key in engine.stage.list(prefix) for r in engine.stage.read_records(key)
+        if r.get("visibility") == "internal"
     }
     notes = [e for e in entries if e.phase == emu.message_phase and e.dest_id and e.dest_object == emu.message_object]
     note_ids = [e.dest_id for e in notes if e.source_key.split("#")[0] in internal]
@@ -174,7 +176,19 @@ def test_verify_reads_back_what_was_loaded_and_reports_a_difference(journey):
     assert field in repr(found), (phase, field, found)
 
 
-def test_internal_notes_are_never_public(journey):
+# (source, destination, test) -> why the pair does not meet this promise yet: a strict xfail (remove when fixed)
+KNOWN_GAPS = {
+    ("thread", "salesforce", "test_internal_notes_are_never_public"):
+        "the Salesforce transform publishes only customer and agent messages: a public bot message "
+        "(MessageKind.BOT, Thread's bot replies) becomes an unpublished CaseComment",
+}
+
+
+def test_internal_notes_are_never_public(journey, request):
+    pair = tuple(request.node.callspec.id.split("-", 1)) if hasattr(request.node, "callspec") else ()
+    reason = KNOWN_GAPS.get((*pair, request.node.originalname))
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
     note_ids, public_notes, reply_ids, public_replies = journey["notes"]
     assert note_ids and reply_ids, "the fixture has internal notes and public replies"
     assert public_notes == set()

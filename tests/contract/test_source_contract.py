@@ -36,6 +36,22 @@ def _extract_all(fixture, tmp_dir) -> dict[str, Any]:
             "records": [r for recs in by_chunk.values() for r in recs]}
 
 
+# (source, test) -> why the source does not meet this promise yet. Each entry is a strict xfail: when the source
+# is fixed the test passes, xfail(strict) fails, and the entry must go.
+KNOWN_GAPS = {
+    ("thread", "test_discover_counts_every_object_type_of_the_inventory"):
+        "the Thread source's discover counts bundle files (user, review) not canonical types (agent, contact, "
+        "ticket incl. reviews, satisfaction_rating)",
+    ("thread", "test_discovery_counts_what_extraction_yields"): "same: discovery counts are per bundle file",
+}
+
+
+def _known_gap(request, fixture) -> None:
+    reason = KNOWN_GAPS.get((fixture.source_type, request.node.originalname))
+    if reason:
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
+
+
 def _dump(records) -> list[str]:
     return sorted(json.dumps(r.to_dict(), sort_keys=True, default=str) for r in records)
 
@@ -71,7 +87,8 @@ def open_source(fixture, tmp_path):
 
 # -- discover ---------------------------------------------------------------------------------------
 
-def test_discover_counts_every_object_type_of_the_inventory(fixture, inventory, extracted):
+def test_discover_counts_every_object_type_of_the_inventory(fixture, inventory, extracted, request):
+    _known_gap(request, fixture)
     discovery = extracted["discovery"]
     assert discovery.system == fixture.source_type
     assert all(isinstance(n, int) and n >= 0 for n in discovery.counts.values()), discovery.counts
@@ -118,7 +135,8 @@ def test_every_record_is_extracted_exactly_once(extracted, inventory):
         assert keys[object_type] == expected, (object_type, sorted(keys[object_type] ^ expected)[:10])
 
 
-def test_discovery_counts_what_extraction_yields(extracted):
+def test_discovery_counts_what_extraction_yields(extracted, fixture, request):
+    _known_gap(request, fixture)
     got = Counter(r.OBJECT.value for r in extracted["records"])
     planned = {c.object_type for c in extracted["plan"]}
     assert {t: got.get(t, 0) for t in planned} == {t: extracted["discovery"].counts[t] for t in planned}

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
-from hdm_infra.emulators.kit import serve_foreground
+from hdm_infra.emulators.kit.cli import serve_command
 
 from .generator import generate
 from .server import RunningKayako, build_server, start_subprocess
@@ -20,19 +19,9 @@ def cli() -> None:
     """Local Kayako API v1 emulator for hdm (HTTPS on 127.0.0.1, state in a folder)."""
 
 
-@cli.command()
-@click.option("--state-dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--port", default=0, show_default=True, help="0 picks a free port")
-@click.option("--background", is_flag=True, help="start a detached server process, print its banner, return")
-def serve(state_dir: Path, port: int, background: bool) -> None:
-    """Serve over TLS on 127.0.0.1; prints one JSON line (url, api_url, cert, credentials_file, admin_url, pid)."""
-    if background:
-        running = start_subprocess(state_dir, port)
-        click.echo(json.dumps({**running.describe(), "note": "stop it with kill <pid>; log in <state_dir>/server.log"}))
-        return
-    server, emulator, cert = build_server(state_dir, port)
-    banner = RunningKayako(url=emulator.base_url, cert_path=cert, state_dir=Path(state_dir), pid=os.getpid())
-    serve_foreground(server, emulator, banner.describe())
+cli.add_command(serve_command(build_server, start_subprocess, RunningKayako,
+                              "Serve over TLS on 127.0.0.1; prints one JSON line (url, api_url, "
+                              "cert, credentials_file, admin_url, pid)."))
 
 
 @cli.command()

@@ -164,8 +164,15 @@ def attachment_ref(att: Attachment) -> str:
 
 
 def comparable(message: Message, attachments: list[Attachment], attachment_names: list[str] | None = None,
-               minute_precision: bool = False) -> dict:
-    """What both extraction paths must agree on for one message, after normalisation."""
+               minute_precision: bool = False, stored: bool = False) -> dict:
+    """What both extraction paths must agree on for one message, after normalisation. ``stored``: the message is
+    in osTicket's stored form (a generated row): the source's extraction rules are applied first (on a copy)."""
+    if stored:
+        import copy
+
+        from hdm.sources.osticket.bodies import as_written
+
+        message = as_written(copy.copy(message))
     norm = normalize_message(message, attachments, attachment_ref)
     created = norm.created_at[:16] if (minute_precision and norm.created_at) else norm.created_at
     names = attachment_names if attachment_names is not None else norm.attachment_names

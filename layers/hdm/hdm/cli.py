@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -20,7 +21,8 @@ from hdm.localfiles import private_dir, private_umask, write_private
 from hdm.pipeline.config import MigrationConfig, read_config
 
 DEFAULT_WORKDIR = "var/migrations"
-ENVIRONMENT_ERRORS = (exitcodes.CONFIG, exitcodes.SOURCE, exitcodes.DESTINATION, exitcodes.AWS, exitcodes.LOCKED)
+ENVIRONMENT_ERRORS = (exitcodes.CONFIG, exitcodes.SOURCE, exitcodes.DESTINATION, exitcodes.AWS, exitcodes.LOCKED,
+                      exitcodes.TRANSIENT)
 
 
 class CliError(click.ClickException):
@@ -151,6 +153,59 @@ def _generic_scoping(source):
     return registry.ScopingReport(data, "\n".join(lines) + "\n", title)
 
 
+def _takes_uploaded_input(source, base: type) -> bool:
+    """Whether a source reads an uploaded export: it has a callable ``stage_input`` of its own (not the base's
+    refusal). A source not built on the base class and without one takes none."""
+    method = getattr(type(source), "stage_input", None)
+    return callable(method) and method is not getattr(base, "stage_input", None)
+
+
+IN_PROGRESS_EXECUTION = ("RUNNING", "STARTING")
+IN_PROGRESS_STATUS = ("running", "extracting", "loading", "awaiting_approval", "rolling_back", "rollback_started")
+
+
+class _RunsTableReader:
+    """The run state read straight from the stack's runs table (``HDM_RUNS_TABLE``; needs dynamodb:GetItem)."""
+
+    def status(self, migration_id: str) -> dict:
+        from hdm.engines import aws
+
+        try:
+            item = aws.runs().get(migration_id)
+        except aws.RunNotFound:
+            raise aws.TriggerApiError(404, {"message": "no such migration"}) from None
+        return {"status": item.get("status"), "execution": {}}
+
+
+def _run_state_reader(api_url: str | None):
+    """The trigger API (``--api-url``/``HDM_API_URL``), else the runs table named by ``HDM_RUNS_TABLE``."""
+    if api_url:
+        return _aws_client(api_url)
+    if os.environ.get("HDM_RUNS_TABLE"):
+        return _RunsTableReader()
+    raise CliError(exitcodes.CONFIG, "--engine aws needs --api-url (the stack's TriggerApiUrl output, or "
+                                     "HDM_API_URL) to check that no run of the migration is in progress")
+
+
+def _refuse_if_run_in_progress(client, migration_id: str) -> None:
+    """Refuse (exit LOCKED) while the stack runs or rolls back ``migration_id``: workers read the stage then.
+    A migration the stack does not know yet is free. A check, not a lock: start no run while staging."""
+    from hdm.engines.aws import TriggerApiError
+
+    try:
+        state = client.status(migration_id)
+    except TriggerApiError as exc:
+        if exc.status == 404:
+            return
+        raise
+    execution = (state.get("execution") or {}).get("status")
+    status = state.get("status")
+    if execution in IN_PROGRESS_EXECUTION or (execution not in ("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT")
+                                               and status in IN_PROGRESS_STATUS):
+        raise CliError(exitcodes.LOCKED, f"migration {migration_id} has a run in progress (status {status}, "
+                                         f"execution {execution}); stage the export when it has finished")
+
+
 @main.command("stage-input")
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
 @click.argument("path", type=click.Path(exists=True))
@@ -158,17 +213,23 @@ def _generic_scoping(source):
 @click.option("--workdir", default=DEFAULT_WORKDIR, show_default=True, help="Local engine: migrations folder.")
 @click.option("--stage-bucket", envvar="HDM_STAGE_BUCKET", default=None,
               help="AWS engine: the stack's stage bucket (its StageBucketName output; or HDM_STAGE_BUCKET).")
-def stage_input(config_path: str, path: str, engine: str, workdir: str, stage_bucket: str | None) -> None:
+@click.option("--api-url", envvar="HDM_API_URL", default=None,
+              help="AWS engine: the stack's trigger API URL (TriggerApiUrl), asked whether a run is in progress.")
+def stage_input(config_path: str, path: str, engine: str, workdir: str, stage_bucket: str | None,
+                api_url: str | None) -> None:
     """Check an uploaded export (a file or folder the configured source reads) and copy it into the migration's
     stage, where every worker reads it (locally, or the stack's stage bucket on AWS); prints where it is staged.
-    Only a source that reads an uploaded export takes one."""
+    Only a source that reads an uploaded export takes one. Refused while a run or rollback of the migration is in
+    progress (locally: its lock; on AWS: the trigger API's status). On AWS the caller needs s3:PutObject (and
+    s3:GetObject, s3:ListBucket for the checks) on the stage bucket's ``migrations/<id>/`` prefix, kms:Encrypt
+    and kms:GenerateDataKey on the stage key, and execute-api:Invoke for the status call."""
     from hdm.engines.factories import build_source
     from hdm.sources.base import SourceBase
 
     cfg = _load_config(config_path)
     source = build_source(cfg.source)
     try:
-        if getattr(type(source), "stage_input", None) is SourceBase.stage_input:
+        if not _takes_uploaded_input(source, SourceBase):
             raise CliError(exitcodes.SOURCE, f"source: the {cfg.source.type} source reads its system directly; "
                                              "it takes no uploaded export")
         if engine == "aws":
@@ -181,6 +242,7 @@ def stage_input(config_path: str, path: str, engine: str, workdir: str, stage_bu
             from hdm.engines.aws import stage_prefix
             from hdm.stage.s3 import S3Stage
 
+            _refuse_if_run_in_progress(_run_state_reader(api_url), cfg.migration_id)
             stage = S3Stage(stage_bucket, prefix=stage_prefix(cfg.migration_id), client=boto3.client("s3"))
             keys = source.stage_input(stage, path)
         else:

@@ -5,7 +5,11 @@ steps and the Lambda handlers catch only these, never a connector's class names 
 
 - :class:`QuotaExhausted`: a daily or monthly allowance is spent. The run checkpoints and stops; the same
   command continues later (exit status :data:`hdm.exitcodes.DAILY_LIMIT`). Never retried now.
-- :class:`Transient`: worth trying again later (the connector's own retries ran out).
+- :class:`Transient`: worth trying again later (the connector's own retries ran out). Both engines retry the
+  chunk a bounded number of times with backoff (local: :data:`hdm.engines.local.TRANSIENT_ATTEMPTS`; AWS: the
+  ASL's ``Retry`` on ``"Transient"`` in the chunk states, the Lambda handlers raising every Transient, a
+  connector's subclass too, under that error name); when it still fails the run stops with everything done so
+  far kept, and the CLI answers with exit status :data:`hdm.exitcodes.TRANSIENT` ("try again later").
 - :class:`SchemaNotReady`: the destination's prepare step could not make the schema the load writes; no record
   is sent. ``report`` carries what prepare found.
 - :class:`SourceFailure` / :class:`DestinationFailure`: the source (destination) cannot be used as configured:
@@ -68,3 +72,11 @@ def find(exc: BaseException, kind: type[BaseException]) -> Optional[BaseExceptio
 
 def is_quota_exhausted(exc: BaseException) -> bool:
     return find(exc, QuotaExhausted) is not None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A :class:`Transient` in ``exc``'s chain (and no spent quota: a quota stop is never retried now)."""
+    return find(exc, Transient) is not None and not is_quota_exhausted(exc)
+
+
+TRANSIENT_ERROR_NAME = "Transient"  # the error name the Lambda handlers raise it under (the ASL retries it)

@@ -1,7 +1,7 @@
 """Turning an exception into one clear line and an exit status (:mod:`hdm.exitcodes`) for the CLI.
 
 Connector failures are classified by the generic classes of :mod:`hdm.connector_errors` (quota → exit 12,
-source → 3, destination → 4) and by the ``classify_error`` hook a connector declares in the registry
+transient → 7, source → 3, destination → 4) and by the ``classify_error`` hook a connector declares in the registry
 (:data:`hdm.registry.CLASSIFY_ERROR`), never by a connector's module or class names.
 
 Every line is scrubbed: secret values this process resolved become ``***`` and e-mail addresses are
@@ -117,6 +117,9 @@ def _classify(exc: BaseException, side: Side) -> tuple[int, str]:  # noqa: C901 
             return exitcodes.AWS, _aws_line(e)
         if isinstance(e, connector_errors.QuotaExhausted):
             return exitcodes.DAILY_LIMIT, f"stopped on a quota: {e} (run the same command later to continue)"
+        if isinstance(e, connector_errors.Transient):
+            return exitcodes.TRANSIENT, (f"temporary failure, retries ran out: {e} (try again later: run the same "
+                                         "command again; finished chunks are not redone)")
         if isinstance(e, connector_errors.SourceFailure):
             return exitcodes.SOURCE, f"source: {e}"
         if isinstance(e, (connector_errors.DestinationFailure, connector_errors.SchemaNotReady)):

@@ -8,8 +8,8 @@ value): a staged JSONL line decodes straight into its class (:func:`decode_recor
 ``from_dict`` round-trip through plain JSON dicts. A staged dict with a field the class does not know is
 refused.
 
-Names are source-neutral: a *queue* is a routing unit (osTicket department), a *group* a group of agents
-(osTicket team), a *category* what routes and classifies a ticket (osTicket help topic), a *ticket type* the
+Names are source-neutral: a *queue* is a routing unit (what some helpdesks call a department), a *group* a
+group of agents (a team), a *category* what routes and classifies a ticket (a help topic), a *ticket type* the
 kind of request with its own attributes.
 
 References between records are *keys*: ``"<object>:<source id>"`` (see :func:`key`), never destination ids.
@@ -102,8 +102,8 @@ class Visibility(str, enum.Enum):
 
 
 class TeamKind(str, enum.Enum):
-    QUEUE = "queue"  # a routing unit tickets belong to (osTicket department)
-    GROUP = "group"  # a group of agents (osTicket team)
+    QUEUE = "queue"  # a routing unit tickets belong to (a department)
+    GROUP = "group"  # a group of agents (a team)
 
 
 class StatusState(str, enum.Enum):
@@ -130,7 +130,7 @@ class ArticleState(str, enum.Enum):
 
 
 class Provenance(msgspec.Struct, forbid_unknown_fields=True):
-    system: str  # "osticket", "kayako", "kustomer", "thread"
+    system: str  # the source connector's registered name (the config's source ``type``)
     object: str  # the source's own object/table name, e.g. "thread_entry"
     id: str  # the source's id, as a string
     version: Optional[str] = None  # source version/markup the record was read from, e.g. "1.18"
@@ -377,7 +377,7 @@ class SlaPolicy(Record, tag="sla_policy"):
 
 
 class Category(Record, tag="category"):
-    """What classifies and routes a ticket (osTicket help topic); hierarchical via ``parent``."""
+    """What classifies and routes a ticket (a help topic); hierarchical via ``parent``."""
 
     OBJECT = ObjectType.CATEGORY
     name: str = ""

@@ -31,7 +31,7 @@ def generated(request, osticket_db):
     with OsTicketSource(params, attachments_dir=str(db.files_dir)) as src:
         for chunk in src.plan(17):
             records[chunk.object_type].extend(src.extract(chunk, _Blobs()))
-    tx = SalesforceTransformer(load_mapping(), SalesforceOptions(), ReferenceNames({}))
+    tx = SalesforceTransformer(load_mapping("osticket", "salesforce"), SalesforceOptions(), ReferenceNames({}))
     comments = tx.transform("message", records["message"])["comments"]
     return db, records, {r["_message"]: r for r in comments if r["_part"] == 0}
 

@@ -104,7 +104,7 @@ def test_real_form_answers_become_typed_values_and_one_bad_value_costs_only_its_
     assert flag.code == "unparsed_value" and "'sometime next week'" in flag.reason
     assert ticket.subject == "Real formats"
     # the Case row carries typed values the org accepts (no raw zone text left anywhere)
-    tx = SalesforceTransformer(load_mapping(), SalesforceOptions(), ReferenceNames({}))
+    tx = SalesforceTransformer(load_mapping("osticket", "salesforce"), SalesforceOptions(), ReferenceNames({}))
     (row,) = tx.transform("ticket", [ticket])["cases"]
     assert not [v for v in row.values() if isinstance(v, str) and v.endswith((" UTC", " CDT", " CST"))]
 
@@ -112,7 +112,7 @@ def test_real_form_answers_become_typed_values_and_one_bad_value_costs_only_its_
 def test_entries_arrive_as_osticket_shows_them(real_db):
     db, ids = real_db
     msgs = _extract(db, "message")
-    tx = SalesforceTransformer(load_mapping(), SalesforceOptions(), ReferenceNames({}))
+    tx = SalesforceTransformer(load_mapping("osticket", "salesforce"), SalesforceOptions(), ReferenceNames({}))
     rows = {r["_message"]: r for r in tx.transform("message", list(msgs.values()))["comments"]}
 
     def body(eid):

@@ -64,7 +64,7 @@ def test_prepare_creates_the_event_object_once_with_its_fields(sf_factory):
 
 
 def test_an_org_that_refuses_the_object_stops_prepare_and_names_what_to_deploy(sf_factory):
-    doc = copy.deepcopy(load_mapping().document)
+    doc = copy.deepcopy(load_mapping("osticket", "salesforce").document)
     doc["custom_objects"]["Bad__Name__c"] = doc["custom_objects"].pop("hdm_Case_Event__c")
     doc["objects"]["event"]["target"] = "Bad__Name__c"
     mapping = Mapping.from_document(doc)
@@ -78,7 +78,7 @@ def test_an_org_that_refuses_the_object_stops_prepare_and_names_what_to_deploy(s
 
 
 def test_without_the_object_under_drop_events_are_held_with_the_reason(sf_factory, crosswalk):
-    doc = copy.deepcopy(load_mapping().document)
+    doc = copy.deepcopy(load_mapping("osticket", "salesforce").document)
     doc["custom_objects"]["Bad__Name__c"] = doc["custom_objects"].pop("hdm_Case_Event__c")
     doc["objects"]["event"]["target"] = "Bad__Name__c"
     dest = SalesforceDestination(sf_factory, mapping=Mapping.from_document(doc),

@@ -85,7 +85,7 @@ BAD_FIELD = {"schema": {"Case": {"hdm_Too_Long__c": {"type": "Text", "length": 3
 
 
 def test_a_field_that_cannot_be_created_stops_the_load_before_any_case_is_written(sf_factory, sf_admin, stage):
-    dest = SalesforceDestination(sf_factory, load_mapping(override=BAD_FIELD), options(stage))
+    dest = SalesforceDestination(sf_factory, load_mapping("osticket", "salesforce", override=BAD_FIELD), options(stage))
     with pytest.raises(SchemaNotReady) as err:
         dest.prepare({"custom_fields": DEFS})
     assert [f["field"] for f in err.value.fields] == ["Case.hdm_Too_Long__c"]
@@ -94,7 +94,7 @@ def test_a_field_that_cannot_be_created_stops_the_load_before_any_case_is_writte
 
 
 def test_drop_option_loads_without_the_missing_field_and_flags_every_record(sf_factory, sf_admin, stage, crosswalk):
-    dest = SalesforceDestination(sf_factory, load_mapping(override=BAD_FIELD),
+    dest = SalesforceDestination(sf_factory, load_mapping("osticket", "salesforce", override=BAD_FIELD),
                                  options(stage, unprepared_fields="drop"))
     report = dest.prepare({"custom_fields": DEFS})
     assert report["dropped_fields"] == ["Case.hdm_Too_Long__c"]

@@ -63,7 +63,7 @@ def test_rendered_pages_of_extracted_tickets_split_back_into_the_same_messages(e
                                 expected_count=len(expected_msgs), resolve_ticket_number=by_number.get)
         expected = []
         for m in expected_msgs:
-            c = comparable(m, attachments, minute_precision=local_times)
+            c = comparable(m, attachments, minute_precision=local_times, stored=True)
             if page_kind != "staff" or version_tuple(version) < (1, 14, 0):
                 c["merged_from"] = None
             if local_times:

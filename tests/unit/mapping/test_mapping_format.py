@@ -61,7 +61,7 @@ def _errors() -> dict:
     out = {}
     for name, override in BAD_DOCUMENTS.items():
         try:
-            load_document(override=override)
+            load_document("osticket", "salesforce", override=override)
             out[name] = None
         except MappingError as exc:
             out[name] = str(exc)
@@ -69,10 +69,11 @@ def _errors() -> dict:
 
 
 def _current() -> dict:
-    overridden = load_mapping(override={"custom_fields": {"fields": {
+    overridden = load_mapping("osticket", "salesforce", override={"custom_fields": {"fields": {
         "ticket.p": {"to": "Plan__c", "type": {"type": "Number", "precision": 5, "scale": 1}},
         "ticket.secret": {"skip": True}}}})
-    return {"default": dump(load_mapping()), "overridden": dump(overridden), "errors": _errors()}
+    return {"default": dump(load_mapping("osticket", "salesforce")), "overridden": dump(overridden),
+            "errors": _errors()}
 
 
 def test_the_pair_yaml_loads_to_the_same_mapping_and_errors_as_before_the_split():
@@ -102,7 +103,7 @@ def test_salesforce_field_types_are_validated_by_the_destinations_own_schema():
     schema = json.loads((LAYER / "destinations" / "salesforce" / "fields.schema.json").read_text(encoding="utf-8"))
     assert "Picklist" in schema["$defs"]["fieldDef"]["properties"]["type"]["enum"]
     with pytest.raises(MappingError, match=r"schema/Case/X__c/type: 'Texty' is not one of"):
-        load_document(override=BAD_DOCUMENTS["field type"])
+        load_document("osticket", "salesforce", override=BAD_DOCUMENTS["field type"])
 
 
 def _desk(**extra):

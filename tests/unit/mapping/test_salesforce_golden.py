@@ -50,7 +50,7 @@ CASES = {
 
 def _run(case: str) -> str:
     override, opts, with_catalog = CASES[case]
-    mapping = load_mapping(override=override)
+    mapping = load_mapping("osticket", "salesforce", override=override)
     catalog = CustomFieldCatalog(mapping, defs=_defs()) if with_catalog else None
     tx = SalesforceTransformer(mapping, SalesforceOptions(**opts), NAMES, catalog)
     lines = []

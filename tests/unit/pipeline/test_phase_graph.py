@@ -14,7 +14,7 @@ from test_outcome import Tickets
 
 
 def _p(name, after=(), **kw):
-    return LoadPhase(name, (name.title(),), ("x",), after=tuple(after), **kw)
+    return LoadPhase(name, (name.title(),), ("ticket",), after=tuple(after), **kw)
 
 
 def test_topological_order_is_stable_and_follows_after():
@@ -142,3 +142,21 @@ def test_a_phase_loads_every_output_it_consumes_each_chunk_with_its_own_result(t
     results = sorted(p.name for p in (tmp_path / "unit-test" / "stage" / "results" / "people").iterdir())
     assert len(results) == 4  # two extract chunks, each giving rows to both outputs: four results, none shared
     assert sum(r.startswith("contacts.") for r in results) == 2 and sum(r.startswith("leads.") for r in results) == 2
+
+
+def test_two_phases_creating_under_one_crosswalk_object_are_refused():
+    from hdm.destinations.base import LoadPhase, PhaseGraph, PhaseGraphError
+
+    with pytest.raises(PhaseGraphError, match="share the crosswalk object 'Obj'"):
+        PhaseGraph([LoadPhase("a", ("Obj",), ("ticket",)), LoadPhase("b", ("Obj", "Other"), ("message",))])
+    # an update pass over what the first phase made, declared after it, is allowed
+    PhaseGraph([LoadPhase("a", ("Obj",), ("ticket",)), LoadPhase("b", ("Obj",), ("ticket",), after=("a",))])
+
+
+def test_a_phase_made_from_an_unknown_canonical_type_is_refused():
+    from hdm.destinations.base import LoadPhase, PhaseGraph, PhaseGraphError
+
+    with pytest.raises(PhaseGraphError, match="unknown canonical type"):
+        PhaseGraph([LoadPhase("a", ("Obj",), ("tickets",))])
+    with pytest.raises(PhaseGraphError, match="writes no destination object"):
+        PhaseGraph([LoadPhase("a", (), ("ticket",))])

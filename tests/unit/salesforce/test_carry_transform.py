@@ -13,7 +13,7 @@ from hdm.model import Event, Provenance, Ticket
 @pytest.fixture
 def tx():
     names = ReferenceNames({"agent:3": "Ann Agent <ann@example.test>", "team:dept-1": "Support"})
-    return SalesforceTransformer(load_mapping(), SalesforceOptions(), names)
+    return SalesforceTransformer(load_mapping("osticket", "salesforce"), SalesforceOptions(), names)
 
 
 def test_a_task_case_says_task_and_hangs_under_its_ticket(tx):

@@ -19,7 +19,7 @@ def cf(i, target, name, ftype="text", form="Form", enabled=True, source_type=Non
 
 
 def plan_of(*defs):
-    return plan_custom_fields(load_mapping(), list(defs))
+    return plan_custom_fields(load_mapping("osticket", "salesforce"), list(defs))
 
 
 def test_fields_already_carried_by_standard_fields_are_not_created():
@@ -61,7 +61,7 @@ def test_disabled_and_presentation_only_fields_are_not_created():
 
 
 def test_values_of_fields_not_created_are_flagged_not_sent():
-    mapping = load_mapping()
+    mapping = load_mapping("osticket", "salesforce")
     options = SalesforceOptions()
 
     class Catalog:  # the plan the destination would read from the stage
@@ -84,7 +84,8 @@ def test_values_of_fields_not_created_are_flagged_not_sent():
 def test_help_topic_sla_and_department_become_unrestricted_picklists_of_the_source_names():
     names = ReferenceNames({"category:1": "Billing / Refunds", "category:2": "Report a Problem",
                             "sla_policy:1": "Default SLA", "team:dept-1": "Support"})
-    fields, notes = resolve_picklists([f for f in load_mapping().schema_fields if f.picklist_from], names)
+    schema_fields = load_mapping("osticket", "salesforce").schema_fields
+    fields, notes = resolve_picklists([f for f in schema_fields if f.picklist_from], names)
     by_name = {f.name: f for f in fields}
     assert by_name["case_help_topic__c"].type == "Picklist"
     assert by_name["case_help_topic__c"].picklist_values == ("Billing / Refunds", "Report a Problem")

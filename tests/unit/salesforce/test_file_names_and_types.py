@@ -62,7 +62,7 @@ def test_ordinary_content_is_not_taken_for_a_program(head):
 
 
 def _transform(*recs):
-    tx = SalesforceTransformer(load_mapping(), SalesforceOptions(), ReferenceNames())
+    tx = SalesforceTransformer(load_mapping("osticket", "salesforce"), SalesforceOptions(), ReferenceNames())
     return {r["_source_key"]: r for r in tx.transform("attachment", list(recs))["files"]}
 
 

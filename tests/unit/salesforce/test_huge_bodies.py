@@ -21,7 +21,8 @@ def _message(body_html: str, i: int = 1, **kw) -> Message:
 
 
 def _tx(stage=None, **opts) -> SalesforceTransformer:
-    return SalesforceTransformer(load_mapping(), SalesforceOptions(stage=stage, **opts), ReferenceNames())
+    return SalesforceTransformer(load_mapping("osticket", "salesforce"), SalesforceOptions(stage=stage, **opts),
+                                 ReferenceNames())
 
 
 def _best(fn, repeat: int) -> float:

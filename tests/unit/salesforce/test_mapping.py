@@ -25,7 +25,7 @@ def test_default_osticket_mapping_is_valid_and_targets_service_cloud_objects():
     ("Weird", None, "New", True),  # nothing known: the default, flagged
 ])
 def test_status_maps_into_the_case_lifecycle_and_archived_is_lossy(name, state, expected, lossy):
-    mv = load_mapping().map_value("case_status", [name, state])
+    mv = load_mapping("osticket", "salesforce").map_value("case_status", [name, state])
     assert (mv.value, mv.lossy) == (expected, lossy)
 
 
@@ -34,16 +34,16 @@ def test_status_maps_into_the_case_lifecycle_and_archived_is_lossy(name, state, 
     ("Emergency", "High", True),
 ])
 def test_priority_map_flags_emergency_as_lossy(priority, expected, lossy):
-    mv = load_mapping().map_value("case_priority", [priority])
+    mv = load_mapping("osticket", "salesforce").map_value("case_priority", [priority])
     assert (mv.value, mv.lossy) == (expected, lossy)
 
 
 def test_an_empty_value_maps_to_nothing_rather_than_a_default():
-    assert load_mapping().map_value("case_priority", [None, ""]) is None
+    assert load_mapping("osticket", "salesforce").map_value("case_priority", [None, ""]) is None
 
 
 def test_customer_override_changes_a_value_and_removes_a_field():
-    m = load_mapping(override={
+    m = load_mapping("osticket", "salesforce", override={
         "value_maps": {"case_priority": {"values": {"emergency": {"to": "Critical"}}}},
         "objects": {"organization": {"target": "Account", "fields": {"Description": None}}},
     })
@@ -56,19 +56,20 @@ def test_customer_override_changes_a_value_and_removes_a_field():
 def test_override_from_a_yaml_file(tmp_path):
     p = tmp_path / "acme.yaml"
     p.write_text("custom_fields:\n  fields:\n    ticket.secret: {skip: true}\n    ticket.plan: {to: Plan__c}\n")
-    m = load_mapping(override=p)
+    m = load_mapping("osticket", "salesforce", override=p)
     assert m.custom_field_name("ticket", "secret") is None
     assert m.custom_field_name("ticket", "plan") == "Plan__c"
 
 
 def test_a_bad_override_fails_with_the_path_that_is_wrong():
     with pytest.raises(MappingError, match="objects/ticket/fields/Status"):
-        load_document(override={"objects": {"ticket": {"target": "Case", "fields": {"Status": {"to": "x"}}}}})
+        load_document("osticket", "salesforce",
+                      override={"objects": {"ticket": {"target": "Case", "fields": {"Status": {"to": "x"}}}}})
 
 
 def test_a_field_naming_an_undefined_value_map_is_refused():
     with pytest.raises(MappingError, match="not defined"):
-        load_document(override={"objects": {"ticket": {"target": "Case", "fields": {
+        load_document("osticket", "salesforce", override={"objects": {"ticket": {"target": "Case", "fields": {
             "Status": {"from": "status", "value_map": "nope"}}}}})
 
 
@@ -76,7 +77,7 @@ def test_unreadable_yaml_is_a_clear_error(tmp_path):
     p = tmp_path / "bad.yaml"
     p.write_text("objects: [unclosed\n")
     with pytest.raises(MappingError, match="not valid YAML"):
-        load_mapping(override=p)
+        load_mapping("osticket", "salesforce", override=p)
 
 
 @pytest.mark.parametrize("name,expected", [
@@ -91,7 +92,7 @@ def test_custom_field_api_names_are_valid_salesforce_names(name, expected):
 
 
 def test_custom_fields_get_salesforce_types_from_canonical_types():
-    m = load_mapping()
+    m = load_mapping("osticket", "salesforce")
     assert m.custom_field_def("ticket", "due", "date").type == "Date"
     assert m.custom_field_def("contact", "vip", "bool").object == "Contact"
     pick = m.custom_field_def("ticket", "kind", "choice", choices=[{"key": "a", "label": "Alpha"}])

@@ -27,7 +27,7 @@ def P(obj, i):
 @pytest.fixture
 def tx():
     names = ReferenceNames({"category:1": "Billing", "team:1": "Support"})
-    return SalesforceTransformer(load_mapping(), SalesforceOptions(max_file_bytes=1000), names)
+    return SalesforceTransformer(load_mapping("osticket", "salesforce"), SalesforceOptions(max_file_bytes=1000), names)
 
 
 def msg(kind, visibility, **kw):
@@ -156,13 +156,15 @@ def test_a_namespaced_migration_writes_namespaced_legacy_ids_merge_keys_and_queu
     import re
 
     names = ReferenceNames({"category:1": "Billing", "team:1": "Support"})
-    tx_a = SalesforceTransformer(load_mapping(), SalesforceOptions(legacy_namespace="mig--2024/a"), names)
+    tx_a = SalesforceTransformer(load_mapping("osticket", "salesforce"),
+                                 SalesforceOptions(legacy_namespace="mig--2024/a"), names)
     ticket = tx_a.transform("ticket", [Ticket(P("ticket", 42), subject="s")])["cases"][0]
     assert ticket["_source_key"] == "ticket:42" and ticket["hdm_Legacy_Id__c"] == "mig--2024/a/ticket:42"
     org = tx_a.transform("organization", [Organization(P("organization", 1), name="ACME  Ltd")])["accounts"][0]
     assert org["hdm_Merge_Key__c"] == "mig--2024/a/acme ltd"
     q_a = tx_a.transform("team", [Team(P("department", 1), name="Support")])["queues"][0]["DeveloperName"]
-    tx_b = SalesforceTransformer(load_mapping(), SalesforceOptions(legacy_namespace="mig--2024/b"), names)
+    tx_b = SalesforceTransformer(load_mapping("osticket", "salesforce"),
+                                 SalesforceOptions(legacy_namespace="mig--2024/b"), names)
     q_b = tx_b.transform("team", [Team(P("department", 1), name="Support")])["queues"][0]["DeveloperName"]
     assert q_a != q_b
     for dev in (q_a, q_b):  # Salesforce's DeveloperName rule

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from hdm.model import Attachment, Message, MessageKind, Provenance, Visibility
 from hdm.threads import find_cids, normalize_message, sanitize_html, text_to_html, to_plain_text
 
@@ -58,9 +60,25 @@ def test_an_image_pointing_at_no_file_loses_its_src_and_is_flagged() -> None:
 
 
 def test_the_dash_osticket_stores_for_an_empty_message_becomes_an_empty_body() -> None:
-    norm = normalize_message(_msg("-"))
-    assert (norm.html, norm.text, norm.empty) == ("", "", True)
-    assert [f.code for f in norm.flags] == ["empty_body"]
+    from hdm.sources.osticket.bodies import as_written
+
+    for stored in (_msg("-"), _msg(body_text=" -\n", fmt="text")):
+        norm = normalize_message(as_written(stored))  # the osTicket source applies its storage rule
+        assert (norm.html, norm.text, norm.empty) == ("", "", True)
+        assert [f.code for f in norm.flags] == ["empty_body"]
+
+
+def test_the_generic_body_path_applies_no_source_storage_rule() -> None:
+    # a Thread-like source: raw text as typed, format "text"; a "-" and a typed "&lt;b&gt;" are kept verbatim
+    for typed in ("-", "&lt;b&gt;", "a &amp; b\n-"):
+        msg = Message(provenance=Provenance("thread", "message", "1"), ticket="ticket:1", kind=MessageKind.CUSTOMER,
+                      visibility=Visibility.PUBLIC, body_text=typed, body_format="text")
+        norm = normalize_message(msg)
+        assert norm.text == typed and not norm.empty
+        assert html.unescape(norm.html.removeprefix('<div style="white-space:pre-wrap">').removesuffix("</div>")) \
+            == typed
+    dash_html = normalize_message(_msg("<p>-</p>"))
+    assert "-" in dash_html.text and not dash_html.empty
 
 
 def test_text_format_bodies_are_escaped_not_interpreted() -> None:

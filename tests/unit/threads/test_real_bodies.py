@@ -11,6 +11,7 @@ from hdm.destinations.salesforce.references import ReferenceNames
 from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.mapping import load_mapping
 from hdm.model import Attachment, Message, MessageKind, Provenance, Visibility
+from hdm.sources.osticket.bodies import as_written
 from hdm.sources.osticket.inline import file_keys, match_inline_images
 from hdm.sources.osticket.rendered import split_rendered
 from hdm.sources.osticket.threads import stored_title
@@ -21,6 +22,11 @@ KEY = "Xy9_aBcD-EfGhIjKlMnOpQrStUvWxYz0"  # 32 chars, like file.key
 
 
 def _text_msg(stored: str, **kw) -> Message:
+    """A plain-text entry as the osTicket source emits it (its storage rules applied at extraction)."""
+    return as_written(_stored_text_msg(stored, **kw))
+
+
+def _stored_text_msg(stored: str, **kw) -> Message:
     return Message(Provenance("osticket", "thread_entry", "7"), ticket="ticket:1", kind=MessageKind.CUSTOMER,
                    visibility=Visibility.PUBLIC, body_text=stored, body_format="text", author_name="Ann",
                    created_at="2025-03-16T10:00:00Z", **kw)
@@ -28,7 +34,7 @@ def _text_msg(stored: str, **kw) -> Message:
 
 @pytest.fixture
 def tx():
-    return SalesforceTransformer(load_mapping(), SalesforceOptions(), ReferenceNames({}))
+    return SalesforceTransformer(load_mapping("osticket", "salesforce"), SalesforceOptions(), ReferenceNames({}))
 
 
 # -- plain text --------------------------------------------------------------------------------------

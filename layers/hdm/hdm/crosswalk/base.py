@@ -41,7 +41,7 @@ def now_iso() -> str:
 class CrosswalkEntry:
     migration_id: str
     source_key: str  # "ticket:42", or "message:42#1" for the second part of a split record
-    dest_object: str  # "Case", "CaseComment", "ContentVersion" …
+    dest_object: str  # the destination object type the record became (a phase's crosswalk object)
     phase: str
     run_id: str
     state: State = State.PENDING

@@ -21,7 +21,7 @@ class LoadPhase:
     they load first, and when one of them stops over its rejected share this one does not load."""
 
     name: str
-    dest_objects: tuple[str, ...]  # what it writes, e.g. ("Case",); the first is its crosswalk object
+    dest_objects: tuple[str, ...]  # the destination object types it writes; the first is its crosswalk object
     inputs: tuple[str, ...]  # canonical object types it is made from, e.g. ("ticket",)
     max_concurrency: int = 2  # chunks loaded at once (from the destination's limits)
     after: tuple[str, ...] = ()  # phases that must be loaded first
@@ -38,6 +38,12 @@ class LoadPhase:
     def primary_object(self) -> Optional[str]:
         """The destination object its crosswalk entries are written under."""
         return self.dest_objects[0] if self.dest_objects else None
+
+
+def _canonical_types() -> set[str]:
+    from hdm.model import ObjectType
+
+    return {t.value for t in ObjectType}
 
 
 class PhaseGraphError(ValueError):
@@ -59,7 +65,23 @@ class PhaseGraph:
                 raise PhaseGraphError(f"load phase {p.name!r} is declared twice")
             if p.max_concurrency < 1:
                 raise PhaseGraphError(f"load phase {p.name!r}: max_concurrency must be at least 1")
+            if not p.dest_objects:
+                raise PhaseGraphError(f"load phase {p.name!r} writes no destination object")
+            unknown_inputs = sorted(set(p.inputs) - _canonical_types())
+            if unknown_inputs:
+                raise PhaseGraphError(f"load phase {p.name!r} is made from unknown canonical type(s) "
+                                      f"{unknown_inputs} (hdm.model.ObjectType)")
             self.by_name[p.name] = p
+        primary: dict[str, str] = {}  # crosswalk object -> the phase that creates records under it
+        for p in self.phases:
+            obj = p.primary_object or ""
+            first = primary.get(obj)
+            # a second phase on the same object can only be an update pass over what the first made (it must
+            # name it in ``after``); two phases creating under one object would give one source key two entries
+            if first is not None and first not in p.after:
+                raise PhaseGraphError(f"load phases {first!r} and {p.name!r} share the crosswalk object {obj!r}; "
+                                      f"a second phase on it must be an update pass declared after {first!r}")
+            primary.setdefault(obj, p.name)
         for p in self.phases:
             unknown = [a for a in p.after if a not in self.by_name]
             if unknown:

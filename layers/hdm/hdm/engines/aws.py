@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Optional
 
-from hdm.connector_errors import QuotaExhausted, is_quota_exhausted
+from hdm.connector_errors import TRANSIENT_ERROR_NAME, QuotaExhausted, is_quota_exhausted, is_transient
 from hdm.crosswalk.base import now_iso
 from hdm.crosswalk.dynamodb import DynamoDBCrosswalk
 from hdm.pipeline import steps
@@ -393,9 +393,22 @@ _PII_FIELDS = frozenset({"body", "html", "text", "description", "subject", "emai
                          "password", "token", "task_token", "secret"})
 
 
+@functools.cache
+def _secret_fields() -> frozenset[str]:
+    """Names of the fields typed as secret references (``SecretRef``) in any registered connector's config."""
+    try:
+        from hdm.pipeline.config import SECRET, field_names_of_kind
+
+        return frozenset(n.lower() for n in field_names_of_kind(SECRET))
+    except Exception:  # noqa: BLE001 - masking must never fail a log line; the fixed names still apply
+        return frozenset()
+
+
 def mask_pii(value: Any, field: Optional[str] = None) -> Any:
-    """Bodies, names, contact data and tokens become ``***``; emails inside any string are masked."""
-    if field and field.lower() in _PII_FIELDS and value not in (None, "", [], {}):
+    """Bodies, names, contact data and tokens become ``***``, and so does every field typed as a secret
+    reference in a connector's config; emails inside any string are masked."""
+    if field and (field.lower() in _PII_FIELDS or field.lower() in _secret_fields()) and value not in (
+            None, "", [], {}):
         return "***"
     if isinstance(value, dict):
         return {k: mask_pii(v, str(k)) for k, v in value.items()}
@@ -413,7 +426,9 @@ def masked_errors(handler: Any) -> Any:
     """Re-raise a handler's exception with PII masked out of its message, under the same class name.
 
     The message becomes the task's ``Cause`` in the execution history and appears in the runtime's and the
-    tracer's logs; the class name stays, so the state machine's Retry/Catch still match on it.
+    tracer's logs; the class name stays, so the state machine's Retry/Catch still match on it. Every generic
+    :class:`~hdm.connector_errors.Transient` (a connector's subclass too) is raised under the error name
+    ``"Transient"``, which the chunk states of the ASL retry with backoff.
     """
 
     @functools.wraps(handler)
@@ -423,9 +438,11 @@ def masked_errors(handler: Any) -> Any:
         except Exception as exc:
             message = str(exc)
             masked = mask_pii(message)
-            if masked == message:
+            # every Transient (a connector's subclass, or one raised from it) under one error name: the ASL retries it
+            transient = is_transient(exc) and type(exc).__name__ != TRANSIENT_ERROR_NAME
+            if masked == message and not transient:
                 raise
-            name = type(exc).__name__
+            name = TRANSIENT_ERROR_NAME if transient else type(exc).__name__
         # raised outside the except block, so the original (unmasked) exception is not kept as its context
         cls = _MASKED_ERROR_TYPES.setdefault(name, type(name, (RuntimeError,), {"__module__": "hdm.masked"}))
         raise cls(masked)

@@ -21,7 +21,7 @@ from typing import Any, Optional
 
 from tqdm import tqdm
 
-from hdm.connector_errors import is_quota_exhausted
+from hdm.connector_errors import Transient, find, is_quota_exhausted, is_transient
 from hdm.crosswalk.base import State
 from hdm.crosswalk.sqlite import SqliteCrosswalk
 from hdm.engines.factories import build_destination, build_source
@@ -35,6 +35,9 @@ from hdm.stage.local import LocalStage
 log = get_logger(__name__)
 
 STATE_FILE = "state.json"
+TRANSIENT_ATTEMPTS = 3  # a chunk failing with connector_errors.Transient is tried at most this often per run
+TRANSIENT_DELAY = 2.0  # seconds before the first retry, doubled each time; a server's retry_after wins, capped
+TRANSIENT_MAX_DELAY = 60.0
 LOCK_FILE = "run.lock"
 
 
@@ -147,6 +150,8 @@ class LocalEngine:
         self.progress = progress
         self._source_factory = source_factory
         self._destination_factory = destination_factory
+        self.transient_attempts = TRANSIENT_ATTEMPTS
+        self.transient_delay = TRANSIENT_DELAY
 
     # -- state of the migration (what is done, approval) ---------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -192,7 +197,7 @@ class LocalEngine:
         bar = tqdm(total=len(items), desc=label, unit="chunk", disable=not self.progress, leave=True)
         try:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"hdm-{label}") as pool:
-                futures = {pool.submit(fn, item): i for i, item in enumerate(items)}
+                futures = {pool.submit(self._retrying, fn, item): i for i, item in enumerate(items)}
                 pending = set(futures)
                 while pending:
                     done, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -202,6 +207,24 @@ class LocalEngine:
         finally:
             bar.close()
         return results
+
+    def _retrying(self, fn: Callable[[dict], dict], item: dict) -> dict:
+        """``fn(item)``, tried again (bounded, with backoff) while it fails with a generic Transient; chunk
+        steps are idempotent (loads verify pending records first). The last Transient is raised: the run stops
+        with what is done kept, and the same command continues later."""
+        for attempt in range(1, max(1, self.transient_attempts) + 1):
+            try:
+                return fn(item)
+            except Exception as exc:
+                if not is_transient(exc) or attempt >= self.transient_attempts:
+                    raise
+                hint = getattr(find(exc, Transient), "retry_after", None)
+                delay = min(TRANSIENT_MAX_DELAY, hint if isinstance(hint, (int, float)) and hint > 0
+                            else self.transient_delay * 2 ** (attempt - 1))
+                log.info("chunk %s: temporary failure (%s), attempt %d of %d", item.get("key") or item.get("chunk_id"),
+                         type(exc).__name__, attempt, self.transient_attempts)
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- the run --------------------------------------------------------------------------------
     def run(self, approve: bool = False) -> RunOutcome:
@@ -226,6 +249,8 @@ class LocalEngine:
             msg = mask_pii(redact(f"{type(exc).__name__}: {exc}"))  # error texts can quote record values
             if stop:
                 msg += " — the run checkpointed; run the same command again when the allocation resets"
+            elif is_transient(exc):  # a service kept failing temporarily after the retries: done chunks are kept
+                msg += " — temporary failure after every retry; try again later: run the same command to continue"
             self._save_state(status=status, error=msg)
             log.info("run %s %s: %s", run_id, status, msg)  # the outcome carries it to the caller
             return RunOutcome(self.config.migration_id, run_id, status, str(self.folder), msg, error=exc)

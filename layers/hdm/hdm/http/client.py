@@ -18,7 +18,16 @@ import tenacity
 
 from hdm.http.auth import AuthHook
 from hdm.http.counters import CallCounters
-from hdm.http.errors import AuthFailed, HttpKitError, NotFound, QuotaExhausted, Rejected, Transient, scrub
+from hdm.http.errors import (
+    AuthFailed,
+    HttpKitError,
+    NotFound,
+    QuotaExhausted,
+    Rejected,
+    Transient,
+    for_side,
+    scrub,
+)
 from hdm.http.ratelimit import RateLimiter
 from hdm.http.retry import (
     IDEMPOTENT_METHODS,
@@ -82,7 +91,12 @@ class HttpClient:
                  counters: Optional[CallCounters] = None, retry: RetryPolicy = RetryPolicy(),
                  timeout: Timeout = (5.0, 60.0), headers: Optional[Mapping[str, str]] = None,
                  is_quota: Optional[Callable[[requests.Response], bool]] = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, side: Optional[str] = None) -> None:
+        """``side`` ("source" or "destination"): which side of the migration this client serves, so that its
+        AuthFailed/NotFound/Rejected are also the generic SourceFailure/DestinationFailure (exit 3/4)."""
+        if side not in (None, "source", "destination"):
+            raise ValueError("side must be 'source', 'destination' or None")
+        self.side = side
         parts = urlsplit(base_url)
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise ValueError("base_url must be an absolute http(s) URL")
@@ -103,6 +117,10 @@ class HttpClient:
         self._sleep = sleep
 
     # -- helpers ------------------------------------------------------------------------------------------
+    def _err(self, cls: type[HttpKitError]) -> type[HttpKitError]:
+        """``cls`` as this client raises it: also the generic failure of its side (see :func:`for_side`)."""
+        return for_side(cls, self.side)
+
     def _secrets(self) -> tuple[str, ...]:
         return self.auth.secrets() if self.auth is not None else ()
 
@@ -110,7 +128,7 @@ class HttpClient:
         if path.startswith(("http://", "https://")):
             parts = urlsplit(path)
             if (parts.scheme, parts.netloc.lower()) != self._origin:
-                raise Rejected("refusing to follow a URL to another origin")
+                raise self._err(Rejected)("refusing to follow a URL to another origin")
             return path
         if path_params:
             path = path.format(**{k: quote(str(v), safe="") for k, v in path_params.items()})
@@ -152,6 +170,13 @@ class HttpClient:
             return retrying(attempt)
         except RetryableFailure as exc:
             raise exc.final from None
+        except AuthFailed as exc:  # a login by the auth hook: raised without knowing the side
+            sided = self._err(AuthFailed)
+            if type(exc) is sided:
+                raise
+            again = sided(str(exc))
+            again.status, again.family = exc.status, exc.family or family
+            raise again from None
 
     def _attempt(self, method: str, url: str, family: str, send: dict, idempotent: bool,
                  retry: bool) -> requests.Response:
@@ -167,7 +192,7 @@ class HttpClient:
                     self.limiter.observe({})
                 self.counters.record(family, "connection-error", time.monotonic() - started, retry)
                 if isinstance(exc, requests.exceptions.SSLError):
-                    raise Rejected("TLS handshake failed (certificate not trusted? give the CA bundle)",
+                    raise self._err(Rejected)("TLS handshake failed (certificate not trusted? give the CA bundle)",
                                    family=family) from None
                 reached = not never_reached_server(exc)
                 final = Transient(f"connection failed ({type(exc).__name__})", family=family)
@@ -176,14 +201,14 @@ class HttpClient:
                 if isinstance(exc, BROKEN):
                     raise Transient(f"connection failed ({type(exc).__name__}) after the request may have "
                                     "reached the server; not sent again (not idempotent)", family=family) from None
-                raise Rejected(f"request failed ({type(exc).__name__})", family=family) from None
+                raise self._err(Rejected)(f"request failed ({type(exc).__name__})", family=family) from None
             elapsed = time.monotonic() - started
             self.counters.record(family, str(response.status_code), elapsed, retry or relogged)
             if self.limiter is not None:
                 self.limiter.observe(response.headers)
             if self.auth is not None and self.auth.is_expired(response):
                 if relogged:
-                    raise AuthFailed("session expired again right after a new login", family=family,
+                    raise self._err(AuthFailed)("session expired again right after a new login", family=family,
                                      status=response.status_code)
                 relogged = True
                 log.info("%s: session expired (HTTP %d); logging in again", family, response.status_code)
@@ -210,10 +235,10 @@ class HttpClient:
                 raise RetryableFailure(final, retry_after)
             raise final
         if status in (401, 403):
-            raise AuthFailed("not authorised", family=family, status=status, vendor_message=message)
+            raise self._err(AuthFailed)("not authorised", family=family, status=status, vendor_message=message)
         if status == 404:
-            raise NotFound("not found", family=family, status=status, vendor_message=message)
-        raise Rejected("request rejected", family=family, status=status, vendor_message=message,
+            raise self._err(NotFound)("not found", family=family, status=status, vendor_message=message)
+        raise self._err(Rejected)("request rejected", family=family, status=status, vendor_message=message,
                        errors=vendor_errors(response))
 
     def get_json(self, path: str, **kwargs: Any) -> Any:
@@ -226,7 +251,7 @@ class HttpClient:
         try:
             return response.json()
         except ValueError:
-            raise Rejected("answer is not JSON", family=kwargs.get("family") or self.family_of(method, path),
+            raise self._err(Rejected)("answer is not JSON", family=kwargs.get("family") or self.family_of(method, path),
                            status=response.status_code) from None
 
 

@@ -75,6 +75,25 @@ class Rejected(HttpKitError):
     """The vendor refused the request (a 4xx other than auth, 404 and 429); ``vendor_message`` says why."""
 
 
+Side = Optional[str]  # "source" | "destination" | None: which side of the migration a client serves
+_SIDED: dict[tuple[str, type], type] = {}
+_GENERIC_OF_SIDE = {"source": connector_errors.SourceFailure, "destination": connector_errors.DestinationFailure}
+
+
+def for_side(cls: type[HttpKitError], side: Side) -> type[HttpKitError]:
+    """``cls`` as raised by a client serving ``side``: AuthFailed, NotFound and Rejected of a source client are
+    also :class:`~hdm.connector_errors.SourceFailure` (exit 3), of a destination client
+    :class:`~hdm.connector_errors.DestinationFailure` (exit 4); the class name stays. Without a side (or for
+    Transient/QuotaExhausted, already generic) ``cls`` itself."""
+    generic = _GENERIC_OF_SIDE.get(side or "")
+    if generic is None or issubclass(cls, (connector_errors.Transient, connector_errors.QuotaExhausted)):
+        return cls
+    key = (str(side), cls)
+    if key not in _SIDED:
+        _SIDED[key] = type(cls.__name__, (cls, generic), {"__module__": __name__, "__qualname__": cls.__name__})
+    return _SIDED[key]
+
+
 class PagingError(HttpKitError):
     """A paging loop went past its bound or went round in circles."""
 

@@ -120,11 +120,14 @@ def _read_pair(path: Path, depth: int = 0) -> Any:
 
 
 def load_document(
-    source: str = "osticket", destination: str = "salesforce",
+    source: Optional[str] = None, destination: Optional[str] = None,
     override: Optional[str | Path | dict[str, Any]] = None, base: Optional[str | Path] = None,
 ) -> dict[str, Any]:
-    """The merged, validated mapping document (plain data)."""
-    base_path = Path(base) if base else default_mapping_path(source, destination)
+    """The merged, validated mapping document (plain data): the pair ``source``-``destination`` (both named:
+    there is no default pair), or the document at ``base``."""
+    if not base and not (source and destination):
+        raise MappingError("name the mapping pair (source and destination) or give a mapping file")
+    base_path = Path(base) if base else default_mapping_path(str(source), str(destination))
     document = _read_pair(base_path)
     validate(document, str(base_path.name))
     if override is not None:
@@ -145,7 +148,7 @@ def _drop_removed_fields(document: dict[str, Any]) -> None:
 
 
 def load_mapping(
-    source: str = "osticket", destination: str = "salesforce",
+    source: Optional[str] = None, destination: Optional[str] = None,
     override: Optional[str | Path | dict[str, Any]] = None, base: Optional[str | Path] = None,
 ) -> Mapping:
     """The pair's mapping, with an optional per-customer override (a YAML path or a dict)."""

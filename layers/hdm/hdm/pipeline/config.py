@@ -66,6 +66,36 @@ def fields_of_kind(model: BaseModel, kind: FieldKind, path: str = "") -> Iterato
         yield from _walk(value, info.annotation, tuple(info.metadata), f"{path}{name}", kind)
 
 
+def field_names_of_kind(kind: FieldKind) -> frozenset[str]:
+    """The names of every field whose type carries ``kind`` in any registered connector's config (at any depth),
+    from the types alone: what a log masker masks by name when it sees only plain data."""
+    names: set[str] = set()
+    seen: set[type] = set()
+    todo: list[Any] = [m for k in registry.KINDS for m in registry.config_models(k)]
+    while todo and len(seen) < 500:
+        model = todo.pop()
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or model in seen:
+            continue
+        seen.add(model)
+        for name, info in model.model_fields.items():
+            members, kinds = _members(info.annotation)
+            kinds.update(m for m in info.metadata if isinstance(m, FieldKind))
+            if kind in kinds:
+                names.add(name)
+            stack = list(members)
+            while stack:
+                t = stack.pop()
+                args = get_args(t)
+                if args:
+                    for a in args:
+                        stack.extend(_members(a)[0])
+                        if kind in _members(a)[1]:
+                            names.add(name)
+                elif isinstance(t, type) and issubclass(t, BaseModel):
+                    todo.append(t)
+    return frozenset(names)
+
+
 def _members(annotation: Any) -> tuple[list[Any], set[Any]]:
     """The concrete types behind Optional/Union/Annotated, and the metadata met on the way."""
     types_, metadata = [], set()

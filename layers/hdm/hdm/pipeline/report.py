@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 CLEAN = "clean"  # every record arrived, nothing needs a person
 NEEDS_ATTENTION = "needs_attention"  # completed, and some records need a person (counts by reason)
 FAILED = "failed"  # records unaccounted for, or a phase stopped over its rejected share
-STOPPED = "stopped"  # stopped on the org's daily API limit: the same command continues later
+STOPPED = "stopped"  # stopped on a spent API allowance (a quota): the same command continues later
 EXIT_STATUS = {CLEAN: exitcodes.OK, FAILED: exitcodes.FAILED, NEEDS_ATTENTION: exitcodes.NEEDS_ATTENTION,
                "reject_threshold": exitcodes.REJECT_THRESHOLD, STOPPED: exitcodes.DAILY_LIMIT}
 

@@ -308,8 +308,9 @@ def put_input_file(stage: StagedFiles, path: str | Path) -> str:
     return key
 
 
-def _lines(f: IO[bytes], skip: int = 0) -> Iterator[bytes]:
-    """Lines (ending with their newline, the last one maybe without) of a forward-only stream, in blocks."""
+def iter_lines(f: IO[bytes], skip: int = 0) -> Iterator[bytes]:
+    """Lines (ending with their newline, the last one maybe without) of a forward-only stream, in blocks, after
+    skipping ``skip`` bytes (read past: S3 bodies do not seek). Shared by every line-oriented reader."""
     while skip > 0:  # S3 bodies do not seek: read past the bytes before, a block at a time
         got = f.read(min(skip, _COPY_BLOCK))
         if not got:
@@ -336,7 +337,7 @@ def plan_line_slices(stage: StagedFiles, key: str, lines_per_slice: int) -> list
     out: list[tuple[FileSlice, int]] = []
     start = pos = n = 0
     with stage.open_read(key) as f:
-        for line in _lines(f):
+        for line in iter_lines(f):
             pos += len(line)
             if line.strip():
                 n += 1
@@ -368,7 +369,7 @@ def read_lines(stage: StagedFiles, cut: FileSlice) -> Iterator[tuple[int, bytes]
     else:
         opened, skip = stage.open_read(cut.stage_key), cut.offset
     with opened as f:
-        lines = _lines(f, skip)
+        lines = iter_lines(f, skip)
         while pos < end:
             line = next(lines, b"")
             if not line and pos == cut.offset:

@@ -3,7 +3,7 @@
 Every value a template prints is escaped (``autoescape=True``), so a ticket subject, an author name, a flag's
 reason or an original field value can never become markup. A template marks a value ``|safe`` only where the
 markup is the point and has been made safe before (nh3-sanitised message bodies) or is isolated (the original
-osTicket page shown in a sandboxed frame); each such place says why in a comment.
+source page shown in a sandboxed frame); each such place says why in a comment.
 
 The templates (``*.html.j2``) ship inside the package: pyproject's package-data carries them into a wheel, and
 the Lambda layer is the ``layers/hdm`` folder as it is.

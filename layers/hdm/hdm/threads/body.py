@@ -5,7 +5,7 @@
   through a resolver the destination provides.
 * :func:`to_plain_text` writes text for destinations that show no HTML (Salesforce CaseComment):
   paragraphs stay apart, lists keep their markers, links keep their address, quotes keep ``> ``.
-* :func:`text_to_html` escapes a ``format='text'`` body the way osTicket shows it.
+* :func:`text_to_html` escapes a ``format='text'`` body (as written) for HTML, line breaks kept.
 
 Nothing here truncates: a restored 65,000+ character body comes out whole.
 """
@@ -23,7 +23,6 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 CidResolver = Callable[[str], Optional[str]]
 """Maps the key of a ``cid:KEY`` image to a URL or reference in the destination (None: unknown)."""
 
-EMPTY_MARKER = "-"  # osTicket stores an empty message as a single dash
 
 _ALLOWED_TAGS = set(nh3.ALLOWED_TAGS) | {"font"}
 _ALLOWED_ATTRIBUTES: dict[str, set[str]] = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}

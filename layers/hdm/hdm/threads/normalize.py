@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from hdm.model import Attachment, Flag, Message, MessageKind, Visibility
-from hdm.threads.body import EMPTY_MARKER, decode_stored_text, find_cids, sanitize_html, text_to_html, to_plain_text
+from hdm.threads.body import find_cids, sanitize_html, text_to_html, to_plain_text
 
 AttachmentUrl = Callable[[Attachment], Optional[str]]
 """The destination's reference for a staged attachment (a URL, a ContentVersion download path …)."""
@@ -44,18 +44,19 @@ def is_public(message: Message) -> bool:
 
 
 def source_html(message: Message) -> str:
-    """The body as HTML, whatever its stored format (``text`` bodies escaped, ``-`` empty)."""
+    """The body as HTML, whatever its format (``text`` bodies escaped). The body is the one a person wrote:
+    a source applies its system's storage rules (escaped text, markers for empty) at extraction."""
     if message.body_format == "text":
         raw = stored_text(message)
-        return "" if raw.strip() == EMPTY_MARKER else text_to_html(decode_stored_text(raw))
+        return text_to_html(raw) if raw.strip() else ""
     raw = message.body_html if message.body_html is not None else ""
     if not raw and message.body_text:
         return text_to_html(message.body_text)
-    return "" if raw.strip() == EMPTY_MARKER else raw
+    return raw
 
 
 def stored_text(message: Message) -> str:
-    """The stored body of a ``format='text'`` message (entity-escaped, as osTicket keeps it)."""
+    """The text of a ``format='text'`` message, as written (no decoding here)."""
     return message.body_text if message.body_text is not None else (message.body_html or "")
 
 
@@ -118,7 +119,7 @@ def normalize_message(
     text = to_plain_text(html, cid_name)
     if message.body_format == "text" and not empty:
         # the escaped wrapper is ours: read the text back exactly rather than through the HTML walker
-        text = decode_stored_text(stored_text(message)).strip("\n")
+        text = stored_text(message).strip("\n")
     if not empty and not text.strip() and not cids:
         flags.append(Flag("body_without_text", "body has markup but no readable text", field="body", severity="info"))
     own = set(message.attachments)

@@ -22,6 +22,7 @@ from typing import IO, Any, Optional, Protocol
 
 import jsonschema
 
+from hdm.sources.base import iter_lines
 from hdm.sources.export.errors import BundleInvalid, ExportBundleError
 from hdm.sources.export.records import LineRefused, model_schema_version, parse_line
 
@@ -261,17 +262,6 @@ class _Problems:
 Problems = _Problems  # what a LineObserver adds its problems to
 
 
-def _lines(f: IO[bytes]) -> Iterator[bytes]:
-    rest = b""
-    while block := f.read(BLOCK):
-        parts = (rest + block).split(b"\n")
-        rest = parts.pop()
-        for part in parts:
-            yield part + b"\n"
-    if rest:
-        yield rest
-
-
 def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: bool = True,
                profile: BundleProfile = EXPORT, observer: Optional[LineObserver] = None) -> dict[str, int]:
     """Bytes, sha256 and line count of one JSONL file against the manifest; in full mode every line parsed.
@@ -281,7 +271,7 @@ def check_file(files: BundleFiles, entry: FileEntry, problems: _Problems, full: 
     line_no = 0
     seen: dict[int, int] = {}
     with files.open(entry.path) as f:
-        for raw in _lines(f):
+        for raw in iter_lines(f):
             digest.update(raw)
             size += len(raw)
             line_no += 1

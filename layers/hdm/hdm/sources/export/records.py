@@ -92,6 +92,12 @@ def parse_line(raw: bytes, object_type: str) -> Record:
         if rec is not None and rec.OBJECT.value == object_type and all(
                 isinstance(getattr(prov, k, None), str) and getattr(prov, k) for k in IDENTITY_FIELDS):
             return rec
+    return build_record(json_object(raw), object_type)
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """One JSONL line as a JSON object, or :class:`LineRefused` saying why not (never quoting its values);
+    shared by every bundle reader."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -100,7 +106,7 @@ def parse_line(raw: bytes, object_type: str) -> Record:
                           ) from None
     if not isinstance(data, dict):
         raise LineRefused(f"not a JSON object but {type(data).__name__}")
-    return build_record(data, object_type)
+    return data
 
 
 def build_record(data: dict[str, Any], object_type: str) -> Record:

@@ -58,7 +58,7 @@ class ExportSource(SourceBase):
     def stage_input(self, stage: Any, path: str | Path) -> list[str]:
         """Check the bundle at ``path`` in full, then copy it under ``inputs/bundle-<id>/``; the stage keys (the
         manifest's first). A bundle with any problem is refused before anything is copied."""
-        with _opened(path) as local:
+        with opened_bundle(path) as local:
             manifest, found = self._validate(local)  # refused before anything is copied
             keys = copy_to_stage(local, stage, staged_prefix(manifest), self.profile)
         self._checked[staged_prefix(manifest)] = (manifest, found)
@@ -85,7 +85,7 @@ class ExportSource(SourceBase):
         return self._discovery(self._checked[bundle.prefix], bundle.prefix)
 
     def _check_local(self) -> tuple[Manifest, dict[str, Any]]:
-        with _opened(self.path or "") as local:
+        with opened_bundle(self.path or "") as local:
             return self._validate(local)
 
     def _validate(self, files: Any) -> tuple[Manifest, dict[str, Any]]:
@@ -126,7 +126,7 @@ class ExportSource(SourceBase):
         """The stage folder of the bundle the config names now (a path's bundle: by its manifest's digest)."""
         if self.staged is None and self.path:
             if self._path_prefix is None:
-                with _opened(self.path) as local:
+                with opened_bundle(self.path) as local:
                     self._path_prefix = staged_prefix(read_manifest(local, self.profile))
             return self._path_prefix
         return self.staged
@@ -199,7 +199,7 @@ class ExportSource(SourceBase):
 
 
 @contextmanager
-def _opened(path: str | Path) -> Iterator[FolderBundle | ZipBundle]:
+def opened_bundle(path: str | Path) -> Iterator[FolderBundle | ZipBundle]:
     local = open_local(path)
     try:
         yield local

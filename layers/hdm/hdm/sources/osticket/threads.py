@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 from hdm.model import Event, Message, MessageKind, Visibility, direction_of, key
 from hdm.sources.osticket import lookups, names
+from hdm.sources.osticket.bodies import as_written
 from hdm.sources.osticket.context import Context
 from hdm.sources.osticket.flags import EntryFlag
 from hdm.sources.osticket.inline import file_keys, match_inline_images
@@ -190,6 +191,7 @@ def messages(ctx: Context, lo: int, hi: int) -> Iterator[Message]:
             m.body_format, m.body_html = "html", body
         m.attachments = [key("attachment", f.attachment_id) for f in my_files if not is_body_storage(f, body_empty)]
         own = file_keys(f for f in my_files if not is_body_storage(f, body_empty))
+        as_written(m)  # osTicket's storage rules (escaped text, "-" for empty) stop here
         if m.body_format == "html":
             m.inline_images = match_inline_images(body, own, thread_files)[0]
         thread_files.update(own)

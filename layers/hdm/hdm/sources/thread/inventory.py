@@ -9,8 +9,9 @@ import re
 from collections import Counter
 from typing import Any, Optional
 
-from hdm.sources.export.bundle import BundleFiles, StagedBundle, _lines
-from hdm.sources.export.source import _opened
+from hdm.sources.base import iter_lines
+from hdm.sources.export.bundle import BundleFiles, StagedBundle
+from hdm.sources.export.source import opened_bundle
 from hdm.sources.thread import records as thread_records
 
 # merge fields a Salesforce email template can express (Case/Contact/User fields); anything else is flagged
@@ -39,7 +40,7 @@ def _rows(files: BundleFiles, manifest: Any, object_type: str) -> Any:
         if entry.object_type != object_type:
             continue
         with files.open(entry.path) as f:
-            for raw in _lines(f):
+            for raw in iter_lines(f):
                 if raw.strip():
                     yield thread_records.parse(raw, object_type)
 
@@ -52,7 +53,7 @@ def build_inventory(source: Any) -> str:
     stage = getattr(source, "stage", None)
     if stage is not None and getattr(source, "staged", None):
         return _render(StagedBundle(stage, source.staged), source)
-    with _opened(source.path) as local:
+    with opened_bundle(source.path) as local:
         return _render(local, source)
 
 

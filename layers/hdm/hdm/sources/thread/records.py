@@ -17,7 +17,6 @@ from typing import Any, Optional
 
 import fastjsonschema
 import jsonschema
-import orjson
 
 from hdm.model import (
     Agent,
@@ -38,7 +37,7 @@ from hdm.model import (
     Visibility,
     direction_of,
 )
-from hdm.sources.export.records import LineRefused
+from hdm.sources.export.records import LineRefused, json_object
 
 SYSTEM = "thread"
 OBJECT_TYPES = ("user", "team", "tag", "custom_property", "response_template", "routing_rule", "review",
@@ -103,14 +102,7 @@ def parse(raw: bytes, object_type: str) -> dict[str, Any]:
     """The line as a dict valid for its file's schema, or :class:`LineRefused` naming what is wrong (no values)."""
     if object_type not in PRIMARY:
         raise LineRefused(f"{object_type!r} is not a Thread bundle object type")
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        ends = raw.endswith(b"\n")
-        raise LineRefused(f"not JSON ({exc.msg}, column {exc.colno})" + ("" if ends else "; the file may be truncated")
-                          ) from None
-    if not isinstance(data, dict):
-        raise LineRefused(f"not a JSON object but {type(data).__name__}")
+    data = json_object(raw)
     try:
         _fast(object_type)(data)
         errors = []

@@ -21,7 +21,7 @@ from array import array
 from typing import Any, Optional
 
 from hdm.model import Record
-from hdm.sources.base import ChunkSpec, Discovery
+from hdm.sources.base import ChunkSpec, Discovery, iter_lines
 from hdm.sources.export.bundle import (
     MANIFEST,
     BundleProfile,
@@ -29,7 +29,6 @@ from hdm.sources.export.bundle import (
     Manifest,
     Problems,
     StagedBundle,
-    _lines,
     read_manifest,
     validate,
 )
@@ -89,7 +88,7 @@ class CrossFileCheck:
                 missing.setdefault(self.paths[path_i], {})[line_no] = n
         for path, lines in missing.items():  # rare: read those lines again for their ids
             with self.files.open(path) as f:
-                for line_no, raw in enumerate(_lines(f), start=1):
+                for line_no, raw in enumerate(iter_lines(f), start=1):
                     if line_no in lines:
                         d = json.loads(raw)
                         child, field, parent, code = LINKS[lines[line_no]]
@@ -218,9 +217,9 @@ class ThreadSource(ExportSource):
         anything else falls through to the export source's refusal."""
         try:
             if self.staged is None and self.path:
-                from hdm.sources.export.source import _opened
+                from hdm.sources.export.source import opened_bundle
 
-                with _opened(self.path) as local:
+                with opened_bundle(self.path) as local:
                     manifest = read_manifest(local, self.profile)
             else:
                 manifest = read_manifest(StagedBundle(stage, configured), self.profile)

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from hdm.model import Event, Message, MessageKind, Provenance, Visibility, direction_of
+from hdm.sources.osticket.bodies import as_written
 from hdm.sources.osticket.rendered.markup import (
     EVENT_ICONS,
     KIND_CLASSES,
@@ -248,6 +249,7 @@ def _read_entry(node: LexborNode, index: int, page_kind: str, markup: VersionMar
         message.flag("merged_child", f"entry moved in from merged ticket #{merged_number}", severity="info")
     if body_html == "-" or (body_format == "text" and body_text == "-"):
         message.flag("empty_body", "osTicket shows this entry as (empty)", field="body", severity="info")
+    as_written(message)  # osTicket's storage rules (escaped text, "-" for empty) stop at the source
     for reason in reasons:
         if reason.entry == label and reason.penalty > 0:
             message.flag(f"split_{reason.code}", reason.detail)
