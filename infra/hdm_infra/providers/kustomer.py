@@ -5,10 +5,7 @@ it), never through the Kustomer source's code."""
 from __future__ import annotations
 
 import atexit
-import shutil
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hdm_infra.kustomeremu.client import AdminClient, api_session
@@ -23,12 +20,10 @@ AT = "2023-03-01T10:00:00.000Z"
 
 
 def _server(resources: Resources, label: str) -> RunningKustomer:
-    """One emulator per fixture, for the whole process. Its state lives in a private folder of its own (not the
-    caller's temporary folders, which pytest may remove before the server's last write at exit)."""
+    """One emulator per fixture, for the whole process. Its state lives in a folder the caller gives (pytest: under
+    the session's base folder, the one place the rehearsal stack allows local paths such as the CA bundle)."""
     if label not in _SERVERS:
-        state = Path(tempfile.mkdtemp(prefix=f"hdm-kustomeremu-{label}-"))
-        atexit.register(shutil.rmtree, state, True)
-        running = serve_in_thread(state)
+        running = serve_in_thread(resources.tmp_dir(f"kustomeremu-{label}"))
         atexit.register(running.stop)  # runs first (last registered)
         _SERVERS[label] = running
     return _SERVERS[label]
