@@ -217,9 +217,10 @@ class SalesforceTransformer:
         if rec.kind == "task":
             carry.mark_task(row, rec, flags)
         row["_flags"] = flags
-        yield P.CASES, row
         ext = self.mapping.object_map("ticket").external_id or "hdm_Legacy_Id__c"
         parent = carry.parent_row(rec, ext, self.options.legacy_namespace)
+        row["_parent_link"] = parent is not None  # a delta run unlinks a Case whose parent is gone
+        yield P.CASES, row
         if parent is not None:
             yield P.CASE_PARENTS, parent
         for cc in carry.collaborator_rows(rec, self.mapping):
