@@ -27,7 +27,7 @@ from hdm_infra.emulators.kit.state import write_private
 
 from .generator import SeedSpec, generate
 from .search import Query, SearchError, resolve_context
-from .store import Store
+from .store import COLLECTIONS, Store
 
 ADMIN_TOKEN_HEADER = "X-Kustomer-Admin-Token"
 KEYS_FILE = "api-keys.json"
@@ -154,7 +154,8 @@ class KustomerEmulator(EmulatorApp):
                                        ("counts", ["GET"], self.admin_counts),
                                        ("keys", ["GET", "POST"], self.admin_keys),
                                        ("ratelimit", ["GET", "DELETE"], self.admin_ratelimit),
-                                       ("touch", ["POST"], self.admin_touch)):
+                                       ("touch", ["POST"], self.admin_touch),
+                                       ("records", ["POST"], self.admin_records)):
             self.admin.route(name, methods)(handler)
 
     # ----- keys -------------------------------------------------------------------------------------------------
@@ -602,6 +603,21 @@ class KustomerEmulator(EmulatorApp):
             window = {"start": self.window.start, "used": self.window.used, "searches": self.window.searches}
         return json_response({"window": window, "rate_limit_per_minute": self.knobs.rate_limit_per_minute,
                               "search_rate_limit_per_minute": self.knobs.search_rate_limit_per_minute})
+
+    def admin_records(self, request: Request) -> Response:
+        """Insert or replace raw documents as given (odd and hostile values included: a test writes what real data
+        may hold). Each needs ``type`` (a known resource type) and ``id``; ``relationships`` defaults to none."""
+        body = read_json(request) or {}
+        docs = body.get("records")
+        if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
+            return json_response({"error": "records is a list of {type, id, attributes, relationships}"}, 400)
+        for doc in docs:
+            if doc.get("type") not in COLLECTIONS or not isinstance(doc.get("id"), str) or not doc["id"]:
+                return json_response({"error": f"a record needs a known type and an id: {str(doc)[:120]}"}, 400)
+            doc.setdefault("attributes", {})
+            doc.setdefault("relationships", {})
+        self.store.put_many(docs)
+        return json_response({"put": len(docs), "counts": self.store.counts()})
 
     def admin_touch(self, request: Request) -> Response:
         body = read_json(request) or {}

@@ -50,3 +50,7 @@ class AdminClient(kit.AdminClient):
 
     def touch(self, type_: str = "customer", ids: list[str] | None = None, count: int = 1) -> list[dict[str, Any]]:
         return self._call("POST", "touch", {"type": type_, "ids": ids or [], "count": count})["touched"]
+
+    def put_records(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Insert or replace raw documents (odd values as given)."""
+        return self._call("POST", "records", {"records": records})

@@ -158,6 +158,7 @@ class Generator:
                 self.burst(doc)
             self.burst_count[type_] = len(chosen)
         self.make_klasses_and_kobjects(customers)
+        self.make_customer_notes(customers)  # drawn last: every record made above stays as it was
         return self.docs, self.blobs, self.latest
 
     def burst(self, doc: dict[str, Any]) -> None:
@@ -446,6 +447,17 @@ class Generator:
         self.add("note", note_id, {
             "body": f"Internal: {self.words(10)} @{mention['attributes']['displayName']}",
             "userMentions": [{"user": mention["id"]}], "createdByTeams": [], **self.stamps(when, when)}, rels)
+
+    def make_customer_notes(self, customers: list[dict[str, Any]]) -> None:
+        """Notes on a customer outside any conversation (every ninth customer): ``relationships.customer`` only."""
+        for customer in customers[::9]:
+            when = datetime.fromisoformat(customer["attributes"]["createdAt"]) + timedelta(
+                hours=self.rng.randrange(1, 200))
+            author = self.rng.choice(self.users)
+            self.add("note", self.new_id(when), {
+                "body": f"Account note: {self.words(8)}", "userMentions": [], "createdByTeams": [],
+                **self.stamps(when, when)},
+                {"customer": _rel("customer", customer["id"]), "createdBy": _rel("user", author["id"])})
 
     def make_attachment(self, parent_id: str, parent_type: str, conv_id: str, when: datetime) -> str:
         att_id = self.new_id(when)

@@ -247,6 +247,7 @@ PLAIN_TEXT_FIELDS = {  # text fields that name no host, path or secret (what the
     "migration_id", "source.database", "source.user", "source.prefix", "destination.username",
     "destination.consumer_key", "destination.api_version", "destination.default_owner_email",
     "source.staged",  # a stage key held to ^inputs/bundle-<16 hex>/$ by its pattern: no host, path or secret
+    "source.updated_since",  # kayako: an ISO-8601 instant, parsed by its validator: no host, path or secret
 }
 
 

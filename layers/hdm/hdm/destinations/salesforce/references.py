@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-REFERENCE_TYPES = ("category", "sla_policy", "team", "agent")
+REFERENCE_TYPES = ("category", "sla_policy", "team", "agent", "ticket_type", "brand")
 # picklist kinds (mapping ``picklist_from``) -> the key prefix of the records whose names are the values
 LEGACY_CATEGORY_PREFIX = "help_topic:"  # the v1 key of a category in option reference_names
 PICKLIST_KINDS = {"category": "category:", "sla_policy": "sla_policy:", "queue": "team:"}
