@@ -1,5 +1,5 @@
 """Delta runs in the pipeline: the run history with each run's high-water mark, hard-delete detection and
-its policy. Generic: the source capability is in ``hdm/sources/delta.py``; the core names no connector.
+its policy. Generic: the source capability is in ``hdm/delta.py``; the core names no connector.
 
 Options (``options:`` of the migration config):
 - ``delta_lag_seconds`` (default 300): how far before the last mark a delta re-reads (late commits, clock skew);
@@ -16,7 +16,7 @@ from typing import Any
 
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State, now_iso
 from hdm.logging import get_logger
-from hdm.sources.delta import NoEarlierRun, require_delta
+from hdm.delta import DeltaError, NoEarlierRun, require_delta
 
 log = get_logger(__name__)
 
@@ -25,7 +25,7 @@ DEFAULT_LAG_SECONDS = 300
 POLICIES = ("report", "delete")
 
 
-class DeltaConfigError(ValueError):
+class DeltaConfigError(DeltaError):
     """A delta option with a value hdm does not take."""
 
 

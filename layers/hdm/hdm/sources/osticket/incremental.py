@@ -1,4 +1,4 @@
-"""Delta runs over an osTicket database (the capability described in ``hdm/sources/delta.py``).
+"""Delta runs over an osTicket database (the capability described in ``hdm/delta.py``).
 
 The high-water mark comes from the database server: ``NOW()`` (the session clock the ``updated`` columns are
 written with) and the highest ids of the append-only tables (thread entries, attachments, thread events). What
@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from hdm.sources.base import ChunkSpec
-from hdm.sources.delta import DeltaNotSupported, delta_chunks, relabel
+from hdm.delta import DeltaNotSupported, delta_chunks, relabel
 from hdm.sources.osticket.tickets import task_id
 from hdm.sources.osticket.versions import Layout
 

@@ -229,7 +229,7 @@ class OsTicketSource(SourceBase):
                 specs.append(ChunkSpec.key_range(object_type, lo, hi, n))
         return specs
 
-    # -- delta runs (hdm/sources/delta.py) ---------------------------------------------------------
+    # -- delta runs (hdm/delta.py) ---------------------------------------------------------
 
     def delta_mark(self) -> dict[str, Any]:
         from hdm.sources.osticket.incremental import delta_mark

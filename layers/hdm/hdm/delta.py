@@ -25,14 +25,23 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from hdm.pipeline.config import ConfigError
 from hdm.sources.base import ChunkSpec, KeyRange
 
 
-class DeltaNotSupported(RuntimeError):
+class DeltaError(ConfigError):
+    """A delta run that cannot be taken as asked: the command's usage, so it exits like a config error."""
+
+    def __init__(self, message: str):
+        self.source, self.problems = "delta", [message]
+        ValueError.__init__(self, message)
+
+
+class DeltaNotSupported(DeltaError):
     """The source cannot take delta runs (it has no ``delta_mark``/``plan_delta``)."""
 
 
-class NoEarlierRun(RuntimeError):
+class NoEarlierRun(DeltaError):
     """``--delta`` without a finished run to take the delta from."""
 
 
@@ -44,7 +53,7 @@ def require_delta(source: Any) -> None:
     if not supports_delta(source):
         system = getattr(source, "system", type(source).__name__)
         raise DeltaNotSupported(f"the {system} source cannot take delta runs (it does not implement delta_mark and "
-                                "plan_delta, see hdm/sources/delta.py): run a full migration again instead")
+                                "plan_delta, see hdm/delta.py): run a full migration again instead")
 
 
 def id_groups(ids: Iterable[int], chunk_rows: int, max_gap: int | None = None) -> list[tuple[int, int, int]]:
