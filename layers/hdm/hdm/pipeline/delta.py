@@ -15,8 +15,8 @@ from collections import defaultdict
 from typing import Any
 
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State, now_iso
-from hdm.logging import get_logger
 from hdm.delta import DeltaError, NoEarlierRun, require_delta
+from hdm.logging import get_logger
 
 log = get_logger(__name__)
 

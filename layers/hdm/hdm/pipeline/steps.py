@@ -93,8 +93,8 @@ def result_key(phase: str, chunk_id: str) -> str:
 def discover(ctx: Context, delta: bool = False) -> dict[str, Any]:
     """Plan the run. ``delta``: only what changed in the source since the last finished run's high-water mark
     (a source capability, see hdm/delta.py and hdm/pipeline/delta.py)."""
-    from hdm.pipeline import delta as deltas
     from hdm.delta import supports_delta
+    from hdm.pipeline import delta as deltas
 
     source = ctx.source()
     attach_stage(source, ctx.stage)  # a source over a staged export plans from the stage

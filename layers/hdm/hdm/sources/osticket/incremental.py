@@ -19,8 +19,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from hdm.sources.base import ChunkSpec
 from hdm.delta import DeltaNotSupported, delta_chunks, relabel
+from hdm.sources.base import ChunkSpec
 from hdm.sources.osticket.tickets import task_id
 from hdm.sources.osticket.versions import Layout
 
