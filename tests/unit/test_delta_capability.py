@@ -44,7 +44,7 @@ def test_bad_delta_options_are_refused(opts, message):
 def _ctx(tmp_path, run_id="r2"):
     return SimpleNamespace(migration_id="m1", run_id=run_id, stage=LocalStage(tmp_path / "stage"),
                            crosswalk=SqliteCrosswalk(tmp_path / "cw.sqlite"),
-                           config=SimpleNamespace(chunk_rows=10, options={}))
+                           config=SimpleNamespace(chunk_rows=10, options={}, max_workers=1))
 
 
 class _Source:
@@ -120,3 +120,30 @@ def test_the_delete_policy_deletes_what_this_migration_created_children_first(tm
     assert applied == {"policy": "delete", "deleted": 2, "left_matched": 1}
     assert ctx.crosswalk.get("m1", "ticket:2").state == State.ROLLED_BACK
     assert delta.apply_deletes(ctx, Dest(), ["comments", "cases"])["deleted"] == 0  # idempotent
+
+
+def test_a_full_run_planned_again_before_it_finished_keeps_its_first_mark(tmp_path):
+    from hdm.pipeline import steps
+    from hdm.sources.base import Discovery
+
+    class Full(_Source):
+        marks = iter([{"at": 1}, {"at": 2}, {"at": 3}])
+
+        def delta_mark(self):
+            return next(self.marks)
+
+        def discover(self):
+            return Discovery("fake", "1", {})
+
+        def plan(self, chunk_rows):
+            return []
+
+    src = Full({})
+    ctx = _ctx(tmp_path)
+    ctx.source = lambda: src
+    steps.discover(ctx)
+    steps.discover(ctx)  # resumed (the AWS engine discovers again): changes since the first start are kept
+    assert ctx.stage.get_json("plan.json")["mark"] == {"at": 1}
+    delta.record_finished(ctx, ctx.stage.get_json("plan.json"), ok=True)
+    steps.discover(ctx)  # a new full run after a finished one takes a new mark
+    assert ctx.stage.get_json("plan.json")["mark"] == {"at": 3}

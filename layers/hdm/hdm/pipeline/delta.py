@@ -53,6 +53,11 @@ def history(stage: Any) -> list[dict[str, Any]]:
     return stage.get_json(HISTORY_KEY) if stage.exists(HISTORY_KEY) else []
 
 
+def finished(stage: Any, plan: dict[str, Any]) -> bool:
+    """Whether the run that wrote ``plan`` finished (its plan is in the history)."""
+    return any(r.get("planned_at") == plan.get("created_at") for r in history(stage))
+
+
 def last_mark(stage: Any) -> dict[str, Any]:
     runs = [r for r in history(stage) if r.get("mark") is not None]
     if not runs:

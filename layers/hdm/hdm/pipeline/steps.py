@@ -101,6 +101,10 @@ def discover(ctx: Context, delta: bool = False) -> dict[str, Any]:
     if delta:
         deltas.options(ctx.config)  # a bad delta option stops here, before the source is read
     mark = source.delta_mark() if supports_delta(source) else None  # the source's clock, before anything is read
+    earlier = ctx.stage.get_json(PLAN_KEY) if ctx.stage.exists(PLAN_KEY) else None
+    if mark is not None and earlier and earlier.get("mark") is not None and not delta \
+            and earlier.get("mode", "full") == "full" and not deltas.finished(ctx.stage, earlier):
+        mark = earlier["mark"]  # a full run planned again (resumed) keeps its first mark: nothing changed since is lost
     discovery = source.discover()
     if delta:
         chunks, delta_report = deltas.plan_delta(ctx, source)
