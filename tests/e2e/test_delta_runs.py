@@ -6,6 +6,8 @@ connection (hdm's account is read-only)."""
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 from hdm.engines.local import LocalEngine
 from hdm_infra import providers
@@ -20,7 +22,9 @@ HIDDEN = 2  # the highest ticket ids are held back before the full run and "crea
 
 @pytest.fixture
 def row(request, tmp_path_factory, osticket_db, mariadb):
-    db = osticket_db(version="1.18", tickets=10, seed=17_002)  # a database of its own: the test writes to it
+    # a database of its own per test (the test writes to it; the fixture caches databases by seed)
+    seed = 17_002 + zlib.crc32(request.node.name.encode()) % 997
+    db = osticket_db(version="1.18", tickets=10, seed=seed)
     emu = providers.destinations()["salesforce"].emulator(PytestResources(request, tmp_path_factory))
     rehearsal = Rehearsal(OsTicketFixture(db, label="osticket-delta", chunk_rows=4), emu)
 
@@ -132,6 +136,56 @@ def test_a_full_run_and_two_deltas_equal_a_clean_full_run_of_the_final_source(ro
         assert got == want, f"{obj} differs: {_difference(got, want)}"
     for kind in "MNR":  # the new replies and the note are there (once: the snapshots are equal)
         assert [r for r in expected["CaseComment"] if f"delta {kind} on" in str(r)], kind
+
+
+def test_a_delta_on_the_state_machine_on_moto_equals_a_clean_full_run(row, tmp_path, sam_stack):
+    """The AWS engine: POST /migrations, then POST /migrations?delta=true after changes in the source."""
+    from hdm_infra.testing.aws import store_secret
+
+    rehearsal, write, ids = row
+    emu = rehearsal.destination
+    tickets = ids("SELECT ticket_id FROM {p}ticket ORDER BY ticket_id")
+    hidden = tickets[-1]
+    write(("CREATE TABLE {p}held_ticket AS SELECT * FROM {p}ticket WHERE ticket_id = %s", (hidden,)),
+          ("DELETE FROM {p}ticket WHERE ticket_id = %s", (hidden,)),
+          # the generator's twin organizations merge into one Account whose surviving legacy id depends on chunk
+          # order, which differs between the engines: not what this test is about
+          ("UPDATE {p}organization SET name = CONCAT(name, ' ', id)", ()))
+    rehearsal.prepare()
+    options = {"chunk_rows": 4, "max_workers": 1, "require_approval": False, "options": {"delta_deletes": "delete"}}
+    document = rehearsal.document("m-delta-aws", lambda n, v: store_secret(f"hdm/{sam_stack.customer}/{n}", v),
+                                  rehearsal.destination.rehearsal_overrides(), **options)
+    status, body = sam_stack.api("POST", "/migrations?delta=true", document)
+    assert status == 409 and "no finished run" in body["message"], body
+    status, body = sam_stack.api("POST", "/migrations", document)
+    assert status == 202, body
+    arn = sam_stack.arns["MigrationStateMachine"].replace(":stateMachine:", ":execution:")
+    assert sam_stack.wait(f"{arn}:m-delta-aws", timeout=300)["status"] == "SUCCEEDED"
+    plain = [i for i in ids("SELECT k.ticket_id FROM {p}ticket k JOIN {p}thread h ON h.object_type = 'T' "
+                            "AND h.object_id = k.ticket_id WHERE COALESCE(k.ticket_pid, 0) = 0 ORDER BY k.ticket_id")]
+    write(("INSERT INTO {p}ticket SELECT * FROM {p}held_ticket", ()), _touch_ticket(hidden),
+          _reply(plain[0], "M"), _touch_ticket(plain[0]), _reply(plain[1], "N"), _file_on_last_entry(),
+          ("DELETE FROM {p}ticket WHERE ticket_id = %s", (plain[2],)))
+    status, body = sam_stack.api("POST", "/migrations?delta=true", document)
+    assert status == 202, body
+    done = sam_stack.wait(body["execution_arn"], timeout=300)
+    assert done["status"] == "SUCCEEDED", sam_stack.api("GET", "/migrations/m-delta-aws")[1]
+    incremental = emu.snapshot()
+    from hdm.engines import aws
+
+    runs = aws.stage_for("m-delta-aws").get_json("reports/reconciliation.json")["runs"]
+    assert [r["mode"] for r in runs] == ["full", "delta"]
+    assert runs[1]["deleted_in_source"] >= 1
+
+    rehearsal.prepare()
+    config = rehearsal.config("m-delta-aws", tmp_path / "secrets", **options)
+    clean = LocalEngine(config, workdir=tmp_path / "clean", progress=False).run(approve=True)
+    assert clean.status == "succeeded", clean.message
+    expected = emu.snapshot()
+    assert incremental.keys() == expected.keys()
+    for obj in expected:
+        got, want = sorted(map(str, incremental[obj])), sorted(map(str, expected[obj]))
+        assert got == want, f"{obj} differs: {_difference(got, want)}"
 
 
 def _difference(got: list[str], want: list[str]) -> list[str]:

@@ -218,9 +218,7 @@ def run(config_path: str, engine: str, workdir: str, api_url: str | None, yes: b
     """Run (or continue) a migration."""
     cfg = _load_config(config_path)
     if engine == "aws":
-        if delta:
-            raise CliError(exitcodes.CONFIG, "--delta is not available on the AWS engine yet (local engine only)")
-        click.echo(json.dumps(_aws_client(api_url).start(cfg), indent=1))
+        click.echo(json.dumps(_aws_client(api_url).start(cfg, delta=delta), indent=1))
         return
     outcome = _engine(cfg, workdir, progress=not no_progress).run(approve=yes, delta=delta)
     _raise_environment_error(outcome)
