@@ -218,20 +218,23 @@ def get_migration(migration_id: str) -> dict[str, Any]:
 @app.post("/migrations/<migration_id>/approve")
 @tracer.capture_method
 def approve_migration(migration_id: str, body: ApprovalBody) -> dict[str, Any]:
-    _run(migration_id)
+    item = _run(migration_id)
     by = _caller()
+    mapping_hash = (item.get("approval_request") or {}).get("mapping_hash")  # the mapping parked for approval
     try:
         token = aws.runs().take_approval_token(migration_id, "approved" if body.approved else "rejected", by)
     except LookupError as exc:
         raise ConflictError(str(exc), locked=False) from exc
     sfn = aws.client("stepfunctions")
     if body.approved:
-        sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "by": by}))
+        aws.runs().update(migration_id, approved_at=int(time.time()), approved_mapping_hash=mapping_hash)
+        sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True, "by": by,
+                                                                  "mapping_hash": mapping_hash}))
     else:
         sfn.send_task_failure(taskToken=token, error="MigrationRejected",
                               cause=(body.reason or "rejected by a person")[:256])
     logger.info("approval decided", extra={"migration_id": migration_id, "approved": body.approved})
-    return {"migration_id": migration_id, "approved": body.approved}
+    return {"migration_id": migration_id, "approved": body.approved, "mapping_hash": mapping_hash}
 
 
 @app.post("/migrations/<migration_id>/rollback")

@@ -17,7 +17,8 @@ metrics = Metrics()
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     migration_id = str(event["migration_id"])
     phases = (event.get("load") or {}).get("phases") or []
-    summary = {"phases": [{"name": p.get("name"), "chunks": p.get("chunks")} for p in phases]}
+    summary = {"phases": [{"name": p.get("name"), "chunks": p.get("chunks")} for p in phases],
+               "mapping_hash": (event.get("load") or {}).get("mapping_hash")}  # the mapping being approved
     aws.runs().park_approval(migration_id, event["task_token"], summary)
     logger.info("waiting for approval", extra={"migration_id": migration_id})
     return {"parked": True}

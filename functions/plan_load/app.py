@@ -23,6 +23,7 @@ def lambda_handler(event: dict, context: LambdaContext) -> dict:
     plan = steps.plan_load(ctx)
     phases = [aws.with_s3_location(ctx, p) for p in plan["phases"]]
     summary = {"extracted_chunks": extracted, "transformed_chunks": transformed,
-               "phases": [{"name": p["name"], "chunks": p["chunks"]} for p in phases]}
+               "phases": [{"name": p["name"], "chunks": p["chunks"]} for p in phases],
+               "mapping_hash": plan.get("mapping_hash")}
     aws.runs().record_progress(ctx.migration_id, "plan_load", summary, status="planned")
-    return {"phases": phases}
+    return {"phases": phases, "mapping_hash": plan.get("mapping_hash")}

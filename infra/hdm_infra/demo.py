@@ -1,6 +1,7 @@
 """The demo: a real local migration, no AWS account.
 
     python -m hdm_infra.demo [--tickets 300] [--dir var/demo] [--seed 7] [--keep-running]
+                             [--destination salesforce|intercom]
 
 1. starts the project's private MariaDB on 127.0.0.1 and loads a fresh osTicket 1.18 database
    (the real install schema) with generated data;
@@ -12,6 +13,10 @@
 5. prints the reconciliation summary and where the reports are.
 
 Re-running it starts again from a fresh database and org.
+
+``--destination intercom`` (``scripts/demo.sh --destination intercom``) migrates into the Intercom API emulator
+instead (hdm_infra.demo_intercom): its workspace starts with the agents that match as admins and a team per
+department but one.
 """
 
 from __future__ import annotations
@@ -50,7 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default="var/demo")
     parser.add_argument("--keep-running", action="store_true",
                         help="leave MariaDB and the emulator running afterwards (to inspect them)")
+    parser.add_argument("--destination", choices=("salesforce", "intercom"), default="salesforce",
+                        help="the destination emulator to migrate into (default: salesforce)")
     args = parser.parse_args(argv)
+    if args.destination == "intercom":
+        from hdm_infra.demo_intercom import main as intercom_main
+
+        return intercom_main(args)
     base = Path(args.dir).resolve()
     started = time.monotonic()
     private_umask()  # the demo's outputs (tickets, stage, org, review page) are its user's only

@@ -50,9 +50,12 @@ def test_a_kayako_desk_migrates_with_every_record_accounted_for(kayako_rehearsal
     files = next(p for p in report["phases"] if p["phase"] == "files")
     article_files = len([1 for key in engine.stage.list("extract/attachment/")
                          for row in engine.stage.read_records(key) if row["ticket"] is None])
-    assert article_files and files["loaded"] == per_type["attachment"]["extracted"] - article_files  # case files
-    assert files["held"] == article_files  # article files wait for Knowledge (held, reported)
-    for t in ("kb_article", "kb_category", "note", "sla_policy", "automation_rule", "tag"):
+    assert article_files and files["loaded"] == per_type["attachment"]["extracted"]  # case and article files
+    assert files["held"] == 0  # article files go onto their Knowledge article version
+    for phase_name, t in (("knowledge", "kb_article"), ("topics", "kb_category")):  # articles, categories as Topics
+        phase = next(p for p in report["phases"] if p["phase"] == phase_name)
+        assert per_type[t]["extracted"] and phase["loaded"] == per_type[t]["extracted"], (t, phase)
+    for t in ("note", "sla_policy", "automation_rule"):
         assert per_type[t]["extracted"] and per_type[t]["skipped"] == per_type[t]["extracted"], t  # reported
     events = next(p for p in report["phases"] if p["phase"] == "case_events")
     assert events["loaded"] == counts["case"]  # each case's "created" event, with its original time
@@ -60,7 +63,9 @@ def test_a_kayako_desk_migrates_with_every_record_accounted_for(kayako_rehearsal
     assert cases["rejected"] == 0 and cases["loaded"] == counts["case"]
     sf = sfemu.connect()
     rows = sf.query_all("SELECT Id, Subject, conversation_channel__c, case_type__c, case_sla_plan__c, "
-                        "hdm_cf_product_area__c FROM Case")["records"]
+                        "hdm_cf_product_area__c, hdm_Tags__c FROM Case")["records"]
+    tagged = {r["hdm_Tags__c"] for r in rows} - {None}  # the mapping pair's ticket_tags policy: a multi-select
+    assert tagged and all(1 <= len(t.split(";")) <= 100 for t in tagged)
     assert {r["case_sla_plan__c"] for r in rows} - {None} == {"Standard"}  # the SLA by its name
     assert len(rows) == counts["case"]
     assert {r["conversation_channel__c"] for r in rows} >= {"email", "chat"}

@@ -26,6 +26,7 @@ from hdm_infra.emulators.kit.app import EmulatorApp, json_response
 from hdm_infra.emulators.kit.knobs import FaultDice
 from hdm_infra.emulators.kit.state import ADMIN_TOKEN_FILE, private_state_dir, write_private
 
+from . import knowledge
 from .bulk2 import Bulk2
 from .custom_fields import MetadataError, describe_entry
 from .knobs import Knobs
@@ -197,11 +198,13 @@ class Emulator(EmulatorApp):
             return "tooling", lambda: self.tooling(request, version, parts[1:])
         if head == "jobs" and len(parts) >= 2:
             return self.bulk.route(request, version, parts[1:])
+        if head == "actions" and len(parts) == 3 and parts[1] == "standard" and request.method == "POST":
+            return "actions", lambda: self.standard_action(request, parts[2])
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
 
     def object_meta(self, name: str):  # noqa: ANN201 - ObjectMeta
         meta = self.org.schema.get(name)
-        if meta is None:
+        if meta is None or not knowledge.enabled(self.org, meta.name):
             raise ApiError(404, "NOT_FOUND", f"The requested resource does not exist: sObject type '{name}' is not "
                            "supported.")
         return meta
@@ -341,7 +344,18 @@ class Emulator(EmulatorApp):
 
     def describe_global(self, version: str) -> dict[str, Any]:
         return {"encoding": "UTF-8", "maxBatchSize": 200,
-                "sobjects": [self.org.schema.global_describe_entry(m) for m in self.org.schema.objects.values()]}
+                "sobjects": [self.org.schema.global_describe_entry(m) for m in self.org.schema.objects.values()
+                             if knowledge.enabled(self.org, m.name)]}
+
+    def standard_action(self, request: Request, name: str) -> Response:
+        """``POST actions/standard/<name>`` (salesforce-next.md §2.4): the Knowledge publish/archive/delete
+        actions; another standard action is not emulated (404, like an unknown action)."""
+        if name not in knowledge.KNOWLEDGE_ACTIONS or not knowledge.enabled(self.org, knowledge.KAV):
+            raise ApiError(404, "NOT_FOUND", f"The requested resource does not exist: action {name}")
+        try:
+            return json_response(knowledge.run_action(self.org, name, self.body(request)))
+        except ValueError as exc:
+            raise ApiError(400, "JSON_PARSER_ERROR", str(exc)) from None
 
     # ----- single records ----------------------------------------------------------------------------
     @staticmethod
@@ -561,9 +575,15 @@ class Emulator(EmulatorApp):
     # ----- query ---------------------------------------------------------------------------------------
     def compile(self, text: str, include_deleted: bool) -> Query:
         try:
-            return compile_query(self.org.schema, text, include_deleted)
+            query = compile_query(self.org.schema, text, include_deleted)
         except SoqlError as exc:
             raise ApiError(400, exc.code, exc.message) from None
+        if not knowledge.enabled(self.org, query.obj.name):
+            raise ApiError(400, "INVALID_TYPE", f"sObject type '{query.obj.name}' is not supported.")
+        refused = knowledge.query_guard(query.obj.name, text)
+        if refused:
+            raise ApiError(400, "MALFORMED_QUERY", refused)
+        return query
 
     def query(self, text: str, version: str, include_deleted: bool) -> dict[str, Any]:
         query = self.compile(text, include_deleted)

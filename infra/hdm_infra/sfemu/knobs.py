@@ -39,6 +39,10 @@ class Knobs:
     # object -> {"queue": "<Queue DeveloperName or Name>"}: the active assignment rule
     assignment_rules: dict[str, dict[str, str]] = field(default_factory=dict)
     query_page_size: int = 2000
+    # org features (salesforce-next.md §2.1: Knowledge__kav exists only with Lightning Knowledge enabled; §4:
+    # Entitlement and SlaProcess only with Entitlements enabled): a disabled feature's objects answer 404
+    knowledge_enabled: bool = True
+    entitlements_enabled: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -20,6 +20,7 @@ from typing import Any
 
 from hdm_infra.emulators.kit.state import touch_private
 
+from . import knowledge
 from .ids import make_id, normalize_id
 from .knobs import FaultDice, Knobs, rejected_by_rule
 from .schema import AUDIT_FIELDS, COMPOSITE_UNIQUE, SEED_ONLY_OBJECTS, FieldMeta, ObjectMeta, Schema
@@ -554,6 +555,7 @@ class Org:
             self._resolve_relationships(pendings, results)
             pendings = [p for p in pendings if results[p.index].success]
             self._apply_defaults(meta, pendings, results, opts, assignment_rule)
+            knowledge.check_insert(self, meta, pendings, results)
             self._check_references(meta, pendings, results)
             self._check_unique(meta, pendings, results)
             self._check_rules(meta, pendings, results, opts)
@@ -652,6 +654,7 @@ class Org:
             results[p.index].created = True
         if meta.name == "ContentVersion":
             self._content_documents(ok)
+        knowledge.assign_article_ids(self, meta, ok)
         present: set[str] = set()
         for p in ok:
             present.update(p.values)
@@ -721,6 +724,7 @@ class Org:
             self._resolve_relationships(pendings, results)
             pendings = [p for p in pendings if results[p.index].success]
             self._check_update_targets(meta, pendings, results)
+            knowledge.check_update(self, meta, pendings, results)
             self._check_references(meta, pendings, results)
             self._check_unique(meta, pendings, results)
             self._check_rules(meta, pendings, results, opts)

@@ -35,7 +35,9 @@ NO_CUSTOM_FIELDS = frozenset({"CaseComment", "ContentDocumentLink", "QueueSobjec
                               "CaseContactRole"})
 # Field combinations a record must not share with another (Object Reference: CaseContactRole.Role "Must be unique —
 # there can't be multiple records in which the CaseId, ContactId, and Role values are identical").
-COMPOSITE_UNIQUE: dict[str, tuple[str, ...]] = {"CaseContactRole": ("CasesId", "ContactId", "Role")}
+# salesforce-next.md §3 (TopicAssignment: a duplicate (TopicId, EntityId) pair is refused; code [unverified])
+COMPOSITE_UNIQUE: dict[str, tuple[str, ...]] = {"CaseContactRole": ("CasesId", "ContactId", "Role"),
+                                                "TopicAssignment": ("TopicId", "EntityId")}
 
 
 @dataclass
@@ -323,8 +325,9 @@ def _built_objects() -> dict[str, tuple[str, str, dict[str, Any], list[dict[str,
             F("UserOrGroupId", "reference", 18, label="User/Group ID", nillable=False, updateable=False,
               reference_to=("User", "Group"), relationship_name="UserOrGroup"),
         ]),
+        # salesforce-next.md §3: Name 99, unique case-insensitively (the emulator's unique check folds case)
         "Topic": ("0TO", "Topics", {}, _system_fields("Topic", owner=False) + [
-            F("Name", "string", 99, label="Name", nillable=False, id_lookup=True, name_field=True),
+            F("Name", "string", 99, label="Name", nillable=False, id_lookup=True, name_field=True, unique=True),
             F("Description", "textarea", 1000, label="Description"),
         ]),
         "TopicAssignment": ("0FT", "Topic Assignments", {"updateable": False},
@@ -335,11 +338,14 @@ def _built_objects() -> dict[str, tuple[str, str, dict[str, Any], list[dict[str,
               reference_to=("Account", "Case", "Contact", "Knowledge__kav"), relationship_name="Entity"),
             F("EntityType", "string", 80, label="Entity Type", createable=False, updateable=False),
         ]),
-        "Knowledge__kav": ("ka0", "Knowledge", {"custom": False}, _system_fields("Knowledge") + [
-            F("Title", "string", 255, label="Title", nillable=False, name_field=True),
+        # salesforce-next.md §2.1-2.2 (KAV v67): no delete() call (deletion is the deleteKnowledgeArticles action),
+        # Title/UrlName required, Language create-only, PublishStatus/VersionNumber/ArticleNumber/KnowledgeArticleId
+        # not createable; Body__c is the org's rich-text body field (custom, defined by the admin)
+        "Knowledge__kav": ("ka0", "Knowledge", {"custom": False, "deletable": False}, _system_fields("Knowledge") + [
+            F("Title", "string", 255, label="Title", nillable=False, name_field=True, id_lookup=True),
             F("UrlName", "string", 255, label="URL Name", nillable=False, unique=True, id_lookup=True),
             F("Summary", "textarea", 1000, label="Summary"),
-            F("Language", "picklist", 40, label="Language", nillable=False, defaulted=True,
+            F("Language", "picklist", 40, label="Language", nillable=False, defaulted=True, updateable=False,
               picklist=("en_US", "de", "fr", "es", "ja"), picklist_default="en_US", restricted=True),
             F("PublishStatus", "picklist", 40, label="Publication Status", nillable=False, defaulted=True,
               createable=False, updateable=False, picklist=("Draft", "Online", "Archived"),
@@ -349,6 +355,31 @@ def _built_objects() -> dict[str, tuple[str, str, dict[str, Any], list[dict[str,
             F("IsVisibleInCsp", "boolean", label="Visible to Customer", nillable=False, defaulted=True,
               default=False),
             F("VersionNumber", "int", label="Version Number", **ro),
+            F("ArticleNumber", "string", 30, label="Article Number", auto_number=True, **ro),
+            F("KnowledgeArticleId", "reference", 18, label="Knowledge Article ID", **ro,
+              reference_to=("KnowledgeArticle",), relationship_name="KnowledgeArticle"),
+            F("Body__c", "textarea", 131072, label="Body", html=True, custom=True),
+        ]),
+        # salesforce-next.md §4: SlaProcess (entitlement process) is read-only to the data API (Metadata API only);
+        # Entitlement takes Name and AccountId (not updatable); Status derives from the dates
+        "SlaProcess": ("552", "Entitlement Processes", {"createable": False, "updateable": False, "deletable": False},
+                       _system_fields("Entitlement Process", owner=False) + [
+            F("Name", "string", 255, label="Name", nillable=False, name_field=True, **ro),
+            F("NameNorm", "string", 255, label="Name Norm", **ro),
+            F("IsActive", "boolean", label="Active", nillable=False, defaulted=True, default=False, **ro),
+            F("IsVersionDefault", "boolean", label="Default Version", nillable=False, defaulted=True, default=False,
+              **ro),
+            F("SObjectType", "picklist", 40, label="Entitlement Process Type", picklist=("Case", "WorkOrder"), **ro),
+        ]),
+        "Entitlement": ("550", "Entitlements", {}, _system_fields("Entitlement") + [
+            F("Name", "string", 255, label="Entitlement Name", nillable=False, name_field=True),
+            F("AccountId", "reference", 18, label="Account ID", nillable=False, updateable=False,
+              reference_to=("Account",), relationship_name="Account"),
+            F("SlaProcessId", "reference", 18, label="Entitlement Process ID", reference_to=("SlaProcess",),
+              relationship_name="SlaProcess"),
+            F("StartDate", "date", label="Start Date"),
+            F("EndDate", "date", label="End Date"),
+            F("Status", "picklist", 40, label="Status", picklist=("Active", "Expired", "Inactive"), **ro),
         ]),
         "EmailTemplate": ("00X", "Email Templates", {}, _system_fields("Email Template") + [
             F("Name", "string", 80, label="Email Template Name", nillable=False, name_field=True),

@@ -228,6 +228,7 @@ def to_stored(meta: FieldMeta, value: Any, *, from_csv: bool, col: int | None = 
 
 
 MAX_MULTIPICKLIST_SELECTIONS = 100
+MAX_MULTIPICKLIST_VALUE_LENGTH = 255
 
 
 def multipicklist_value(meta: FieldMeta, text: str) -> str | None:
@@ -236,6 +237,10 @@ def multipicklist_value(meta: FieldMeta, text: str) -> str | None:
     choices = list(dict.fromkeys(c.strip() for c in text.split(";") if c.strip()))
     if not choices:
         return None
+    long_one = next((c for c in choices if len(c) > MAX_MULTIPICKLIST_VALUE_LENGTH), None)
+    if long_one is not None:  # salesforce-next.md §9: a value holds at most 255 characters (code [unverified])
+        raise ValueError_("STRING_TOO_LONG", f"{meta.label}: data value too large: {long_one[:20]}... (max length="
+                          f"{MAX_MULTIPICKLIST_VALUE_LENGTH} characters per value)", meta.name)
     if len(choices) > MAX_MULTIPICKLIST_SELECTIONS:
         raise ValueError_("TOO_MANY_ENUM_VALUE", f"{meta.label}: too many values selected: {len(choices)} (max "
                           f"{MAX_MULTIPICKLIST_SELECTIONS})", meta.name)

@@ -306,11 +306,16 @@ def approve(migration_id: str, workdir: str, api_url: str | None, by: str) -> No
 
     folder = Path(workdir) / migration_id
     _read_state(migration_id, workdir)
+    from hdm.mapping import approval
+    from hdm.stage.local import LocalStage
+
     with migration_lock(folder, "approve"):  # not while a run of it is going on
         state = _read_state(migration_id, workdir)
-        state.update(approved=True, approved_by=by)
+        record = approval.approve(LocalStage(folder / "stage"), by)  # who, when, the reviewed mapping's hash
+        state.update(approved=True, approved_by=by, approved_at=record["at"],
+                     approved_mapping_hash=record["mapping_hash"])
         write_private(folder / "state.json", json.dumps(state, indent=1, sort_keys=True))
-    click.echo(f"approved {migration_id}; run it again to load")
+    click.echo(f"approved {migration_id} (mapping {record['mapping_hash'] or 'unknown'}); run it again to load")
 
 
 def _read_json(path: Path) -> dict:
@@ -363,6 +368,14 @@ def rollback(config_path: str, workdir: str, api_url: str | None) -> None:
     if not result["restored"]:
         sys.exit(exitcodes.FAILED)
 
+
+def _mapping_commands() -> None:
+    from hdm.mapping.propose.cli import mapping_group
+
+    main.add_command(mapping_group)
+
+
+_mapping_commands()
 
 if __name__ == "__main__":
     main()

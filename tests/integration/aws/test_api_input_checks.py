@@ -248,6 +248,7 @@ PLAIN_TEXT_FIELDS = {  # text fields that name no host, path or secret (what the
     "destination.consumer_key", "destination.api_version", "destination.default_owner_email",
     "source.staged",  # a stage key held to ^inputs/bundle-<16 hex>/$ by its pattern: no host, path or secret
     "source.updated_since",  # kayako: an ISO-8601 instant, parsed by its validator: no host, path or secret
+    "destination.default_admin_email", "destination.ticket_type_name",  # Intercom: an admin's e-mail, a type's name
 }
 
 

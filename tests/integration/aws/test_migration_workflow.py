@@ -44,11 +44,13 @@ def test_a_migration_runs_end_to_end_on_moto_after_approval(sam_stack, small_db,
 
     status, body = stack.api("POST", "/migrations/m-aws-1/approve", {"approved": True})
     assert status == 200 and body["approved"] is True
+    assert body["mapping_hash"]  # the approval is bound to the mapping that was parked for review (issue 16)
     done = stack.wait(execution_arn, timeout=300)
     assert done["status"] == "SUCCEEDED", stack.api("GET", "/migrations/m-aws-1")[1]
 
     status, info = stack.api("GET", "/migrations/m-aws-1")
     assert status == 200 and info["status"] == "succeeded" and info["execution"]["status"] == "SUCCEEDED"
+    assert info["progress"]["plan_load"]["mapping_hash"] == body["mapping_hash"]
     phases = [k for k in info["progress"] if k.startswith("phase:")]
     assert phases and all(info["progress"][p]["ok"] for p in phases)
     assert {m["label"] for m in info["map_runs"]} >= {"Extract", "Transform", "Load"}

@@ -223,6 +223,9 @@ def test_a_changed_mapping_transforms_and_loads_again(tmp_path):
     result_key = "results/accounts/organization-0000000001-0000000004.json"
     assert {r["MappingVersion"] for r in stage.read_records(rows_key)} == {"v1"}
     Versioned.version = "v2"
+    refused = engine().run()  # the approval was given to v1: the load refuses v2 until it is approved (issue 16)
+    assert refused.status == "failed" and "approved v1, now v2" in str(refused.error)
+    engine().approve(by="test")
     second = engine().run()
     assert second.status == "succeeded"
     assert {r["MappingVersion"] for r in stage.read_records(rows_key)} == {"v2"}

@@ -162,8 +162,12 @@ class LocalEngine:
         return state
 
     def approve(self, by: str = "local user") -> None:
+        from hdm.mapping import approval
+
         with migration_lock(self.folder, "approve"):
-            self._save_state(approved=True, approved_by=by)
+            record = approval.approve(self.stage, by)  # binds the approval to the mapping reviewed
+            self._save_state(approved=True, approved_by=by, approved_at=record["at"],
+                             approved_mapping_hash=record["mapping_hash"])
 
     def status(self) -> dict[str, Any]:
         return self._state()
@@ -246,6 +250,11 @@ class LocalEngine:
                 "extracted and transformed; review the reports, then `hdm approve` and run again",
             )
 
+        from hdm.mapping import approval
+
+        if cfg.require_approval and approval.approved(self.stage) is None:  # e.g. `run --yes`: approved as planned
+            record = approval.approve(self.stage, self._state().get("approved_by") or "hdm run --yes")
+            self._save_state(approved_at=record["at"], approved_mapping_hash=record["mapping_hash"])
         steps.prepare_destination(ctx)
         phase_reports = []
         for phase in load_plan:

@@ -273,13 +273,19 @@ def plan_load(ctx: Context) -> dict[str, Any]:
             "rolled_back": phase.rolled_back,
         })
     ctx.stage.put_json(LOAD_PLAN_KEY, phases)
-    return {"phases": phases}
+    from hdm.mapping import approval
+
+    mapping_hash = approval.record_review(ctx.stage, ctx.destination())  # what the person reviews at the pause
+    return {"phases": phases, "mapping_hash": mapping_hash}
 
 
 # -- load -----------------------------------------------------------------------------------------
 
 def prepare_destination(ctx: Context) -> dict[str, Any]:
+    from hdm.mapping import approval
+
     destination = ctx.destination()
+    approval.check(ctx.stage, destination)  # the load refuses a mapping other than the approved one
     if not ctx.stage.exists("reports/baseline.json"):  # the first run's baseline is the one rollback restores
         ctx.stage.put_json("reports/baseline.json", destination.baseline())
     try:

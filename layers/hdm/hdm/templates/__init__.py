@@ -16,7 +16,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-TEMPLATES = ("reconciliation.html.j2", "review.html.j2", "review_original.html.j2", "message_file.html.j2")
+TEMPLATES = ("reconciliation.html.j2", "review.html.j2", "review_original.html.j2", "message_file.html.j2",
+             "mapping_review.html.j2")
 
 
 @cache

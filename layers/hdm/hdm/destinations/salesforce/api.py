@@ -137,6 +137,12 @@ class SalesforceApi:
         res = self._call("query", self.sf.query, f"SELECT COUNT() FROM {sobject}")
         return int(res.get("totalSize", 0))
 
+    def action(self, name: str, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A standard invocable action (``POST actions/standard/<name>``, body ``{"inputs": [...]}``): one result
+        per input. Publishing and archiving are idempotent in effect (a repeat fails per item, reported)."""
+        return self._call("actions", self.sf.restful, f"actions/standard/{name}", method="POST",
+                          json={"inputs": inputs})
+
     def tooling(self, action: str, method: str = "GET", data: Optional[dict[str, Any]] = None) -> Any:
         return self._call("tooling", self.sf.toolingexecute, action, method=method, data=data)
 

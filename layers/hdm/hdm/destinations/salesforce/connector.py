@@ -56,7 +56,14 @@ def login_url(domain: str) -> str:
     return f"https://{domain}.salesforce.com/services/Soap/u/62.0"
 
 
+def proposal_fields(describes):  # the mapping proposer's view of the org (hdm mapping propose)
+    from hdm.destinations.salesforce.proposal import proposal_fields as fields
+
+    return fields(describes)
+
+
 registry.register_destination("salesforce", SalesforceDestinationConfig, build,
                               capabilities={registry.LOGIN_URL: login_url,
                                             registry.CLASSIFY_ERROR: classify_error,
-                                            registry.FIELD_VOCABULARY: field_vocabulary})
+                                            registry.FIELD_VOCABULARY: field_vocabulary,
+                                            "proposal_fields": proposal_fields})

@@ -20,12 +20,14 @@ from simple_salesforce.exceptions import SalesforceError
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry
 from hdm.destinations.base import ChunkLoadResult, LoadPhase, PhaseGraph, PhaseGraphError
+from hdm.destinations.salesforce import knowledge as kb
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.api import SalesforceApi
 from hdm.destinations.salesforce.chunk import ChunkRun
 from hdm.destinations.salesforce.comments import load_comments
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog, CustomFieldPlan
 from hdm.destinations.salesforce.custom_objects import prepare_custom_objects
+from hdm.destinations.salesforce.entitlements import entitlement_report
 from hdm.destinations.salesforce.errors import DailyLimitExceeded, SalesforceDestinationError, SchemaNotReady
 from hdm.destinations.salesforce.field_check import FieldChecker
 from hdm.destinations.salesforce.files import load_files
@@ -37,10 +39,11 @@ from hdm.destinations.salesforce.related import load_case_contacts, load_case_ev
 from hdm.destinations.salesforce.retry import is_daily_limit
 from hdm.destinations.salesforce.rollback import baseline_counts, prove_gone, rollback_entries, sweep_namespace
 from hdm.destinations.salesforce.schema import audit_fields_allowed, prepare_schema
+from hdm.destinations.salesforce.tags import tag_fields
 from hdm.destinations.salesforce.transform import SalesforceTransformer
 from hdm.destinations.salesforce.verify import verify_rows
 from hdm.mapping import Mapping, load_mapping
-from hdm.model import CustomFieldDef, Record
+from hdm.model import CustomFieldDef, Record, record_from_dict
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +60,18 @@ LEDGER_TARGETS = {
     "agent": "matched to a User by email (never created)",
     "team": "queues (osTicket departments) migrated as Queue; groups (osTicket teams) skipped (no Salesforce target)",
     "custom_field": "migrated as custom field definitions (created by prepare)",
-    "category": "names kept in the Case picklist case_help_topic__c; the record itself is inventory only",
-    "sla_policy": "names kept in the Case picklist case_sla_plan__c; the record itself is inventory only",
+    "category": "names kept in the Case category picklist; with the mapping policy case_topics also a Topic per "
+                "category, each Case assigned its category's Topic (else the record itself is inventory only)",
+    "sla_policy": "names kept in the Case SLA picklist; Entitlement Process metadata in the prepare report "
+                  "(entitlements: deploy by Metadata API; no Case gets an entitlement)",
+    "tag": "names are the values of the Case tags field (mapping policy ticket_tags); else flagged on the tickets",
     "status": "mapped to Case.Status (value map case_status); the record itself is inventory only",
     "priority": "mapped to Case.Priority (value map case_priority); the record itself is inventory only",
     "response_template": "inventory only (reported, not migrated)",
     "automation_rule": "inventory only (reported for the admin to rebuild)",
-    "kb_category": "inventory only (reported, not migrated)",
-    "kb_article": "inventory only (reported, not migrated)",
+    "kb_category": "migrated as Topic (flat: the parent chain in its Description; same names share one Topic)",
+    "kb_article": "migrated as Knowledge__kav (draft; published/archived through the Knowledge actions) + "
+                  "TopicAssignment to its category's Topic; held when Knowledge is not enabled in the org",
 }
 
 
@@ -72,8 +79,9 @@ LEDGER_TARGETS = {
 # Bump when a code change makes the transform produce other rows for the same records and mapping, so that a
 # migration resumed across the upgrade transforms its chunks again instead of loading old and new rows side by
 # side. 2: a status name not in the value map falls back to its state (was: the map's default). 3: canonical model
-# v2 (staged records name queues, groups and categories; a ticket row's owner carries "queue").
-TRANSFORM_VERSION = 3
+# v2 (staged records name queues, groups and categories; a ticket row's owner carries "queue"). 4: knowledge-base
+# categories and articles load (Topic, Knowledge__kav, TopicAssignment; were inventory only).
+TRANSFORM_VERSION = 4
 
 class SalesforceDestination:
     name = "salesforce"
@@ -95,14 +103,18 @@ class SalesforceDestination:
         self._checkers: dict[str, FieldChecker] = {}  # per object: value checks from the org's describe
         self._audit_allowed: Optional[bool] = None
         self._default_owner: Optional[str] = self.options.default_owner_id
+        self._features: dict[str, bool] = {}  # object -> the org has it (Knowledge__kav: Lightning Knowledge on)
 
     @classmethod
     def from_config(cls, cfg: Any, client_factory: Callable[[], Salesforce], stage: Any,
                     migration_id: Optional[str] = None, source_type: Optional[str] = None) -> SalesforceDestination:
         """From a SalesforceDestinationConfig (hdm.destinations.salesforce.config); the migration id namespaces the
         legacy IDs, so another migration into the same org never touches this one's records. The mapping is the
-        (source type, destination type) pair's, with the config's overrides."""
-        mapping = load_mapping(source_type or "osticket", cfg.type, override=getattr(cfg, "mapping_overrides", None))
+        (source type, destination type) pair's, with the config's overrides: a missing source type is an error,
+        never a silent fall-back to another source's mapping."""
+        if not source_type:
+            raise ValueError("the Salesforce destination needs the source type to choose its mapping pair")
+        mapping = load_mapping(source_type, cfg.type, override=getattr(cfg, "mapping_overrides", None))
         return cls(client_factory, mapping, SalesforceOptions(
             bulk_threshold=cfg.bulk_threshold, unmatched_agent_policy=cfg.unmatched_agent_policy,
             default_owner_email=cfg.default_owner_email, unprepared_fields=cfg.unprepared_fields, stage=stage,
@@ -183,7 +195,7 @@ class SalesforceDestination:
             names = ReferenceNames(self.options.reference_names, stage)
         plan = catalog.plan() or CustomFieldPlan()
         objects = prepare_custom_objects(self.api(), self.mapping)  # before the fields that refer to them
-        report = prepare_schema(self.api(), self.mapping, plan.fields, names)
+        report = prepare_schema(self.api(), self.mapping, [*plan.fields, *tag_fields(self.mapping)], names)
         report["custom_objects"] = objects
         report["created"].extend(objects["created"])
         report["verified"].extend(objects["verified"])
@@ -208,6 +220,10 @@ class SalesforceDestination:
                 report["default_owner_id"] = self._default_owner_id()
             except SalesforceDestinationError as exc:
                 report["failed"].append({"what": "default owner", "reason": str(exc)})
+        report["knowledge"] = self._knowledge_report(stage)
+        report["entitlements"] = self._entitlements_report(stage)
+        if report["knowledge"].get("finding") and report["knowledge"].get("article_chunks") != 0:  # articles to load
+            report["needs_admin"].append({"what": "Salesforce Knowledge", "why": report["knowledge"]["finding"]})
         report["api_calls"] = self.api().calls.total
         if report["not_ready"]:
             if self.options.unprepared_fields == "stop":
@@ -251,6 +267,45 @@ class SalesforceDestination:
                                                 if f.get("createable") or f.get("updateable"))
         return None
 
+    def has_object(self, obj: str) -> bool:
+        """Whether the org has ``obj`` (a feature's object: Knowledge__kav exists only with Lightning Knowledge)."""
+        with self._lock:
+            if obj not in self._features:
+                try:
+                    self.api().describe(obj)
+                    self._features[obj] = True
+                except SalesforceError as exc:
+                    if exc.status != 404:
+                        raise
+                    self._features[obj] = False
+            return self._features[obj]
+
+    def _knowledge_report(self, stage: Any) -> dict[str, Any]:
+        """Prepare's finding on Knowledge: enabled or not, and the body field the articles are written to."""
+        articles = len(stage.list("extract/kb_article/")) if stage is not None else None
+        if not self.has_object(kb.KAV):
+            return {"enabled": False, "article_chunks": articles, "finding": "Lightning Knowledge is not enabled in "
+                    "the org (no Knowledge__kav): knowledge-base articles are held, reported as \"" +
+                    kb.KNOWLEDGE_DISABLED + "\""}
+        body = (self.mapping.policies or {}).get("knowledge_body_field", kb.DEFAULT_BODY_FIELD)
+        fields = self._checker(kb.KAV).fields
+        out: dict[str, Any] = {"enabled": True, "article_chunks": articles, "body_field": body}
+        if body and body not in fields:
+            out["finding"] = (f"Knowledge__kav has no field {body} (mapping policy knowledge_body_field): article "
+                              "bodies are not loaded; create a Rich Text Area field or set the policy")
+        return out
+
+    def _entitlements_report(self, stage: Any) -> dict[str, Any]:
+        """SLA policies → Entitlement Processes: metadata for the admin, never created here (entitlements.py)."""
+        slas = []
+        if stage is not None:
+            for skey in stage.list("extract/sla_policy/"):
+                if skey.endswith(".jsonl.gz"):
+                    slas.extend(record_from_dict(d) for d in stage.read_records(skey))
+        enabled = self.has_object("SlaProcess")
+        existing = [r["Name"] for r in self.api().query("SELECT Name FROM SlaProcess")] if enabled else []
+        return entitlement_report(enabled, existing, slas)
+
     def _checker(self, obj: str) -> FieldChecker:
         with self._lock:
             if obj not in self._checkers:
@@ -290,7 +345,16 @@ class SalesforceDestination:
                                                    "needs_admin in the prepare report): not loaded"
         if self.options.unprepared_fields == "drop" and phase not in (P.USERS, P.QUEUES, P.COMMENTS) and not missing:
             self._drop_unprepared(run, rows)
-        if phase not in (P.USERS, P.QUEUES):
+        if phase == P.KNOWLEDGE and self.has_object(kb.KAV):
+            fields = self._checker(kb.KAV).fields
+            run.result.flags.extend(kb.pick_language(rows, fields))
+            body = (self.mapping.policies or {}).get("knowledge_body_field", kb.DEFAULT_BODY_FIELD)
+            if body and body not in fields:
+                for row in rows:
+                    if row.pop(body, None) not in (None, ""):
+                        run.flag(row["_source_key"], "field_not_prepared", f"Knowledge__kav.{body} is not in the org: "
+                                 "the article body is not loaded", body)
+        if phase not in (P.USERS, P.QUEUES) and not (phase == P.KNOWLEDGE and not self.has_object(kb.KAV)):
             self._check_values(run, rows)
         try:
             _LOADERS[phase](self, run, rows)
@@ -308,6 +372,11 @@ class SalesforceDestination:
         if declared is None or not declared.verified:  # users are matched, queues found by name: nothing to read
             return []
         obj = declared.primary_object
+        if phase == P.KNOWLEDGE:  # articles: only what the load wrote (kb.verifiable_rows)
+            if not self.has_object(kb.KAV):
+                return []
+            body = (self.mapping.policies or {}).get("knowledge_body_field", kb.DEFAULT_BODY_FIELD)
+            rows = kb.verifiable_rows(rows, body if body in self._checker(kb.KAV).fields else None)
         meta = self._checker(obj).fields if obj else None
         return verify_rows(self.api(), crosswalk, migration_id, phase, rows, meta)
 
@@ -342,6 +411,9 @@ _LOADERS: dict[str, Callable[[SalesforceDestination, ChunkRun, list[dict[str, An
     P.FILES: _load_files,
     P.CASE_CONTACTS: lambda d, run, rows: load_case_contacts(run, rows),
     P.CASE_EVENTS: lambda d, run, rows: load_case_events(run, rows),
+    P.TOPICS: lambda d, run, rows: kb.load_topics(run, rows),
+    P.KNOWLEDGE: lambda d, run, rows: kb.load_knowledge(run, rows, d.has_object(kb.KAV)),
+    P.TOPIC_ASSIGNMENTS: lambda d, run, rows: kb.load_topic_assignments(run, rows),
 }
 if set(_LOADERS) != set(P.GRAPH.by_name):  # a phase declared without a loader, or a loader without a phase
     raise PhaseGraphError(f"Salesforce loaders {sorted(_LOADERS)} do not match the declared phases "

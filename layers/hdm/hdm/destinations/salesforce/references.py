@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from typing import Any, Optional
 
-REFERENCE_TYPES = ("category", "sla_policy", "team", "agent", "ticket_type", "brand")
+REFERENCE_TYPES = ("category", "sla_policy", "team", "agent", "ticket_type", "brand", "kb_category", "tag")
+PATH_MAX_DEPTH = 50  # a category chain longer than this (or a cycle) is cut
 # picklist kinds (mapping ``picklist_from``) -> the key prefix of the records whose names are the values
 LEGACY_CATEGORY_PREFIX = "help_topic:"  # the v1 key of a category in option reference_names
-PICKLIST_KINDS = {"category": "category:", "sla_policy": "sla_policy:", "queue": "team:"}
+PICKLIST_KINDS = {"category": "category:", "sla_policy": "sla_policy:", "queue": "team:", "tag": "tag:"}
 
 
 class ReferenceNames:
@@ -27,9 +28,45 @@ class ReferenceNames:
         self._loaded = stage is None
         self._lock = threading.Lock()
         self._not_queues: set[str] = set()  # team keys of groups (not queues)
+        self._parents: dict[str, str] = {}  # hierarchical records (kb categories): key -> parent key
+        self._article_files: dict[str, str] = {}  # attachment key -> the knowledge-base article it belongs to
+        self._articles_loaded = stage is None
 
-    def add(self, key: str, name: str) -> None:
+    def add_article_files(self, article: str, attachments: list[str]) -> None:
+        for a in attachments:
+            self._article_files.setdefault(a, article)
+
+    def article_of(self, attachment: str) -> Optional[str]:
+        """The knowledge-base article an attachment belongs to (from the staged articles), if any."""
+        if attachment not in self._article_files and not self._articles_loaded:
+            with self._lock:
+                if not self._articles_loaded:
+                    for skey in self._stage.list("extract/kb_article/"):
+                        if skey.endswith(".jsonl.gz"):
+                            for row in self._stage.read_records(skey):
+                                ref = f"{row.get('_type', 'kb_article')}:{row['provenance']['id']}"
+                                for a in row.get("attachments") or []:
+                                    self._article_files.setdefault(a, ref)
+                    self._articles_loaded = True
+        return self._article_files.get(attachment)
+
+    def add(self, key: str, name: str, parent: Optional[str] = None) -> None:
         self._names[key] = name
+        if parent:
+            self._parents[key] = parent
+
+    def path(self, key: str) -> list[str]:
+        """The names from the root down to ``key`` (a name that is not known reads as its key)."""
+        if not self._loaded:
+            self._load_from_stage()
+        out: list[str] = []
+        seen: set[str] = set()
+        cur: Optional[str] = key
+        while cur and cur not in seen and len(out) < PATH_MAX_DEPTH:
+            seen.add(cur)
+            out.append(self._names.get(cur) or cur)
+            cur = self._parents.get(cur)
+        return out[::-1]
 
     def _load_from_stage(self) -> None:
         with self._lock:
@@ -46,6 +83,8 @@ class ReferenceNames:
                             self._not_queues.add(ref)
                         if name and ref not in self._names:
                             self._names[ref] = name
+                        if object_type in ("kb_category", "category") and row.get("parent"):
+                            self._parents.setdefault(ref, row["parent"])
             self._loaded = True
 
     def picklist_values(self, kind: str) -> list[str]:

@@ -9,13 +9,15 @@ from simple_salesforce.exceptions import SalesforceError
 
 from hdm.crosswalk.base import CrosswalkEntry, Origin
 from hdm.destinations.salesforce.api import SalesforceApi
+from hdm.destinations.salesforce.knowledge import rollback_articles
 from hdm.destinations.salesforce.legacy_ids import legacy_id, queue_developer_name
 
 GONE = {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY", "MALFORMED_ID"}
 # deletable objects per crosswalk destination object
 DELETE_AS = {"Account": "Account", "Contact": "Contact", "Case": "Case", "CaseComment": "CaseComment",
              "Group": "Group", "ContentVersion": "ContentDocument", "CaseContactRole": "CaseContactRole",
-             "hdm_Case_Event__c": "hdm_Case_Event__c"}
+             "hdm_Case_Event__c": "hdm_Case_Event__c", "Topic": "Topic", "TopicAssignment": "TopicAssignment",
+             "Knowledge__kav": "Knowledge__kav"}
 
 
 LEGACY = "hdm_Legacy_Id__c"
@@ -51,7 +53,10 @@ def resolve_pending(api: SalesforceApi, entries: list[CrosswalkEntry], namespace
 def rollback_entries(api: SalesforceApi, entries: list[CrosswalkEntry], bulk_threshold: int,
                      namespace: Optional[str] = None) -> list[CrosswalkEntry]:
     done: list[CrosswalkEntry] = resolve_pending(api, entries, namespace)
-    mine = [e for e in entries if e.origin == Origin.CREATED and e.dest_id and e.dest_object in DELETE_AS]
+    # articles first: published versions cannot be deleted, they are archived then deleted (knowledge.py)
+    done.extend(rollback_articles(api, entries))
+    mine = [e for e in entries if e.origin == Origin.CREATED and e.dest_id and e.dest_object in DELETE_AS
+            and e.dest_object != "Knowledge__kav"]
     by_obj: dict[str, list[CrosswalkEntry]] = {}
     for e in mine:
         by_obj.setdefault(e.dest_object, []).append(e)

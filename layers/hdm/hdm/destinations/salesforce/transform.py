@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 from hdm import templates
 from hdm.destinations.salesforce import carry
+from hdm.destinations.salesforce import knowledge as kb
 from hdm.destinations.salesforce import phases as P
 from hdm.destinations.salesforce.comment_body import comment_header, split_comment
 from hdm.destinations.salesforce.custom_fields import CustomFieldCatalog
@@ -22,14 +23,18 @@ from hdm.destinations.salesforce.file_safety import blocked_extension, safe_file
 from hdm.destinations.salesforce.legacy_ids import legacy_id, namespaced_merge_key, queue_developer_name
 from hdm.destinations.salesforce.options import SalesforceOptions
 from hdm.destinations.salesforce.references import ReferenceNames
+from hdm.destinations.salesforce.tags import tag_policy, tag_value
 from hdm.mapping.engine import CustomTarget, MappingEngine
 from hdm.mapping.model import Mapping, ObjectMap
 from hdm.model import (
     Agent,
     Attachment,
+    Category,
     Contact,
     Event,
     Flag,
+    KbArticle,
+    KbCategory,
     Message,
     MessageKind,
     Organization,
@@ -39,6 +44,7 @@ from hdm.model import (
     Ticket,
     Visibility,
 )
+from hdm.threads.body import to_plain_text
 from hdm.threads.normalize import normalize_message
 
 SKIPPED = "_skipped"
@@ -95,6 +101,9 @@ class SalesforceTransformer:
         self.catalog = catalog
         self.engine = MappingEngine(mapping, self._salesforce_transforms())
         same_name_policy(mapping)  # an unknown policy fails here, before any row is made
+        self.tag_policy = tag_policy(mapping)  # likewise
+        # mapping policy case_topics: ticket categories become Topics too, each Case assigned its category's Topic
+        self.case_topics = bool((mapping.policies or {}).get("case_topics"))
 
     # -- entry point ----------------------------------------------------------------------------
     def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:
@@ -102,7 +111,8 @@ class SalesforceTransformer:
         handler = {
             "agent": self._agent, "team": self._team, "organization": self._organization, "contact": self._contact,
             "ticket": self._ticket, "message": self._message, "attachment": self._attachment,
-            "event": self._event,
+            "event": self._event, "kb_category": self._kb_category, "kb_article": self._kb_article,
+            **({"category": self._kb_category} if self.case_topics else {}),
         }.get(object_type)
         for rec in records:
             if handler is None:
@@ -214,6 +224,10 @@ class SalesforceTransformer:
         if rec.organization:
             row["_lookups"]["AccountId"] = rec.organization
         row["_owner"] = {"agent": rec.assignee, "queue": rec.queue}
+        tag_field, tag_text, tag_flags = tag_value(rec.key, rec.tags, self.tag_policy, self.names.get)
+        if tag_field and (tag_text is not None or rec.tags):
+            row[tag_field] = tag_text
+        flags.extend(tag_flags)
         if rec.kind == "task":
             carry.mark_task(row, rec, flags)
         row["_flags"] = flags
@@ -221,6 +235,9 @@ class SalesforceTransformer:
         parent = carry.parent_row(rec, ext, self.options.legacy_namespace)
         row["_parent_link"] = parent is not None  # a delta run unlinks a Case whose parent is gone
         yield P.CASES, row
+        if self.case_topics and rec.category:
+            yield P.TOPIC_ASSIGNMENTS, {"_source_key": f"{rec.key}#topic", "_object": "TopicAssignment",
+                                        "_lookups": {"TopicId": rec.category, "EntityId": rec.key}, "_flags": []}
         if parent is not None:
             yield P.CASE_PARENTS, parent
         for cc in carry.collaborator_rows(rec, self.mapping):
@@ -329,8 +346,12 @@ class SalesforceTransformer:
         row["_size"] = rec.size
         row["_sha256"] = rec.sha256
         row["_internal"] = rec.visibility != Visibility.PUBLIC
+        article = None if rec.ticket else self.names.article_of(rec.key)
         if rec.ticket:
             row["_lookups"]["LinkedEntityId"] = rec.ticket
+        elif article:  # a knowledge-base article's file: published onto the article version (Knowledge__kav)
+            row["_lookups"]["LinkedEntityId"] = article
+            row["_internal"] = False
         hold = None
         if ext:
             hold = f"file type .{ext} is not allowed as a Salesforce file (name {rec.file_name!r})"
@@ -339,7 +360,7 @@ class SalesforceTransformer:
         elif not rec.blob:
             why = next((f.reason for f in rec.flags if f.field == "blob" and f.severity == "error"), None)
             hold = f"file bytes were not staged: {why}" if why else "file bytes were not staged (missing in the source)"
-        elif not rec.ticket:
+        elif not rec.ticket and not article:
             hold = "attachment belongs to no ticket"
         if hold:
             row["_hold"] = hold
@@ -347,6 +368,60 @@ class SalesforceTransformer:
                           "reason": hold})
         row["_flags"] = flags
         yield P.FILES, row
+
+
+    # -- knowledge (knowledge.py: Topics and Knowledge__kav) -------------------------------------------
+    def _kb_category(self, rec: KbCategory | Category):
+        """A knowledge-base category (or, with policy case_topics, a ticket category) → one flat Topic."""
+        flags = [flag_dict(rec.key, f) for f in rec.flags]
+        raw = " ".join((rec.name or "").split())
+        if not raw:
+            raw = f"Category {rec.provenance.id}"
+            flags.append({"source_key": rec.key, "code": "defaulted", "field": "Name", "severity": "warning",
+                          "reason": f"the category has no name: Topic named {raw!r}"})
+        name = raw[:kb.TOPIC_NAME_MAX].rstrip()
+        if name != raw:
+            flags.append({"source_key": rec.key, "code": "truncated", "field": "Name", "severity": "warning",
+                          "reason": f"Topic names hold {kb.TOPIC_NAME_MAX} characters: {raw!r} cut",
+                          "original": raw})
+        self.names.add(rec.key, rec.name or raw, rec.parent)
+        path = " / ".join(self.names.path(rec.key))
+        desc = f"Path: {path}"
+        if getattr(rec, "description", None):  # ticket categories have none
+            desc += "\n" + to_plain_text(rec.description).strip()
+        if len(desc) > kb.TOPIC_DESCRIPTION_MAX:
+            flags.append({"source_key": rec.key, "code": "truncated", "field": "Description", "severity": "info",
+                          "reason": f"Topic descriptions hold {kb.TOPIC_DESCRIPTION_MAX} characters"})
+            desc = desc[:kb.TOPIC_DESCRIPTION_MAX]
+        yield P.TOPICS, {"_source_key": rec.key, "_object": "Topic", "Name": name, "Description": desc,
+                         "_path": path, "_flags": flags}
+
+    def _kb_article(self, rec: KbArticle):
+        flags = [flag_dict(rec.key, f) for f in rec.flags]
+        title = " ".join((rec.title or "").split()) or f"Article {rec.provenance.id}"
+        if len(title) > kb.TITLE_MAX:
+            flags.append({"source_key": rec.key, "code": "truncated", "field": "Title", "severity": "warning",
+                          "reason": f"article titles hold {kb.TITLE_MAX} characters", "original": title})
+            title = title[:kb.TITLE_MAX]
+        url, alt = kb.url_names(rec.url_name, title, rec.provenance.id)
+        if rec.url_name and url != rec.url_name:
+            flags.append({"source_key": rec.key, "code": "url_name_changed", "field": "UrlName", "severity": "info",
+                          "reason": f"URL name {rec.url_name!r} made valid as {url!r} (letters, digits, hyphens)"})
+        body_field = (self.mapping.policies or {}).get("knowledge_body_field", kb.DEFAULT_BODY_FIELD)
+        row: dict[str, Any] = {"_source_key": rec.key, "_object": kb.KAV, "Title": title, "UrlName": url,
+                               "_url_alt": alt, "_state": rec.state.value if hasattr(rec.state, "value") else
+                               str(rec.state), "_languages": kb.language_candidates(rec.locale), "_lookups": {}}
+        if rec.summary:
+            row["Summary"] = rec.summary
+        if body_field:
+            row[body_field] = rec.body_html
+            row["_body_field"] = body_field
+        self.names.add_article_files(rec.key, rec.attachments)  # files: ContentVersion published onto the version
+        row["_flags"] = flags
+        yield P.KNOWLEDGE, row
+        if rec.category:
+            yield P.TOPIC_ASSIGNMENTS, {"_source_key": f"{rec.key}#topic", "_object": "TopicAssignment",
+                                        "_lookups": {"TopicId": rec.category, "EntityId": rec.key}, "_flags": []}
 
 
 def custom_value(value: Any) -> Any:
