@@ -81,6 +81,8 @@ def start_migration():
     runs = aws.runs()
     config_json = config.to_json()
     run_id = uuid.uuid4().hex[:12]
+    if (app.current_event.get_query_string_value("delta", "") or "").lower() in ("1", "true", "yes"):
+        return _start_delta(config, config_json, run_id)
     execution_arn = _execution_arn(settings.migration_state_machine_arn, migration_id)
     # the conditional write is the lock: of two first starts, one creates the item and the other lands below
     if runs.create(migration_id, run_id, config_json, execution_arn):
@@ -111,8 +113,9 @@ def start_migration():
     # same name, and the run_id condition lets only one of them switch the runs item.
     attempt = int(existing.get("attempts") or 1) + 1
     name = f"{migration_id}_{attempt}"  # "_" never occurs in an id: no clash with another migration
-    if not runs.begin_retry(migration_id, existing["run_id"], run_id,
-                            _execution_arn(settings.migration_state_machine_arn, name), attempt):
+    was_delta = bool(existing.get("delta_run_id")) and existing.get("delta_run_id") == existing["run_id"]
+    if not runs.begin_retry(migration_id, existing["run_id"], run_id,  # a failed delta resumes as a delta
+                            _execution_arn(settings.migration_state_machine_arn, name), attempt, delta=was_delta):
         raise ConflictError(f"migration {migration_id} is being resumed by another request")
     approved_before = existing.get("approved") is True
     return _start_execution(migration_id, run_id, name, config.require_approval and not approved_before,
@@ -120,6 +123,30 @@ def start_migration():
 
 
 RESUMABLE = {"FAILED", "TIMED_OUT", "ABORTED"}
+
+
+def _start_delta(config: MigrationConfig, config_json: dict[str, Any], run_id: str) -> Response:
+    """``POST /migrations?delta=true``: after a finished run, a run that moves only what changed in the source
+    since (hdm/pipeline/delta.py). Refused while a run is going, or before one finished."""
+    migration_id = config.migration_id
+    runs = aws.runs()
+    try:
+        existing = runs.get(migration_id)
+    except aws.RunNotFound:
+        raise ConflictError(f"migration {migration_id} has no finished run to take a delta from: start it first",
+                            locked=False) from None
+    if json.loads(existing["config"]) != json.loads(json.dumps(config_json, sort_keys=True)):
+        raise ConflictError(f"migration {migration_id} exists with a different config", locked=False)
+    if existing.get("status") != "succeeded":
+        raise ConflictError(f"migration {migration_id} is {existing.get('status')}: a delta run follows a run that "
+                            "finished (watch it with GET /migrations/{id}, or resume it without delta)",
+                            locked=existing.get("status") == "running")
+    attempt = int(existing.get("attempts") or 1) + 1
+    name = f"{migration_id}_{attempt}"
+    arn = _execution_arn(aws.settings().migration_state_machine_arn, name)
+    if not runs.begin_retry(migration_id, existing["run_id"], run_id, arn, attempt, delta=True):
+        raise ConflictError(f"migration {migration_id} is being started by another request")
+    return _start_execution(migration_id, run_id, name, False, resumed=True)
 
 
 def _execution_arn(state_machine_arn: Optional[str], name: str) -> str:

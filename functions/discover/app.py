@@ -17,7 +17,8 @@ metrics = Metrics()
 def lambda_handler(event: dict, context: LambdaContext) -> dict:
     ctx = aws.context_for(event)
     logger.append_keys(migration_id=ctx.migration_id, run_id=ctx.run_id)
-    result = aws.with_s3_location(ctx, steps.discover(ctx))
+    delta = aws.runs().get(ctx.migration_id).get("delta_run_id") == ctx.run_id  # POST /migrations?delta=true
+    result = aws.with_s3_location(ctx, steps.discover(ctx, delta=delta))
     aws.runs().record_progress(ctx.migration_id, "discover", {"chunks": result["chunks"]}, status="extracting")
     logger.info("discovered", extra={"chunks": result["chunks"], "version": result.get("version")})
     return result

@@ -423,6 +423,8 @@ class SamStack:
 
 
 def api_gateway_event(method: str, path: str, body: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    path, _, query = path.partition("?")
+    queries = dict(p.split("=", 1) for p in query.split("&") if "=" in p) or None
     parts = path.strip("/").split("/")
     resource = "/" + "/".join("{migration_id}" if i == 1 else p for i, p in enumerate(parts))
     params = {"migration_id": parts[1]} if len(parts) > 1 else None
@@ -432,8 +434,8 @@ def api_gateway_event(method: str, path: str, body: Optional[dict[str, Any]] = N
         "httpMethod": method,
         "headers": {"content-type": "application/json"},
         "multiValueHeaders": {"content-type": ["application/json"]},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
+        "queryStringParameters": queries,
+        "multiValueQueryStringParameters": {k: [v] for k, v in queries.items()} if queries else None,
         "pathParameters": params,
         "stageVariables": None,
         "requestContext": {

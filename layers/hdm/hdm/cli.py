@@ -272,13 +272,17 @@ def stage_input(config_path: str, path: str, engine: str, workdir: str, stage_bu
 @click.option("--api-url", default=None, help="AWS engine: the deployed stack's trigger API URL.")
 @click.option("--yes", is_flag=True, help="Confirm the mapping now (skip the approval pause).")
 @click.option("--no-progress", is_flag=True)
-def run(config_path: str, engine: str, workdir: str, api_url: str | None, yes: bool, no_progress: bool) -> None:
+@click.option("--delta", is_flag=True, help="After a finished run: move only what changed in the source since "
+              "its high-water mark (new and edited records, new replies and files; deletes per "
+              "options.delta_deletes).")
+def run(config_path: str, engine: str, workdir: str, api_url: str | None, yes: bool, no_progress: bool,
+        delta: bool = False) -> None:
     """Run (or continue) a migration."""
     cfg = _load_config(config_path)
     if engine == "aws":
-        click.echo(json.dumps(_aws_client(api_url).start(cfg), indent=1))
+        click.echo(json.dumps(_aws_client(api_url).start(cfg, delta=delta), indent=1))
         return
-    outcome = _engine(cfg, workdir, progress=not no_progress).run(approve=yes)
+    outcome = _engine(cfg, workdir, progress=not no_progress).run(approve=yes, delta=delta)
     _raise_environment_error(outcome)
     _print_outcome(outcome)
     from hdm.pipeline.report import exit_status, saved_report

@@ -163,13 +163,13 @@ class RunsTable:
         return True
 
     def begin_retry(self, migration_id: str, old_run_id: str, run_id: str, execution_arn: str,
-                    attempt: Optional[int] = None) -> bool:
+                    attempt: Optional[int] = None, delta: bool = False) -> bool:
         """Switch the migration to a new run after a failed one; False when another request did first
         (the condition on the old run id makes this the lock between two resuming requests)."""
         from botocore.exceptions import ClientError
 
         values: dict[str, Any] = {":new": run_id, ":old": old_run_id, ":arn": execution_arn,
-                                  ":running": "running", ":u": int(time.time())}
+                                  ":running": "running", ":u": int(time.time()), ":delta": run_id if delta else ""}
         if attempt is None:
             values[":one"] = 1
             attempts = "attempts = if_not_exists(attempts, :one) + :one"
@@ -179,7 +179,8 @@ class RunsTable:
         try:
             self.table.update_item(
                 Key={"migration_id": migration_id},
-                UpdateExpression=f"SET run_id = :new, execution_arn = :arn, #s = :running, #u = :u, {attempts} "
+                UpdateExpression=f"SET run_id = :new, execution_arn = :arn, #s = :running, #u = :u, {attempts}, "
+                                 "delta_run_id = :delta "
                                  "REMOVE failure, task_token",
                 ConditionExpression="run_id = :old",
                 ExpressionAttributeNames={"#s": "status", "#u": "updated_at"},
@@ -590,9 +591,9 @@ class TriggerApiClient:
             raise TriggerApiError(response.status_code, payload)
         return payload
 
-    def start(self, config: MigrationConfig | dict[str, Any]) -> dict[str, Any]:
+    def start(self, config: MigrationConfig | dict[str, Any], delta: bool = False) -> dict[str, Any]:
         body = config.to_json() if isinstance(config, MigrationConfig) else config
-        return self._call("POST", "/migrations", body)
+        return self._call("POST", "/migrations?delta=true" if delta else "/migrations", body)
 
     def status(self, migration_id: str) -> dict[str, Any]:
         return self._call("GET", f"/migrations/{migration_id}")

@@ -227,19 +227,20 @@ class LocalEngine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- the run --------------------------------------------------------------------------------
-    def run(self, approve: bool = False) -> RunOutcome:
-        """Run (or continue) the migration; :class:`MigrationLocked` at once when another run holds it."""
+    def run(self, approve: bool = False, delta: bool = False) -> RunOutcome:
+        """Run (or continue) the migration; :class:`MigrationLocked` at once when another run holds it.
+        ``delta``: after a finished run, move only what changed in the source since (hdm/pipeline/delta.py)."""
         with migration_lock(self.folder, "run"):
-            return self._locked_run(approve)
+            return self._locked_run(approve, delta)
 
-    def _locked_run(self, approve: bool) -> RunOutcome:
+    def _locked_run(self, approve: bool, delta: bool = False) -> RunOutcome:
         run_id = uuid.uuid4().hex[:12]
         state = self._save_state(migration_id=self.config.migration_id, last_run_id=run_id, status="running")
         if approve and not state.get("approved"):
             state = self._save_state(approved=True, approved_by="hdm run --yes")
         ctx, pools = self._context(run_id)
         try:
-            return self._run(ctx, state)
+            return self._run(ctx, state, delta)
         except steps.PhaseNotReconciled as exc:
             self._save_state(status="failed", error=mask_pii(str(exc)))
             return RunOutcome(self.config.migration_id, run_id, "failed", str(self.folder), str(exc), error=exc)
@@ -258,10 +259,10 @@ class LocalEngine:
             for p in pools:
                 p.close()
 
-    def _run(self, ctx: steps.Context, state: dict[str, Any]) -> RunOutcome:
+    def _run(self, ctx: steps.Context, state: dict[str, Any], delta: bool = False) -> RunOutcome:
         cfg = self.config
-        if not self.stage.exists(steps.EXTRACT_MANIFEST):
-            steps.discover(ctx)
+        if delta or not self.stage.exists(steps.EXTRACT_MANIFEST):
+            steps.discover(ctx, delta=delta)
         items = self.stage.get_json(steps.EXTRACT_MANIFEST)
         self._fan_out("extract", lambda it: steps.extract_chunk(ctx, it), items, cfg.max_workers)
         self._fan_out("transform", lambda it: steps.transform_chunk(ctx, it), items, cfg.max_workers)

@@ -90,11 +90,26 @@ def result_key(phase: str, chunk_id: str) -> str:
 
 # -- discover -------------------------------------------------------------------------------------
 
-def discover(ctx: Context) -> dict[str, Any]:
+def discover(ctx: Context, delta: bool = False) -> dict[str, Any]:
+    """Plan the run. ``delta``: only what changed in the source since the last finished run's high-water mark
+    (a source capability, see hdm/delta.py and hdm/pipeline/delta.py)."""
+    from hdm.delta import supports_delta
+    from hdm.pipeline import delta as deltas
+
     source = ctx.source()
     attach_stage(source, ctx.stage)  # a source over a staged export plans from the stage
+    if delta:
+        deltas.options(ctx.config)  # a bad delta option stops here, before the source is read
+    mark = source.delta_mark() if supports_delta(source) else None  # the source's clock, before anything is read
+    earlier = ctx.stage.get_json(PLAN_KEY) if ctx.stage.exists(PLAN_KEY) else None
+    if mark is not None and earlier and earlier.get("mark") is not None and not delta \
+            and earlier.get("mode", "full") == "full" and not deltas.finished(ctx.stage, earlier):
+        mark = earlier["mark"]  # a full run planned again (resumed) keeps its first mark: nothing changed since is lost
     discovery = source.discover()
-    chunks = source.plan(ctx.config.chunk_rows)
+    if delta:
+        chunks, delta_report = deltas.plan_delta(ctx, source)
+    else:
+        chunks, delta_report = source.plan(ctx.config.chunk_rows), None
     seen = Counter((c.object_type, c.chunk_id) for c in chunks)
     twice = sorted(f"{t}/{cid}" for (t, cid), n in seen.items() if n > 1)
     if twice:  # one id, one stage key: the second chunk would be taken for done and its records never load
@@ -107,6 +122,9 @@ def discover(ctx: Context) -> dict[str, Any]:
         "chunks": [c.to_dict() for c in chunks],
         "schema_version": SCHEMA_VERSION,
         "created_at": now_iso(),
+        "mode": "delta" if delta else "full",
+        "mark": mark,
+        "delta_report": deltas.delta_report_key(ctx.run_id) if delta_report is not None else None,
     }
     ctx.stage.put_json(PLAN_KEY, plan)
     ctx.stage.put_json("reports/discovery.json", {"counts": discovery.counts, "details": discovery.details,
@@ -277,6 +295,12 @@ def prepare_destination(ctx: Context) -> dict[str, Any]:
                                                     **(getattr(exc, "report", None) or {})})
         raise
     ctx.stage.put_json("reports/prepare.json", report)
+    from hdm.pipeline.delta import apply_deletes
+
+    order, _ = rollback_order(ctx)  # a delta run's delete policy applies before any phase loads
+    deletes = apply_deletes(ctx, destination, order)
+    if deletes is not None:
+        log.info("delta run: source deletes handled: %s", deletes)
     return {"prepared": True, "needs_admin": len(report.get("needs_admin", []) if isinstance(report, dict) else [])}
 
 
@@ -517,9 +541,18 @@ def _reject_threshold_stop(ctx: Context, phase: str, report: dict[str, Any], rej
 
 
 def final_report(ctx: Context) -> dict[str, Any]:
+    from hdm.pipeline.delta import record_finished
     from hdm.pipeline.report import build_final_report
 
-    return build_final_report(ctx)
+    report = build_final_report(ctx)
+    plan = ctx.stage.get_json(PLAN_KEY) if ctx.stage.exists(PLAN_KEY) else {}
+    runs = record_finished(ctx, plan, bool(report.get("ok")) and not report.get("stopped"))
+    if runs:  # each run (full, then every delta) with its mark; the phases above are the cumulative state
+        full = ctx.stage.get_json("reports/reconciliation.json")
+        full["runs"] = runs
+        ctx.stage.put_json("reports/reconciliation.json", full)
+        report["runs"] = runs
+    return report
 
 
 def threshold_stop(report: dict[str, Any]) -> RejectThresholdExceeded | None:

@@ -352,6 +352,13 @@ def load_cases(run: ChunkRun, rows: list[dict[str, Any]], default_owner_id: Opti
             row["OwnerId"] = owner
         to_write.append(row)
     _strip_audit_for_reruns(to_write, prior)
+    for row in to_write:  # a merged child whose parent is gone (deleted in the source, a delta run): unlink it
+        link = next((e for e in prior.get(row["_source_key"], []) if e.dest_object == "Case.ParentId"
+                     and e.state == State.LOADED), None)
+        if link is not None and row.get("_parent_link") is False:
+            row["ParentId"] = None
+            link.state, link.reason = State.SKIPPED, "the parent ticket is gone from the source: link cleared"
+            entries.append(link)
     entries.extend(_load_upserts(run, "Case", to_write, prior, headers=AUTO_ASSIGN_OFF))
     run.crosswalk.put_many(entries)
 

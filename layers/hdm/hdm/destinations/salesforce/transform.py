@@ -231,12 +231,13 @@ class SalesforceTransformer:
         if rec.kind == "task":
             carry.mark_task(row, rec, flags)
         row["_flags"] = flags
+        ext = self.mapping.object_map("ticket").external_id or "hdm_Legacy_Id__c"
+        parent = carry.parent_row(rec, ext, self.options.legacy_namespace)
+        row["_parent_link"] = parent is not None  # a delta run unlinks a Case whose parent is gone
         yield P.CASES, row
         if self.case_topics and rec.category:
             yield P.TOPIC_ASSIGNMENTS, {"_source_key": f"{rec.key}#topic", "_object": "TopicAssignment",
                                         "_lookups": {"TopicId": rec.category, "EntityId": rec.key}, "_flags": []}
-        ext = self.mapping.object_map("ticket").external_id or "hdm_Legacy_Id__c"
-        parent = carry.parent_row(rec, ext, self.options.legacy_namespace)
         if parent is not None:
             yield P.CASE_PARENTS, parent
         for cc in carry.collaborator_rows(rec, self.mapping):

@@ -229,6 +229,23 @@ class OsTicketSource(SourceBase):
                 specs.append(ChunkSpec.key_range(object_type, lo, hi, n))
         return specs
 
+    # -- delta runs (hdm/delta.py) ---------------------------------------------------------
+
+    def delta_mark(self) -> dict[str, Any]:
+        from hdm.sources.osticket.incremental import delta_mark
+
+        return delta_mark(self)
+
+    def plan_delta(self, chunk_rows: int, since: dict[str, Any], lag_seconds: int, label: str) -> list[ChunkSpec]:
+        from hdm.sources.osticket.incremental import plan_delta
+
+        return plan_delta(self, chunk_rows, since, lag_seconds, label)
+
+    def live_keys(self) -> dict[str, set[str]]:
+        from hdm.sources.osticket.incremental import live_keys
+
+        return live_keys(self)
+
     def _ranges(self, table: str, id_col: str, chunk_rows: int) -> list[tuple[int, int, int]]:
         """Contiguous [lo, hi] ranges of about ``chunk_rows`` ids each, from the id distribution (keyset walk)."""
         out: list[tuple[int, int, int]] = []
