@@ -172,6 +172,8 @@ def test_real_recordings_migrate_into_intercom_on_both_engines(version, osticket
     rolled = engine.rollback()
     assert rolled["restored"], rolled.get("message")
     assert rolled["proof"]["not_deletable"], "what Intercom does not let anyone delete stays in the report"
+    assert rolled["proof"]["remaining"] == 0 and engine.stage.get_json("reports/rollback.json")["proof"] == \
+        rolled["proof"]
     counts = admin.counts()
     assert (counts.get("ticket", 0), counts.get("contact", 0), counts.get("company", 0)) == (0, 0, 0), counts
     figures.append(_figures(local_report, "local", version, rolled["restored"]))
@@ -206,6 +208,9 @@ def test_real_recordings_migrate_into_intercom_on_both_engines(version, osticket
     info = sam_stack.api("GET", f"/migrations/{mid}")[1]
     rollback = info["progress"].get("rollback") or {}
     assert rollback.get("restored"), rollback
+    proof = aws.stage_for(mid).get_json("reports/rollback.json")["proof"]
+    assert proof["not_deletable"] == rolled["proof"]["not_deletable"], "the same plain words on both engines"
+    assert proof["remaining"] == 0 and proof["checked_by_id"] == rolled["proof"]["checked_by_id"] > 0, proof
     counts = admin.counts()
     assert (counts.get("ticket", 0), counts.get("contact", 0), counts.get("company", 0)) == (0, 0, 0), counts
     figures.append(_figures(aws_report, "aws", version, bool(rollback.get("restored"))))
