@@ -64,7 +64,7 @@ def test_the_cli_answers_a_transient_with_its_own_exit_status(tmp_path, monkeypa
     from hdm import cli
 
     class Boom:
-        def run(self, approve=False):
+        def run(self, approve=False, delta=False):
             from hdm.engines.local import RunOutcome
             return RunOutcome("m", "r", "failed", str(tmp_path), "x",
                               error=http_errors.Transient("server busy", status=429))
