@@ -90,7 +90,9 @@ class IntercomDestination:
     @classmethod
     def from_config(cls, cfg: Any, token: Callable[[], str], stage: Any, migration_id: Optional[str] = None,
                     source_type: Optional[str] = None) -> IntercomDestination:
-        mapping = load_mapping(source_type or "osticket", cfg.type, override=cfg.mapping_overrides)
+        if not source_type:  # never a silent fall-back to another source's mapping pair
+            raise ValueError("the Intercom destination needs the source type to choose its mapping pair")
+        mapping = load_mapping(source_type, cfg.type, override=cfg.mapping_overrides)
 
         def api() -> IntercomApi:
             key = (cfg.base_url, cfg.access_token, cfg.api_version, cfg.ca_bundle, cfg.rate_limit_per_minute,
