@@ -30,7 +30,10 @@ def test_every_line_is_extracted_exactly_once_into_canonical_records(tmp_path):
     manifest = write_bundle(tmp_path / "b", tickets=8, reviews=5, agents=3, customers=4)
     src = _staged(tmp_path, tmp_path / "b")
     found = src.discover()
-    assert found.counts == {f["object_type"]: f["lines"] for f in manifest["files"]}
+    # the counts are per canonical type (what extraction yields); the per-file counts stay in the details
+    assert found.details["bundle_counts"] == {f["object_type"]: f["lines"] for f in manifest["files"]}
+    assert {p: f["lines"] for p, f in found.details["files"].items()} == {f["path"]: f["lines"]
+                                                                          for f in manifest["files"]}
     primary = Counter()
     by_type = Counter()
     for chunk, rec in _all(src):
@@ -39,8 +42,11 @@ def test_every_line_is_extracted_exactly_once_into_canonical_records(tmp_path):
         if rec.OBJECT.value in PRIMARY[file_type] and rec.provenance.object == file_type:
             primary[(file_type, rec.provenance.id)] += 1
     assert all(n == 1 for n in primary.values())
-    assert Counter(t for t, _ in primary) == found.counts  # each line once, none lost
+    assert Counter(t for t, _ in primary) == found.details["bundle_counts"]  # each line once, none lost
     assert by_type["satisfaction_rating"] == 5 and by_type["ticket"] == 8 + 5
+    assert found.counts == {t: by_type[t] for t in found.counts} and set(by_type) <= set(found.counts)
+    assert found.counts["agent"] + found.counts["contact"] == found.details["bundle_counts"]["user"]
+    assert found.counts["ticket"] == found.details["bundle_counts"]["ticket"] + found.details["bundle_counts"]["review"]
 
 
 def test_mapping_to_canonical_v2(tmp_path):
