@@ -218,3 +218,17 @@ def test_a_zipped_bundle_reads_as_its_folder(tmp_path):
     folder = ThreadSource(path=str(tmp_path / "b")).discover()
     zipped = ThreadSource(path=str(zip_bundle(tmp_path / "b", tmp_path / "b.zip"))).discover()
     assert zipped.counts == folder.counts and zipped.details["bundle_id"] == folder.details["bundle_id"]
+
+
+def test_the_scoping_report_shows_canonical_counts_and_the_bundle_files(tmp_path):
+    from hdm.sources.thread.connector import scoping_report
+
+    manifest = write_bundle(tmp_path / "b", tickets=4, reviews=3, agents=2, customers=2, orphan_responses=1)
+    report = scoping_report(ThreadSource(path=str(tmp_path / "b")))
+    counts = report.data["record_counts"]
+    assert counts["satisfaction_rating"] == 3 and counts["ticket"] == 4 + 3
+    assert counts["agent"] + counts["contact"] == report.data["details"]["bundle_counts"]["user"]
+    md = report.markdown
+    assert "| satisfaction_rating | 3 |" in md and "| review.jsonl | review | 3 |" in md
+    assert all(f"| {f['path']} | {f['object_type']} | {f['lines']} |" in md for f in manifest["files"])
+    assert "## Orphans (1)" in md and "review_response.jsonl:" in md
