@@ -93,14 +93,22 @@ def result_key(phase: str, chunk_id: str) -> str:
 def discover(ctx: Context, delta: bool = False) -> dict[str, Any]:
     """Plan the run. ``delta``: only what changed in the source since the last finished run's high-water mark
     (a source capability, see hdm/delta.py and hdm/pipeline/delta.py)."""
-    from hdm.delta import supports_delta
+    from hdm.delta import DeltaNotSupported, supports_delta
     from hdm.pipeline import delta as deltas
 
     source = ctx.source()
     attach_stage(source, ctx.stage)  # a source over a staged export plans from the stage
     if delta:
         deltas.options(ctx.config)  # a bad delta option stops here, before the source is read
-    mark = source.delta_mark() if supports_delta(source) else None  # the source's clock, before anything is read
+    mark = None
+    if supports_delta(source):
+        try:
+            mark = source.delta_mark()  # the source's clock, before anything is read
+        except DeltaNotSupported:
+            if delta:
+                raise
+            # a full run of a source that cannot take delta runs later (e.g. osTicket's 1.7-1.9 layout) goes on
+            # without a mark; a delta asked for later is refused then, with the reason
     earlier = ctx.stage.get_json(PLAN_KEY) if ctx.stage.exists(PLAN_KEY) else None
     if mark is not None and earlier and earlier.get("mark") is not None and not delta \
             and earlier.get("mode", "full") == "full" and not deltas.finished(ctx.stage, earlier):
