@@ -144,16 +144,19 @@ class HttpClient:
     def request(self, method: str, path: str, *, path_params: Optional[Mapping[str, Any]] = None,
                 params: Optional[Mapping[str, Any]] = None, json: Any = None, data: Any = None,
                 headers: Optional[Mapping[str, str]] = None, idempotent: Optional[bool] = None,
-                family: Optional[str] = None, timeout: Optional[Timeout] = None) -> requests.Response:
+                family: Optional[str] = None, timeout: Optional[Timeout] = None,
+                stream: bool = False) -> requests.Response:
         """Send with limiter, retries and re-login; return a 2xx/3xx response or raise an
-        :mod:`hdm.http.errors` exception."""
+        :mod:`hdm.http.errors` exception. ``stream=True``: the answer's body is not read yet (the caller reads it
+        with ``iter_content`` and closes the response); a body that breaks off is the caller's to retry, by
+        calling again, since the retries here end when the headers arrived."""
         method = method.upper()
         family = family or self.family_of(method, path)
         url = self.url_for(path, path_params)
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         send = dict(params=params, json=json, data=data, headers={**self.headers, **(headers or {})},
                     timeout=timeout or self.timeout, verify=self.session.verify, auth=self.auth,
-                    allow_redirects=False)
+                    allow_redirects=False, stream=stream)
         attempt_no = {"n": 0}
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
@@ -212,6 +215,7 @@ class HttpClient:
                                      status=response.status_code)
                 relogged = True
                 log.info("%s: session expired (HTTP %d); logging in again", family, response.status_code)
+                response.close()
                 self.auth.renew(response)
                 continue
             return self._check(response, family, idempotent)

@@ -24,9 +24,11 @@ from hdm.http import (
     Rejected,
     RetryPolicy,
     SessionTokenAuth,
+    Transient,
     basic_login,
     make_session,
 )
+from hdm.http.client import BROKEN
 from hdm.http.paging import next_url_pages
 from hdm.sources.kayako.errors import (
     KayakoApiError,
@@ -72,6 +74,7 @@ class KayakoClient:
         self.api_url = api_url.rstrip("/")
         self.page_size = page_size
         self.max_pages = max_pages
+        self._sleep = sleep
         self.auth = SessionTokenAuth(basic_login(f"{self.api_url}/session.json", email, password),
                                      header="X-Session-ID", expired_statuses=(401, 454), secrets=(password,))
         limiter = RateLimiter(rate_limit_per_minute, 60.0, share=rate_share) if rate_limit_per_minute else None
@@ -126,18 +129,32 @@ class KayakoClient:
                 last = ident
                 yield item
 
-    def download(self, url: str) -> tuple[Iterator[bytes], Optional[str]]:
-        """The bytes of an attachment URL (same origin only; the session goes with it), in blocks, and the
-        answer's content type. The kit reads the whole answer (it has no streaming mode), so a file is held in
-        memory once while it is written to the stage."""
+    def download_to(self, url: str, put_blob: Callable[[Iterator[bytes]], Any]) -> tuple[Any, Optional[str]]:
+        """Streams the bytes of an attachment URL (same origin only; the session goes with it) into ``put_blob``
+        in blocks of ``DOWNLOAD_BLOCK`` bytes (never the whole file in memory); returns what ``put_blob`` returned
+        and the answer's content type. The kit retries until the headers arrive; an answer whose body breaks
+        off is downloaded again from its first byte into a fresh ``put_blob`` call (the stage's writer drops
+        the partial object), bounded by the retry policy's attempts and total time."""
         family = "GET media" if "/media/url/" in url else "GET attachment"
-        try:
-            response = self.http.request("GET", url, family=family)
-        except AuthFailed as exc:
-            raise auth_error(exc) from exc
-        content = response.content
-        kind = (response.headers.get("Content-Type") or "").split(";", 1)[0].strip() or None
-        return (content[start:start + DOWNLOAD_BLOCK] for start in range(0, len(content), DOWNLOAD_BLOCK)), kind
+        policy = self.http.retry
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self.http.request("GET", url, family=family, stream=True)
+            except AuthFailed as exc:
+                raise auth_error(exc) from exc
+            kind = (response.headers.get("Content-Type") or "").split(";", 1)[0].strip() or None
+            try:
+                with response:
+                    return put_blob(response.iter_content(DOWNLOAD_BLOCK)), kind
+            except BROKEN as exc:
+                self.http.counters.record(family, "broken-body", 0.0, attempt > 1)
+                if attempt >= policy.attempts or time.monotonic() - started > policy.total:
+                    raise Transient(f"download broke off mid-answer {attempt} times ({type(exc).__name__})",
+                                    family=family) from None
+                self._sleep(min(policy.cap, policy.base * 2 ** (attempt - 1)))
 
     # -- what is on the other end ----------------------------------------------------------------------
     def probe(self) -> dict[str, Any]:

@@ -69,6 +69,7 @@ class KayakoSource(SourceBase):
         self.client = client
         self.page_size = page_size
         self.since = _instant(updated_since) if updated_since else None
+        self._run_since = self.since
         self.session: dict[str, Any] = {}
         self.last_stats: Optional[ChunkStats] = None
         self._catalogs: Optional[R.Catalogs] = None
@@ -127,10 +128,11 @@ class KayakoSource(SourceBase):
     def changed(self, item: dict) -> bool:
         """In a delta run (``updated_since``), whether the record changed since; always true otherwise. A
         record without a readable ``updated_at`` counts as changed (it is never silently left out)."""
-        if self.since is None:
+        since = self._run_since
+        if since is None:
             return True
         when = _instant(item.get("updated_at"))
-        return when is None or when >= self.since
+        return when is None or when >= since
 
     # -- Source interface ------------------------------------------------------------------------------------
     def discover(self) -> Discovery:
@@ -181,6 +183,8 @@ class KayakoSource(SourceBase):
 
     def _records(self, chunk: ChunkSpec, blobs: BlobSink | None, stats: ChunkStats) -> Iterator[Record]:
         t = chunk.object_type
+        chunk_since = chunk.cursor.get("updated_since") if isinstance(chunk.cursor, dict) else None
+        self._run_since = _instant(chunk_since) or self.since  # a delta chunk (plan_delta) names its instant
         if t in SINGLE:
             yield from self.single(t)
             return
@@ -388,8 +392,7 @@ class KayakoSource(SourceBase):
             rec.flag("missing_file", "the attachment has no download URL", field="blob", severity="error")
             return
         try:
-            blocks, content_type = self.client.download(url)
-            stage_key, sha, size = blobs.put_blob(blocks)
+            (stage_key, sha, size), content_type = self.client.download_to(url, blobs.put_blob)
         except KayakoAuthError:
             raise
         except Exception as exc:  # noqa: BLE001 - one unreadable file costs only its bytes, never the chunk
@@ -412,6 +415,22 @@ class KayakoSource(SourceBase):
         if rec.size is not None and size != rec.size:
             rec.flag("size_mismatch", f"read {size} bytes, the API says {rec.size}", field="blob", severity="error")
             rec.size = size
+
+    # -- delta runs (hdm/delta.py) ---------------------------------------------------------------------------
+    def delta_mark(self) -> dict[str, Any]:
+        from hdm.sources.kayako.incremental import delta_mark
+
+        return delta_mark(self)
+
+    def plan_delta(self, chunk_rows: int, since: dict[str, Any], lag_seconds: int, label: str) -> list[ChunkSpec]:
+        from hdm.sources.kayako.incremental import plan_delta
+
+        return plan_delta(self, chunk_rows, since, lag_seconds, label)
+
+    def live_keys(self) -> dict[str, set[str]]:
+        from hdm.sources.kayako.incremental import live_keys
+
+        return live_keys(self)
 
     def close(self) -> None:
         self.client.close()
