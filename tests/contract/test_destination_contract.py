@@ -177,11 +177,7 @@ def test_verify_reads_back_what_was_loaded_and_reports_a_difference(journey):
 
 
 # (source, destination, test) -> why the pair does not meet this promise yet: a strict xfail (remove when fixed)
-KNOWN_GAPS = {
-    ("thread", "salesforce", "test_internal_notes_are_never_public"):
-        "the Salesforce transform publishes only customer and agent messages: a public bot message "
-        "(MessageKind.BOT, Thread's bot replies) becomes an unpublished CaseComment",
-}
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
 
 
 def test_internal_notes_are_never_public(journey, request):

@@ -38,12 +38,7 @@ def _extract_all(fixture, tmp_dir) -> dict[str, Any]:
 
 # (source, test) -> why the source does not meet this promise yet. Each entry is a strict xfail: when the source
 # is fixed the test passes, xfail(strict) fails, and the entry must go.
-KNOWN_GAPS = {
-    ("thread", "test_discover_counts_every_object_type_of_the_inventory"):
-        "the Thread source's discover counts bundle files (user, review) not canonical types (agent, contact, "
-        "ticket incl. reviews, satisfaction_rating)",
-    ("thread", "test_discovery_counts_what_extraction_yields"): "same: discovery counts are per bundle file",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 def _known_gap(request, fixture) -> None:

@@ -42,6 +42,8 @@ def msg(kind, visibility, **kw):
     (MessageKind.CUSTOMER, Visibility.INTERNAL, False),
     (MessageKind.SYSTEM, Visibility.PUBLIC, False),
     (MessageKind.SYSTEM, Visibility.INTERNAL, False),
+    (MessageKind.BOT, Visibility.PUBLIC, True),  # a bot's reply the customer saw: published like an agent's
+    (MessageKind.BOT, Visibility.INTERNAL, False),
 ])
 def test_internal_notes_and_system_notes_arrive_unpublished(tx, kind, visibility, published):
     rows = tx.transform("message", [msg(kind, visibility)])["comments"]
@@ -49,7 +51,7 @@ def test_internal_notes_and_system_notes_arrive_unpublished(tx, kind, visibility
     assert rows[0]["_lookups"] == {"ParentId": "ticket:1"}
 
 
-@pytest.mark.parametrize("kind", [MessageKind.CUSTOMER, MessageKind.AGENT])
+@pytest.mark.parametrize("kind", [MessageKind.CUSTOMER, MessageKind.AGENT, MessageKind.BOT])
 def test_published_comments_name_their_author_without_an_email_address(tx, kind):
     m = msg(kind, Visibility.PUBLIC, author_email="jane.agent@corp.test")
     m.body_html = "<p>" + "long reply " * 800 + "</p>"  # several parts: none carries the address
@@ -63,6 +65,20 @@ def test_internal_notes_keep_the_authors_email_address_in_their_header(tx):
     rows = tx.transform("message", [msg(MessageKind.AGENT, Visibility.INTERNAL, author_email="jane.agent@corp.test")])
     assert rows["comments"][0]["IsPublished"] is False
     assert rows["comments"][0]["CommentBody"].startswith("[Agent note] A <jane.agent@corp.test> ·")
+
+
+def test_an_internal_bot_message_stays_unpublished_in_every_part_and_as_a_file():
+    names = ReferenceNames({})
+    for opts in (SalesforceOptions(), SalesforceOptions(body_file_bytes=5000)):
+        t = SalesforceTransformer(load_mapping("osticket", "salesforce"), opts, names)
+        m = msg(MessageKind.BOT, Visibility.INTERNAL, author_email="bot@corp.test")
+        m.body_html = "<p>" + "bot triage " * 1000 + "</p>"  # over 4000 bytes: split, or a file over 5000
+        rows = t.transform("message", [m])["comments"]
+        assert rows and not any(r["IsPublished"] for r in rows)
+        assert all(r["CommentBody"].startswith("[Bot note] A <bot@corp.test> ·") for r in rows)
+        public = msg(MessageKind.BOT, Visibility.PUBLIC)
+        public.body_html = m.body_html
+        assert all(r["IsPublished"] for r in t.transform("message", [public])["comments"])
 
 
 def test_an_internal_note_over_4000_bytes_stays_internal_in_every_part(tx):

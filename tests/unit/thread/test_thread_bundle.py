@@ -30,7 +30,10 @@ def test_every_line_is_extracted_exactly_once_into_canonical_records(tmp_path):
     manifest = write_bundle(tmp_path / "b", tickets=8, reviews=5, agents=3, customers=4)
     src = _staged(tmp_path, tmp_path / "b")
     found = src.discover()
-    assert found.counts == {f["object_type"]: f["lines"] for f in manifest["files"]}
+    # the counts are per canonical type (what extraction yields); the per-file counts stay in the details
+    assert found.details["bundle_counts"] == {f["object_type"]: f["lines"] for f in manifest["files"]}
+    assert {p: f["lines"] for p, f in found.details["files"].items()} == {f["path"]: f["lines"]
+                                                                          for f in manifest["files"]}
     primary = Counter()
     by_type = Counter()
     for chunk, rec in _all(src):
@@ -39,8 +42,11 @@ def test_every_line_is_extracted_exactly_once_into_canonical_records(tmp_path):
         if rec.OBJECT.value in PRIMARY[file_type] and rec.provenance.object == file_type:
             primary[(file_type, rec.provenance.id)] += 1
     assert all(n == 1 for n in primary.values())
-    assert Counter(t for t, _ in primary) == found.counts  # each line once, none lost
+    assert Counter(t for t, _ in primary) == found.details["bundle_counts"]  # each line once, none lost
     assert by_type["satisfaction_rating"] == 5 and by_type["ticket"] == 8 + 5
+    assert found.counts == {t: by_type[t] for t in found.counts} and set(by_type) <= set(found.counts)
+    assert found.counts["agent"] + found.counts["contact"] == found.details["bundle_counts"]["user"]
+    assert found.counts["ticket"] == found.details["bundle_counts"]["ticket"] + found.details["bundle_counts"]["review"]
 
 
 def test_mapping_to_canonical_v2(tmp_path):
@@ -212,3 +218,17 @@ def test_a_zipped_bundle_reads_as_its_folder(tmp_path):
     folder = ThreadSource(path=str(tmp_path / "b")).discover()
     zipped = ThreadSource(path=str(zip_bundle(tmp_path / "b", tmp_path / "b.zip"))).discover()
     assert zipped.counts == folder.counts and zipped.details["bundle_id"] == folder.details["bundle_id"]
+
+
+def test_the_scoping_report_shows_canonical_counts_and_the_bundle_files(tmp_path):
+    from hdm.sources.thread.connector import scoping_report
+
+    manifest = write_bundle(tmp_path / "b", tickets=4, reviews=3, agents=2, customers=2, orphan_responses=1)
+    report = scoping_report(ThreadSource(path=str(tmp_path / "b")))
+    counts = report.data["record_counts"]
+    assert counts["satisfaction_rating"] == 3 and counts["ticket"] == 4 + 3
+    assert counts["agent"] + counts["contact"] == report.data["details"]["bundle_counts"]["user"]
+    md = report.markdown
+    assert "| satisfaction_rating | 3 |" in md and "| review.jsonl | review | 3 |" in md
+    assert all(f"| {f['path']} | {f['object_type']} | {f['lines']} |" in md for f in manifest["files"])
+    assert "## Orphans (1)" in md and "review_response.jsonl:" in md

@@ -80,8 +80,10 @@ LEDGER_TARGETS = {
 # migration resumed across the upgrade transforms its chunks again instead of loading old and new rows side by
 # side. 2: a status name not in the value map falls back to its state (was: the map's default). 3: canonical model
 # v2 (staged records name queues, groups and categories; a ticket row's owner carries "queue"). 4: knowledge-base
-# categories and articles load (Topic, Knowledge__kav, TopicAssignment; were inventory only).
-TRANSFORM_VERSION = 4
+# categories and articles load (Topic, Knowledge__kav, TopicAssignment; were inventory only). 5: a public bot
+# message (MessageKind.BOT, e.g. Thread's bot replies) is a published CaseComment like an agent's public reply (was
+# unpublished); internal entries stay unpublished (osTicket rows are unchanged: it has no bot messages).
+TRANSFORM_VERSION = 5
 
 class SalesforceDestination:
     name = "salesforce"

@@ -250,7 +250,10 @@ class SalesforceTransformer:
     def _message(self, rec: Message):
         nm = normalize_message(rec)
         internal = rec.visibility != Visibility.PUBLIC or not nm.public
-        published = bool(nm.public) and rec.kind in (MessageKind.CUSTOMER, MessageKind.AGENT) and not internal
+        # a public customer, agent or bot message (a bot's reply the customer saw) is published; an internal one,
+        # or a system entry (event, transfer), never is
+        published = (bool(nm.public) and rec.kind in (MessageKind.CUSTOMER, MessageKind.AGENT, MessageKind.BOT)
+                     and not internal)
         # a published comment is shown to the customer in the portal: its header names the author, never an address
         email = None if published else rec.author_email
         # every entry's title (email subject, "Ticket transferred", "Status changed" …) is in its header line

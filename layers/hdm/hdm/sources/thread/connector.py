@@ -22,4 +22,25 @@ def inventory(source: Any) -> str:
     return build_inventory(source)
 
 
-registry.register_source("thread", ThreadSourceConfig, build, capabilities={registry.INVENTORY: inventory})
+def scoping_report(source: Any) -> registry.ScopingReport:
+    """The discovery counts per canonical type (what a run extracts and loads), then the bundle's own files with
+    their line counts (a review line is one ticket, its body message and its rating), then orphans."""
+    found = source.discover()
+    data = {"system": found.system, "version": found.version, "record_counts": dict(found.counts),
+            "details": found.details}
+    title = f"{found.system} {found.version or ''}".rstrip()
+    lines = [f"# Discovery: {title} (bundle {found.details.get('bundle_id')})", "",
+             "## Records (canonical types, as extracted)", "", "| object | records |", "| --- | ---: |"]
+    lines += [f"| {name} | {count} |" for name, count in sorted(found.counts.items())]
+    lines += ["", "## Bundle files", "", "| file | Thread object | lines |", "| --- | --- | ---: |"]
+    lines += [f"| {path} | {f['object_type']} | {f['lines']} |"
+              for path, f in sorted(found.details.get("files", {}).items())]
+    orphans = found.details.get("orphans")
+    if orphans:
+        lines += ["", f"## Orphans ({orphans['count']}): {orphans['meaning']}", ""]
+        lines += [f"- {o}" for o in orphans["listed"]]
+    return registry.ScopingReport(data, "\n".join(lines) + "\n", title)
+
+
+registry.register_source("thread", ThreadSourceConfig, build,
+                         capabilities={registry.INVENTORY: inventory, registry.SCOPING_REPORT: scoping_report})

@@ -166,6 +166,16 @@ def _extra(data: dict[str, Any], known: set[str]) -> dict[str, Any]:
 
 # -- into the canonical model ---------------------------------------------------------------------
 
+def canonical_types(data: dict[str, Any], object_type: str) -> tuple[str, ...]:
+    """The canonical types one valid line becomes, as :func:`to_canonical` yields them (without building them):
+    what discover counts."""
+    if object_type == "user":
+        return ("contact",) if data["role"] == "customer" else ("agent",)
+    if object_type == "review":
+        return ("ticket", "message", "satisfaction_rating") if data.get("body") else ("ticket", "satisfaction_rating")
+    return PRIMARY[object_type]
+
+
 def to_canonical(data: dict[str, Any], object_type: str, version: Optional[str] = None) -> list[Record]:
     """The canonical records of one valid line (the primary one first)."""
     return _MAPPERS[object_type](data, version)

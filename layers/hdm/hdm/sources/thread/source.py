@@ -18,6 +18,7 @@ import bisect
 import hashlib
 import json
 from array import array
+from collections import Counter
 from typing import Any, Optional
 
 from hdm.model import Record
@@ -66,8 +67,10 @@ class CrossFileCheck:
         self.refs = array("q")  # (file index, line, link index, parent digest) per reference
         self.paths: list[str] = []
         self.orphans: list[dict[str, Any]] = []
+        self.canonical: Counter = Counter()  # canonical type → records extraction yields
 
     def line(self, entry: FileEntry, line_no: int, parsed: Any) -> None:
+        self.canonical.update(thread_records.canonical_types(parsed, entry.object_type))
         self.ids.setdefault(entry.object_type, array("q")).append(_digest(parsed["id"]))
         for n, (child, field, _parent, _code) in enumerate(LINKS):
             if entry.object_type == child and parsed.get(field):
@@ -104,6 +107,7 @@ class ThreadSource(ExportSource):
         super().__init__(path=path, staged=staged)
         self._orphans: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # prefix → (type, id) → orphan
         self._cross: dict[str, list[dict[str, Any]]] = {}
+        self._canonical: dict[str, dict[str, int]] = {}  # bundle id → canonical type → records
         self._manifests: dict[str, Manifest] = {}
 
     # -- validation with the cross-file checks ---------------------------------------------------------
@@ -113,6 +117,7 @@ class ThreadSource(ExportSource):
         manifest, found = validate(files, full=True, profile=self.profile, observer=check)
         found = {**found}
         self._cross[manifest.bundle_id] = check.orphans
+        self._canonical[manifest.bundle_id] = dict(check.canonical)
         return manifest, found
 
     def stage_input(self, stage: Any, path: Any) -> list[str]:
@@ -147,7 +152,16 @@ class ThreadSource(ExportSource):
         return found
 
     def _discovery(self, checked: tuple[Manifest, dict[str, Any]], where: str) -> Discovery:
+        """Counts per canonical type, as extraction yields them (a review line: its ticket, its body message,
+        its rating; a user line: an agent or a contact), every planned type counted (0 when none); the counts per
+        bundle file stay in the details (``bundle_counts``, and ``files`` per file)."""
         out = super()._discovery(checked, where)
+        manifest = checked[0]
+        canonical = {t: 0 for e in manifest.files
+                     for t in thread_records.EMITS.get(e.object_type, thread_records.PRIMARY[e.object_type])}
+        canonical.update(self._canonical[manifest.bundle_id])
+        out.details["bundle_counts"] = dict(out.counts)
+        out.counts = dict(sorted(canonical.items()))
         out.details.pop("model_schema_version", None)
         out.details["kind"] = checked[0].data.get("kind", "full")
         return out
