@@ -33,3 +33,7 @@ class IntercomDestinationConfig(ConnectorConfig):
     # prepare warns when the source has internal notes, and the load holds them (never sends one as a reply); the
     # run ends "needs attention". True (the default) and the workspace refuses a note (403): that note is held too.
     private_notes_available: bool = True
+    # a ticket with no requester (an osTicket task): Intercom needs a contact on every ticket. "placeholder" (the
+    # default): one contact made for the migration (no email: nothing is ever sent to anyone) stands in, and each
+    # such ticket is flagged requester_placeholder; "hold": the ticket and its entries are held (no_requester)
+    no_requester_contact: Literal["hold", "placeholder"] = "placeholder"

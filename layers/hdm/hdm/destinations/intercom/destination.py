@@ -108,7 +108,7 @@ class IntercomDestination:
             stage=stage, legacy_namespace=migration_id, unmatched_agent_policy=cfg.unmatched_agent_policy,
             default_admin_email=cfg.default_admin_email, ticket_type_name=cfg.ticket_type_name,
             max_attachment_bytes=cfg.max_attachment_bytes, verify_after_load=cfg.verify_after_load,
-            private_notes_available=cfg.private_notes_available))
+            private_notes_available=cfg.private_notes_available, no_requester_contact=cfg.no_requester_contact))
 
     # -- plumbing -------------------------------------------------------------------------------------------------
     @property
@@ -248,7 +248,8 @@ class IntercomDestination:
 
     def fingerprint(self) -> str:
         o = self.options
-        shaping = (TRANSFORM_VERSION, o.legacy_namespace, o.max_attachment_bytes, o.unmatched_agent_policy)
+        shaping = (TRANSFORM_VERSION, o.legacy_namespace, o.max_attachment_bytes, o.unmatched_agent_policy,
+                   o.no_requester_contact)
         return f"{self.mapping.fingerprint}-{hashlib.sha256(repr(shaping).encode()).hexdigest()[:8]}"
 
     def transform(self, object_type: str, records: Iterable[Record]) -> dict[str, list[dict[str, Any]]]:

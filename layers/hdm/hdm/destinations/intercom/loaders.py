@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any, Optional
 from hdm.crosswalk.base import CrosswalkEntry, Origin, State, content_hash
 from hdm.destinations.intercom import phases as P
 from hdm.destinations.intercom.api import existing_contact_id
-from hdm.destinations.intercom.options import MAX_FILES_PER_PART, legacy_id
+from hdm.destinations.intercom.options import (
+    MAX_FILES_PER_PART,
+    PLACEHOLDER_CONTACT_KEY,
+    PLACEHOLDER_CONTACT_NAME,
+    legacy_id,
+)
 from hdm.destinations.intercom.parts import find_sent, ticket_parts
 from hdm.destinations.intercom.run import Run, payload_of
 from hdm.http import AuthFailed, NotFound, Rejected, Transient
@@ -174,12 +179,36 @@ def _create_contact(dest: IntercomDestination, run: Run, key: str, payload: dict
     return str(contact["id"]), Origin.MATCHED
 
 
+def _placeholder_contact(dest: IntercomDestination, run: Run) -> Optional[str]:
+    """The one contact this migration makes for its tickets without a requester (config no_requester_contact:
+    placeholder): no email (nothing is ever sent to anyone), external_id = the migration's legacy id of
+    PLACEHOLDER_CONTACT_KEY. Created once: a re-run finds it in the crosswalk, a killed run's (or a parallel chunk's)
+    by the 409 on its external_id; recorded as created, so rollback deletes it."""
+    key = PLACEHOLDER_CONTACT_KEY
+    before = run.entry_of(run.existing([key]), key, P.CONTACT)
+    if before is not None and before.state == State.LOADED and before.dest_id:
+        return before.dest_id
+    payload = {"role": "user", "external_id": dest.legacy(key), "name": PLACEHOLDER_CONTACT_NAME}
+    run.put(key, P.CONTACT, State.PENDING, Origin.CREATED)  # rollback finds it by its external_id if we stop here
+    try:
+        contact_id, origin = _create_contact(dest, run, key, payload)
+    except Rejected as exc:
+        run.put(key, P.CONTACT, State.REJECTED, Origin.CREATED, reason=f"the placeholder contact was refused: {exc}")
+        return None  # its tickets are held (REQUESTER_NOT_LOADED), never dropped
+    run.put(key, P.CONTACT, State.LOADED, origin, contact_id)
+    return contact_id
+
+
 # -- tickets -----------------------------------------------------------------------------------------------------
 def load_tickets(dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) -> None:
     type_id, attributes = dest.ticket_type()
     prior = run.existing(r["_source_key"] for r in rows)
     looks = [r.get("_lookups") or {} for r in rows]
     contacts = run.resolve({x["contact"] for x in looks if x.get("contact")}, P.CONTACT)
+    if any(x.get("contact") == PLACEHOLDER_CONTACT_KEY for x in looks) and PLACEHOLDER_CONTACT_KEY not in contacts:
+        placeholder = _placeholder_contact(dest, run)
+        if placeholder:
+            contacts[PLACEHOLDER_CONTACT_KEY] = placeholder
     companies = run.resolve({x["company"] for x in looks if x.get("company")}, P.COMPANY)
     admins = run.resolve({x["admin"] for x in looks if x.get("admin")}, P.ADMIN)
     teams = run.resolve({x["team"] for x in looks if x.get("team")}, P.TEAM)

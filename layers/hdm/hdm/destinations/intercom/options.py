@@ -18,6 +18,7 @@ class IntercomOptions:
     max_attachment_bytes: int = 20 * 1024 * 1024
     verify_after_load: bool = True
     private_notes_available: bool = True  # the workspace's plan has private notes (config; no API tells)
+    no_requester_contact: str = "placeholder"  # or "hold": a ticket without a requester (config no_requester_contact)
     names: dict[str, str] = field(default_factory=dict)  # reference names given directly (tests)
 
     @classmethod
@@ -28,6 +29,12 @@ class IntercomOptions:
             return value
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in dict(value).items() if k in known})
+
+
+# the source key of the one contact a migration makes for tickets without a requester (its external_id is the
+# migration's legacy id of this key: found again by it on a re-run, and swept by rollback with the others)
+PLACEHOLDER_CONTACT_KEY = "hdm:no-requester"
+PLACEHOLDER_CONTACT_NAME = "No requester (migrated)"
 
 
 def legacy_id(namespace: Optional[str], source_key: str) -> str:

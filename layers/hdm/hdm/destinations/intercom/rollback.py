@@ -1,10 +1,11 @@
 """Rollback: delete what this migration created, where Intercom lets anyone delete it.
 
 Deleted: tickets (with them their parts and the files on them), contacts and companies this migration
-created. Never touched: admins and teams (matched, never created), contacts that existed before (a 409 linked
-them). What Intercom does not let anyone delete, said plainly and kept in the report (``not_deletable``):
-single ticket parts (replies and notes go only with their ticket), the ticket type and its attributes (they can
-only be archived), contact and company data attributes (archive only), and tags stay defined in the workspace.
+created (with the placeholder contact of tickets without a requester). Never touched: admins and teams (matched,
+never created), contacts that existed before (a 409 linked them). What Intercom does not let anyone delete, said
+plainly and kept in the report (``not_deletable``): single ticket parts (replies and notes go only with their
+ticket), the ticket type and its attributes (they can only be archived), contact and company data attributes
+(archive only), and tags stay defined in the workspace.
 """
 
 from __future__ import annotations
@@ -112,7 +113,8 @@ def resolve_pending(dest: IntercomDestination, entries: list[CrosswalkEntry]) ->
 
 def rollback_entries(dest: IntercomDestination, entries: list[CrosswalkEntry]) -> list[CrosswalkEntry]:
     done = resolve_pending(dest, entries)
-    for e in entries:
+    # tickets before the contacts (the tickets phase holds the placeholder contact of tickets without a requester)
+    for e in sorted(entries, key=lambda x: DELETABLE.index(x.dest_object) if x.dest_object in DELETABLE else 9):
         if e.origin != Origin.CREATED or not e.dest_id or e.dest_object not in DELETABLE:
             continue
         try:

@@ -17,7 +17,12 @@ from typing import Any, Optional
 
 from hdm.destinations.intercom import phases as P
 from hdm.destinations.intercom.fields import attribute_name, owner_of
-from hdm.destinations.intercom.options import IntercomOptions, legacy_id
+from hdm.destinations.intercom.options import (
+    PLACEHOLDER_CONTACT_KEY,
+    PLACEHOLDER_CONTACT_NAME,
+    IntercomOptions,
+    legacy_id,
+)
 from hdm.destinations.intercom.staged import StagedLookups
 from hdm.mapping.engine import CustomTarget, MappingEngine
 from hdm.mapping.model import Mapping
@@ -188,8 +193,14 @@ class IntercomTransformer:
             else:
                 flags.append(_flag(rec.key, "category_unknown", f"category {category} has no name in the stage: "
                                    "no tag", "tags"))
-        if not rec.requester:
-            out["_hold"] = "the ticket has no requester: an Intercom ticket needs a contact"
+        if not rec.requester and self.options.no_requester_contact == "placeholder":
+            out["_lookups"]["contact"] = PLACEHOLDER_CONTACT_KEY  # made by the tickets phase (once) when needed
+            flags.append(_flag(rec.key, "requester_placeholder", f"the ticket has no requester: its contact is the "
+                               f"migration's placeholder contact {PLACEHOLDER_CONTACT_NAME!r} (no email: nothing is "
+                               "sent to anyone; config no_requester_contact)", "contacts"))
+        elif not rec.requester:
+            out["_hold"] = ("the ticket has no requester: an Intercom ticket needs a contact (config "
+                            "no_requester_contact: hold)")
             flags.append(_flag(rec.key, "no_requester", out["_hold"], "contacts", "error"))
         out["_flags"] = flags
         yield P.TICKETS, out
