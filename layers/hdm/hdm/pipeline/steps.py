@@ -107,7 +107,7 @@ def discover(ctx: Context, delta: bool = False) -> dict[str, Any]:
         except DeltaNotSupported:
             if delta:
                 raise
-            # a full run of a source that cannot take delta runs later (e.g. osTicket's 1.7-1.9 layout) goes on
+            # a full run of a source that cannot take delta runs later (e.g. an old database layout) goes on
             # without a mark; a delta asked for later is refused then, with the reason
     earlier = ctx.stage.get_json(PLAN_KEY) if ctx.stage.exists(PLAN_KEY) else None
     if mark is not None and earlier and earlier.get("mark") is not None and not delta \
