@@ -44,6 +44,14 @@ PHASES: tuple[LoadPhase, ...] = (
               verified=False, rolled_back=False),
 )
 
+# Within one chunk, these phases send the rows of different tickets from this many threads at once (all rows of
+# one ticket stay on one thread, in order: a ticket's parts are never sent out of order). A chunk holds up to
+# ``chunk_rows`` tickets, so chunk-level concurrency alone leaves one or two workers for a whole run; one call
+# takes a few milliseconds, and at 10,000 calls a minute (167/s) two sequential workers cannot keep up.
+TICKET_WORKERS = 8
+# the phases fanned out by ticket, and the row field naming each row's ticket
+TICKET_SCOPED = {TICKETS: "_source_key", PARTS: "_ticket", TICKET_STATES: "_source_key"}
+
 TRANSFORM_OUTPUTS = (ADMINS, TEAMS, COMPANIES, CONTACTS, TICKETS, PARTS, ATTACHMENTS, TICKET_STATES)
 
 GRAPH = PhaseGraph(PHASES, outputs=TRANSFORM_OUTPUTS)
