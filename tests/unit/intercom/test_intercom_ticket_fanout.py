@@ -91,3 +91,30 @@ def test_an_error_in_one_batch_is_raised_after_the_others_ended(monkeypatch):
         D.IntercomDestination.load_chunk(_Dest(), P.PARTS, "c1", rows, None, "m", "r")
     # 16 tickets in 8 batches of 2 tickets: only the failing batch's 2 tickets (4 rows) are missing
     assert len(done) == 2 * 16 - 2 * 2
+
+
+@pytest.mark.parametrize("nth", [1, 2, 5])
+def test_a_hard_kill_losing_deferred_entries_re_runs_without_duplicates(tmp_path, fake_intercom, monkeypatch, nth):
+    """A loaded part's entry waits for the next part's pending marker; a process killed hard (no flush) loses it,
+    and the re-run finds the part by its pending marker and the read-back: nothing sent twice."""
+    from fake_intercom import FakeIntercom, Killed
+    from hdm.crosswalk.base import State
+    from hdm.crosswalk.sqlite import SqliteCrosswalk
+    from hdm.destinations.intercom.run import Run
+    from hdm.stage.local import LocalStage
+    from test_intercom_loaders import migrate
+
+    clean = FakeIntercom(fake_intercom.admins_, fake_intercom.teams_)
+    for f in (clean, fake_intercom):
+        f.contacts["9"] = {"id": "9", "email": "dan@existing.example", "external_id": None, "companies": []}
+    migrate(clean, LocalStage(tmp_path / "clean"), SqliteCrosswalk(tmp_path / "clean.sqlite"))
+    stage, cw = LocalStage(tmp_path / "stage"), SqliteCrosswalk(tmp_path / "cw.sqlite")
+    fake_intercom.kill_at = ("reply", nth)
+    with monkeypatch.context() as m:
+        m.setattr(Run, "flush", lambda self: self._later.clear())  # the deferred entries die with the process
+        with pytest.raises(Killed):
+            migrate(fake_intercom, stage, cw, run_id="r1")
+    assert [e for e in cw.iter_migration("m1") if e.state == State.PENDING]
+    migrate(fake_intercom, stage, cw, run_id="r2")
+    assert fake_intercom.state() == clean.state()
+    assert not [e for e in cw.iter_migration("m1") if e.state == State.PENDING]

@@ -291,7 +291,7 @@ class IntercomDestination:
             with boundary():
                 batches = _by_ticket(rows, TICKET_SCOPED.get(phase), TICKET_WORKERS)
                 if len(batches) <= 1:
-                    LOADERS[phase](self, run, rows)
+                    _load(LOADERS[phase], self, run, rows)
                 else:
                     self._load_fanned(phase, batches, run)
         finally:
@@ -302,9 +302,10 @@ class IntercomDestination:
         """One loader per batch of whole tickets, on threads (the client and its limiter are shared); outcomes and
         flags are merged in batch order. Any batch's error is raised once every batch has ended."""
         parts = [ChunkLoadResult(phase=run.phase, chunk_id=run.result.chunk_id) for _ in batches]
-        runs = [Run(run.api, run.crosswalk, run.migration_id, run.run_id, run.phase, r) for r in parts]
+        crosswalk = _OneAtATime(run.crosswalk)
+        runs = [Run(run.api, crosswalk, run.migration_id, run.run_id, run.phase, r) for r in parts]
         with ThreadPoolExecutor(max_workers=len(batches), thread_name_prefix=f"intercom-{phase}") as pool:
-            futures = [pool.submit(LOADERS[phase], self, r, b) for r, b in zip(runs, batches, strict=True)]
+            futures = [pool.submit(_load, LOADERS[phase], self, r, b) for r, b in zip(runs, batches, strict=True)]
             wait(futures)
         for r in parts:
             run.result.outcomes.extend(r.outcomes)
@@ -342,6 +343,32 @@ class IntercomDestination:
 
 if set(LOADERS) != set(P.GRAPH.by_name):
     raise PhaseGraphError(f"Intercom loaders {sorted(LOADERS)} do not match the declared phases {P.GRAPH.names()}")
+
+
+class _OneAtATime:
+    """The loaders' crosswalk calls (``get_many``, ``put_many``) one at a time across the fan-out's threads: a
+    crosswalk need not be thread-safe (boto3's resource objects behind the DynamoDB one are not). Its calls are
+    local or a few milliseconds; the Intercom calls, the ones that take the time, still run side by side."""
+
+    def __init__(self, inner: Crosswalk) -> None:
+        self._inner, self._lock = inner, threading.Lock()
+
+    def get_many(self, migration_id: str, keys: list[str]) -> dict[str, list[CrosswalkEntry]]:
+        with self._lock:
+            return self._inner.get_many(migration_id, keys)
+
+    def put_many(self, entries: Iterable[CrosswalkEntry]) -> None:
+        entries = list(entries)
+        with self._lock:
+            self._inner.put_many(entries)
+
+
+def _load(loader: Callable[..., None], dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) -> None:
+    """A phase loader, then its deferred crosswalk entries written (also when it failed: what they record happened)."""
+    try:
+        loader(dest, run, rows)
+    finally:
+        run.flush()
 
 
 def _by_ticket(rows: list[dict[str, Any]], field: Optional[str], n: int) -> list[list[dict[str, Any]]]:
