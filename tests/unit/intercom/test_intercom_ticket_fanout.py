@@ -122,6 +122,6 @@ def test_a_hard_kill_losing_deferred_entries_re_runs_without_duplicates(tmp_path
 
 def test_parts_load_one_chunk_at_a_time():
     # a source may split one ticket's messages over two chunks (the export bundle's file slices do): two chunks at
-    # once could send the later part first (seen on the export-intercom parity run); the fan-out is within a chunk
+    # once interleave its parts at random (seen on the export-intercom parity run); the fan-out is within a chunk
     assert P.PHASE_BY_NAME[P.PARTS].max_concurrency == 1
     assert P.TICKET_SCOPED[P.PARTS] == "_ticket"

@@ -35,9 +35,10 @@ PHASES: tuple[LoadPhase, ...] = (
     LoadPhase(COMPANIES, (COMPANY,), ("organization",), max_concurrency=2),
     LoadPhase(CONTACTS, (CONTACT,), ("contact",), max_concurrency=2, after=(COMPANIES,)),
     LoadPhase(TICKETS, (TICKET,), ("ticket",), max_concurrency=2, after=(ADMINS, TEAMS, COMPANIES, CONTACTS)),
-    # one chunk at a time, in plan order: not every source keeps a ticket's messages in one chunk (the export
-    # bundle's file slices split a thread across two), and two chunks at once could then send a ticket's later part
-    # before its earlier one. The parallelism is within the chunk instead: whole tickets on TICKET_WORKERS threads.
+    # one chunk at a time: not every source keeps a ticket's messages in one chunk (the export bundle's file slices
+    # split a thread across two), and two chunks at once interleave such a ticket's parts at random. This alone does
+    # not order them (the plan lists chunks by name, not by thread position): a ticket split over chunks needs
+    # ticket-scoped chunks from its source. The parallelism is within the chunk: whole tickets on TICKET_WORKERS.
     LoadPhase(PARTS, (PART,), ("message",), max_concurrency=1, after=(TICKETS, ADMINS, CONTACTS),
               rolled_back=False),  # Intercom deletes no part: they go with their ticket
     LoadPhase(ATTACHMENTS, (PART_ATTACHMENT,), ("attachment",), max_concurrency=2, after=(PARTS,),
