@@ -32,7 +32,9 @@ class IntercomApi:
     def __init__(self, base_url: str, token: Callable[[], str], *, api_version: str = "2.16",
                  ca_bundle: Optional[str] = None, per_minute: int = 10_000, share: float = 0.8, workers: int = 4,
                  retry: Optional[RetryPolicy] = None, sleep: Optional[Callable[[float], None]] = None) -> None:
-        self.limiter = RateLimiter(per_minute, 60.0, share=share, burst=max(1, workers))
+        # burst: up to one second of calls may catch up a gap (between phases, a chunk's start): the header gate
+        # still keeps every 10-second window under the share of the server's limit
+        self.limiter = RateLimiter(per_minute, 60.0, share=share, burst=max(1, workers, int(per_minute * share / 60)))
         kwargs: dict[str, Any] = {"sleep": sleep} if sleep is not None else {}
         self.http = HttpClient(
             base_url, auth=BearerAuth(token()), session=make_session(ca_bundle=ca_bundle, pool_size=max(4, workers)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, Optional
 
 from hdm.connector_errors import DestinationFailure, SchemaNotReady
@@ -19,6 +20,7 @@ from hdm.destinations.intercom import phases as P
 from hdm.destinations.intercom.api import IntercomApi
 from hdm.destinations.intercom.loaders import LOADERS
 from hdm.destinations.intercom.options import IntercomOptions, legacy_id
+from hdm.destinations.intercom.phases import TICKET_SCOPED, TICKET_WORKERS
 from hdm.destinations.intercom.prepare import prepare
 from hdm.destinations.intercom.rollback import prove_gone, rollback_entries, sweep
 from hdm.destinations.intercom.run import Run
@@ -101,7 +103,7 @@ class IntercomDestination:
                 if key not in _SHARED:
                     _SHARED[key] = IntercomApi(cfg.base_url, token, api_version=cfg.api_version,
                                                ca_bundle=cfg.ca_bundle, per_minute=cfg.rate_limit_per_minute,
-                                               share=cfg.quota_share)
+                                               share=cfg.quota_share, workers=2 * TICKET_WORKERS)
                 return _SHARED[key]
 
         return cls(api, mapping, IntercomOptions(
@@ -288,10 +290,30 @@ class IntercomDestination:
         run.flags(rows)
         try:
             with boundary():
-                LOADERS[phase](self, run, rows)
+                batches = _by_ticket(rows, TICKET_SCOPED.get(phase), TICKET_WORKERS)
+                if len(batches) <= 1:
+                    _load(LOADERS[phase], self, run, rows)
+                else:
+                    self._load_fanned(phase, batches, run)
         finally:
             result.api_calls = api.calls.total - start
         return result
+
+    def _load_fanned(self, phase: str, batches: list[list[dict[str, Any]]], run: Run) -> None:
+        """One loader per batch of whole tickets, on threads (the client and its limiter are shared); outcomes and
+        flags are merged in batch order. Any batch's error is raised once every batch has ended."""
+        parts = [ChunkLoadResult(phase=run.phase, chunk_id=run.result.chunk_id) for _ in batches]
+        crosswalk = _OneAtATime(run.crosswalk)
+        runs = [Run(run.api, crosswalk, run.migration_id, run.run_id, run.phase, r) for r in parts]
+        with ThreadPoolExecutor(max_workers=len(batches), thread_name_prefix=f"intercom-{phase}") as pool:
+            futures = [pool.submit(_load, LOADERS[phase], self, r, b) for r, b in zip(runs, batches, strict=True)]
+            wait(futures)
+        for r in parts:
+            run.result.outcomes.extend(r.outcomes)
+            run.result.flags.extend(r.flags)
+        for f in futures:
+            if f.exception() is not None:
+                raise f.exception()
 
     def verify_chunk(self, phase: str, rows: list[dict[str, Any]], crosswalk: Crosswalk,
                      migration_id: str) -> list[dict[str, Any]]:
@@ -322,3 +344,43 @@ class IntercomDestination:
 
 if set(LOADERS) != set(P.GRAPH.by_name):
     raise PhaseGraphError(f"Intercom loaders {sorted(LOADERS)} do not match the declared phases {P.GRAPH.names()}")
+
+
+class _OneAtATime:
+    """The loaders' crosswalk calls (``get_many``, ``put_many``) one at a time across the fan-out's threads: a
+    crosswalk need not be thread-safe (boto3's resource objects behind the DynamoDB one are not). Its calls are
+    local or a few milliseconds; the Intercom calls, the ones that take the time, still run side by side."""
+
+    def __init__(self, inner: Crosswalk) -> None:
+        self._inner, self._lock = inner, threading.Lock()
+
+    def get_many(self, migration_id: str, keys: list[str]) -> dict[str, list[CrosswalkEntry]]:
+        with self._lock:
+            return self._inner.get_many(migration_id, keys)
+
+    def put_many(self, entries: Iterable[CrosswalkEntry]) -> None:
+        entries = list(entries)
+        with self._lock:
+            self._inner.put_many(entries)
+
+
+def _load(loader: Callable[..., None], dest: IntercomDestination, run: Run, rows: list[dict[str, Any]]) -> None:
+    """A phase loader, then its deferred crosswalk entries written (also when it failed: what they record happened)."""
+    try:
+        loader(dest, run, rows)
+    finally:
+        run.flush()
+
+
+def _by_ticket(rows: list[dict[str, Any]], field: Optional[str], n: int) -> list[list[dict[str, Any]]]:
+    """``rows`` in at most ``n`` batches, every ticket's rows in one batch and in their order (none when the phase
+    is not ticket-scoped: one batch)."""
+    if not field or n <= 1:
+        return [rows]
+    tickets: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        tickets.setdefault(row.get(field), []).append(row)
+    batches: list[list[dict[str, Any]]] = [[] for _ in range(min(n, len(tickets)))]
+    for i, group in enumerate(tickets.values()):
+        batches[i % len(batches)].extend(group)
+    return [b for b in batches if b]

@@ -499,14 +499,14 @@ class _PartSender:
             run.hold(key, P.PART, reason, "PRIVATE_NOTES_UNAVAILABLE")
             _hold_files(run, row, reason)
             return
-        for f in files:
-            run.put(f["key"], P.PART_ATTACHMENT, State.LOADED, Origin.CREATED, part_id)
+        for f in files:  # written with the next part's pending marker (or at the chunk's end): one transaction
+            run.put_later(f["key"], P.PART_ATTACHMENT, State.LOADED, Origin.CREATED, part_id)
         for held in row.get("_held_files") or []:
-            run.put(held["key"], P.PART_ATTACHMENT, State.HELD, Origin.CREATED, reason=held["reason"])
+            run.put_later(held["key"], P.PART_ATTACHMENT, State.HELD, Origin.CREATED, reason=held["reason"])
         if on_note:
             self._files_note(key, row, on_note, run.entry_of(prior, f"{key}#files", P.FILES_NOTE))
         run.outcome(key, P.PART, "created" if created else "updated", part_id)
-        run.put(key, P.PART, State.LOADED, Origin.CREATED, part_id, row=row)
+        run.put_later(key, P.PART, State.LOADED, Origin.CREATED, part_id, row=row)
 
     def _files_note(self, key: str, row: dict[str, Any], files: list[dict[str, Any]],
                     before: Optional[CrosswalkEntry]) -> None:

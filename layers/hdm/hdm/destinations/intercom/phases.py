@@ -35,14 +35,25 @@ PHASES: tuple[LoadPhase, ...] = (
     LoadPhase(COMPANIES, (COMPANY,), ("organization",), max_concurrency=2),
     LoadPhase(CONTACTS, (CONTACT,), ("contact",), max_concurrency=2, after=(COMPANIES,)),
     LoadPhase(TICKETS, (TICKET,), ("ticket",), max_concurrency=2, after=(ADMINS, TEAMS, COMPANIES, CONTACTS)),
-    # a ticket's messages are in one chunk (ticket-scoped chunks): chunks load in parallel, parts in order
-    LoadPhase(PARTS, (PART,), ("message",), max_concurrency=2, after=(TICKETS, ADMINS, CONTACTS),
+    # one chunk at a time: not every source keeps a ticket's messages in one chunk (the export bundle's file slices
+    # split a thread across two), and two chunks at once interleave such a ticket's parts at random. This alone does
+    # not order them (the plan lists chunks by name, not by thread position): a ticket split over chunks needs
+    # ticket-scoped chunks from its source. The parallelism is within the chunk: whole tickets on TICKET_WORKERS.
+    LoadPhase(PARTS, (PART,), ("message",), max_concurrency=1, after=(TICKETS, ADMINS, CONTACTS),
               rolled_back=False),  # Intercom deletes no part: they go with their ticket
     LoadPhase(ATTACHMENTS, (PART_ATTACHMENT,), ("attachment",), max_concurrency=2, after=(PARTS,),
               verified=False, rolled_back=False),
     LoadPhase(TICKET_STATES, (TICKET_STATE,), ("ticket",), max_concurrency=2, after=(PARTS, ATTACHMENTS),
               verified=False, rolled_back=False),
 )
+
+# Within one chunk, these phases send the rows of different tickets from this many threads at once (all rows of
+# one ticket stay on one thread, in order: a ticket's parts are never sent out of order). A chunk holds up to
+# ``chunk_rows`` tickets, so chunk-level concurrency alone leaves one or two workers for a whole run; one call
+# takes a few milliseconds, and at 10,000 calls a minute (167/s) two sequential workers cannot keep up.
+TICKET_WORKERS = 8
+# the phases fanned out by ticket, and the row field naming each row's ticket
+TICKET_SCOPED = {TICKETS: "_source_key", PARTS: "_ticket", TICKET_STATES: "_source_key"}
 
 TRANSFORM_OUTPUTS = (ADMINS, TEAMS, COMPANIES, CONTACTS, TICKETS, PARTS, ATTACHMENTS, TICKET_STATES)
 

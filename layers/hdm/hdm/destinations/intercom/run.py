@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from hdm.crosswalk.base import Crosswalk, CrosswalkEntry, Origin, State, content_hash, now_iso
@@ -25,6 +25,9 @@ class Run:
     run_id: str
     phase: str
     result: ChunkLoadResult
+    # entries that may wait for the next write (a loaded part's entry goes with the next part's pending marker, in
+    # one transaction): losing them to a crash only leaves a pending marker, which a re-run resolves by reading back
+    _later: list[CrosswalkEntry] = field(default_factory=list)
 
     def existing(self, keys: Iterable[str]) -> dict[str, list[CrosswalkEntry]]:
         return self.crosswalk.get_many(self.migration_id, list(dict.fromkeys(k for k in keys if k)))
@@ -51,10 +54,29 @@ class Run:
     def put(self, key: str, dest_object: str, state: State, origin: Origin = Origin.CREATED,
             dest_id: Optional[str] = None, reason: Optional[str] = None,
             row: Optional[dict[str, Any]] = None) -> CrosswalkEntry:
-        entry = CrosswalkEntry(self.migration_id, key, dest_object, self.phase, self.run_id, state, origin, dest_id,
-                               content_hash(payload_of(row)) if row is not None else None, reason, now_iso())
-        self.crosswalk.put_many([entry])
+        entry = self._entry(key, dest_object, state, origin, dest_id, reason, row)
+        self.crosswalk.put_many([*self._later, entry])
+        self._later.clear()
         return entry
+
+    def put_later(self, key: str, dest_object: str, state: State, origin: Origin = Origin.CREATED,
+                  dest_id: Optional[str] = None, reason: Optional[str] = None,
+                  row: Optional[dict[str, Any]] = None) -> CrosswalkEntry:
+        """Like :meth:`put`, written with the next :meth:`put` or :meth:`flush`: only for entries whose loss leaves
+        a pending marker behind (written before the call), never for the marker itself."""
+        entry = self._entry(key, dest_object, state, origin, dest_id, reason, row)
+        self._later.append(entry)
+        return entry
+
+    def flush(self) -> None:
+        if self._later:
+            self.crosswalk.put_many(list(self._later))
+            self._later.clear()
+
+    def _entry(self, key: str, dest_object: str, state: State, origin: Origin, dest_id: Optional[str],
+               reason: Optional[str], row: Optional[dict[str, Any]]) -> CrosswalkEntry:
+        return CrosswalkEntry(self.migration_id, key, dest_object, self.phase, self.run_id, state, origin, dest_id,
+                              content_hash(payload_of(row)) if row is not None else None, reason, now_iso())
 
     def outcome(self, key: str, dest_object: str, status: str, dest_id: Optional[str] = None,
                 error_code: Optional[str] = None, message: Optional[str] = None) -> None:
