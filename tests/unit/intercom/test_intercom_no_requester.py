@@ -100,7 +100,10 @@ def test_tickets_without_requester_get_one_placeholder_contact_and_are_flagged(w
 
 
 @pytest.mark.parametrize("kill", [("contact", 4), ("ticket", 4), ("ticket", 5)])
-def test_a_killed_run_re_run_makes_no_second_placeholder(tmp_path, fake_intercom, kill):
+def test_a_killed_run_re_run_makes_no_second_placeholder(tmp_path, fake_intercom, kill, monkeypatch):
+    from hdm.destinations.intercom import destination
+
+    monkeypatch.setattr(destination, "TICKET_WORKERS", 1)  # one thread: the kill lands on a known call
     stage, cw = LocalStage(tmp_path / "stage"), SqliteCrosswalk(tmp_path / "cw.sqlite")
     fake_intercom.kill_at = kill  # contact #4 is the placeholder (carol, dan, eve, then it); tickets 4, 5 the tasks
     with pytest.raises(Killed):
