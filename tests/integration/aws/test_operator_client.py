@@ -32,7 +32,9 @@ def test_the_operator_starts_approves_and_watches_a_migration(sam_stack, api, os
 
     arn = f"{sam_stack.arns['MigrationStateMachine'].replace(':stateMachine:', ':execution:')}:m-operator"
     sam_stack.wait(arn, timeout=300, until=lambda _d: client.status("m-operator")["status"] == "awaiting_approval")
-    assert client.approve("m-operator") == {"migration_id": "m-operator", "approved": True}
+    approved = client.approve("m-operator")
+    assert {k: approved[k] for k in ("migration_id", "approved")} == {"migration_id": "m-operator", "approved": True}
+    assert len(approved["mapping_hash"]) > 8  # the effective mapping's hash the approval binds the load to
     assert sam_stack.wait(arn, timeout=300)["status"] == "SUCCEEDED"
     status = client.status("m-operator")
     assert status["status"] == "succeeded" and status["execution"]["status"] == "SUCCEEDED"
